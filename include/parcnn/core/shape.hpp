@@ -1,0 +1,84 @@
+// parcnn/core/shape.hpp — the shape of a tensor: rank 1 to 4, NCHW order for rank 4.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <initializer_list>
+#include <string>
+
+#include "parcnn/core/error.hpp"
+
+namespace parcnn {
+
+class Shape {
+ public:
+  static constexpr std::size_t max_rank = 4;
+
+  Shape() = default;
+
+  // Shape{N, C, H, W}, Shape{N, F}, ... Throws ShapeError for a rank outside 1..4.
+  Shape(std::initializer_list<std::size_t> dims) {
+    if (dims.size() == 0 || dims.size() > max_rank)
+      throw ShapeError("Shape: rank must be 1 to 4, got " + std::to_string(dims.size()));
+    rank_ = dims.size();
+    std::size_t i = 0;
+    for (std::size_t d : dims) dims_[i++] = d;
+  }
+
+  std::size_t rank() const { return rank_; }
+  std::size_t operator[](std::size_t i) const { return dims_[i]; }
+  std::size_t& operator[](std::size_t i) { return dims_[i]; }
+
+  // Number of elements; 1 for the empty (rank 0) shape of a default-constructed tensor is avoided by
+  // returning 0 there, so that an empty tensor holds nothing.
+  std::size_t numel() const {
+    if (rank_ == 0) return 0;
+    std::size_t n = 1;
+    for (std::size_t i = 0; i < rank_; ++i) n *= dims_[i];
+    return n;
+  }
+
+  // Elements per index of the first dimension (one image of an NCHW batch).
+  std::size_t inner_numel() const {
+    std::size_t n = 1;
+    for (std::size_t i = 1; i < rank_; ++i) n *= dims_[i];
+    return n;
+  }
+
+  bool has_zero_dim() const {
+    for (std::size_t i = 0; i < rank_; ++i)
+      if (dims_[i] == 0) return true;
+    return false;
+  }
+
+  // The same shape with its first dimension replaced (a batch range of an NCHW tensor).
+  Shape with_batch(std::size_t n) const {
+    Shape s = *this;
+    s.dims_[0] = n;
+    return s;
+  }
+
+  friend bool operator==(const Shape& a, const Shape& b) {
+    if (a.rank_ != b.rank_) return false;
+    for (std::size_t i = 0; i < a.rank_; ++i)
+      if (a.dims_[i] != b.dims_[i]) return false;
+    return true;
+  }
+  friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
+
+  // "[8, 16, 13, 13]", the form every error message uses.
+  std::string str() const {
+    std::string s = "[";
+    for (std::size_t i = 0; i < rank_; ++i) {
+      if (i) s += ", ";
+      s += std::to_string(dims_[i]);
+    }
+    return s + "]";
+  }
+
+ private:
+  std::array<std::size_t, max_rank> dims_{};
+  std::size_t rank_ = 0;
+};
+
+}  // namespace parcnn

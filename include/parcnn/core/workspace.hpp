@@ -1,0 +1,56 @@
+// parcnn/core/workspace.hpp — the memory one forward call works in.
+//
+// Layers keep no activations and no scratch: a caller owns a Workspace and passes it to forward, so one
+// model can run on several threads at once (one Workspace each), and a pipeline can keep several batches
+// in flight. Buffers grow to the largest shape seen and are then reused: once a workspace has seen a
+// shape, a forward pass at that shape allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "parcnn/core/aligned_buffer.hpp"
+#include "parcnn/core/scalar.hpp"
+#include "parcnn/core/tensor.hpp"
+
+namespace parcnn {
+
+template <class T>
+class Workspace {
+  PARCNN_CHECK_SCALAR(T);
+
+ public:
+  // Gives each of `workers` slots at least `count` elements of private scratch. Call before a parallel
+  // run; inside it, each block uses scratch(worker) of the slot it runs in.
+  void reserve_scratch(std::size_t workers, std::size_t count) {
+    if (scratch_.size() < workers) scratch_.resize(workers);
+    for (std::size_t i = 0; i < workers; ++i) scratch_[i].reserve(count);
+  }
+  T* scratch(std::size_t worker) { return scratch_[worker].data(); }
+
+  // One buffer shared by all blocks of a call (e.g. a convolution's columns for the whole batch).
+  T* shared(std::size_t count) { return shared_.reserve(count); }
+
+  // A tensor kept across calls (a model's intermediate activations), resized without reallocating
+  // when it already holds enough.
+  Tensor<T>& tensor(std::size_t index, const Shape& shape) {
+    if (tensors_.size() <= index) tensors_.resize(index + 1);
+    tensors_[index].resize(shape);
+    return tensors_[index];
+  }
+
+  // The workspace of a sub-layer of a composite layer, created on first use.
+  Workspace& child(std::size_t index) {
+    while (children_.size() <= index) children_.push_back(std::make_unique<Workspace>());
+    return *children_[index];
+  }
+
+ private:
+  std::vector<AlignedBuffer<T>> scratch_;
+  AlignedBuffer<T> shared_;
+  std::vector<Tensor<T>> tensors_;
+  std::vector<std::unique_ptr<Workspace>> children_;
+};
+
+}  // namespace parcnn

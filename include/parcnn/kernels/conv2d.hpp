@@ -1,0 +1,103 @@
+// parcnn/kernels/conv2d.hpp — 2-D convolution forward: im2col + GEMM over a block, and the plain-loop
+// reference every test compares against.
+//
+// Weight [out_c, in_c, k_h, k_w] is, row-major, the GEMM's A = [out_c, K]. For a block of output
+// channels [c0, c1) and output positions P: y[c0:c1, P] = A[c0:c1, :] · cols[:, P] + bias.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include "parcnn/kernels/conv2d_geometry.hpp"
+#include "parcnn/kernels/gemm.hpp"
+#include "parcnn/kernels/im2col.hpp"
+#include "parcnn/parallel/index_space.hpp"
+
+namespace parcnn::kernels {
+
+// Scratch elements conv2d_forward_im2col needs for a block of `rows` × `cols` output positions.
+inline std::size_t conv2d_im2col_scratch(const Conv2dGeometry& g, std::size_t channels, std::size_t rows,
+                                         std::size_t cols) {
+  const std::size_t positions = rows * cols;
+  const bool full_rows = cols == g.out_w;
+  return g.patch() * positions + (full_rows ? 0 : channels * positions);
+}
+
+namespace detail {
+template <class T>
+void add_bias(const T* bias, Range channels, std::size_t count, T* y, std::size_t ld) {
+  if (!bias) return;
+  for (std::size_t c = channels.begin; c < channels.end; ++c) {
+    T* row = y + (c - channels.begin) * ld;
+    const T b = bias[c];
+    for (std::size_t i = 0; i < count; ++i) row[i] += b;
+  }
+}
+}  // namespace detail
+
+// Output channels `channels` × rows `rows` × columns `cols` of one image.
+// x: the image [in_c, in_h, in_w]; y: its output [out_c, out_h, out_w]; bias may be null;
+// scratch: conv2d_im2col_scratch(g, channels.size(), rows.size(), cols.size()) elements.
+template <class T>
+void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, Range channels,
+                           Range rows, Range cols, T* scratch, T* y) {
+  const std::size_t K = g.patch();
+  const std::size_t positions = rows.size() * cols.size();
+  if (positions == 0 || channels.size() == 0) return;
+  T* columns = scratch;
+  im2col(x, g, rows, cols, columns, positions);
+  const T* a = weight + channels.begin * K;
+  const std::size_t P = g.positions();
+  if (cols.size() == g.out_w) {  // whole output rows: the block's positions are contiguous in y
+    T* out = y + channels.begin * P + rows.begin * g.out_w;
+    gemm(channels.size(), positions, K, a, K, columns, positions, out, P);
+    detail::add_bias(bias, channels, positions, out, P);
+    return;
+  }
+  T* tile = scratch + K * positions;  // [channels, positions], then scattered row by row into y
+  gemm(channels.size(), positions, K, a, K, columns, positions, tile, positions);
+  detail::add_bias(bias, channels, positions, tile, positions);
+  for (std::size_t c = 0; c < channels.size(); ++c)
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const T* src = tile + c * positions + r * cols.size();
+      T* dst = y + (channels.begin + c) * P + (rows.begin + r) * g.out_w + cols.begin;
+      std::copy(src, src + cols.size(), dst);
+    }
+}
+
+// Output channels `channels` of one image from its complete columns [K, positions] (row stride ld),
+// built once and shared by every channel block.
+template <class T>
+void conv2d_forward_columns(const T* columns, std::size_t ld, const T* weight, const T* bias, const Conv2dGeometry& g,
+                            Range channels, T* y) {
+  const std::size_t K = g.patch(), P = g.positions();
+  if (channels.size() == 0) return;
+  T* out = y + channels.begin * P;
+  gemm(channels.size(), P, K, weight + channels.begin * K, K, columns, ld, out, P);
+  detail::add_bias(bias, channels, P, out, P);
+}
+
+// The oracle: direct loops over a whole batch of `batch` images, accumulating in a wider type.
+template <class T>
+void conv2d_forward_reference(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, std::size_t batch,
+                              T* y) {
+  using Acc = std::conditional_t<std::is_same_v<T, float>, double, long double>;
+  for (std::size_t n = 0; n < batch; ++n)
+    for (std::size_t co = 0; co < g.out_c; ++co)
+      for (std::size_t oh = 0; oh < g.out_h; ++oh)
+        for (std::size_t ow = 0; ow < g.out_w; ++ow) {
+          Acc sum = bias ? Acc(bias[co]) : Acc(0);
+          for (std::size_t ci = 0; ci < g.in_c; ++ci)
+            for (std::size_t ky = 0; ky < g.k_h; ++ky)
+              for (std::size_t kx = 0; kx < g.k_w; ++kx) {
+                const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
+                const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride_w + kx) - std::ptrdiff_t(g.pad_w);
+                if (ih < 0 || iw < 0 || ih >= std::ptrdiff_t(g.in_h) || iw >= std::ptrdiff_t(g.in_w)) continue;
+                sum += Acc(x[((n * g.in_c + ci) * g.in_h + std::size_t(ih)) * g.in_w + std::size_t(iw)]) *
+                       Acc(weight[((co * g.in_c + ci) * g.k_h + ky) * g.k_w + kx]);
+              }
+          y[((n * g.out_c + co) * g.out_h + oh) * g.out_w + ow] = T(sum);
+        }
+}
+
+}  // namespace parcnn::kernels

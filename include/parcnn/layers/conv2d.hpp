@@ -1,0 +1,146 @@
+// parcnn/layers/conv2d.hpp — Conv2d: 2-D convolution with stride, zero padding and optional bias.
+//
+// Input [N, in_channels, H, W] → output [N, out_channels, OH, OW], OH = (H + 2·pad − k) / stride + 1.
+// Parameters, in PyTorch's layout: weight [out_channels, in_channels, k_h, k_w], bias [out_channels].
+// Computed as im2col + GEMM (Eigen) per block of the strategy's cut:
+//  - a cut of images, rows or tiles builds each block's own columns in per-worker scratch;
+//  - a cut of output channels builds every image's columns once, shared by all channel blocks.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "parcnn/core/error.hpp"
+#include "parcnn/kernels/conv2d.hpp"
+#include "parcnn/layers/layer.hpp"
+#include "parcnn/layers/size2d.hpp"
+#include "parcnn/parallel/run.hpp"
+#include "parcnn/parallel/threads.hpp"
+
+namespace parcnn {
+
+template <class T>
+class Conv2d final : public Layer<T> {
+ public:
+  // Weights start as zero; use models:: initialisers or set weight() and bias() directly.
+  Conv2d(std::size_t in_channels, std::size_t out_channels, Size2d kernel, Size2d stride = 1, Size2d padding = 0,
+         bool bias = true)
+      : in_c_(in_channels), out_c_(out_channels), kernel_(kernel), stride_(stride), padding_(padding) {
+    if (in_c_ == 0 || out_c_ == 0 || kernel_.h == 0 || kernel_.w == 0)
+      throw ConfigError(name() + ": channels and kernel size must be at least 1");
+    if (stride_.h == 0 || stride_.w == 0) throw ConfigError(name() + ": stride must be at least 1");
+    weight_ = Tensor<T>(Shape{out_c_, in_c_, kernel_.h, kernel_.w});
+    if (bias) bias_ = Tensor<T>(Shape{out_c_});
+  }
+
+  std::string name() const override {
+    std::string s = "Conv2d(" + std::to_string(in_c_) + "->" + std::to_string(out_c_) + ", k=" + kernel_.str();
+    if (stride_.h != 1 || stride_.w != 1) s += ", stride=" + stride_.str();
+    if (padding_.h != 0 || padding_.w != 0) s += ", pad=" + padding_.str();
+    return s + ")";
+  }
+
+  Tensor<T>& weight() { return weight_; }
+  const Tensor<T>& weight() const { return weight_; }
+  // Empty when the layer was built without bias.
+  Tensor<T>& bias() { return bias_; }
+  const Tensor<T>& bias() const { return bias_; }
+  bool has_bias() const { return !bias_.empty(); }
+
+  std::vector<NamedParameter<T>> parameters() override {
+    std::vector<NamedParameter<T>> p{{"weight", &weight_}};
+    if (has_bias()) p.push_back({"bias", &bias_});
+    return p;
+  }
+
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Conv2d>(*this); }
+
+  Shape output_shape(const Shape& in) const override {
+    check_parameters();
+    const std::size_t min_h = kernel_.h > 2 * padding_.h ? kernel_.h - 2 * padding_.h : 1;
+    const std::size_t min_w = kernel_.w > 2 * padding_.w ? kernel_.w - 2 * padding_.w : 1;
+    if (in.rank() != 4 || in[1] != in_c_ || in[0] == 0 || in[2] < min_h || in[3] < min_w)
+      throw ShapeError(name() + ": expected input [N, " + std::to_string(in_c_) + ", H, W] with N >= 1, H >= " +
+                       std::to_string(min_h) + ", W >= " + std::to_string(min_w) + ", got " + in.str());
+    const kernels::Conv2dGeometry g = geometry(in);
+    return Shape{in[0], out_c_, g.out_h, g.out_w};
+  }
+
+  Workload workload(const Shape& in) const override {
+    const kernels::Conv2dGeometry g = geometry(in);
+    Workload w;
+    w.space = IndexSpace{in[0], out_c_, g.out_h, g.out_w};
+    w.flops = 2.0 * double(in[0]) * double(out_c_) * double(g.positions()) * double(g.patch());
+    w.bytes = double(sizeof(T)) * (double(in.numel()) + double(weight_.size()) + double(in[0] * g.out_image()));
+    return w;
+  }
+
+  // The geometry of one image of an input of shape `in` (which must be valid).
+  kernels::Conv2dGeometry geometry(const Shape& in) const {
+    kernels::Conv2dGeometry g;
+    g.in_c = in_c_;
+    g.in_h = in[2];
+    g.in_w = in[3];
+    g.out_c = out_c_;
+    g.k_h = kernel_.h;
+    g.k_w = kernel_.w;
+    g.stride_h = stride_.h;
+    g.stride_w = stride_.w;
+    g.pad_h = padding_.h;
+    g.pad_w = padding_.w;
+    g.out_h = (g.in_h + 2 * g.pad_h - g.k_h) / g.stride_h + 1;
+    g.out_w = (g.in_w + 2 * g.pad_w - g.k_w) / g.stride_w + 1;
+    return g;
+  }
+
+ protected:
+  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
+    const kernels::Conv2dGeometry g = geometry(in.shape());
+    const Workload work = workload(in.shape());
+    const std::size_t workers = current_workers();
+    const BlockGrid grid(work.space, strategy.cut(work, workers));
+    const Cut& cut = grid.cut();
+    const T* x = in.data();
+    T* y = out.data();
+    const T* w = weight_.data();
+    const T* b = has_bias() ? bias_.data() : nullptr;
+    const std::size_t K = g.patch(), P = g.positions();
+
+    const bool channels_cut = cut.c < g.out_c && cut.h == g.out_h && cut.w == g.out_w;
+    if (channels_cut) {
+      // Columns of every image once (parallel over images), then channel blocks share them.
+      T* columns = ws.shared(in.dim(0) * K * P);
+      run_blocks(IndexSpace{in.dim(0)}, Cut{}, [&](const Block& blk, std::size_t) {
+        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
+          kernels::im2col(x + n * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + n * K * P, P);
+      });
+      run_blocks(work.space, cut, [&](const Block& blk, std::size_t) {
+        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
+          kernels::conv2d_forward_columns(columns + n * K * P, P, w, b, g, blk.c, y + n * g.out_image());
+      });
+      return;
+    }
+    ws.reserve_scratch(workers, kernels::conv2d_im2col_scratch(g, cut.c, cut.h, cut.w));
+    run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
+      T* scratch = ws.scratch(worker);
+      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
+        kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch,
+                                       y + n * g.out_image());
+    });
+  }
+
+ private:
+  void check_parameters() const {
+    const Shape expected{out_c_, in_c_, kernel_.h, kernel_.w};
+    if (weight_.shape() != expected)
+      throw ShapeError(name() + ": weight must have shape " + expected.str() + ", got " + weight_.shape().str());
+    if (has_bias() && bias_.shape() != Shape{out_c_})
+      throw ShapeError(name() + ": bias must have shape " + Shape{out_c_}.str() + ", got " + bias_.shape().str());
+  }
+
+  std::size_t in_c_, out_c_;
+  Size2d kernel_, stride_, padding_;
+  Tensor<T> weight_, bias_;
+};
+
+}  // namespace parcnn

@@ -1,0 +1,76 @@
+// parcnn/layers/layer.hpp — the interface every layer implements.
+//
+// A layer owns its parameters and knows its shapes; it holds no activations. `forward` is const and
+// re-entrant: any number of threads may call it on the same layer at once, each with its own
+// Workspace (the allocating overload makes one per call).
+//
+// Preconditions, checked on every call (ShapeError otherwise, naming the layer, the expected and the
+// actual shape): the input matches what the layer accepts; its parameters still have their shapes;
+// `out` has output_shape(in.shape()).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "parcnn/core/error.hpp"
+#include "parcnn/core/scalar.hpp"
+#include "parcnn/core/shape.hpp"
+#include "parcnn/core/tensor.hpp"
+#include "parcnn/core/tensor_view.hpp"
+#include "parcnn/core/workspace.hpp"
+#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/parallel/strategy.hpp"
+
+namespace parcnn {
+
+// A parameter of a layer by name ("weight", "bias"; "conv1.weight" inside a Sequential).
+template <class T>
+struct NamedParameter {
+  std::string name;
+  Tensor<T>* tensor;
+};
+
+template <class T>
+class Layer {
+  PARCNN_CHECK_SCALAR(T);
+
+ public:
+  virtual ~Layer() = default;
+
+  // "Conv2d(32->64, k=3)": how the layer names itself in messages.
+  virtual std::string name() const = 0;
+
+  // The output shape for an input shape; throws ShapeError when the layer cannot take that input.
+  virtual Shape output_shape(const Shape& input) const = 0;
+
+  // The index space and cost a strategy sees for this input shape (which must be valid).
+  virtual Workload workload(const Shape& input) const = 0;
+
+  // Parameters in a fixed order; none for parameter-free layers.
+  virtual std::vector<NamedParameter<T>> parameters() { return {}; }
+
+  virtual std::unique_ptr<Layer> clone() const = 0;
+
+  // Runs the layer into `out`, using `ws` for scratch. Allocates nothing once `ws` has seen this shape.
+  void forward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const {
+    const Shape expected = output_shape(in.shape());
+    if (out.shape() != expected)
+      throw ShapeError(name() + ": output must have shape " + expected.str() + ", got " + out.shape().str());
+    run(in, out, strategy, ws);
+  }
+
+  // Runs the layer and returns a new output tensor.
+  Tensor<T> forward(TensorView<const T> in, const Strategy& strategy = {}) const {
+    Tensor<T> out(output_shape(in.shape()));
+    Workspace<T> ws;
+    run(in, out.view(), strategy, ws);
+    return out;
+  }
+
+ protected:
+  // The computation, with shapes already checked.
+  virtual void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const = 0;
+};
+
+}  // namespace parcnn

@@ -1,0 +1,83 @@
+// parcnn/layers/linear.hpp — Linear: y = x Wᵀ + b over a batch of rows.
+//
+// Input [N, in_features] → [N, out_features]. Parameters in PyTorch's layout: weight
+// [out_features, in_features], bias [out_features]. The strategy cuts images (Batch) or output
+// features (Channel); each image is one matrix-vector product, so Batch is bitwise identical to
+// Sequential.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "parcnn/core/error.hpp"
+#include "parcnn/kernels/linear.hpp"
+#include "parcnn/layers/layer.hpp"
+#include "parcnn/parallel/run.hpp"
+#include "parcnn/parallel/threads.hpp"
+
+namespace parcnn {
+
+template <class T>
+class Linear final : public Layer<T> {
+ public:
+  Linear(std::size_t in_features, std::size_t out_features, bool bias = true) : in_(in_features), out_(out_features) {
+    if (in_ == 0 || out_ == 0) throw ConfigError(name() + ": feature counts must be at least 1");
+    weight_ = Tensor<T>(Shape{out_, in_});
+    if (bias) bias_ = Tensor<T>(Shape{out_});
+  }
+
+  std::string name() const override { return "Linear(" + std::to_string(in_) + "->" + std::to_string(out_) + ")"; }
+
+  std::size_t in_features() const { return in_; }
+  std::size_t out_features() const { return out_; }
+  Tensor<T>& weight() { return weight_; }
+  const Tensor<T>& weight() const { return weight_; }
+  Tensor<T>& bias() { return bias_; }
+  const Tensor<T>& bias() const { return bias_; }
+  bool has_bias() const { return !bias_.empty(); }
+
+  std::vector<NamedParameter<T>> parameters() override {
+    std::vector<NamedParameter<T>> p{{"weight", &weight_}};
+    if (has_bias()) p.push_back({"bias", &bias_});
+    return p;
+  }
+
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Linear>(*this); }
+
+  Shape output_shape(const Shape& in) const override {
+    if (weight_.shape() != Shape{out_, in_})
+      throw ShapeError(name() + ": weight must have shape " + Shape{out_, in_}.str() + ", got " + weight_.shape().str());
+    if (has_bias() && bias_.shape() != Shape{out_})
+      throw ShapeError(name() + ": bias must have shape " + Shape{out_}.str() + ", got " + bias_.shape().str());
+    if (in.rank() != 2 || in[1] != in_ || in[0] == 0)
+      throw ShapeError(name() + ": expected input [N, " + std::to_string(in_) + "] with N >= 1, got " + in.str() +
+                       (in.rank() == 4 ? " (flatten it first)" : ""));
+    return Shape{in[0], out_};
+  }
+
+  Workload workload(const Shape& in) const override {
+    Workload w;
+    w.space = IndexSpace{in[0], out_, 1, 1};
+    w.flops = 2.0 * double(in[0]) * double(in_) * double(out_);
+    w.bytes = double(sizeof(T)) * double(in[0] * in_ + weight_.size() + in[0] * out_);
+    return w;
+  }
+
+ protected:
+  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>&) const override {
+    const Workload work = workload(in.shape());
+    const T* x = in.data();
+    T* y = out.data();
+    const T* w = weight_.data();
+    const T* b = has_bias() ? bias_.data() : nullptr;
+    run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
+      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) kernels::linear_forward(x + n * in_, w, b, in_, blk.c, y + n * out_);
+    });
+  }
+
+ private:
+  std::size_t in_, out_;
+  Tensor<T> weight_, bias_;
+};
+
+}  // namespace parcnn

@@ -1,0 +1,48 @@
+// parcnn/layers/log_softmax.hpp — LogSoftmax over the classes of each image: [N, C] → [N, C].
+//
+// Each row is a reduction, so strategies cut images only (Channel and Spatial fall back to images).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "parcnn/core/error.hpp"
+#include "parcnn/kernels/log_softmax.hpp"
+#include "parcnn/layers/layer.hpp"
+#include "parcnn/parallel/run.hpp"
+#include "parcnn/parallel/threads.hpp"
+
+namespace parcnn {
+
+template <class T>
+class LogSoftmax final : public Layer<T> {
+ public:
+  std::string name() const override { return "LogSoftmax(dim=1)"; }
+
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<LogSoftmax>(*this); }
+
+  Shape output_shape(const Shape& in) const override {
+    if (in.rank() != 2 || in.has_zero_dim())
+      throw ShapeError(name() + ": expected input [N, C] with N, C >= 1, got " + in.str());
+    return in;
+  }
+
+  Workload workload(const Shape& in) const override {
+    Workload w;
+    w.space = IndexSpace{in[0], 1, 1, 1};
+    w.flops = 25.0 * double(in.numel());
+    w.bytes = 2.0 * double(sizeof(T)) * double(in.numel());
+    return w;
+  }
+
+ protected:
+  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>&) const override {
+    const Workload work = workload(in.shape());
+    const std::size_t classes = in.dim(1);
+    run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
+      kernels::log_softmax_rows(in.data(), classes, blk.n.begin, blk.n.end, out.data());
+    });
+  }
+};
+
+}  // namespace parcnn

@@ -1,0 +1,103 @@
+// parcnn/layers/maxpool2d.hpp — MaxPool2d: max over windows of each channel.
+//
+// Input [N, C, H, W] → [N, C, OH, OW] with, as in PyTorch, OH = floor((H + 2·pad − k) / stride) + 1,
+// or ceil(...) + 1 in ceil mode, where a window must still start inside the input or its left padding.
+// Padding reads as −∞ and may be at most half the kernel. Stride defaults to the kernel size.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "parcnn/core/error.hpp"
+#include "parcnn/kernels/maxpool2d.hpp"
+#include "parcnn/layers/layer.hpp"
+#include "parcnn/layers/size2d.hpp"
+#include "parcnn/parallel/run.hpp"
+#include "parcnn/parallel/threads.hpp"
+
+namespace parcnn {
+
+enum class PoolRounding { floor, ceil };
+
+template <class T>
+class MaxPool2d final : public Layer<T> {
+ public:
+  explicit MaxPool2d(Size2d kernel, std::optional<Size2d> stride = std::nullopt, Size2d padding = 0,
+                     PoolRounding rounding = PoolRounding::floor)
+      : kernel_(kernel), stride_(stride.value_or(kernel)), padding_(padding), rounding_(rounding) {
+    if (kernel_.h == 0 || kernel_.w == 0) throw ConfigError(name() + ": kernel size must be at least 1");
+    if (stride_.h == 0 || stride_.w == 0) throw ConfigError(name() + ": stride must be at least 1");
+    if (2 * padding_.h > kernel_.h || 2 * padding_.w > kernel_.w)
+      throw ConfigError(name() + ": padding may be at most half the kernel size");
+  }
+
+  std::string name() const override {
+    std::string s = "MaxPool2d(k=" + kernel_.str();
+    if (stride_.h != kernel_.h || stride_.w != kernel_.w) s += ", stride=" + stride_.str();
+    if (padding_.h || padding_.w) s += ", pad=" + padding_.str();
+    if (rounding_ == PoolRounding::ceil) s += ", ceil";
+    return s + ")";
+  }
+
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<MaxPool2d>(*this); }
+
+  Shape output_shape(const Shape& in) const override {
+    const std::size_t min_h = kernel_.h - 2 * padding_.h, min_w = kernel_.w - 2 * padding_.w;
+    if (in.rank() != 4 || in.has_zero_dim() || in[2] < min_h || in[3] < min_w)
+      throw ShapeError(name() + ": expected input [N, C, H, W] with N, C >= 1, H >= " + std::to_string(min_h) +
+                       ", W >= " + std::to_string(min_w) + ", got " + in.str());
+    const kernels::Conv2dGeometry g = geometry(in);
+    return Shape{in[0], in[1], g.out_h, g.out_w};
+  }
+
+  Workload workload(const Shape& in) const override {
+    const kernels::Conv2dGeometry g = geometry(in);
+    Workload w;
+    w.space = IndexSpace{in[0], in[1], g.out_h, g.out_w};
+    w.flops = double(w.space.items()) * double(kernel_.h * kernel_.w);
+    w.bytes = double(sizeof(T)) * double(in.numel() + w.space.items());
+    return w;
+  }
+
+  kernels::Conv2dGeometry geometry(const Shape& in) const {
+    kernels::Conv2dGeometry g;
+    g.in_c = g.out_c = in[1];
+    g.in_h = in[2];
+    g.in_w = in[3];
+    g.k_h = kernel_.h;
+    g.k_w = kernel_.w;
+    g.stride_h = stride_.h;
+    g.stride_w = stride_.w;
+    g.pad_h = padding_.h;
+    g.pad_w = padding_.w;
+    g.out_h = out_size(g.in_h, kernel_.h, stride_.h, padding_.h);
+    g.out_w = out_size(g.in_w, kernel_.w, stride_.w, padding_.w);
+    return g;
+  }
+
+ protected:
+  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>&) const override {
+    const kernels::Conv2dGeometry g = geometry(in.shape());
+    const Workload work = workload(in.shape());
+    const T* x = in.data();
+    T* y = out.data();
+    run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
+      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
+        kernels::maxpool2d_forward(x + n * g.in_image(), g, blk.c, blk.h, blk.w, y + n * g.out_image());
+    });
+  }
+
+ private:
+  std::size_t out_size(std::size_t in, std::size_t k, std::size_t s, std::size_t p) const {
+    const std::size_t span = in + 2 * p - k;
+    std::size_t out = (rounding_ == PoolRounding::ceil ? (span + s - 1) / s : span / s) + 1;
+    if (rounding_ == PoolRounding::ceil && (out - 1) * s >= in + p) --out;  // last window would start in the right padding
+    return out;
+  }
+
+  Size2d kernel_, stride_, padding_;
+  PoolRounding rounding_;
+};
+
+}  // namespace parcnn

@@ -1,0 +1,165 @@
+// parcnn/layers/sequential.hpp — Sequential: named layers run one after another.
+//
+// Shapes are inferred for every layer before anything runs, so a mis-shaped input fails at once with
+// the name and position of the layer that cannot take it. Intermediate activations live in the caller's
+// Workspace: `forward(x, strategy, ws)` returns a view of the last one and, once `ws` has seen the
+// input shape, allocates nothing.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "parcnn/core/error.hpp"
+#include "parcnn/layers/layer.hpp"
+#include "parcnn/parallel/threads.hpp"
+
+namespace parcnn {
+
+template <class T>
+class Sequential final : public Layer<T> {
+ public:
+  Sequential() = default;
+  Sequential(const Sequential& other) {
+    for (const auto& [name, layer] : other.layers_) layers_.emplace_back(name, layer->clone());
+  }
+  Sequential(Sequential&&) noexcept = default;
+  Sequential& operator=(Sequential other) noexcept {
+    layers_.swap(other.layers_);
+    return *this;
+  }
+
+  // Appends a layer under a name (names its parameters: "conv1" gives "conv1.weight").
+  template <class L>
+  Sequential& add(std::string name, L layer) {
+    static_assert(std::is_base_of_v<Layer<T>, L>, "Sequential<T>::add takes a layer of the same scalar type T");
+    return add(std::move(name), std::unique_ptr<Layer<T>>(std::make_unique<L>(std::move(layer))));
+  }
+  Sequential& add(std::string name, std::unique_ptr<Layer<T>> layer) {
+    for (const auto& entry : layers_)
+      if (entry.first == name) throw ConfigError("Sequential: a layer named '" + name + "' already exists");
+    layers_.emplace_back(std::move(name), std::move(layer));
+    return *this;
+  }
+
+  std::size_t size() const { return layers_.size(); }
+  Layer<T>& operator[](std::size_t i) { return *layers_.at(i).second; }
+  const Layer<T>& operator[](std::size_t i) const { return *layers_.at(i).second; }
+  const std::string& layer_name(std::size_t i) const { return layers_.at(i).first; }
+
+  // The layer called `name` as type L; throws std::out_of_range for an unknown name or another type.
+  template <class L = Layer<T>>
+  L& get(const std::string& name) {
+    for (auto& [n, layer] : layers_)
+      if (n == name) {
+        if (auto* p = dynamic_cast<L*>(layer.get())) return *p;
+        throw std::out_of_range("Sequential: layer '" + name + "' is a " + layer->name() + ", not the type asked for");
+      }
+    throw std::out_of_range("Sequential: no layer named '" + name + "'");
+  }
+
+  std::string name() const override { return "Sequential(" + std::to_string(layers_.size()) + " layers)"; }
+
+  std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Sequential>(*this); }
+
+  // The output shape of every layer, in order. Throws ShapeError naming the first layer that fails.
+  std::vector<Shape> shapes(const Shape& in) const {
+    std::vector<Shape> out;
+    Shape s = in;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      try {
+        s = layers_[i].second->output_shape(s);
+      } catch (const ShapeError& e) {
+        throw ShapeError("Sequential: layer " + std::to_string(i) + " '" + layers_[i].first + "': " + e.what());
+      }
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  Shape output_shape(const Shape& in) const override {
+    if (layers_.empty()) return in;
+    return shapes(in).back();
+  }
+
+  // Totals over the layers; the space is the batch (a model as a whole is cut by its layers).
+  Workload workload(const Shape& in) const override {
+    Workload total;
+    total.space = IndexSpace{in.rank() ? in[0] : 1};
+    Shape s = in;
+    for (const auto& entry : layers_) {
+      const Workload w = entry.second->workload(s);
+      total.flops += w.flops;
+      total.bytes += w.bytes;
+      s = entry.second->output_shape(s);
+    }
+    return total;
+  }
+
+  std::vector<NamedParameter<T>> parameters() override {
+    std::vector<NamedParameter<T>> all;
+    for (auto& [prefix, layer] : layers_)
+      for (auto p : layer->parameters()) all.push_back({prefix + "." + p.name, p.tensor});
+    return all;
+  }
+
+  using Layer<T>::forward;
+
+  // Runs every layer; returns a view of the output, which lives in `ws` until its next use.
+  TensorView<const T> forward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
+    const std::vector<Shape> s = shapes(in.shape());
+    if (layers_.empty()) return in;
+    TensorView<const T> x = in;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      Tensor<T>& y = ws.tensor(i, s[i]);
+      layers_[i].second->forward(x, y.view(), strategy, ws.child(i));
+      x = y.view();
+    }
+    return x;
+  }
+
+  // One line per layer: its output shape, its work and the cut `strategy` makes of it with `workers`
+  // slots, with the reason where the strategy is Auto.
+  std::string describe(const Shape& in, const Strategy& strategy, std::size_t workers = current_workers()) const {
+    const std::vector<Shape> s = shapes(in);
+    std::string text;
+    Shape x = in;
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const Workload w = layers_[i].second->workload(x);
+      const strategy::AutoChoice c = strategy.explain(w, workers);
+      const BlockGrid grid(w.space, c.cut);
+      char line[512];
+      std::snprintf(line, sizeof line, "%-8s %-26s -> %-18s %9.3f MFLOP  %-11s %4zu blocks  %s\n",
+                    layers_[i].first.c_str(), layers_[i].second->name().c_str(), s[i].str().c_str(), w.flops / 1e6,
+                    c.strategy.c_str(), grid.count(), c.reason.c_str());
+      text += line;
+      x = s[i];
+    }
+    return text;
+  }
+
+ protected:
+  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
+    if (layers_.empty()) {
+      std::copy(in.begin(), in.end(), out.begin());
+      return;
+    }
+    const std::vector<Shape> s = shapes(in.shape());
+    TensorView<const T> x = in;
+    for (std::size_t i = 0; i + 1 < layers_.size(); ++i) {
+      Tensor<T>& y = ws.tensor(i, s[i]);
+      layers_[i].second->forward(x, y.view(), strategy, ws.child(i));
+      x = y.view();
+    }
+    layers_.back().second->forward(x, out, strategy, ws.child(layers_.size() - 1));
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::unique_ptr<Layer<T>>>> layers_;
+};
+
+}  // namespace parcnn

@@ -1,0 +1,93 @@
+// parcnn/parallel/index_space.hpp — the vocabulary strategies and layers share.
+//
+// A layer describes its work as an IndexSpace: images × output channels × output rows × output
+// columns (a Linear layer is images × output features × 1 × 1). A strategy answers with a Cut, the
+// extent of one block along each dimension; the blocks tile the space in a fixed order (images
+// slowest, columns fastest), so the same cut always gives the same blocks, whatever thread runs them.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+
+namespace parcnn {
+
+inline constexpr std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+
+// Fraction of `workers` kept busy when `items` equal work items are dealt out in rounds:
+// items / round_up(items, workers). 1 when the items divide evenly.
+inline double parallel_efficiency(std::size_t items, std::size_t workers) {
+  if (items == 0 || workers == 0) return 0.0;
+  return double(items) / double(ceil_div(items, workers) * workers);
+}
+
+struct Range {
+  std::size_t begin = 0, end = 0;
+  std::size_t size() const { return end - begin; }
+};
+
+struct IndexSpace {
+  std::size_t n = 1, c = 1, h = 1, w = 1;
+  std::size_t items() const { return n * c * h * w; }
+  std::string str() const {
+    return std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
+  }
+};
+
+// What a layer tells a strategy about its work, for choosing a cut.
+struct Workload {
+  IndexSpace space;
+  double flops = 0;  // multiply-adds count 2
+  double bytes = 0;  // inputs + parameters + outputs, once each
+  double intensity() const { return bytes > 0 ? flops / bytes : 0.0; }
+};
+
+struct Block {
+  Range n, c, h, w;
+};
+
+// Block extents along each dimension. An extent of at least the space's size means "not cut".
+struct Cut {
+  std::size_t n = 1, c = 1, h = 1, w = 1;
+
+  // The cut that leaves the space whole: one block.
+  static Cut whole(const IndexSpace& s) { return Cut{s.n, s.c, s.h, s.w}; }
+};
+
+// The blocks a cut makes of a space, addressed 0..count()-1 in a fixed order.
+class BlockGrid {
+ public:
+  BlockGrid(const IndexSpace& space, const Cut& cut)
+      : space_(space),
+        cut_{std::max<std::size_t>(1, std::min(cut.n, space.n)), std::max<std::size_t>(1, std::min(cut.c, space.c)),
+             std::max<std::size_t>(1, std::min(cut.h, space.h)), std::max<std::size_t>(1, std::min(cut.w, space.w))},
+        bn_(ceil_div(space.n, cut_.n)),
+        bc_(ceil_div(space.c, cut_.c)),
+        bh_(ceil_div(space.h, cut_.h)),
+        bw_(ceil_div(space.w, cut_.w)) {}
+
+  std::size_t count() const { return space_.items() == 0 ? 0 : bn_ * bc_ * bh_ * bw_; }
+  const Cut& cut() const { return cut_; }
+
+  Block block(std::size_t i) const {
+    const std::size_t iw = i % bw_;
+    i /= bw_;
+    const std::size_t ih = i % bh_;
+    i /= bh_;
+    const std::size_t ic = i % bc_;
+    const std::size_t in = i / bc_;
+    return Block{range(in, cut_.n, space_.n), range(ic, cut_.c, space_.c), range(ih, cut_.h, space_.h),
+                 range(iw, cut_.w, space_.w)};
+  }
+
+ private:
+  static Range range(std::size_t index, std::size_t extent, std::size_t size) {
+    return Range{index * extent, std::min(size, (index + 1) * extent)};
+  }
+
+  IndexSpace space_;
+  Cut cut_;
+  std::size_t bn_, bc_, bh_, bw_;
+};
+
+}  // namespace parcnn

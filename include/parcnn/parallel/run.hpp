@@ -1,0 +1,40 @@
+// parcnn/parallel/run.hpp — hands the blocks of a cut to oneTBB.
+//
+// The kernel is called as kernel(const Block&, std::size_t worker) once per block. `worker` is the
+// calling thread's slot in the current arena, below current_workers(): a layer gives each slot its own
+// scratch memory, planned before the run. Blocks are fixed by the cut, never by work stealing, so a
+// strategy with a given thread count computes the same values on every run.
+#pragma once
+
+#include <cassert>
+#include <cstddef>
+
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "parcnn/parallel/index_space.hpp"
+
+namespace parcnn {
+
+template <class Kernel>
+void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
+  const BlockGrid grid(space, cut);
+  const std::size_t count = grid.count();
+  if (count == 0) return;
+  if (count == 1) {
+    kernel(grid.block(0), std::size_t{0});  // one block: no task, slot 0 of this call's scratch
+    return;
+  }
+  tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, count, 1),
+      [&](const tbb::blocked_range<std::size_t>& r) {
+        const int slot = tbb::this_task_arena::current_thread_index();
+        assert(slot >= 0);
+        for (std::size_t i = r.begin(); i != r.end(); ++i) kernel(grid.block(i), static_cast<std::size_t>(slot));
+      },
+      tbb::simple_partitioner());
+}
+
+}  // namespace parcnn

@@ -1,0 +1,99 @@
+// parcnn/parallel/strategy.hpp — Strategy: any of the strategies as one runtime value, with names.
+//
+// Layers take `const Strategy&`; every strategy type converts to it implicitly, so
+// `conv.forward(x, strategy::Channel{})` works, and so does `Strategy::parse("tiled:8x8")` from a
+// command line. Names:
+//   sequential | batch[:IMAGES] | channel[:CHANNELS] | spatial[:ROWS] | tiled[:HxW[xCHANNELS]] | auto
+#pragma once
+
+#include <cctype>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "parcnn/core/error.hpp"
+#include "parcnn/parallel/auto.hpp"
+#include "parcnn/parallel/batch.hpp"
+#include "parcnn/parallel/channel.hpp"
+#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/parallel/sequential.hpp"
+#include "parcnn/parallel/spatial.hpp"
+#include "parcnn/parallel/tiled.hpp"
+
+namespace parcnn {
+
+class Strategy {
+ public:
+  using Alternatives = std::variant<strategy::Sequential, strategy::Batch, strategy::Channel, strategy::Spatial,
+                                    strategy::Tiled, strategy::Auto>;
+
+  Strategy() : value_(strategy::Auto{}) {}
+  template <class S, class = std::enable_if_t<std::is_constructible_v<Alternatives, S>>>
+  Strategy(S s) : value_(std::move(s)) {}
+
+  // How this strategy cuts `work` for `workers` slots. Auto resolves to a fixed cut here.
+  Cut cut(const Workload& work, std::size_t workers) const {
+    return std::visit([&](const auto& s) { return s.cut(work, workers); }, value_);
+  }
+
+  std::string name() const {
+    return std::visit([](const auto& s) { return s.name(); }, value_);
+  }
+
+  // The fixed strategy that runs `work` and why: for Auto its choice, for the others themselves.
+  strategy::AutoChoice explain(const Workload& work, std::size_t workers) const {
+    if (auto a = std::get_if<strategy::Auto>(&value_)) return a->choose(work, workers);
+    return {name(), cut(work, workers), "fixed by the caller"};
+  }
+
+  const Alternatives& value() const { return value_; }
+
+  // Parses a name (see the header comment). Throws ConfigError naming the bad part.
+  static Strategy parse(const std::string& text) {
+    const auto colon = text.find(':');
+    const std::string kind = text.substr(0, colon);
+    const std::string arg = colon == std::string::npos ? "" : text.substr(colon + 1);
+    auto bad = [&](const std::string& why) {
+      return ConfigError("unknown strategy '" + text + "': " + why +
+                         " (expected sequential, batch[:N], channel[:N], spatial[:N], tiled[:HxW[xC]] or auto)");
+    };
+    auto number = [&](const std::string& s) -> std::size_t {
+      if (s.empty() || s.size() > 6) throw bad("'" + s + "' is not a positive count");
+      for (char ch : s)
+        if (!std::isdigit(static_cast<unsigned char>(ch))) throw bad("'" + s + "' is not a positive count");
+      const std::size_t v = std::stoul(s);
+      if (v == 0) throw bad("a count must be at least 1");
+      return v;
+    };
+    if (colon != std::string::npos && arg.empty()) throw bad("nothing after ':'");
+    if (kind == "sequential" || kind == "auto") {
+      if (!arg.empty()) throw bad("'" + kind + "' takes no parameter");
+      return kind == "auto" ? Strategy(strategy::Auto{}) : Strategy(strategy::Sequential{});
+    }
+    if (kind == "batch") return strategy::Batch{arg.empty() ? 0 : number(arg)};
+    if (kind == "channel") return strategy::Channel{arg.empty() ? 0 : number(arg)};
+    if (kind == "spatial") return strategy::Spatial{arg.empty() ? 0 : number(arg)};
+    if (kind == "tiled") {
+      strategy::Tiled t;
+      if (arg.empty()) return t;
+      std::vector<std::string> parts(1);
+      for (char ch : arg) {
+        if (ch == 'x')
+          parts.emplace_back();
+        else
+          parts.back().push_back(ch);
+      }
+      if (parts.size() < 2 || parts.size() > 3) throw bad("tiles are HxW or HxWxC");
+      t.tile_h = number(parts[0]);
+      t.tile_w = number(parts[1]);
+      if (parts.size() == 3) t.channel_block = number(parts[2]);
+      return t;
+    }
+    throw bad("'" + kind + "' is not a strategy");
+  }
+
+ private:
+  Alternatives value_;
+};
+
+}  // namespace parcnn

@@ -1,0 +1,44 @@
+// parcnn/parcnn.hpp — the one header a user includes.
+//
+// Layout (each folder one layer of the design, each header one concept):
+//   core/      Shape, Tensor<T>, TensorView<T>, Workspace<T>, random fills, comparisons, Eigen maps
+//   parallel/  the strategies (Sequential, Batch, Channel, Spatial, Tiled, Auto), the runtime Strategy
+//              value with names, thread scopes (Threads), and the oneTBB block runner
+//   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, linear, log-softmax,
+//              each with a plain-loop reference
+//   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
+//   models/    the letter CNN of the guide
+#pragma once
+
+#include "parcnn/version.hpp"
+
+#include "parcnn/core/compare.hpp"
+#include "parcnn/core/eigen_map.hpp"
+#include "parcnn/core/error.hpp"
+#include "parcnn/core/random.hpp"
+#include "parcnn/core/shape.hpp"
+#include "parcnn/core/tensor.hpp"
+#include "parcnn/core/tensor_view.hpp"
+#include "parcnn/core/workspace.hpp"
+
+#include "parcnn/parallel/auto.hpp"
+#include "parcnn/parallel/batch.hpp"
+#include "parcnn/parallel/channel.hpp"
+#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/parallel/run.hpp"
+#include "parcnn/parallel/sequential.hpp"
+#include "parcnn/parallel/spatial.hpp"
+#include "parcnn/parallel/strategy.hpp"
+#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/tiled.hpp"
+
+#include "parcnn/layers/conv2d.hpp"
+#include "parcnn/layers/flatten.hpp"
+#include "parcnn/layers/gelu.hpp"
+#include "parcnn/layers/layer.hpp"
+#include "parcnn/layers/linear.hpp"
+#include "parcnn/layers/log_softmax.hpp"
+#include "parcnn/layers/maxpool2d.hpp"
+#include "parcnn/layers/sequential.hpp"
+
+#include "parcnn/models/letter_cnn.hpp"
