@@ -1,7 +1,8 @@
 // parcnn/kernels/log_softmax.hpp — numerically stable log-softmax over rows, and its reference.
 //
-// log_softmax(x)_i = x_i − m − log Σ_j exp(x_j − m), m = max_j x_j: every exp is at most 1, so no
-// row overflows however large its values. A NaN in a row makes the whole row NaN.
+// log_softmax(x)_i = (x_i − m) − log Σ_j exp(x_j − m), m = max_j x_j: every exp is at most 1, so no
+// row overflows however large its values, and x_i − m is formed before the (small) log-sum is taken
+// off, so it is not rounded to the precision of m. A NaN in a row makes the whole row NaN.
 #pragma once
 
 #include <cmath>
@@ -20,8 +21,8 @@ void log_softmax_rows(const T* x, std::size_t cols, std::size_t r0, std::size_t 
     for (std::size_t j = 0; j < cols; ++j) m = (in[j] > m || std::isnan(in[j])) ? in[j] : m;
     T sum = 0;
     for (std::size_t j = 0; j < cols; ++j) sum += std::exp(in[j] - m);
-    const T shift = m + std::log(sum);
-    for (std::size_t j = 0; j < cols; ++j) out[j] = in[j] - shift;
+    const T log_sum = std::log(sum);
+    for (std::size_t j = 0; j < cols; ++j) out[j] = (in[j] - m) - log_sum;
   }
 }
 

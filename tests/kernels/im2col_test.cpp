@@ -1,0 +1,46 @@
+// im2col against a patch-by-patch extraction, for whole images and for blocks of positions.
+#include <parcnn/kernels/im2col.hpp>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+kernels::Conv2dGeometry geometry(std::size_t c, std::size_t h, std::size_t w, std::size_t kh, std::size_t kw,
+                                 std::size_t s, std::size_t p) {
+  kernels::Conv2dGeometry g;
+  g.in_c = c, g.in_h = h, g.in_w = w, g.k_h = kh, g.k_w = kw, g.stride_h = g.stride_w = s, g.pad_h = g.pad_w = p;
+  g.out_h = (h + 2 * p - kh) / s + 1;
+  g.out_w = (w + 2 * p - kw) / s + 1;
+  return g;
+}
+
+TEST(Im2colTest, MatchesPatchExtractionForAnyBlock) {
+  for (const auto& g : {geometry(1, 5, 5, 3, 3, 1, 0), geometry(3, 7, 9, 3, 3, 2, 1), geometry(2, 6, 5, 2, 3, 1, 2),
+                        geometry(5, 4, 4, 1, 1, 1, 0), geometry(2, 9, 9, 5, 5, 3, 2)}) {
+    const Tensor<double> x = random_tensor<double>(Shape{g.in_c, g.in_h, g.in_w}, 1);
+    for (const auto& [rows, cols] : {std::pair{Range{0, g.out_h}, Range{0, g.out_w}},
+                                     std::pair{Range{1, g.out_h}, Range{0, 1}},
+                                     std::pair{Range{0, 1}, Range{g.out_w / 2, g.out_w}}}) {
+      const std::size_t P = rows.size() * cols.size(), ld = P + 3;  // a wider row stride must be honoured
+      std::vector<double> out(g.patch() * ld, -7.0);
+      kernels::im2col(x.data(), g, rows, cols, out.data(), ld);
+      for (std::size_t ci = 0; ci < g.in_c; ++ci)
+        for (std::size_t ky = 0; ky < g.k_h; ++ky)
+          for (std::size_t kx = 0; kx < g.k_w; ++kx)
+            for (std::size_t oh = rows.begin; oh < rows.end; ++oh)
+              for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
+                const long ih = long(oh * g.stride_h + ky) - long(g.pad_h), iw = long(ow * g.stride_w + kx) - long(g.pad_w);
+                const bool inside = ih >= 0 && iw >= 0 && ih < long(g.in_h) && iw < long(g.in_w);
+                const double expected = inside ? x(ci, std::size_t(ih), std::size_t(iw)) : 0.0;
+                const std::size_t k = (ci * g.k_h + ky) * g.k_w + kx, p = (oh - rows.begin) * cols.size() + ow - cols.begin;
+                ASSERT_EQ(out[k * ld + p], expected) << "k " << k << " position " << p;
+              }
+      for (std::size_t k = 0; k < g.patch(); ++k)
+        for (std::size_t p = P; p < ld; ++p) ASSERT_EQ(out[k * ld + p], -7.0) << "wrote past its row";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace parcnn::test

@@ -1,0 +1,141 @@
+// Conv2d against the direct reference kernel on many shapes, under every strategy, and its errors.
+#include <parcnn/layers/conv2d.hpp>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+struct ConvCase {
+  std::size_t batch, in_c, out_c, h, w;
+  Size2d kernel, stride, padding;
+  bool bias;
+};
+
+// Odd sizes, batch 1 and 7, channel counts that are not multiples of 8, stride 2, padding 1 and 2,
+// rectangular kernels, 1×1 kernels, and the letter CNN's own three convolutions.
+const std::vector<ConvCase>& conv_cases() {
+  static const std::vector<ConvCase> cases{
+      {1, 1, 1, 5, 5, 3, 1, 0, true},          {7, 3, 5, 9, 11, 3, 1, 0, true},
+      {7, 5, 17, 13, 13, 3, 1, 1, true},       {1, 17, 9, 15, 7, 5, 2, 2, false},
+      {2, 4, 6, 10, 12, 3, 2, 1, true},        {3, 6, 3, 8, 9, {2, 3}, {1, 2}, {1, 0}, true},
+      {7, 9, 13, 6, 6, 1, 1, 0, true},         {2, 3, 7, 7, 7, 7, 1, 3, true},
+      {2, 1, 32, 28, 28, 3, 1, 0, true},       {2, 32, 64, 13, 13, 3, 1, 0, true},
+      {2, 64, 128, 5, 5, 3, 1, 0, true},       {1, 2, 3, 4, 4, 3, 3, 1, true},
+  };
+  return cases;
+}
+
+template <class T>
+Conv2d<T> random_conv(const ConvCase& c, std::uint64_t seed) {
+  Conv2d<T> conv(c.in_c, c.out_c, c.kernel, c.stride, c.padding, c.bias);
+  const double scale = 1.0 / std::sqrt(double(c.in_c * c.kernel.h * c.kernel.w));
+  fill_uniform<T>(conv.weight(), -scale, scale, seed);
+  if (c.bias) fill_uniform<T>(conv.bias(), -0.5, 0.5, seed + 1);
+  return conv;
+}
+
+template <class T>
+Tensor<T> reference(const Conv2d<T>& conv, const Tensor<T>& x) {
+  const auto g = conv.geometry(x.shape());
+  Tensor<T> y(Shape{x.dim(0), g.out_c, g.out_h, g.out_w});
+  kernels::conv2d_forward_reference(x.data(), conv.weight().data(), conv.has_bias() ? conv.bias().data() : nullptr, g,
+                                    x.dim(0), y.data());
+  return y;
+}
+
+template <class T>
+class Conv2dTest : public ::testing::Test {};
+TYPED_TEST_SUITE(Conv2dTest, Scalars);
+
+TYPED_TEST(Conv2dTest, MatchesReferenceOnManyShapes) {
+  using T = TypeParam;
+  std::uint64_t seed = 10;
+  for (const ConvCase& c : conv_cases()) {
+    const Conv2d<T> conv = random_conv<T>(c, seed++);
+    const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
+    SCOPED_TRACE(conv.name() + " on " + x.shape().str());
+    const Tensor<T> y = conv.forward(x, strategy::Sequential{});
+    EXPECT_EQ(y.shape(), conv.output_shape(x.shape()));
+    EXPECT_TRUE(near<T>(y, reference(conv, x), tolerance<T>()));
+  }
+}
+
+TYPED_TEST(Conv2dTest, OutputSizeFollowsPyTorch) {
+  using T = TypeParam;
+  // (H + 2p - k) / s + 1, floor.
+  EXPECT_EQ(Conv2d<T>(1, 1, 3).output_shape(Shape{1, 1, 28, 28}), (Shape{1, 1, 26, 26}));
+  EXPECT_EQ(Conv2d<T>(1, 1, 3, 2, 1).output_shape(Shape{1, 1, 28, 27}), (Shape{1, 1, 14, 14}));
+  EXPECT_EQ(Conv2d<T>(1, 1, 7, 2, 3).output_shape(Shape{1, 1, 224, 224}), (Shape{1, 1, 112, 112}));
+  EXPECT_EQ(Conv2d<T>(1, 1, {1, 5}, 1, {0, 2}).output_shape(Shape{1, 1, 4, 4}), (Shape{1, 1, 4, 4}));
+}
+
+TYPED_TEST(Conv2dTest, EveryStrategyMatchesSequential) {
+  using T = TypeParam;
+  std::uint64_t seed = 100;
+  for (const ConvCase& c : conv_cases()) {
+    const Conv2d<T> conv = random_conv<T>(c, seed++);
+    const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
+    expect_strategies_match_sequential<T>(conv, x, /*always_bitwise=*/false);
+  }
+}
+
+TYPED_TEST(Conv2dTest, ReadsInputThroughABatchView) {
+  using T = TypeParam;
+  const ConvCase c{7, 3, 5, 9, 9, 3, 1, 1, true};
+  const Conv2d<T> conv = random_conv<T>(c, 3);
+  const Tensor<T> x = random_tensor<T>(Shape{7, 3, 9, 9}, 4);
+  const Tensor<T> all = conv.forward(x, strategy::Batch{});
+  const Tensor<T> part = conv.forward(x.batch(2, 5), strategy::Batch{});
+  EXPECT_TRUE(bitwise<T>(part, all.batch(2, 5)));
+}
+
+TYPED_TEST(Conv2dTest, RejectsBadInputWithShapes) {
+  using T = TypeParam;
+  const Conv2d<T> conv(32, 64, 3);
+  expect_throw_with([&] { conv.forward(Tensor<T>(Shape{8, 16, 13, 13})); },
+                    {"Conv2d(32->64, k=3)", "[N, 32, H, W]", "got [8, 16, 13, 13]"});
+  expect_throw_with([&] { conv.forward(Tensor<T>(Shape{8, 32, 13})); }, {"Conv2d(32->64, k=3)", "got [8, 32, 13]"});
+  expect_throw_with([&] { conv.forward(Tensor<T>(Shape{1, 32, 2, 5})); }, {"H >= 3", "got [1, 32, 2, 5]"});
+  expect_throw_with([&] { conv.forward(Tensor<T>(Shape{0, 32, 5, 5})); }, {"N >= 1", "got [0, 32, 5, 5]"});
+  // With padding 1 a 1×1 input is large enough for a 3×3 kernel.
+  EXPECT_EQ(Conv2d<T>(2, 2, 3, 1, 1).output_shape(Shape{1, 2, 1, 1}), (Shape{1, 2, 1, 1}));
+  expect_throw_with([&] { Conv2d<T>(2, 2, 5, 1, 1).output_shape(Shape{1, 2, 2, 4}); }, {"H >= 3", "got [1, 2, 2, 4]"});
+
+  Conv2d<T> broken(3, 4, 3);
+  broken.weight() = Tensor<T>(Shape{4, 3, 2, 2});
+  expect_throw_with([&] { broken.forward(Tensor<T>(Shape{1, 3, 5, 5})); },
+                    {"Conv2d(3->4, k=3)", "weight must have shape [4, 3, 3, 3]", "got [4, 3, 2, 2]"});
+  Conv2d<T> bad_bias(3, 4, 3);
+  bad_bias.bias() = Tensor<T>(Shape{5});
+  expect_throw_with([&] { bad_bias.forward(Tensor<T>(Shape{1, 3, 5, 5})); }, {"bias must have shape [4]", "got [5]"});
+
+  Tensor<T> wrong_out(Shape{1, 4, 2, 2});
+  Workspace<T> ws;
+  expect_throw_with([&] { Conv2d<T>(3, 4, 3).forward(Tensor<T>(Shape{1, 3, 5, 5}), wrong_out, {}, ws); },
+                    {"output must have shape [1, 4, 3, 3]", "got [1, 4, 2, 2]"});
+  expect_throw_with<ConfigError>([] { Conv2d<T>(3, 4, 3, 0); }, {"stride"});
+  expect_throw_with<ConfigError>([] { Conv2d<T>(0, 4, 3); }, {"channels"});
+}
+
+TYPED_TEST(Conv2dTest, NaNInputPropagatesToTheOutputsItTouches) {
+  using T = TypeParam;
+  const ConvCase c{2, 2, 3, 7, 7, 3, 1, 0, true};
+  const Conv2d<T> conv = random_conv<T>(c, 5);
+  Tensor<T> x = random_tensor<T>(Shape{2, 2, 7, 7}, 6);
+  x(1, 0, 3, 3) = std::numeric_limits<T>::quiet_NaN();
+  for (const Strategy& s : all_strategies()) {
+    const Tensor<T> y = conv.forward(x, s);
+    // Output (oh, ow) reads input rows oh..oh+2, columns ow..ow+2: (3, 3) reaches oh, ow in 1..3.
+    for (std::size_t co = 0; co < 3; ++co)
+      for (std::size_t oh = 0; oh < 5; ++oh)
+        for (std::size_t ow = 0; ow < 5; ++ow) {
+          const bool touched = oh >= 1 && oh <= 3 && ow >= 1 && ow <= 3;
+          EXPECT_EQ(std::isnan(y(1, co, oh, ow)), touched) << s.name();
+          EXPECT_FALSE(std::isnan(y(0, co, oh, ow))) << s.name();
+        }
+  }
+}
+
+}  // namespace
+}  // namespace parcnn::test

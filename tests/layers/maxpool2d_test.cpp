@@ -1,0 +1,87 @@
+// MaxPool2d against the reference on many shapes, ceil mode, padding, NaN, strategies and errors.
+#include <parcnn/layers/maxpool2d.hpp>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+struct PoolCase {
+  std::size_t batch, c, h, w;
+  Size2d kernel;
+  std::optional<Size2d> stride;
+  Size2d padding;
+  PoolRounding rounding;
+};
+
+const std::vector<PoolCase>& pool_cases() {
+  static const std::vector<PoolCase> cases{
+      {1, 1, 4, 4, 2, std::nullopt, 0, PoolRounding::floor},   {7, 5, 13, 13, 2, std::nullopt, 0, PoolRounding::floor},
+      {7, 5, 13, 13, 2, std::nullopt, 0, PoolRounding::ceil},  {2, 3, 11, 9, 3, 2, 1, PoolRounding::floor},
+      {2, 3, 11, 9, 3, 2, 1, PoolRounding::ceil},              {1, 17, 26, 26, 2, std::nullopt, 0, PoolRounding::floor},
+      {3, 2, 7, 10, {2, 3}, Size2d{1, 2}, {1, 1}, PoolRounding::floor}, {2, 9, 5, 5, 5, 1, 2, PoolRounding::floor},
+      {64, 3, 3, 3, 2, std::nullopt, 0, PoolRounding::floor},
+  };
+  return cases;
+}
+
+template <class T>
+Tensor<T> reference(const MaxPool2d<T>& pool, const Tensor<T>& x) {
+  const auto g = pool.geometry(x.shape());
+  Tensor<T> y(Shape{x.dim(0), g.out_c, g.out_h, g.out_w});
+  kernels::maxpool2d_forward_reference(x.data(), g, x.dim(0), y.data());
+  return y;
+}
+
+template <class T>
+class MaxPool2dTest : public ::testing::Test {};
+TYPED_TEST_SUITE(MaxPool2dTest, Scalars);
+
+TYPED_TEST(MaxPool2dTest, MatchesReferenceBitwiseUnderEveryStrategy) {
+  using T = TypeParam;
+  std::uint64_t seed = 1;
+  for (const PoolCase& c : pool_cases()) {
+    const MaxPool2d<T> pool(c.kernel, c.stride, c.padding, c.rounding);
+    const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.c, c.h, c.w}, seed++);
+    SCOPED_TRACE(pool.name() + " on " + x.shape().str());
+    EXPECT_TRUE(bitwise<T>(pool.forward(x, strategy::Sequential{}), reference(pool, x)));
+    expect_strategies_match_sequential<T>(pool, x, /*always_bitwise=*/true);
+  }
+}
+
+TYPED_TEST(MaxPool2dTest, OutputSizeFollowsPyTorch) {
+  using T = TypeParam;
+  EXPECT_EQ(MaxPool2d<T>(2).output_shape(Shape{1, 1, 26, 26}), (Shape{1, 1, 13, 13}));
+  EXPECT_EQ(MaxPool2d<T>(2).output_shape(Shape{1, 1, 11, 11}), (Shape{1, 1, 5, 5}));
+  EXPECT_EQ(MaxPool2d<T>(2, std::nullopt, 0, PoolRounding::ceil).output_shape(Shape{1, 1, 11, 11}),
+            (Shape{1, 1, 6, 6}));
+  EXPECT_EQ(MaxPool2d<T>(3, 2, 1).output_shape(Shape{1, 1, 112, 112}), (Shape{1, 1, 56, 56}));
+  // Ceil mode never starts a window in the right padding: (5 + 2 - 2) / 2 rounds up to 3, +1 = 4,
+  // but window 3 would start at 6 >= 5 + 1, so 3.
+  EXPECT_EQ(MaxPool2d<T>(2, 2, 1, PoolRounding::ceil).output_shape(Shape{1, 1, 5, 5}), (Shape{1, 1, 3, 3}));
+}
+
+TYPED_TEST(MaxPool2dTest, NaNInAWindowGivesNaN) {
+  using T = TypeParam;
+  Tensor<T> x = random_tensor<T>(Shape{1, 2, 4, 4}, 3);
+  x(0, 1, 0, 0) = std::numeric_limits<T>::quiet_NaN();  // last in nothing, first in window (0, 0)
+  x(0, 1, 3, 3) = std::numeric_limits<T>::quiet_NaN();  // last element scanned of window (1, 1)
+  for (const Strategy& s : all_strategies()) {
+    const Tensor<T> y = MaxPool2d<T>(2).forward(x, s);
+    EXPECT_TRUE(std::isnan(y(0, 1, 0, 0)) && std::isnan(y(0, 1, 1, 1))) << s.name();
+    EXPECT_FALSE(std::isnan(y(0, 1, 0, 1)) || std::isnan(y(0, 0, 0, 0))) << s.name();
+  }
+}
+
+TYPED_TEST(MaxPool2dTest, RejectsBadInputWithShapes) {
+  using T = TypeParam;
+  expect_throw_with([] { MaxPool2d<T>(2).forward(Tensor<T>(Shape{4, 3, 1, 8})); },
+                    {"MaxPool2d(k=2)", "H >= 2", "got [4, 3, 1, 8]"});
+  expect_throw_with([] { MaxPool2d<T>(2).forward(Tensor<T>(Shape{4, 8})); }, {"[N, C, H, W]", "got [4, 8]"});
+  expect_throw_with([] { MaxPool2d<T>(2).forward(Tensor<T>(Shape{4, 0, 4, 4})); }, {"got [4, 0, 4, 4]"});
+  expect_throw_with<ConfigError>([] { MaxPool2d<T>(2, std::nullopt, 2); }, {"padding"});
+  expect_throw_with<ConfigError>([] { MaxPool2d<T>(2, 0); }, {"stride"});
+}
+
+}  // namespace
+}  // namespace parcnn::test

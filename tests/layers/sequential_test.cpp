@@ -1,0 +1,99 @@
+// Sequential: shape inference, error messages naming the layer, parameter names, workspace reuse.
+#include <parcnn/layers/conv2d.hpp>
+#include <parcnn/layers/flatten.hpp>
+#include <parcnn/layers/gelu.hpp>
+#include <parcnn/layers/linear.hpp>
+#include <parcnn/layers/maxpool2d.hpp>
+#include <parcnn/layers/sequential.hpp>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+Sequential<float> small_model() {
+  Sequential<float> m;
+  Conv2d<float> conv(2, 4, 3, 1, 1);
+  fill_uniform<float>(conv.weight(), -0.3, 0.3, 1);
+  Linear<float> fc(4 * 3 * 3, 5);
+  fill_uniform<float>(fc.weight(), -0.2, 0.2, 2);
+  m.add("conv", conv).add("pool", MaxPool2d<float>(2)).add("act", GELU<float>()).add("flat", Flatten<float>());
+  m.add("fc", fc);
+  return m;
+}
+
+TEST(SequentialTest, InfersEveryShapeBeforeRunning) {
+  const Sequential<float> m = small_model();
+  const std::vector<Shape> s = m.shapes(Shape{3, 2, 7, 7});
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s[0], (Shape{3, 4, 7, 7}));
+  EXPECT_EQ(s[1], (Shape{3, 4, 3, 3}));
+  EXPECT_EQ(s[3], (Shape{3, 36}));
+  EXPECT_EQ(s[4], (Shape{3, 5}));
+  EXPECT_EQ(m.output_shape(Shape{3, 2, 7, 7}), (Shape{3, 5}));
+}
+
+TEST(SequentialTest, ErrorNamesTheLayerThatCannotTakeItsInput) {
+  const Sequential<float> m = small_model();
+  // 9×9 input: pool gives 4×4, so fc receives 64 features instead of 36.
+  expect_throw_with([&] { m.forward(Tensor<float>(Shape{3, 2, 9, 9})); },
+                    {"layer 4 'fc'", "Linear(36->5)", "[N, 36]", "got [3, 64]"});
+  expect_throw_with([&] { m.forward(Tensor<float>(Shape{3, 1, 7, 7})); }, {"layer 0 'conv'", "got [3, 1, 7, 7]"});
+}
+
+TEST(SequentialTest, MatchesRunningTheLayersOneByOne) {
+  Sequential<float> m = small_model();
+  const Tensor<float> x = random_tensor<float>(Shape{3, 2, 7, 7}, 9);
+  Tensor<float> step = Tensor<float>(x.view());
+  for (std::size_t i = 0; i < m.size(); ++i) step = m[i].forward(step, strategy::Sequential{});
+  EXPECT_TRUE(bitwise<float>(m.forward(x, strategy::Sequential{}), step));
+  expect_strategies_match_sequential<float>(m, x, /*always_bitwise=*/false);
+}
+
+TEST(SequentialTest, NamesParametersLikeAPyTorchStateDict) {
+  Sequential<float> m = small_model();
+  std::vector<std::string> names;
+  for (const auto& p : m.parameters()) names.push_back(p.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"conv.weight", "conv.bias", "fc.weight", "fc.bias"}));
+  EXPECT_EQ(&m.get<Linear<float>>("fc").weight(), m.parameters()[2].tensor);
+  EXPECT_THROW(m.get<Conv2d<float>>("fc"), std::out_of_range);
+  EXPECT_THROW(m.get("nope"), std::out_of_range);
+  EXPECT_THROW(m.add("fc", Flatten<float>()), ConfigError);
+}
+
+TEST(SequentialTest, CopiesAreDeep) {
+  Sequential<float> a = small_model();
+  Sequential<float> b = a;
+  b.get<Conv2d<float>>("conv").weight()(0, 0, 0, 0) += 1.0f;
+  EXPECT_NE(a.get<Conv2d<float>>("conv").weight()(0, 0, 0, 0), b.get<Conv2d<float>>("conv").weight()(0, 0, 0, 0));
+}
+
+TEST(SequentialTest, WorkspaceIsReusedAtASteadyShape) {
+  const Sequential<float> m = small_model();
+  const Tensor<float> x = random_tensor<float>(Shape{3, 2, 7, 7}, 9);
+  Workspace<float> ws;
+  const TensorView<const float> first = m.forward(x, strategy::Batch{}, ws);
+  const Tensor<float> kept(first);
+  const TensorView<const float> second = m.forward(x, strategy::Batch{}, ws);
+  EXPECT_EQ(first.data(), second.data());  // same buffer: nothing was reallocated
+  EXPECT_TRUE(bitwise<float>(second, kept));
+  // A smaller batch fits in the same buffers.
+  EXPECT_EQ(m.forward(x.batch(0, 1), strategy::Batch{}, ws).data(), first.data());
+}
+
+TEST(SequentialTest, EmptyModelIsIdentity) {
+  const Sequential<float> m;
+  const Tensor<float> x = random_tensor<float>(Shape{2, 3}, 1);
+  EXPECT_TRUE(bitwise<float>(m.forward(x), x));
+}
+
+TEST(SequentialTest, DescribeExplainsEachLayersCut) {
+  const Sequential<float> m = small_model();
+  const std::string text = m.describe(Shape{64, 2, 7, 7}, strategy::Auto{}, 2);
+  EXPECT_NE(text.find("conv"), std::string::npos);
+  EXPECT_NE(text.find("64 images over 2 workers"), std::string::npos) << text;
+  EXPECT_NE(m.describe(Shape{1, 2, 7, 7}, strategy::Channel{}, 2).find("fixed by the caller"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace parcnn::test

@@ -1,0 +1,111 @@
+// Strategy names, parsing, the cuts each strategy makes, and Auto's choices.
+#include <parcnn/parallel/strategy.hpp>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+Workload conv_like(std::size_t n, std::size_t c, std::size_t h, std::size_t w, double flops = 1e9) {
+  Workload work;
+  work.space = IndexSpace{n, c, h, w};
+  work.flops = flops;
+  return work;
+}
+
+TEST(StrategyTest, NamesRoundTripThroughParse) {
+  for (const char* name : {"sequential", "batch", "batch:4", "channel", "channel:16", "spatial", "spatial:3", "tiled:8x8",
+                           "tiled:4x6x32", "auto"})
+    EXPECT_EQ(Strategy::parse(name).name(), name);
+  EXPECT_EQ(Strategy::parse("tiled").name(), "tiled:8x8");
+  EXPECT_EQ(Strategy().name(), "auto");
+}
+
+TEST(StrategyTest, ParseRejectsWhatItCannotRead) {
+  for (const char* bad : {"", "fast", "batch:", "batch:0", "batch:x", "tiled:8", "tiled:8x", "tiled:1x2x3x4", "auto:2",
+                          "channel:-1", "spatial:99999999"})
+    expect_throw_with<ConfigError>([&] { Strategy::parse(bad); }, {"strategy", "expected sequential"});
+}
+
+TEST(StrategyTest, EachFixedStrategyCutsItsOwnDimension) {
+  const Workload w = conv_like(64, 32, 26, 26);
+  const Cut batch = strategy::Batch{}.cut(w, 2);
+  EXPECT_EQ(batch.n, 4u);  // 8 blocks per worker
+  EXPECT_EQ(batch.c, 32u);
+  EXPECT_EQ(batch.h, 26u);
+  EXPECT_EQ(strategy::Batch{5}.cut(w, 2).n, 5u);
+  const Cut channel = strategy::Channel{}.cut(w, 3);
+  EXPECT_EQ(channel.c, 11u);  // one block per worker: 11 + 11 + 10
+  EXPECT_EQ(channel.n, 64u);
+  const Cut spatial = strategy::Spatial{}.cut(w, 2);
+  EXPECT_EQ(spatial.h, 13u);
+  EXPECT_EQ(spatial.w, 26u);
+  const Cut tiled = strategy::Tiled{4, 6, 8}.cut(w, 2);
+  EXPECT_EQ(tiled.n, 1u);
+  EXPECT_EQ(tiled.c, 8u);
+  EXPECT_EQ(tiled.h, 4u);
+  EXPECT_EQ(tiled.w, 6u);
+  EXPECT_EQ(BlockGrid(w.space, tiled).count(), 64u * 4 * 7 * 5);
+  const Cut seq = strategy::Sequential{}.cut(w, 2);
+  EXPECT_EQ(BlockGrid(w.space, seq).count(), 1u);
+}
+
+TEST(StrategyTest, StrategiesWithNothingToCutFallBackToImages) {
+  const Workload rows = conv_like(16, 1, 1, 1);  // log-softmax: one item per image
+  const Cut by_images = strategy::Batch{}.cut(rows, 2);
+  const Cut channel = strategy::Channel{}.cut(rows, 2);
+  EXPECT_EQ(channel.n, by_images.n);
+  EXPECT_EQ(BlockGrid(rows.space, channel).count(), 16u);
+  const Workload linear = conv_like(16, 512, 1, 1);
+  const Cut c = strategy::Spatial{}.cut(linear, 2);
+  EXPECT_LT(c.n, 16u);
+  EXPECT_EQ(c.c, 512u);
+}
+
+TEST(StrategyTest, AutoPicksBatchWhenImagesFillTheWorkers) {
+  const strategy::AutoChoice c = strategy::Auto{}.choose(conv_like(64, 64, 11, 11), 2);
+  EXPECT_EQ(c.strategy, "batch");
+  EXPECT_NE(c.reason.find("64 images over 2 workers"), std::string::npos) << c.reason;
+}
+
+TEST(StrategyTest, AutoParallelisesInsideAnImageAtBatchOne) {
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 64, 11, 11), 2).strategy, "channel");
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 3, 12, 12), 2).strategy, "spatial");  // 3 channels split badly
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(3, 64, 11, 11), 2).strategy, "channel");  // 3 images on 2 workers: 0.75
+}
+
+TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {
+  const strategy::AutoChoice tiny = strategy::Auto{}.choose(conv_like(64, 128, 1, 1, 1e4), 2);
+  EXPECT_EQ(tiny.strategy, "sequential");
+  EXPECT_NE(tiny.reason.find("kFLOP"), std::string::npos);
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(64, 64, 11, 11), 1).strategy, "sequential");
+  EXPECT_EQ(Strategy(strategy::Batch{}).explain(conv_like(2, 2, 2, 2), 2).reason, "fixed by the caller");
+}
+
+TEST(BlockGridTest, BlocksTileTheSpaceExactlyOnce) {
+  const IndexSpace space{5, 7, 9, 11};
+  for (const Cut& cut : {Cut{1, 1, 1, 1}, Cut{2, 3, 4, 5}, Cut{5, 7, 9, 11}, Cut{100, 100, 100, 100}, Cut{3, 7, 2, 11}}) {
+    std::vector<int> hits(space.items(), 0);
+    const BlockGrid grid(space, cut);
+    for (std::size_t i = 0; i < grid.count(); ++i) {
+      const Block b = grid.block(i);
+      EXPECT_GT(b.n.size() * b.c.size() * b.h.size() * b.w.size(), 0u);
+      for (std::size_t n = b.n.begin; n < b.n.end; ++n)
+        for (std::size_t c = b.c.begin; c < b.c.end; ++c)
+          for (std::size_t h = b.h.begin; h < b.h.end; ++h)
+            for (std::size_t w = b.w.begin; w < b.w.end; ++w) ++hits[((n * 7 + c) * 9 + h) * 11 + w];
+    }
+    for (int h : hits) ASSERT_EQ(h, 1);
+  }
+  EXPECT_EQ(BlockGrid(IndexSpace{0, 3, 3, 3}, Cut{1, 1, 1, 1}).count(), 0u);
+}
+
+TEST(IndexSpaceTest, ParallelEfficiency) {
+  EXPECT_DOUBLE_EQ(parallel_efficiency(64, 2), 1.0);
+  EXPECT_DOUBLE_EQ(parallel_efficiency(3, 2), 0.75);
+  EXPECT_DOUBLE_EQ(parallel_efficiency(1, 2), 0.5);
+  EXPECT_DOUBLE_EQ(parallel_efficiency(0, 2), 0.0);
+}
+
+}  // namespace
+}  // namespace parcnn::test
