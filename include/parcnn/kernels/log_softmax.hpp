@@ -17,8 +17,8 @@ void log_softmax_rows(const T* x, std::size_t cols, std::size_t r0, std::size_t 
   for (std::size_t r = r0; r < r1; ++r) {
     const T* in = x + r * cols;
     T* out = y + r * cols;
-    T m = -std::numeric_limits<T>::infinity();
-    for (std::size_t j = 0; j < cols; ++j) m = (in[j] > m || std::isnan(in[j])) ? in[j] : m;
+    T m = -std::numeric_limits<T>::infinity();  // a NaN never wins a comparison: it reaches the output
+    for (std::size_t j = 0; j < cols; ++j) m = m < in[j] ? in[j] : m;  // through in[j] − m and the sum
     T sum = 0;
     for (std::size_t j = 0; j < cols; ++j) sum += std::exp(in[j] - m);
     const T log_sum = std::log(sum);

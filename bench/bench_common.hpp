@@ -1,0 +1,55 @@
+// bench/bench_common.hpp — registers "one layer's forward under a strategy, at a batch size, on a
+// number of threads" as a Google Benchmark, with rate counters GFLOP (GFLOP/s) and images (images/s).
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <parcnn/parcnn.hpp>
+
+namespace parcnn::bench {
+
+inline const std::vector<std::size_t> batch_sizes{1, 16, 64, 256};
+inline const std::vector<std::string> strategy_names{"sequential", "batch", "channel", "spatial", "tiled:4x4", "auto"};
+
+inline std::vector<std::size_t> thread_counts() {
+  std::vector<std::size_t> t;
+  for (std::size_t i = 1; i <= hardware_threads(); ++i) t.push_back(i);
+  return t;
+}
+
+// Registers `name/batch:B/threads:T/strategy:S` for every combination. `layer` must accept input
+// [B] + `image` (one image's shape, batch dimension 1).
+inline void register_layer(const std::string& name, std::shared_ptr<const Layer<float>> layer, const Shape& image) {
+  for (std::size_t batch : batch_sizes)
+    for (std::size_t threads : thread_counts())
+      for (const std::string& strategy_name : strategy_names) {
+        if (strategy_name == "sequential" && threads > 1) continue;
+        const std::string id = name + "/batch:" + std::to_string(batch) + "/threads:" + std::to_string(threads) +
+                               "/strategy:" + strategy_name;
+        benchmark::RegisterBenchmark(id.c_str(), [=](benchmark::State& state) {
+          const Strategy strategy = Strategy::parse(strategy_name);
+          Tensor<float> x(image.with_batch(batch));
+          fill_uniform<float>(x, 0.0, 1.0, 1);
+          Tensor<float> y(layer->output_shape(x.shape()));
+          Workspace<float> ws;
+          const double flops = layer->workload(x.shape()).flops;
+          Threads arena(threads);
+          arena.run([&] {
+            layer->forward(x, y, strategy, ws);  // warm-up: sizes the workspace
+            for (auto _ : state) {
+              layer->forward(x, y, strategy, ws);
+              benchmark::DoNotOptimize(y.data());
+              benchmark::ClobberMemory();
+            }
+          });
+          state.counters["GFLOP"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+          state.counters["images"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
+        })->UseRealTime()->Unit(benchmark::kMicrosecond);
+      }
+}
+
+}  // namespace parcnn::bench

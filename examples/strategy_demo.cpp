@@ -1,0 +1,148 @@
+// strategy_demo — the letter CNN forward under every parallel strategy and thread count: time (median
+// of repeats), speed-up over the sequential run, parallel efficiency, and whether the results match
+// the sequential run.
+//
+//   strategy_demo [--batch N] [--threads T] [--repeat R] [--strategies a,b,...] [--plan] [--json]
+//
+// --threads T runs thread counts 1..T (default: the machine's hardware threads). --plan prints, per
+// layer, what Auto chooses and why. --json prints one JSON object per line instead of the table.
+#include <parcnn/parcnn.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Options {
+  std::size_t batch = 64;
+  std::size_t threads = parcnn::hardware_threads();
+  std::size_t repeat = 20;
+  std::vector<std::string> strategies{"sequential", "batch", "channel", "spatial", "tiled:4x4", "tiled:8x8x16", "auto"};
+  bool json = false;
+  bool plan = false;
+};
+
+[[noreturn]] void usage(const std::string& error) {
+  std::fprintf(stderr,
+               "strategy_demo: %s\nusage: strategy_demo [--batch N] [--threads T] [--repeat R] "
+               "[--strategies a,b,...] [--plan] [--json]\n",
+               error.c_str());
+  std::exit(2);
+}
+
+std::size_t positive(const char* flag, const char* text) {
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (!*text || *end || v < 1 || v > 1000000) usage(std::string(flag) + " needs a positive integer, got '" + text + "'");
+  return static_cast<std::size_t>(v);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--batch") o.batch = positive("--batch", value());
+    else if (a == "--threads") o.threads = positive("--threads", value());
+    else if (a == "--repeat") o.repeat = positive("--repeat", value());
+    else if (a == "--json") o.json = true;
+    else if (a == "--plan") o.plan = true;
+    else if (a == "--strategies") {
+      o.strategies.clear();
+      std::stringstream list(value());
+      for (std::string s; std::getline(list, s, ',');) o.strategies.push_back(s);
+    } else if (a == "--help" || a == "-h") usage("help");
+    else usage("unknown argument '" + a + "'");
+  }
+  return o;
+}
+
+// Median wall time of `repeat` forward passes (after one warm-up that sizes the workspace), in ms.
+double median_ms(const parcnn::Sequential<float>& model, const parcnn::Tensor<float>& x, const parcnn::Strategy& s,
+                 std::size_t repeat, parcnn::Tensor<float>& output) {
+  parcnn::Workspace<float> ws;
+  output = parcnn::Tensor<float>(model.forward(x, s, ws));
+  std::vector<double> ms;
+  for (std::size_t r = 0; r < repeat; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    model.forward(x, s, ws);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  std::vector<parcnn::Strategy> strategies;
+  try {
+    for (const auto& name : o.strategies) strategies.push_back(parcnn::Strategy::parse(name));
+  } catch (const parcnn::ConfigError& e) {
+    usage(e.what());
+  }
+
+  const auto model = parcnn::models::letter_cnn<float>(26, /*seed=*/1);
+  parcnn::Tensor<float> x(parcnn::Shape{o.batch, 1, 28, 28});
+  parcnn::fill_uniform<float>(x, 0.0, 1.0, /*seed=*/2);
+
+  // The baseline: the sequential strategy on one thread.
+  parcnn::Tensor<float> reference;
+  const double base_ms = parcnn::with_threads(1, [&] {
+    return median_ms(model, x, parcnn::strategy::Sequential{}, o.repeat, reference);
+  });
+
+  if (!o.json) {
+    std::printf("parcnn strategy demo: letter CNN forward, batch %zu, float32, %zu hardware threads, median of %zu runs\n",
+                o.batch, parcnn::hardware_threads(), o.repeat);
+    std::printf("results match = same bits as the sequential run, or within 1e-5 relative (max |diff| shown)\n\n");
+    std::printf("%-14s %7s %10s %10s %11s %11s  %s\n", "strategy", "threads", "time ms", "speed-up", "efficiency",
+                "images/s", "results match");
+  }
+  for (std::size_t t = 1; t <= o.threads; ++t) {
+    if (o.plan && !o.json) {
+      std::printf("\n-- what auto chooses with %zu thread(s):\n%s\n", t,
+                  model.describe(x.shape(), parcnn::strategy::Auto{}, t).c_str());
+    }
+    for (const auto& s : strategies) {
+      if (s.name() == "sequential" && t > 1) continue;  // one thread whatever the arena
+      parcnn::Tensor<float> y;
+      const double ms = t == 1 && s.name() == "sequential"
+                            ? base_ms
+                            : parcnn::with_threads(t, [&] { return median_ms(model, x, s, o.repeat, y); });
+      if (y.empty()) y = reference;
+      const bool bitwise = parcnn::bitwise_equal<float>(y, reference);
+      const double diff = parcnn::max_abs_diff<float>(y, reference);
+      double scale = 1;
+      for (float v : reference) scale = std::max(scale, double(std::abs(v)));
+      const bool match = bitwise || diff / scale <= 1e-5;
+      const double speedup = base_ms / ms, efficiency = speedup / double(t);
+      const double images_per_s = double(o.batch) / (ms / 1e3);
+      if (o.json) {
+        std::printf("{\"strategy\":\"%s\",\"threads\":%zu,\"batch\":%zu,\"ms\":%.4f,\"speedup\":%.4f,"
+                    "\"efficiency\":%.4f,\"images_per_second\":%.1f,\"match\":%s,\"bitwise\":%s,\"max_abs_diff\":%.3g}\n",
+                    s.name().c_str(), t, o.batch, ms, speedup, efficiency, images_per_s, match ? "true" : "false",
+                    bitwise ? "true" : "false", diff);
+      } else {
+        char how[64];
+        if (t == 1 && s.name() == "sequential") std::snprintf(how, sizeof how, "reference");
+        else if (bitwise) std::snprintf(how, sizeof how, "True (bitwise)");
+        else std::snprintf(how, sizeof how, "%s (max |diff| %.1e)", match ? "True" : "FALSE", diff);
+        std::printf("%-14s %7zu %10.3f %9.2fx %10.1f%% %11.0f  %s\n", s.name().c_str(), t, ms, speedup,
+                    100 * efficiency, images_per_s, how);
+      }
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
