@@ -96,6 +96,15 @@ int main(int argc, char** argv) {
   parcnn::Tensor<float> x(parcnn::Shape{o.batch, 1, 28, 28});
   parcnn::fill_uniform<float>(x, 0.0, 1.0, /*seed=*/2);
 
+  // Warm up for about 0.3 s before timing anything: the first passes run on cold caches and, on many
+  // machines, at a lower clock, and would make the baseline look slow and every speed-up too good.
+  {
+    parcnn::Workspace<float> ws;
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(300))
+      model.forward(x, parcnn::strategy::Batch{}, ws);
+  }
+
   // The baseline: the sequential strategy on one thread.
   parcnn::Tensor<float> reference;
   const double base_ms = parcnn::with_threads(1, [&] {

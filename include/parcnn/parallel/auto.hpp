@@ -4,9 +4,11 @@
 //  1. one worker, or too little work to pay for tasks (below `min_parallel_flops`): sequential;
 //  2. enough images to keep every worker busy (efficiency = N / round_up(N, workers) >= 0.9, or at
 //     least 4 images per worker): batch — whole images per task, no shared data, bitwise exact;
-//  3. otherwise parallelism inside an image: channel when the output channels divide at least as well
-//     among the workers as the output rows do (a convolution's weights are then read once per block),
-//     else spatial.
+//  3. otherwise parallelism inside an image: spatial when the output rows split well (efficiency
+//     >= 0.9, or at least 4 rows per worker) — each task builds only its own im2col columns; else
+//     channel when there are channels to split — a convolution then builds its columns once, before
+//     the channel blocks run, which costs a sequential step (measured at batch 1, 2 threads, conv2 of
+//     the letter CNN: spatial 48.7 µs, channel 80.9 µs, sequential 65.3 µs).
 #pragma once
 
 #include <cstdio>
@@ -47,6 +49,9 @@ struct Auto {
               fmt("%.0f images over %.0f workers, efficiency %.2f", double(s.n), double(workers), eff_n)};
     const double eff_c = s.c > 1 ? parallel_efficiency(s.c, workers) : 0.0;
     const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
+    if (eff_h >= 0.9 || s.h >= 4 * workers)
+      return {"spatial", Spatial{}.cut(work, workers),
+              fmt("%.0f images are too few; %.0f output rows split with efficiency %.2f", double(s.n), double(s.h), eff_h)};
     if (eff_c > 0 && eff_c >= eff_h)
       return {"channel", Channel{}.cut(work, workers),
               fmt("%.0f images are too few; %.0f channels split with efficiency %.2f", double(s.n), double(s.c), eff_c)};
