@@ -133,7 +133,7 @@ class Sequential final : public Layer<T> {
       const strategy::AutoChoice c = strategy.explain(w, workers);
       const BlockGrid grid(w.space, c.cut);
       char line[512];
-      std::snprintf(line, sizeof line, "%-8s %-26s -> %-18s %9.3f MFLOP  %-11s %4zu blocks  %s\n",
+      std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s %9.3f MFLOP  %-11s %4zu blocks  %s\n",
                     layers_[i].first.c_str(), layers_[i].second->name().c_str(), s[i].str().c_str(), w.flops / 1e6,
                     c.strategy.c_str(), grid.count(), c.reason.c_str());
       text += line;
