@@ -76,7 +76,7 @@ TYPED_TEST(Conv2dTest, EveryStrategyMatchesSequential) {
   for (const ConvCase& c : conv_cases()) {
     const Conv2d<T> conv = random_conv<T>(c, seed++);
     const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
-    expect_strategies_match_sequential<T>(conv, x, /*always_bitwise=*/false);
+    expect_strategies_match_sequential<T>(conv, x);
   }
 }
 

@@ -68,7 +68,7 @@ TYPED_TEST(GeluTest, EveryRankAndStrategyIsBitwiseSequential) {
       const Tensor<T> x = random_tensor<T>(shape, 7, -4, 4);
       const GELU<T> gelu(a);
       EXPECT_TRUE(near<T>(gelu.forward(x), reference(a, x), 1e-5));
-      expect_strategies_match_sequential<T>(gelu, x, /*always_bitwise=*/true);
+      expect_strategies_match_sequential<T>(gelu, x);
     }
 }
 

@@ -44,7 +44,7 @@ TYPED_TEST(LinearTest, MatchesReferenceAndEveryStrategyMatchesSequential) {
     const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in}, seed++);
     SCOPED_TRACE(l.name() + " on " + x.shape().str());
     EXPECT_TRUE(near<T>(l.forward(x, strategy::Sequential{}), reference(l, x), tolerance<T>()));
-    expect_strategies_match_sequential<T>(l, x, /*always_bitwise=*/false);
+    expect_strategies_match_sequential<T>(l, x);
   }
 }
 

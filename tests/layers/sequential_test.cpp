@@ -47,7 +47,7 @@ TEST(SequentialTest, MatchesRunningTheLayersOneByOne) {
   Tensor<float> step = Tensor<float>(x.view());
   for (std::size_t i = 0; i < m.size(); ++i) step = m[i].forward(step, strategy::Sequential{});
   EXPECT_TRUE(bitwise<float>(m.forward(x, strategy::Sequential{}), step));
-  expect_strategies_match_sequential<float>(m, x, /*always_bitwise=*/false);
+  expect_strategies_match_sequential<float>(m, x);
 }
 
 TEST(SequentialTest, NamesParametersLikeAPyTorchStateDict) {

@@ -100,7 +100,7 @@ TYPED_TEST(LetterCnnTest, EveryStrategyAndThreadCountMatchesSequential) {
   const Sequential<T> m = models::letter_cnn<T>(26, 5);
   for (std::size_t batch : {1, 7, 64}) {
     const Tensor<T> x = random_tensor<T>(Shape{batch, 1, 28, 28}, batch, 0, 1);
-    expect_strategies_match_sequential<T>(m, x, /*always_bitwise=*/false);
+    expect_strategies_match_sequential<T>(m, x);
   }
 }
 

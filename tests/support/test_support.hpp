@@ -33,12 +33,6 @@ inline const std::vector<std::size_t>& thread_counts() {
   return counts;
 }
 
-// Strategies that keep each value's order of summation for a GEMM-based layer: whole images per task.
-inline bool keeps_summation_order(const Strategy& s) {
-  const std::string n = s.name();
-  return n == "sequential" || n.rfind("batch", 0) == 0;
-}
-
 // Relative tolerance (to the largest magnitude of the expected tensor) for values summed over up to a
 // few hundred terms.
 template <class T>
@@ -77,11 +71,10 @@ template <class T>
   return ::testing::AssertionFailure() << "not bitwise identical; max abs diff " << max_abs_diff<T>(actual, expected);
 }
 
-// Runs `layer` under every strategy and thread count and checks it against its Sequential run:
-// bitwise where the strategy keeps the summation order (or `always_bitwise`), within tolerance
-// otherwise; and every strategy must give the same bits when run twice.
+// Runs `layer` under every strategy and thread count and checks that it gives the same bits as its
+// Sequential run, every time.
 template <class T>
-void expect_strategies_match_sequential(const Layer<T>& layer, TensorView<const T> input, bool always_bitwise) {
+void expect_strategies_match_sequential(const Layer<T>& layer, TensorView<const T> input) {
   const Tensor<T> reference = layer.forward(input, strategy::Sequential{});
   for (const Strategy& s : all_strategies())
     for (std::size_t threads : thread_counts()) {
@@ -91,10 +84,7 @@ void expect_strategies_match_sequential(const Layer<T>& layer, TensorView<const 
       const Tensor<T> first = arena.run([&] { return layer.forward(input, s); });
       const Tensor<T> second = arena.run([&] { return layer.forward(input, s); });
       EXPECT_TRUE(bitwise<T>(first, second)) << "a strategy must be deterministic run to run";
-      if (always_bitwise || keeps_summation_order(s))
-        EXPECT_TRUE(bitwise<T>(first, reference));
-      else
-        EXPECT_TRUE(near<T>(first, reference, tolerance<T>()));
+      EXPECT_TRUE(bitwise<T>(first, reference));
     }
 }
 

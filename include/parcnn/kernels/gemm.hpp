@@ -1,39 +1,113 @@
-// parcnn/kernels/gemm.hpp — C = A · B on row-major memory, through Eigen, on the calling thread.
+// parcnn/kernels/gemm.hpp — C = A·B (or C += A·B) on the calling thread, with a summation order that
+// does not depend on the matrix shapes.
 //
-// All parallelism in parcnn comes from the strategy; Eigen runs a product single-threaded unless the
-// program is built with OpenMP, which parcnn never enables (two thread pools would fight).
+// Why not Eigen's GEMM: Eigen picks different register paths for different matrix sizes, so the same
+// output element is summed in a different order when a strategy hands it a smaller block (a channel
+// block, a tile), and the bits change. Training must give the same weights under every strategy and
+// thread count, so every element here is one chain over k in order:
+//     c = C or 0;  for k = 0..K-1:  c = a(i,k) · b(k,j) + c   (fused where the target has FMA)
+// computed by the same vector instructions wherever the element falls: whole register tiles, the last
+// rows, or the last columns (copied into a zero-padded panel). Measured on this project's machines, the
+// register tile (6 rows × 2 vectors) also runs faster than Eigen's kernel on the letter CNN's shapes.
+//
+// Uses the vector extensions of GCC and Clang (64-byte vectors: AVX-512 where enabled, otherwise
+// lowered to narrower registers by the compiler). All parallelism is the strategy's, never this code's.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
+#include <vector>
 
-#include <Eigen/Core>
+#include "parcnn/core/scalar.hpp"
 
 namespace parcnn::kernels {
 
-// C[M×N] = A[M×K] · B[K×N]; lda, ldb, ldc are the row strides (elements) of each matrix.
+namespace detail {
+
 template <class T>
-void gemm(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda, const T* B, std::size_t ldb, T* C,
-          std::size_t ldc) {
-  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Stride = Eigen::OuterStride<>;
-  const auto m = static_cast<Eigen::Index>(M), n = static_cast<Eigen::Index>(N), k = static_cast<Eigen::Index>(K);
-  Eigen::Map<const Matrix, Eigen::Unaligned, Stride> a(A, m, k, Stride(static_cast<Eigen::Index>(lda)));
-  Eigen::Map<const Matrix, Eigen::Unaligned, Stride> b(B, k, n, Stride(static_cast<Eigen::Index>(ldb)));
-  Eigen::Map<Matrix, Eigen::Unaligned, Stride> c(C, m, n, Stride(static_cast<Eigen::Index>(ldc)));
-  c.noalias() = a * b;
+struct Vec {
+  static constexpr int lanes = int(64 / sizeof(T));
+  typedef T type __attribute__((vector_size(64)));
+};
+
+template <class T>
+inline typename Vec<T>::type load(const T* p) {
+  typename Vec<T>::type v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class T>
+inline void store(T* p, const typename Vec<T>::type& v) {
+  std::memcpy(p, &v, sizeof v);
 }
 
-// y[M] = A[M×K] · x[K], A row-major with row stride lda.
+// MR rows × NV vectors of C, all of K. A(i, k) = A[i·rsa + k·csa]; B, C row-major.
+template <int MR, int NV, class T>
+inline void gemm_tile(std::size_t K, const T* A, std::size_t rsa, std::size_t csa, const T* B, std::size_t ldb, T* C,
+                      std::size_t ldc, bool accumulate) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V c[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) c[r][v] = accumulate ? load(C + r * ldc + v * L) : V{};
+  for (std::size_t k = 0; k < K; ++k) {
+    V b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = load(B + k * ldb + v * L);
+    for (int r = 0; r < MR; ++r) {
+      const T a = A[r * rsa + k * csa];  // scalar × vector: the compiler broadcasts a once
+      for (int v = 0; v < NV; ++v) c[r][v] = a * b[v] + c[r][v];
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) store(C + r * ldc + v * L, c[r][v]);
+}
+
+// All M rows of one column panel NV vectors wide.
+template <int NV, class T>
+void gemm_panel(std::size_t M, std::size_t K, const T* A, std::size_t rsa, std::size_t csa, const T* B, std::size_t ldb,
+                T* C, std::size_t ldc, bool accumulate) {
+  constexpr int MR = 6;
+  std::size_t i = 0;
+  for (; i + MR <= M; i += MR) gemm_tile<MR, NV>(K, A + i * rsa, rsa, csa, B, ldb, C + i * ldc, ldc, accumulate);
+  for (; i < M; ++i) gemm_tile<1, NV>(K, A + i * rsa, rsa, csa, B, ldb, C + i * ldc, ldc, accumulate);
+}
+
+}  // namespace detail
+
+// C[M×N] = A·B, or C += A·B when `accumulate`. A is M×K with element (i, k) at A[i·rsa + k·csa] (so Aᵀ
+// of a row-major matrix is rsa = 1, csa = its row length); B is K×N row-major with row stride ldb; C
+// row-major with row stride ldc. Writes only C's M×N elements.
 template <class T>
-void gemv(std::size_t M, std::size_t K, const T* A, std::size_t lda, const T* x, T* y) {
-  using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-  using Stride = Eigen::OuterStride<>;
-  Eigen::Map<const Matrix, Eigen::Unaligned, Stride> a(A, static_cast<Eigen::Index>(M), static_cast<Eigen::Index>(K),
-                                                      Stride(static_cast<Eigen::Index>(lda)));
-  Eigen::Map<const Vector> v(x, static_cast<Eigen::Index>(K));
-  Eigen::Map<Vector> out(y, static_cast<Eigen::Index>(M));
-  out.noalias() = a * v;
+void gemm_strided(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t rsa, std::size_t csa, const T* B,
+                  std::size_t ldb, T* C, std::size_t ldc, bool accumulate = false) {
+  PARCNN_CHECK_SCALAR(T);
+  constexpr std::size_t L = detail::Vec<T>::lanes;
+  if (M == 0 || N == 0) return;
+  std::size_t j = 0;
+  for (; j + 2 * L <= N; j += 2 * L) detail::gemm_panel<2>(M, K, A, rsa, csa, B + j, ldb, C + j, ldc, accumulate);
+  if (j == N) return;
+  // The last columns: copy them into a zero-padded panel, one or two vectors wide, so that they run
+  // through the same vector code as every other column; copy the results back.
+  const std::size_t w = N - j, width = w <= L ? L : 2 * L;
+  thread_local std::vector<T> b_pad, c_pad;
+  b_pad.assign(K * width, T(0));
+  c_pad.assign(M * width, T(0));
+  for (std::size_t k = 0; k < K; ++k) std::copy(B + k * ldb + j, B + k * ldb + N, b_pad.data() + k * width);
+  if (accumulate)
+    for (std::size_t i = 0; i < M; ++i) std::copy(C + i * ldc + j, C + i * ldc + N, c_pad.data() + i * width);
+  if (width == L)
+    detail::gemm_panel<1>(M, K, A, rsa, csa, b_pad.data(), width, c_pad.data(), width, accumulate);
+  else
+    detail::gemm_panel<2>(M, K, A, rsa, csa, b_pad.data(), width, c_pad.data(), width, accumulate);
+  for (std::size_t i = 0; i < M; ++i) std::copy(c_pad.data() + i * width, c_pad.data() + i * width + w, C + i * ldc + j);
+}
+
+// Row-major A (row stride lda) times row-major B.
+template <class T>
+void gemm(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda, const T* B, std::size_t ldb, T* C,
+          std::size_t ldc, bool accumulate = false) {
+  gemm_strided(M, N, K, A, lda, std::size_t{1}, B, ldb, C, ldc, accumulate);
 }
 
 }  // namespace parcnn::kernels

@@ -1,8 +1,8 @@
-// parcnn/kernels/linear.hpp — y = W x + b for one input row, over a range of output features, and
-// its reference.
+// parcnn/kernels/linear.hpp — y = x Wᵀ + b for a block of rows and output features, and its
+// reference.
 //
-// Each image is one matrix-vector product with the whole (or a row block of the) weight, so an
-// image's outputs do not depend on how many other images share its task.
+// The product runs as Y[rows, features] = X[rows, :] · Wᵀ[:, features] with Wᵀ laid out once per call
+// (linear_transpose_weight), so a block of images or of features gives the same bits as the whole.
 #pragma once
 
 #include <cstddef>
@@ -13,15 +13,24 @@
 
 namespace parcnn::kernels {
 
-// x: one input row [in]; weight: [out, in] (PyTorch's layout); bias: [out] or null; y: one output row
-// [out], of which `features` are written.
+// weight_t[i, o] = weight[o, i]: weight is [out, in], weight_t is [in, out].
 template <class T>
-void linear_forward(const T* x, const T* weight, const T* bias, std::size_t in, Range features, T* y) {
-  if (features.size() == 0) return;
-  T* out = y + features.begin;
-  gemv(features.size(), in, weight + features.begin * in, in, x, out);
+void linear_transpose_weight(const T* weight, std::size_t in, std::size_t out, T* weight_t) {
+  for (std::size_t o = 0; o < out; ++o)
+    for (std::size_t i = 0; i < in; ++i) weight_t[i * out + o] = weight[o * in + i];
+}
+
+// Rows `rows` × output features `features` of y [N, out] from x [N, in], weight_t [in, out] and bias
+// [out] (or null).
+template <class T>
+void linear_forward(const T* x, const T* weight_t, const T* bias, std::size_t in, std::size_t out, Range rows,
+                    Range features, T* y) {
+  if (rows.size() == 0 || features.size() == 0) return;
+  T* block = y + rows.begin * out + features.begin;
+  gemm(rows.size(), features.size(), in, x + rows.begin * in, in, weight_t + features.begin, out, block, out);
   if (bias)
-    for (std::size_t o = features.begin; o < features.end; ++o) y[o] += bias[o];
+    for (std::size_t n = 0; n < rows.size(); ++n)
+      for (std::size_t o = 0; o < features.size(); ++o) block[n * out + o] += bias[features.begin + o];
 }
 
 // The oracle: a whole batch [batch, in] → [batch, out] with a wider accumulator.

@@ -2,7 +2,8 @@
 //
 // Input [N, in_channels, H, W] → output [N, out_channels, OH, OW], OH = (H + 2·pad − k) / stride + 1.
 // Parameters, in PyTorch's layout: weight [out_channels, in_channels, k_h, k_w], bias [out_channels].
-// Computed as im2col + GEMM (Eigen) per block of the strategy's cut:
+// Computed as im2col + GEMM (kernels/gemm.hpp) per block of the strategy's cut; every output is the
+// same chain of multiply-adds whatever the cut, so all strategies give the same bits:
 //  - a cut of images, rows or tiles builds each block's own columns in per-worker scratch;
 //  - a cut of output channels builds every image's columns once, shared by all channel blocks.
 #pragma once

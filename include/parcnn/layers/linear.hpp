@@ -2,8 +2,8 @@
 //
 // Input [N, in_features] → [N, out_features]. Parameters in PyTorch's layout: weight
 // [out_features, in_features], bias [out_features]. The strategy cuts images (Batch) or output
-// features (Channel); each image is one matrix-vector product, so Batch is bitwise identical to
-// Sequential.
+// features (Channel); every output is the same chain of multiply-adds whatever the cut (see
+// kernels/gemm.hpp), so all strategies give the same bits.
 #pragma once
 
 #include <memory>
@@ -64,14 +64,15 @@ class Linear final : public Layer<T> {
   }
 
  protected:
-  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>&) const override {
+  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
     const Workload work = workload(in.shape());
     const T* x = in.data();
     T* y = out.data();
-    const T* w = weight_.data();
+    T* weight_t = ws.shared(weight_.size());
+    kernels::linear_transpose_weight(weight_.data(), in_, out_, weight_t);
     const T* b = has_bias() ? bias_.data() : nullptr;
     run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
-      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) kernels::linear_forward(x + n * in_, w, b, in_, blk.c, y + n * out_);
+      kernels::linear_forward(x, weight_t, b, in_, out_, blk.n, blk.c, y);
     });
   }
 
