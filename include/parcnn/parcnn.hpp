@@ -15,6 +15,7 @@
 #include "parcnn/core/compare.hpp"
 #include "parcnn/core/eigen_map.hpp"
 #include "parcnn/core/error.hpp"
+#include "parcnn/core/gradient_chunks.hpp"
 #include "parcnn/core/random.hpp"
 #include "parcnn/core/shape.hpp"
 #include "parcnn/core/tensor.hpp"

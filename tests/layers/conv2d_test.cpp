@@ -137,5 +137,15 @@ TYPED_TEST(Conv2dTest, NaNInputPropagatesToTheOutputsItTouches) {
   }
 }
 
+TEST(Conv2dBackwardTest, GradientsMatchFiniteDifferences) {
+  for (const ConvCase& c : std::vector<ConvCase>{{3, 2, 3, 6, 5, 3, 1, 0, true},
+                                                 {2, 3, 4, 7, 7, 3, 2, 1, true},
+                                                 {3, 1, 5, 5, 6, {2, 3}, {1, 2}, {1, 1}, false}}) {
+    Conv2d<double> conv = random_conv<double>(c, 7);
+    const Tensor<double> x = random_tensor<double>(Shape{c.batch, c.in_c, c.h, c.w}, 8);
+    expect_gradients_match_finite_differences(conv, x);
+  }
+}
+
 }  // namespace
 }  // namespace parcnn::test

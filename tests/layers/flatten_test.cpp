@@ -22,5 +22,10 @@ TEST(FlattenTest, RejectsRankOne) {
   expect_throw_with([] { Flatten<double>().forward(Tensor<double>(Shape{5})); }, {"Flatten", "got [5]"});
 }
 
+TEST(FlattenBackwardTest, GradientsMatchFiniteDifferences) {
+  Flatten<double> f;
+  expect_gradients_match_finite_differences(f, random_tensor<double>(Shape{3, 2, 2, 3}, 3));
+}
+
 }  // namespace
 }  // namespace parcnn::test

@@ -78,5 +78,13 @@ TYPED_TEST(GeluTest, RejectsEmptyInput) {
   expect_throw_with([] { GELU<T>().forward(Tensor<T>()); }, {"GELU", "got []"});
 }
 
+TEST(GeluBackwardTest, GradientsMatchFiniteDifferences) {
+  for (GeluApproximation a : {GeluApproximation::none, GeluApproximation::tanh}) {
+    GELU<double> gelu(a);
+    expect_gradients_match_finite_differences(gelu, random_tensor<double>(Shape{3, 37}, 2, -5, 5));
+    expect_gradients_match_finite_differences(gelu, random_tensor<double>(Shape{2, 3, 4, 5}, 3, -3, 3));
+  }
+}
+
 }  // namespace
 }  // namespace parcnn::test

@@ -69,5 +69,12 @@ TYPED_TEST(LinearTest, NaNPropagatesToItsRowOnly) {
     for (std::size_t o = 0; o < 4; ++o) EXPECT_EQ(std::isnan(y(n, o)), n == 1);
 }
 
+TEST(LinearBackwardTest, GradientsMatchFiniteDifferences) {
+  for (const LinearCase& c : std::vector<LinearCase>{{5, 7, 3, true}, {3, 33, 17, false}, {1, 4, 40, true}}) {
+    Linear<double> l = random_linear<double>(c.in, c.out, c.bias, 5);
+    expect_gradients_match_finite_differences(l, random_tensor<double>(Shape{c.batch, c.in}, 6));
+  }
+}
+
 }  // namespace
 }  // namespace parcnn::test

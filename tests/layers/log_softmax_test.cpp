@@ -62,5 +62,10 @@ TYPED_TEST(LogSoftmaxTest, RejectsBadInput) {
   expect_throw_with([] { LogSoftmax<T>().forward(Tensor<T>(Shape{2, 0})); }, {"got [2, 0]"});
 }
 
+TEST(LogSoftmaxBackwardTest, GradientsMatchFiniteDifferences) {
+  LogSoftmax<double> l;
+  expect_gradients_match_finite_differences(l, random_tensor<double>(Shape{4, 9}, 3, -3, 3));
+}
+
 }  // namespace
 }  // namespace parcnn::test

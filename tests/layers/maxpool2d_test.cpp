@@ -83,5 +83,26 @@ TYPED_TEST(MaxPool2dTest, RejectsBadInputWithShapes) {
   expect_throw_with<ConfigError>([] { MaxPool2d<T>(2, 0); }, {"stride"});
 }
 
+TEST(MaxPool2dBackwardTest, GradientsMatchFiniteDifferences) {
+  // Random inputs: every window has a unique maximum, far (relative to the step) from the kink.
+  for (const PoolCase& c : std::vector<PoolCase>{{3, 2, 6, 5, 2, std::nullopt, 0, PoolRounding::floor},
+                                                 {2, 2, 7, 7, 3, 2, 1, PoolRounding::ceil}}) {
+    MaxPool2d<double> pool(c.kernel, c.stride, c.padding, c.rounding);
+    expect_gradients_match_finite_differences(pool, random_tensor<double>(Shape{c.batch, c.c, c.h, c.w}, 4));
+  }
+}
+
+TEST(MaxPool2dBackwardTest, TiesGoToTheFirstMaximumAndOverlapsAdd) {
+  Tensor<double> x(Shape{1, 1, 3, 3}, 1.0);  // all equal: every window's first element wins
+  MaxPool2d<double> pool(2, 1);               // overlapping 2×2 windows, stride 1
+  Tensor<double> g(Shape{1, 1, 2, 2}, 1.0);
+  const Tensor<double> dx = run_backward<double>(pool, x, g, 1)[0];
+  EXPECT_EQ(dx(0, 0, 0, 0), 1.0);
+  EXPECT_EQ(dx(0, 0, 0, 1), 1.0);
+  EXPECT_EQ(dx(0, 0, 1, 0), 1.0);
+  EXPECT_EQ(dx(0, 0, 1, 1), 1.0);
+  EXPECT_EQ(dx(0, 0, 2, 2), 0.0);
+}
+
 }  // namespace
 }  // namespace parcnn::test

@@ -123,5 +123,10 @@ TYPED_TEST(LetterCnnTest, ConcurrentForwardCallsOnOneModel) {
     EXPECT_TRUE(near<T>(results[t], expected, tolerance<T>())) << strategies[t % strategies.size()].name();
 }
 
+TEST(LetterCnnBackwardTest, WholeNetworkGradientsMatchFiniteDifferences) {
+  Sequential<double> m = models::letter_cnn<double>(10, 4, GeluApproximation::tanh);
+  expect_gradients_match_finite_differences(m, random_tensor<double>(Shape{3, 1, 28, 28}, 5, 0, 1), 1e-6, 12);
+}
+
 }  // namespace
 }  // namespace parcnn::test

@@ -111,3 +111,80 @@ void expect_throw_with(F&& f, const std::vector<std::string>& parts) {
 using Scalars = ::testing::Types<float, double>;
 
 }  // namespace parcnn::test
+
+namespace parcnn::test {
+
+// Runs backward of `layer` at input x with output gradient `grad_out`, in chunks of `chunk_images`;
+// returns the input gradient followed by the reduced gradient of each parameter.
+template <class T>
+std::vector<Tensor<T>> run_backward(const Layer<T>& layer, const Tensor<T>& x, const Tensor<T>& grad_out,
+                                    std::size_t chunk_images) {
+  Workspace<T> ws;
+  const TensorView<const T> out = [&]() -> TensorView<const T> {
+    if (auto* seq = dynamic_cast<const Sequential<T>*>(&layer)) return seq->forward(x, strategy::Sequential{}, ws);
+    return TensorView<const T>(ws.tensor(1000, layer.output_shape(x.shape())).view());
+  }();
+  if (!dynamic_cast<const Sequential<T>*>(&layer)) layer.forward(x, ws.tensor(1000, out.shape()).view(), {}, ws);
+  GradientChunks<T> chunks;
+  chunks.plan(layer.parameter_shapes(), x.dim(0), chunk_images);
+  std::vector<Tensor<T>> result;
+  result.emplace_back(x.shape());
+  layer.backward(x, out, grad_out, result[0].view(), GradientSlice<T>{&chunks, 0}, ws);
+  std::vector<TensorView<T>> views;
+  for (const Shape& s : layer.parameter_shapes()) result.emplace_back(s);
+  for (std::size_t i = 1; i < result.size(); ++i) views.push_back(result[i].view());
+  chunks.reduce(views);
+  return result;
+}
+
+// Checks backward against finite differences of L(x, θ) = Σ forward(x) ⊙ R (R random), for the input
+// and every parameter (up to `samples` elements of each, spread over the tensor), and checks that the
+// gradients are the same bits with 1, 2 and 3 threads and with other chunk sizes' input gradients.
+inline void expect_gradients_match_finite_differences(Layer<double>& layer, const Tensor<double>& x,
+                                                      double tol = 1e-6, std::size_t samples = 40) {
+  const Tensor<double> R = random_tensor<double>(layer.output_shape(x.shape()), 99);
+  auto loss = [&](const Tensor<double>& input) {
+    const Tensor<double> y = layer.forward(input, strategy::Sequential{});
+    double sum = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) sum += y.data()[i] * R.data()[i];
+    return sum;
+  };
+  const std::vector<Tensor<double>> grads = run_backward<double>(layer, x, R, 2);
+  // Fourth-order central differences, (−L(+2h) + 8 L(+h) − 8 L(−h) + L(−2h)) / 12h: truncation O(h⁴), so
+  // h can be large enough that rounding in L (about 1e-16 · |L| / h) stays far below the tolerance.
+  const double h = 1e-4;
+  auto check = [&](const std::string& what, double* value, std::size_t count, const Tensor<double>& analytic,
+                   const Tensor<double>& input) {
+    const std::size_t step = std::max<std::size_t>(1, count / samples);
+    for (std::size_t i = 0; i < count; i += step) {
+      const double saved = value[i];
+      auto at = [&](double offset) {
+        value[i] = saved + offset;
+        const double l = loss(input);
+        value[i] = saved;
+        return l;
+      };
+      const double numeric = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h), a = analytic.data()[i];
+      const double err = std::abs(a - numeric) / std::max({std::abs(a), std::abs(numeric), 1e-3});
+      EXPECT_LE(err, tol) << layer.name() << " d/d" << what << "[" << i << "]: backward " << a << ", finite difference "
+                          << numeric;
+    }
+  };
+  Tensor<double> probe(x.view());
+  check("input", probe.data(), probe.size(), grads[0], probe);
+  std::vector<NamedParameter<double>> params = layer.parameters();
+  for (std::size_t p = 0; p < params.size(); ++p)
+    check(params[p].name, params[p].tensor->data(), params[p].tensor->size(), grads[p + 1], probe);
+
+  for (std::size_t threads : thread_counts())
+    for (std::size_t chunk : {1, 2, 3}) {
+      const std::vector<Tensor<double>> again =
+          Threads(threads).run([&] { return run_backward<double>(layer, x, R, chunk); });
+      EXPECT_TRUE(bitwise<double>(again[0], grads[0])) << "input gradient, " << threads << " threads, chunk " << chunk;
+      if (chunk == 2)
+        for (std::size_t p = 1; p < again.size(); ++p)
+          EXPECT_TRUE(bitwise<double>(again[p], grads[p])) << "parameter " << p << ", " << threads << " threads";
+    }
+}
+
+}  // namespace parcnn::test

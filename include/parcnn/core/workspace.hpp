@@ -34,10 +34,11 @@ class Workspace {
 
   // A tensor kept across calls (a model's intermediate activations), resized without reallocating
   // when it already holds enough.
+  // Tensors live at stable addresses: asking for a new index never moves the others.
   Tensor<T>& tensor(std::size_t index, const Shape& shape) {
-    if (tensors_.size() <= index) tensors_.resize(index + 1);
-    tensors_[index].resize(shape);
-    return tensors_[index];
+    while (tensors_.size() <= index) tensors_.push_back(std::make_unique<Tensor<T>>());
+    tensors_[index]->resize(shape);
+    return *tensors_[index];
   }
 
   // The workspace of a sub-layer of a composite layer, created on first use.
@@ -49,7 +50,7 @@ class Workspace {
  private:
   std::vector<AlignedBuffer<T>> scratch_;
   AlignedBuffer<T> shared_;
-  std::vector<Tensor<T>> tensors_;
+  std::vector<std::unique_ptr<Tensor<T>>> tensors_;
   std::vector<std::unique_ptr<Workspace>> children_;
 };
 

@@ -11,6 +11,7 @@
 #include "parcnn/kernels/conv2d_geometry.hpp"
 #include "parcnn/kernels/gemm.hpp"
 #include "parcnn/kernels/im2col.hpp"
+#include "parcnn/kernels/transpose.hpp"
 #include "parcnn/parallel/index_space.hpp"
 
 namespace parcnn::kernels {
@@ -75,6 +76,33 @@ void conv2d_forward_columns(const T* columns, std::size_t ld, const T* weight, c
   T* out = y + channels.begin * P;
   gemm(channels.size(), P, K, weight + channels.begin * K, K, columns, ld, out, P);
   detail::add_bias(bias, channels, P, out, P);
+}
+
+// Scratch elements conv2d_backward_image needs.
+inline std::size_t conv2d_backward_scratch(const Conv2dGeometry& g) { return 2 * g.patch() * g.positions(); }
+
+// Backward of one image. Adds the image's weight gradient into dweight [out_c, K] and bias gradient into
+// dbias (if not null); writes the input gradient into dx [in_c, in_h, in_w] (if not null).
+//   dW += dY · colsᵀ      dcols = Wᵀ · dY      dx = col2im(dcols)
+// Called for the images of one gradient chunk in order, the sums over images and positions are fixed.
+template <class T>
+void conv2d_backward_image(const T* x, const T* weight, const T* dy, const Conv2dGeometry& g, T* dweight, T* dbias,
+                           T* dx, T* scratch) {
+  const std::size_t K = g.patch(), P = g.positions();
+  T* columns = scratch;
+  T* columns_t = scratch + K * P;
+  im2col(x, g, Range{0, g.out_h}, Range{0, g.out_w}, columns, P);
+  transpose(columns, K, P, columns_t);
+  gemm(g.out_c, K, P, dy, P, columns_t, K, dweight, K, /*accumulate=*/true);
+  if (dbias)
+    for (std::size_t co = 0; co < g.out_c; ++co) {
+      T sum = dbias[co];
+      for (std::size_t p = 0; p < P; ++p) sum += dy[co * P + p];
+      dbias[co] = sum;
+    }
+  if (!dx) return;
+  gemm_strided(K, P, g.out_c, weight, std::size_t{1}, K, dy, P, columns, P);  // dcols = Wᵀ · dY
+  col2im(columns, g, dx);
 }
 
 // The oracle: direct loops over a whole batch of `batch` images, accumulating in a wider type.

@@ -49,6 +49,24 @@ void for_each_chunk(const T* x, T* y, std::size_t n, F&& f) {
     std::copy(out.data(), out.data() + (n - i), y + i);
   }
 }
+
+// The same for two inputs: f(a_chunk, b_chunk, out_chunk).
+template <class T, class F>
+void for_each_chunk(const T* a, const T* b, T* y, std::size_t n, F&& f) {
+  using Chunk = Eigen::Array<T, gelu_chunk, 1>;
+  std::size_t i = 0;
+  for (; i + gelu_chunk <= n; i += gelu_chunk) {
+    Eigen::Map<Chunk> out(y + i);
+    f(Eigen::Map<const Chunk>(a + i), Eigen::Map<const Chunk>(b + i), out);
+  }
+  if (i < n) {
+    Chunk in_a = Chunk::Zero(), in_b = Chunk::Zero(), out;
+    std::copy(a + i, a + n, in_a.data());
+    std::copy(b + i, b + n, in_b.data());
+    f(in_a, in_b, out);
+    std::copy(out.data(), out.data() + (n - i), y + i);
+  }
+}
 }  // namespace detail
 
 template <class T>
@@ -69,6 +87,26 @@ void gelu_erf(const T* x, T* y, std::size_t n) {
 template <class T>
 void gelu(GeluApproximation approximation, const T* x, T* y, std::size_t n) {
   approximation == GeluApproximation::tanh ? gelu_tanh(x, y, n) : gelu_erf(x, y, n);
+}
+
+// dx = dy · gelu'(x).
+//   tanh form: with s = 1 / (1 + exp(−2u)),  gelu'(x) = s + x · 2 s (1 − s) · √(2/π) (1 + 3 · 0.044715 x²)
+//   exact:     gelu'(x) = Φ(x) + x φ(x),  φ(x) = exp(−x²/2) / √(2π)
+template <class T>
+void gelu_backward(GeluApproximation approximation, const T* x, const T* dy, T* dx, std::size_t n) {
+  if (approximation == GeluApproximation::tanh) {
+    detail::for_each_chunk(x, dy, dx, n, [](const auto& v, const auto& g, auto& out) {
+      const auto u = gelu_sqrt_2_over_pi<T> * (v + gelu_coef_a<T> * v.cube());
+      const auto s = (T(1) + (T(-2) * u).exp()).inverse();
+      const auto du = gelu_sqrt_2_over_pi<T> * (T(1) + T(3) * gelu_coef_a<T> * v.square());
+      out = g * (s + v * T(2) * s * (T(1) - s) * du);
+    });
+  } else {
+    detail::for_each_chunk(x, dy, dx, n, [](const auto& v, const auto& g, auto& out) {
+      const T inv_sqrt_2pi = T(0.398942280401432677939946059934381868L);
+      out = g * (T(0.5) * (T(1) + (v * gelu_inv_sqrt_2<T>).erf()) + v * inv_sqrt_2pi * (T(-0.5) * v.square()).exp());
+    });
+  }
 }
 
 // The oracle: the textbook formulas in long double.

@@ -50,4 +50,29 @@ void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* 
   }
 }
 
+// The adjoint of im2col over a whole image: image = Σ over the columns' entries of where each came from.
+// cols is [K, positions] with row stride positions; image [in_c, in_h, in_w] is overwritten. Entries are
+// added in a fixed order (k, then position), so the result does not depend on who calls it.
+template <class T>
+void col2im(const T* cols, const Conv2dGeometry& g, T* image) {
+  std::fill_n(image, g.in_image(), T(0));
+  const std::size_t P = g.positions();
+  for (std::size_t ci = 0; ci < g.in_c; ++ci) {
+    T* plane = image + ci * g.in_h * g.in_w;
+    for (std::size_t ky = 0; ky < g.k_h; ++ky)
+      for (std::size_t kx = 0; kx < g.k_w; ++kx) {
+        const T* row = cols + ((ci * g.k_h + ky) * g.k_w + kx) * P;
+        for (std::size_t oh = 0; oh < g.out_h; ++oh) {
+          const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
+          if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) continue;
+          for (std::size_t ow = 0; ow < g.out_w; ++ow) {
+            const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride_w + kx) - std::ptrdiff_t(g.pad_w);
+            if (iw < 0 || iw >= std::ptrdiff_t(g.in_w)) continue;
+            plane[std::size_t(ih) * g.in_w + std::size_t(iw)] += row[oh * g.out_w + ow];
+          }
+        }
+      }
+  }
+}
+
 }  // namespace parcnn::kernels

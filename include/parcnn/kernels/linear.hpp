@@ -2,7 +2,7 @@
 // reference.
 //
 // The product runs as Y[rows, features] = X[rows, :] · Wᵀ[:, features] with Wᵀ laid out once per call
-// (linear_transpose_weight), so a block of images or of features gives the same bits as the whole.
+// (kernels/transpose.hpp), so a block of images or of features gives the same bits as the whole.
 #pragma once
 
 #include <cstddef>
@@ -13,14 +13,7 @@
 
 namespace parcnn::kernels {
 
-// weight_t[i, o] = weight[o, i]: weight is [out, in], weight_t is [in, out].
-template <class T>
-void linear_transpose_weight(const T* weight, std::size_t in, std::size_t out, T* weight_t) {
-  for (std::size_t o = 0; o < out; ++o)
-    for (std::size_t i = 0; i < in; ++i) weight_t[i * out + o] = weight[o * in + i];
-}
-
-// Rows `rows` × output features `features` of y [N, out] from x [N, in], weight_t [in, out] and bias
+// Rows `rows` × output features `features` of y [N, out] from x [N, in], weight_t = Wᵀ [in, out] and bias
 // [out] (or null).
 template <class T>
 void linear_forward(const T* x, const T* weight_t, const T* bias, std::size_t in, std::size_t out, Range rows,
@@ -31,6 +24,24 @@ void linear_forward(const T* x, const T* weight_t, const T* bias, std::size_t in
   if (bias)
     for (std::size_t n = 0; n < rows.size(); ++n)
       for (std::size_t o = 0; o < features.size(); ++o) block[n * out + o] += bias[features.begin + o];
+}
+
+// Backward of rows `rows` (one gradient chunk): adds Σ_n dy[n]ᵀ x[n] into dweight [out, in] and Σ_n dy[n]
+// into dbias (if not null), images in order; writes dx[rows] = dy[rows] · W (if dx is not null).
+template <class T>
+void linear_backward(const T* x, const T* weight, const T* dy, std::size_t in, std::size_t out, Range rows, T* dweight,
+                     T* dbias, T* dx) {
+  const std::size_t n = rows.size();
+  if (n == 0) return;
+  const T* g = dy + rows.begin * out;
+  gemm_strided(out, in, n, g, std::size_t{1}, out, x + rows.begin * in, in, dweight, in, /*accumulate=*/true);
+  if (dbias)
+    for (std::size_t o = 0; o < out; ++o) {
+      T sum = dbias[o];
+      for (std::size_t r = 0; r < n; ++r) sum += g[r * out + o];
+      dbias[o] = sum;
+    }
+  if (dx) gemm(n, in, out, g, out, weight, in, dx + rows.begin * in, in);
 }
 
 // The oracle: a whole batch [batch, in] → [batch, out] with a wider accumulator.

@@ -26,6 +26,16 @@ void log_softmax_rows(const T* x, std::size_t cols, std::size_t r0, std::size_t 
   }
 }
 
+// Backward over rows [r0, r1): dx = dy − softmax(x) · Σ_j dy_j, with softmax(x) = exp(y).
+template <class T>
+void log_softmax_backward_rows(const T* y, const T* dy, std::size_t cols, std::size_t r0, std::size_t r1, T* dx) {
+  for (std::size_t r = r0; r < r1; ++r) {
+    T sum = 0;
+    for (std::size_t j = 0; j < cols; ++j) sum += dy[r * cols + j];
+    for (std::size_t j = 0; j < cols; ++j) dx[r * cols + j] = dy[r * cols + j] - std::exp(y[r * cols + j]) * sum;
+  }
+}
+
 // The oracle: log(exp(x_i) / Σ exp(x_j)) evaluated in long double with the same max shift.
 template <class T>
 void log_softmax_reference(const T* x, std::size_t rows, std::size_t cols, T* y) {

@@ -4,6 +4,7 @@
 // window order, so the kernel and the reference agree to the bit.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -62,6 +63,39 @@ void maxpool2d_forward(const T* x, const Conv2dGeometry& g, Range channels, Rang
         for (std::size_t ow = cols.begin; ow < cols.end; ++ow) out[oh * g.out_w + ow] = detail::pool_window(plane, g, oh, ow);
       }
     }
+  }
+}
+
+// Backward of one image: each output's gradient goes to the input it took its value from — the first
+// maximum of its window in window order, or the first NaN. Overlapping windows add up, in output order.
+// x: [c, in_h, in_w]; dy: [c, out_h, out_w]; dx: [c, in_h, in_w], overwritten.
+template <class T>
+void maxpool2d_backward(const T* x, const T* dy, const Conv2dGeometry& g, T* dx) {
+  std::fill_n(dx, g.in_image(), T(0));
+  for (std::size_t c = 0; c < g.in_c; ++c) {
+    const T* plane = x + c * g.in_h * g.in_w;
+    T* grad = dx + c * g.in_h * g.in_w;
+    for (std::size_t oh = 0; oh < g.out_h; ++oh)
+      for (std::size_t ow = 0; ow < g.out_w; ++ow) {
+        const std::ptrdiff_t h0 = std::ptrdiff_t(oh * g.stride_h) - std::ptrdiff_t(g.pad_h);
+        const std::ptrdiff_t w0 = std::ptrdiff_t(ow * g.stride_w) - std::ptrdiff_t(g.pad_w);
+        std::size_t best = 0;
+        T m = -std::numeric_limits<T>::infinity();
+        bool found = false, nan = false;
+        for (std::ptrdiff_t ih = std::max<std::ptrdiff_t>(h0, 0);
+             ih < std::min<std::ptrdiff_t>(h0 + std::ptrdiff_t(g.k_h), std::ptrdiff_t(g.in_h)) && !nan; ++ih)
+          for (std::ptrdiff_t iw = std::max<std::ptrdiff_t>(w0, 0);
+               iw < std::min<std::ptrdiff_t>(w0 + std::ptrdiff_t(g.k_w), std::ptrdiff_t(g.in_w)); ++iw) {
+            const std::size_t at = std::size_t(ih) * g.in_w + std::size_t(iw);
+            const T v = plane[at];
+            if (v != v) {
+              best = at, nan = true;
+              break;
+            }
+            if (!found || v > m) best = at, m = v, found = true;
+          }
+        grad[best] += dy[c * g.out_h * g.out_w + oh * g.out_w + ow];
+      }
   }
 }
 

@@ -54,6 +54,12 @@ class Conv2d final : public Layer<T> {
     return p;
   }
 
+  std::vector<Shape> parameter_shapes() const override {
+    std::vector<Shape> s{Shape{out_c_, in_c_, kernel_.h, kernel_.w}};
+    if (has_bias()) s.push_back(Shape{out_c_});
+    return s;
+  }
+
   std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Conv2d>(*this); }
 
   Shape output_shape(const Shape& in) const override {
@@ -127,6 +133,24 @@ class Conv2d final : public Layer<T> {
       for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
         kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch,
                                        y + n * g.out_image());
+    });
+  }
+
+  // Chunks in parallel; in a chunk, its images in order (see GradientChunks).
+  void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
+                    GradientSlice<T> grads, Workspace<T>& ws) const override {
+    const kernels::Conv2dGeometry g = geometry(in.shape());
+    ws.reserve_scratch(current_workers(), kernels::conv2d_backward_scratch(g));
+    run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t worker) {
+      for (std::size_t c = blk.n.begin; c < blk.n.end; ++c) {
+        T* dw = grads.grad(c, 0).data();
+        T* db = has_bias() ? grads.grad(c, 1).data() : nullptr;
+        const Range images = grads.images(c);
+        for (std::size_t n = images.begin; n < images.end; ++n)
+          kernels::conv2d_backward_image(in.data() + n * g.in_image(), weight_.data(), grad_out.data() + n * g.out_image(),
+                                         g, dw, db, grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(),
+                                         ws.scratch(worker));
+      }
     });
   }
 

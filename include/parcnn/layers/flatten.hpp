@@ -43,6 +43,11 @@ class Flatten final : public Layer<T> {
       std::copy(in.data() + blk.n.begin * inner, in.data() + blk.n.end * inner, out.data() + blk.n.begin * inner);
     });
   }
+
+  void run_backward(TensorView<const T>, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
+                    GradientSlice<T>, Workspace<T>&) const override {
+    if (!grad_in.empty()) std::copy(grad_out.begin(), grad_out.end(), grad_in.begin());
+  }
 };
 
 }  // namespace parcnn

@@ -68,6 +68,16 @@ class GELU final : public Layer<T> {
     });
   }
 
+  void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
+                    GradientSlice<T>, Workspace<T>&) const override {
+    if (grad_in.empty()) return;
+    const std::size_t images = in.rank() == 1 ? 1 : in.dim(0), per_image = in.size() / images;
+    run_blocks(IndexSpace{images}, Cut{}, [&](const Block& blk, std::size_t) {
+      const std::size_t off = blk.n.begin * per_image, count = blk.n.size() * per_image;
+      kernels::gelu_backward(approximation_, in.data() + off, grad_out.data() + off, grad_in.data() + off, count);
+    });
+  }
+
  private:
   static IndexSpace space_of(const Shape& in) {
     switch (in.rank()) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/core/gradient_chunks.hpp"
 #include "parcnn/core/scalar.hpp"
 #include "parcnn/core/shape.hpp"
 #include "parcnn/core/tensor.hpp"
@@ -50,6 +51,9 @@ class Layer {
   // Parameters in a fixed order; none for parameter-free layers.
   virtual std::vector<NamedParameter<T>> parameters() { return {}; }
 
+  // The shapes of parameters(), in the same order.
+  virtual std::vector<Shape> parameter_shapes() const { return {}; }
+
   virtual std::unique_ptr<Layer> clone() const = 0;
 
   // Runs the layer into `out`, using `ws` for scratch. Allocates nothing once `ws` has seen this shape.
@@ -68,9 +72,36 @@ class Layer {
     return out;
   }
 
+ // Backward of `out = forward(in)`: from grad_out = dL/dout, writes grad_in = dL/din (skipped when
+  // grad_in is empty: the first layer's input needs none) and adds the parameter gradients of each
+  // chunk of images into `grads` (parameters in parameters() order). A composite layer (Sequential)
+  // needs the Workspace its forward ran in. Backward is cut by gradient chunks (layers with
+  // parameters) or by images (the others); no value depends on the thread count.
+  void backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, TensorView<T> grad_in,
+                GradientSlice<T> grads, Workspace<T>& ws) const {
+    const Shape expected = output_shape(in.shape());
+    if (out.shape() != expected || grad_out.shape() != expected)
+      throw ShapeError(name() + ": backward expects output and output gradient of shape " + expected.str() + ", got " +
+                       out.shape().str() + " and " + grad_out.shape().str());
+    if (!grad_in.empty() && grad_in.shape() != in.shape())
+      throw ShapeError(name() + ": input gradient must have shape " + in.shape().str() + ", got " +
+                       grad_in.shape().str());
+    const std::size_t params = parameter_shapes().size();
+    if (params > 0) {
+      if (!grads.chunks || grads.first + params > grads.chunks->parameters())
+        throw ShapeError(name() + ": backward needs gradient buffers for its " + std::to_string(params) + " parameters");
+      if (grads.count() == 0 || grads.images(grads.count() - 1).end != in.dim(0))
+        throw ShapeError(name() + ": gradient chunks are planned for another batch size than " + in.shape().str());
+    }
+    run_backward(in, out, grad_out, grad_in, grads, ws);
+  }
+
  protected:
   // The computation, with shapes already checked.
   virtual void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const = 0;
+
+  virtual void run_backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,
+                            TensorView<T> grad_in, GradientSlice<T> grads, Workspace<T>& ws) const = 0;
 };
 
 }  // namespace parcnn

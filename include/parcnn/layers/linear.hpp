@@ -11,6 +11,7 @@
 
 #include "parcnn/core/error.hpp"
 #include "parcnn/kernels/linear.hpp"
+#include "parcnn/kernels/transpose.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/threads.hpp"
@@ -42,6 +43,12 @@ class Linear final : public Layer<T> {
     return p;
   }
 
+  std::vector<Shape> parameter_shapes() const override {
+    std::vector<Shape> s{Shape{out_, in_}};
+    if (has_bias()) s.push_back(Shape{out_});
+    return s;
+  }
+
   std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Linear>(*this); }
 
   Shape output_shape(const Shape& in) const override {
@@ -69,10 +76,21 @@ class Linear final : public Layer<T> {
     const T* x = in.data();
     T* y = out.data();
     T* weight_t = ws.shared(weight_.size());
-    kernels::linear_transpose_weight(weight_.data(), in_, out_, weight_t);
+    kernels::transpose(weight_.data(), out_, in_, weight_t);
     const T* b = has_bias() ? bias_.data() : nullptr;
     run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
       kernels::linear_forward(x, weight_t, b, in_, out_, blk.n, blk.c, y);
+    });
+  }
+
+  // Chunks in parallel; in a chunk, its images in order (see GradientChunks).
+  void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
+                    GradientSlice<T> grads, Workspace<T>&) const override {
+    run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t) {
+      for (std::size_t c = blk.n.begin; c < blk.n.end; ++c)
+        kernels::linear_backward(in.data(), weight_.data(), grad_out.data(), in_, out_, grads.images(c),
+                                 grads.grad(c, 0).data(), has_bias() ? grads.grad(c, 1).data() : nullptr,
+                                 grad_in.empty() ? nullptr : grad_in.data());
     });
   }
 

@@ -43,6 +43,14 @@ class LogSoftmax final : public Layer<T> {
       kernels::log_softmax_rows(in.data(), classes, blk.n.begin, blk.n.end, out.data());
     });
   }
+
+  void run_backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, TensorView<T> grad_in,
+                    GradientSlice<T>, Workspace<T>&) const override {
+    if (grad_in.empty()) return;
+    run_blocks(IndexSpace{in.dim(0)}, Cut{}, [&](const Block& blk, std::size_t) {
+      kernels::log_softmax_backward_rows(out.data(), grad_out.data(), in.dim(1), blk.n.begin, blk.n.end, grad_in.data());
+    });
+  }
 };
 
 }  // namespace parcnn

@@ -88,6 +88,17 @@ class MaxPool2d final : public Layer<T> {
     });
   }
 
+  void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
+                    GradientSlice<T>, Workspace<T>&) const override {
+    if (grad_in.empty()) return;
+    const kernels::Conv2dGeometry g = geometry(in.shape());
+    run_blocks(IndexSpace{in.dim(0)}, Cut{}, [&](const Block& blk, std::size_t) {
+      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
+        kernels::maxpool2d_backward(in.data() + n * g.in_image(), grad_out.data() + n * g.out_image(), g,
+                                    grad_in.data() + n * g.in_image());
+    });
+  }
+
  private:
   std::size_t out_size(std::size_t in, std::size_t k, std::size_t s, std::size_t p) const {
     const std::size_t span = in + 2 * p - k;

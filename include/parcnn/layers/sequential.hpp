@@ -3,7 +3,8 @@
 // Shapes are inferred for every layer before anything runs, so a mis-shaped input fails at once with
 // the name and position of the layer that cannot take it. Intermediate activations live in the caller's
 // Workspace: `forward(x, strategy, ws)` returns a view of the last one and, once `ws` has seen the
-// input shape, allocates nothing.
+// input shape, allocates nothing. `backward` walks the layers in reverse over the activations the
+// forward pass left in the same Workspace.
 #pragma once
 
 #include <cstdio>
@@ -100,6 +101,13 @@ class Sequential final : public Layer<T> {
     return total;
   }
 
+  std::vector<Shape> parameter_shapes() const override {
+    std::vector<Shape> all;
+    for (const auto& entry : layers_)
+      for (const Shape& s : entry.second->parameter_shapes()) all.push_back(s);
+    return all;
+  }
+
   std::vector<NamedParameter<T>> parameters() override {
     std::vector<NamedParameter<T>> all;
     for (auto& [prefix, layer] : layers_)
@@ -156,6 +164,33 @@ class Sequential final : public Layer<T> {
       x = y.view();
     }
     layers_.back().second->forward(x, out, strategy, ws.child(layers_.size() - 1));
+  }
+
+  // Needs the Workspace in which the forward pass that produced `out` ran: it holds the activations.
+  void run_backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, TensorView<T> grad_in,
+                    GradientSlice<T> grads, Workspace<T>& ws) const override {
+    const std::size_t L = layers_.size();
+    if (L == 0) {
+      if (!grad_in.empty()) std::copy(grad_out.begin(), grad_out.end(), grad_in.begin());
+      return;
+    }
+    const std::vector<Shape> s = shapes(in.shape());
+    std::vector<std::size_t> first(L);  // each layer's first parameter in the model's order
+    for (std::size_t i = 0, count = 0; i < L; ++i) {
+      first[i] = grads.first + count;
+      count += layers_[i].second->parameter_shapes().size();
+    }
+    auto activation = [&](std::size_t i) -> TensorView<const T> {  // the input of layer i
+      return i == 0 ? in : TensorView<const T>(ws.tensor(i - 1, s[i - 1]).view());
+    };
+    TensorView<const T> g = grad_out;
+    for (std::size_t i = L; i-- > 0;) {
+      const TensorView<const T> layer_out = i + 1 == L ? out : TensorView<const T>(ws.tensor(i, s[i]).view());
+      TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, s[i - 1]).view();
+      layers_[i].second->backward(activation(i), layer_out, g, layer_grad_in, GradientSlice<T>{grads.chunks, first[i]},
+                                  ws.child(i));
+      g = layer_grad_in;
+    }
   }
 
  private:

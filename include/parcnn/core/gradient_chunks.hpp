@@ -1,0 +1,97 @@
+// parcnn/core/gradient_chunks.hpp — parameter gradients accumulated per chunk of the batch, then reduced.
+//
+// The guide's "parallel gradient computation": the batch is cut into chunks of a fixed number of images;
+// each chunk adds its images' gradients, in image order, into buffers of its own, so chunks run on any
+// thread without sharing; then the chunks are summed in chunk order. Chunks depend on the batch size
+// only, never on the thread count, and every sum has a fixed order, so gradients — and the weights
+// trained with them — are the same bits with 1 or N threads. Memory: chunks × parameters.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "parcnn/core/error.hpp"
+#include "parcnn/core/scalar.hpp"
+#include "parcnn/core/tensor.hpp"
+#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/parallel/run.hpp"
+
+namespace parcnn {
+
+template <class T>
+class GradientChunks {
+  PARCNN_CHECK_SCALAR(T);
+
+ public:
+  // Buffers for parameters of the given shapes and a batch of `batch` images in chunks of
+  // `chunk_images`, all zero. Reuses its memory when the plan does not grow.
+  void plan(const std::vector<Shape>& parameters, std::size_t batch, std::size_t chunk_images) {
+    if (chunk_images == 0) throw ConfigError("GradientChunks: images per chunk must be at least 1");
+    batch_ = batch;
+    chunk_images_ = chunk_images;
+    const std::size_t chunks = std::max<std::size_t>(1, ceil_div(batch, chunk_images));
+    shapes_ = parameters;
+    buffers_.resize(chunks * parameters.size());
+    for (std::size_t c = 0; c < chunks; ++c)
+      for (std::size_t p = 0; p < parameters.size(); ++p) {
+        Tensor<T>& b = buffers_[c * parameters.size() + p];
+        b.resize(parameters[p]);
+        std::fill(b.begin(), b.end(), T(0));
+      }
+  }
+
+  std::size_t chunks() const { return shapes_.empty() ? 0 : buffers_.size() / shapes_.size(); }
+  std::size_t parameters() const { return shapes_.size(); }
+  std::size_t chunk_images() const { return chunk_images_; }
+
+  // The images of chunk c.
+  Range images(std::size_t c) const {
+    return Range{std::min(batch_, c * chunk_images_), std::min(batch_, (c + 1) * chunk_images_)};
+  }
+
+  // Chunk c's gradient of parameter p.
+  TensorView<T> grad(std::size_t c, std::size_t p) { return buffers_[c * shapes_.size() + p].view(); }
+
+  // out[p] += chunk 0 + chunk 1 + ... (summed in chunk order), for every parameter p. Adds, so that
+  // gradients accumulate across calls until zeroed, as users of PyTorch expect.
+  void reduce(const std::vector<TensorView<T>>& out) {
+    if (out.size() != shapes_.size())
+      throw ShapeError("GradientChunks::reduce: " + std::to_string(out.size()) + " outputs for " +
+                       std::to_string(shapes_.size()) + " parameters");
+    const std::size_t C = chunks();
+    for (std::size_t p = 0; p < shapes_.size(); ++p) {
+      if (out[p].shape() != shapes_[p])
+        throw ShapeError("GradientChunks::reduce: parameter " + std::to_string(p) + " has shape " +
+                         shapes_[p].str() + ", output " + out[p].shape().str());
+      T* dst = out[p].data();
+      const std::size_t n = out[p].size();
+      run_blocks(IndexSpace{n}, Cut{4096, 1, 1, 1}, [&](const Block& blk, std::size_t) {
+        for (std::size_t i = blk.n.begin; i < blk.n.end; ++i) {
+          T sum = buffers_[p].data()[i];
+          for (std::size_t c = 1; c < C; ++c) sum += buffers_[c * shapes_.size() + p].data()[i];
+          dst[i] += sum;
+        }
+      });
+    }
+  }
+
+ private:
+  std::size_t batch_ = 0, chunk_images_ = 1;
+  std::vector<Shape> shapes_;
+  std::vector<Tensor<T>> buffers_;
+};
+
+// The gradients of one layer's parameters inside a model's GradientChunks: parameter p of the layer is
+// parameter first + p of the model.
+template <class T>
+struct GradientSlice {
+  GradientChunks<T>* chunks = nullptr;
+  std::size_t first = 0;
+
+  std::size_t count() const { return chunks ? chunks->chunks() : 0; }
+  Range images(std::size_t c) const { return chunks->images(c); }
+  TensorView<T> grad(std::size_t c, std::size_t p) const { return chunks->grad(c, first + p); }
+};
+
+}  // namespace parcnn
