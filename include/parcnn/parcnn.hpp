@@ -1,13 +1,15 @@
 // parcnn/parcnn.hpp — the one header a user includes.
 //
 // Layout (each folder one layer of the design, each header one concept):
-//   core/      Shape, Tensor<T>, TensorView<T>, Workspace<T>, random fills, comparisons, Eigen maps
+//   core/      Shape, Tensor<T>, TensorView<T>, Workspace<T>, GradientChunks<T>, random fills,
+//              comparisons, Eigen maps
 //   parallel/  the strategies (Sequential, Batch, Channel, Spatial, Tiled, Auto), the runtime Strategy
 //              value with names, thread scopes (Threads), and the oneTBB block runner
 //   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, linear, log-softmax,
 //              each with a plain-loop reference
 //   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
 //   models/    the letter CNN of the guide
+//   train/     losses, parameters with gradients, SGD and Adam, the trainer
 #pragma once
 
 #include "parcnn/version.hpp"
@@ -43,3 +45,10 @@
 #include "parcnn/layers/sequential.hpp"
 
 #include "parcnn/models/letter_cnn.hpp"
+
+#include "parcnn/train/adam.hpp"
+#include "parcnn/train/loss.hpp"
+#include "parcnn/train/optimizer.hpp"
+#include "parcnn/train/parameters.hpp"
+#include "parcnn/train/sgd.hpp"
+#include "parcnn/train/trainer.hpp"
