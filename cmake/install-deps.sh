@@ -3,7 +3,9 @@
 # missing. Runs apt-get as root, or through sudo; does nothing when everything is installed.
 set -euo pipefail
 
-packages=(g++ cmake make libeigen3-dev libtbb-dev libgtest-dev libbenchmark-dev)
+# dataset-fashion-mnist: the training example and its CI run; python3-torch is optional (bench/).
+packages=(g++ cmake make libeigen3-dev libtbb-dev zlib1g-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+          dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do

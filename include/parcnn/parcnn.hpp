@@ -10,6 +10,7 @@
 //   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
 //   models/    the letter CNN of the guide
 //   train/     losses, parameters with gradients, SGD and Adam, the trainer
+//   io/        IDX data sets (gzip or plain), batches, safetensors weights
 #pragma once
 
 #include "parcnn/version.hpp"
@@ -45,6 +46,10 @@
 #include "parcnn/layers/sequential.hpp"
 
 #include "parcnn/models/letter_cnn.hpp"
+
+#include "parcnn/io/dataset.hpp"
+#include "parcnn/io/idx.hpp"
+#include "parcnn/io/safetensors.hpp"
 
 #include "parcnn/train/adam.hpp"
 #include "parcnn/train/loss.hpp"

@@ -1,0 +1,87 @@
+// IDX reading: plain and gzip files, and every way a file can be wrong.
+#include <parcnn/io/idx.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_path(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("parcnn_idx_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return (dir / name).string();
+}
+
+std::vector<unsigned char> idx_bytes(const std::vector<std::uint32_t>& dims, std::size_t data_bytes, unsigned char type = 8) {
+  std::vector<unsigned char> b{0, 0, type, static_cast<unsigned char>(dims.size())};
+  for (std::uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
+  for (std::size_t i = 0; i < data_bytes; ++i) b.push_back(static_cast<unsigned char>(i * 7));
+  return b;
+}
+
+void write_plain(const std::string& path, const std::vector<unsigned char>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+void write_gz(const std::string& path, const std::vector<unsigned char>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(gzwrite(f, bytes.data(), unsigned(bytes.size())), int(bytes.size()));
+  gzclose(f);
+}
+
+TEST(IdxTest, ReadsPlainAndGzipFiles) {
+  const auto bytes = idx_bytes({3, 2, 5}, 30);
+  write_plain(temp_path("a.idx"), bytes);
+  write_gz(temp_path("a.idx.gz"), bytes);
+  for (const char* name : {"a.idx", "a.idx.gz"}) {
+    const io::IdxArray a = io::read_idx(temp_path(name));
+    EXPECT_EQ(a.dims, (std::vector<std::size_t>{3, 2, 5}));
+    ASSERT_EQ(a.data.size(), 30u);
+    EXPECT_EQ(a.data[29], static_cast<unsigned char>(29 * 7));
+  }
+}
+
+TEST(IdxTest, EveryDefectIsAClearErrorNamingTheFile) {
+  const std::string p = temp_path("bad.idx");
+  auto expect_error = [&](const std::vector<unsigned char>& bytes, const std::vector<std::string>& parts) {
+    write_plain(p, bytes);
+    std::vector<std::string> all = parts;
+    all.push_back(p);
+    expect_throw_with<IoError>([&] { io::read_idx(p); }, all);
+  };
+  expect_error({}, {"truncated", "no IDX header"});
+  expect_error({1, 0, 8, 1}, {"not an IDX file"});
+  expect_error(idx_bytes({4}, 4, 0x0D), {"type 0x0D", "not supported"});
+  expect_error(idx_bytes({}, 0), {"0 dimensions"});
+  expect_error({0, 0, 8, 2, 0, 0, 0, 3}, {"truncated header", "1 of 2 dimensions"});
+  expect_error(idx_bytes({2, 0}, 0), {"dimension 1 is zero"});
+  expect_error(idx_bytes({10, 10}, 99), {"truncated", "promises 100", "holds 99"});
+  expect_error(idx_bytes({10}, 11), {"more data than"});
+  expect_error(idx_bytes({60000, 60000, 60000}, 0), {"more than"});
+  expect_throw_with<IoError>([] { io::read_idx("/nonexistent/x.idx"); }, {"/nonexistent/x.idx", "cannot open"});
+
+  // A gzip stream cut short, and one with damaged compressed bytes.
+  const auto good = idx_bytes({64, 64}, 4096);
+  write_gz(p, good);
+  std::ifstream gz_in(p, std::ios::binary);
+  std::vector<char> gz((std::istreambuf_iterator<char>(gz_in)), {});
+  gz_in.close();
+  std::ofstream(p, std::ios::binary).write(gz.data(), std::streamsize(gz.size() / 2));
+  expect_throw_with<IoError>([&] { io::read_idx(p); }, {p});
+  for (std::size_t i = 20; i < gz.size() - 8; i += 7) gz[i] = char(gz[i] ^ 0x5A);
+  std::ofstream(p, std::ios::binary).write(gz.data(), std::streamsize(gz.size()));
+  expect_throw_with<IoError>([&] { io::read_idx(p); }, {p});
+}
+
+}  // namespace
+}  // namespace parcnn::test
