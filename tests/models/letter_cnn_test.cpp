@@ -86,6 +86,19 @@ TYPED_TEST(LetterCnnTest, InitialisationIsSeededAndScaled) {
   const Tensor<T>& w3 = a.template get<Linear<T>>("fc3").weight();
   const double bound = std::sqrt(6.0 / (256 + 26));  // Xavier-uniform
   for (T v : w3) EXPECT_LE(std::abs(double(v)), bound);
+
+  // PyTorch's default: weights and biases uniform in ±1/√fan_in, std 1/√(3·fan_in).
+  Sequential<T> t = models::letter_cnn<T>(26, 7, GeluApproximation::tanh, models::LetterCnnInit::torch_default);
+  const Tensor<T>& tw = t.template get<Conv2d<T>>("conv2").weight();
+  double tsq = 0;
+  for (T v : tw) {
+    EXPECT_LE(std::abs(double(v)), 1.0 / std::sqrt(288.0));
+    tsq += double(v) * double(v);
+  }
+  EXPECT_NEAR(std::sqrt(tsq / double(tw.size())), 1.0 / std::sqrt(3.0 * 288.0), 0.002);
+  const Tensor<T>& tb = t.template get<Linear<T>>("fc1").bias();
+  EXPECT_NE(tb(0), T(0));
+  for (T v : tb) EXPECT_LE(std::abs(double(v)), 1.0 / std::sqrt(128.0));
 }
 
 TYPED_TEST(LetterCnnTest, MatchesTheReferenceKernels) {

@@ -5,8 +5,12 @@
 //   → fc3 classes → log_softmax
 //
 // Layer names follow the PyTorch module names of the same network, so parameters are "conv1.weight",
-// "fc3.bias", and so on. Weights are drawn with a seed: He-normal (std √(2 / fan_in)) for the layers
-// followed by GELU, Xavier-uniform for the output layer, biases zero.
+// "fc3.bias", and so on. Weights are drawn with a seed, by one of two schemes:
+//   LetterCnnInit::he_xavier      He-normal (std √(2 / fan_in)) for the layers followed by GELU,
+//                                 Xavier-uniform for the output layer, biases zero (the default);
+//   LetterCnnInit::torch_default  weights and biases uniform in ±1/√fan_in, what torch.nn.Conv2d and
+//                                 torch.nn.Linear start from (kaiming_uniform with a = √5), for runs
+//                                 meant to match a PyTorch training of the same network.
 #pragma once
 
 #include <cmath>
@@ -41,18 +45,33 @@ void init_xavier_uniform(TensorView<T> weight, TensorView<T> bias, std::size_t f
   std::fill(bias.begin(), bias.end(), T(0));
 }
 
+// Weights and biases uniform in ±1/√fan_in: PyTorch's default for Conv2d and Linear.
+template <class T>
+void init_torch_default(TensorView<T> weight, TensorView<T> bias, std::size_t fan_in, std::uint64_t seed) {
+  const double bound = 1.0 / std::sqrt(double(fan_in));
+  fill_uniform(weight, -bound, bound, seed);
+  fill_uniform(bias, -bound, bound, seed + 0x5EED);
+}
+
+enum class LetterCnnInit { he_xavier, torch_default };
+
 template <class T>
 Sequential<T> letter_cnn(std::size_t classes = 26, std::uint64_t seed = 0,
-                         GeluApproximation gelu = GeluApproximation::tanh) {
+                         GeluApproximation gelu = GeluApproximation::tanh, LetterCnnInit init = LetterCnnInit::he_xavier) {
   if (classes == 0) throw ConfigError("letter_cnn: the number of classes must be at least 1");
   auto conv = [&](std::size_t in, std::size_t out, std::uint64_t layer_seed) {
     Conv2d<T> c(in, out, 3);
-    init_he_normal<T>(c.weight(), c.bias(), in * 9, seed * 1000 + layer_seed);
+    if (init == LetterCnnInit::torch_default)
+      init_torch_default<T>(c.weight(), c.bias(), in * 9, seed * 1000 + layer_seed);
+    else
+      init_he_normal<T>(c.weight(), c.bias(), in * 9, seed * 1000 + layer_seed);
     return c;
   };
   auto linear = [&](std::size_t in, std::size_t out, std::uint64_t layer_seed, bool output) {
     Linear<T> l(in, out);
-    if (output)
+    if (init == LetterCnnInit::torch_default)
+      init_torch_default<T>(l.weight(), l.bias(), in, seed * 1000 + layer_seed);
+    else if (output)
       init_xavier_uniform<T>(l.weight(), l.bias(), in, out, seed * 1000 + layer_seed);
     else
       init_he_normal<T>(l.weight(), l.bias(), in, seed * 1000 + layer_seed);

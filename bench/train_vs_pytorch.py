@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Training throughput of parcnn and PyTorch side by side, in one run.
+
+Trains the letter CNN (10 classes) on Fashion-MNIST for one epoch (or --limit images) with Adam, lr 1e-3,
+batch 64, inputs standardised (mean 0.2860, std 0.3530), on the same number of threads:
+  parcnn            build/examples/train_fashion_mnist (or $PARCNN_BUILD_DIR/examples/...)
+  pytorch-best      channels_last, OPENBLAS_NUM_THREADS=1, glibc malloc tuned to keep its buffers
+  pytorch-installed PyTorch as Debian installs it (only the thread count set)
+The runs alternate (--rounds); each reports images/s over its training loop, and the table gives the
+median per system and the ratio parcnn / pytorch-best. PyTorch comes from Debian's python3-torch (run
+this with /usr/bin/python3); without it, the PyTorch rows are skipped with a message.
+
+  bench/train_vs_pytorch.py [--threads 2] [--limit 0] [--rounds 1] [--json]
+"""
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = "/usr/share/datasets/fashion-mnist"
+BEST_ENV = {"OPENBLAS_NUM_THREADS": "1",
+            "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296"}
+
+
+def parcnn_binary():
+    build = os.environ.get("PARCNN_BUILD_DIR", os.path.join(HERE, "..", "build"))
+    path = os.path.join(build, "examples", "train_fashion_mnist")
+    if not os.access(path, os.X_OK):
+        sys.exit(f"train_vs_pytorch: {path} not found; build parcnn first or set PARCNN_BUILD_DIR")
+    return path
+
+
+def run_parcnn(args):
+    cmd = [parcnn_binary(), "--epochs", "1", "--batch", "64", "--threads", str(args.threads),
+           "--limit", str(args.limit), "--data", args.data, "--strategy", args.strategy]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()
+    return json.loads(out[-1])["images_per_second"]
+
+
+# --- the PyTorch side: runs in a child process so that its environment (malloc, OpenBLAS) applies ---
+def torch_child(threads, limit, data, channels_last):
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    def idx(name):
+        with gzip.open(os.path.join(data, name + ".gz")) as f:
+            raw = f.read()
+        dims = raw[3]
+        shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+    class LetterCNN(nn.Module):  # the same layer names as parcnn's models::letter_cnn
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2, self.conv3 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3), nn.Conv2d(64, 128, 3)
+            self.fc1, self.fc2, self.fc3 = nn.Linear(128, 512), nn.Linear(512, 256), nn.Linear(256, 10)
+
+        def forward(self, x):
+            for conv in (self.conv1, self.conv2, self.conv3):
+                x = F.gelu(F.max_pool2d(conv(x), 2), approximate="tanh")
+            x = torch.flatten(x, 1)
+            x = F.gelu(self.fc1(x), approximate="tanh")
+            x = F.gelu(self.fc2(x), approximate="tanh")
+            return F.log_softmax(self.fc3(x), dim=1)
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    images = idx("train-images-idx3-ubyte")
+    labels = idx("train-labels-idx1-ubyte")
+    if limit:
+        images, labels = images[:limit], labels[:limit]
+    x_all = (torch.from_numpy(images.astype(np.float32) / 255.0) - 0.2860) / 0.3530
+    x_all = x_all.unsqueeze(1)
+    y_all = torch.from_numpy(labels.astype(np.int64))
+    model = LetterCNN()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    order = torch.randperm(len(y_all))
+    start = time.perf_counter()
+    for i in range(0, len(y_all), 64):
+        idx_b = order[i:i + 64]
+        xb = x_all[idx_b].contiguous(memory_format=fmt)
+        opt.zero_grad()
+        loss = F.nll_loss(model(xb), y_all[idx_b])
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - start
+    print(json.dumps({"images_per_second": len(y_all) / seconds}))
+
+
+def run_torch(args, best):
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None) if best else None
+    if best:
+        env.update(BEST_ENV)
+    code = (f"import sys; sys.path.insert(0, {HERE!r}); import train_vs_pytorch as t; "
+            f"t.torch_child({args.threads}, {args.limit}, {args.data!r}, {best})")
+    out = subprocess.run(["/usr/bin/python3", "-c", code], env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["images_per_second"]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--limit", type=int, default=0, help="train on the first N images (0: the whole epoch)")
+    p.add_argument("--rounds", type=int, default=1, help="alternating rounds; the table shows medians")
+    p.add_argument("--strategy", default="auto", help="parcnn's strategy")
+    p.add_argument("--data", default=DATA)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+
+    have_torch = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0
+    if not have_torch:
+        print("train_vs_pytorch: PyTorch is not installed (Debian package python3-torch); "
+              "measuring parcnn alone", file=sys.stderr)
+    results = {"parcnn": [], "pytorch-best": [], "pytorch-installed": []}
+    for _ in range(args.rounds):
+        results["parcnn"].append(run_parcnn(args))
+        if have_torch:
+            results["pytorch-best"].append(run_torch(args, best=True))
+            results["pytorch-installed"].append(run_torch(args, best=False))
+    med = {k: statistics.median(v) for k, v in results.items() if v}
+    best = med.get("pytorch-best")
+    if args.json:
+        print(json.dumps({"kind": "train", "batch": 64, "threads": args.threads,
+                          "parcnn_images_per_second": med["parcnn"],
+                          "pytorch_images_per_second": best,
+                          "pytorch_as_installed_images_per_second": med.get("pytorch-installed"),
+                          "ratio": med["parcnn"] / best if best else None}))
+        return
+    images = args.limit or 60000
+    print(f"training, letter CNN on Fashion-MNIST, {images} images, batch 64, Adam, {args.threads} thread(s), "
+          f"median of {args.rounds} round(s)")
+    for name, value in med.items():
+        print(f"  {name:18s} {value:9.0f} images/s")
+    if best:
+        print(f"  parcnn / pytorch-best: {med['parcnn'] / best:.2f}")
+
+
+if __name__ == "__main__":
+    main()
