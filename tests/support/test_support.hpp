@@ -181,9 +181,10 @@ inline void expect_gradients_match_finite_differences(Layer<double>& layer, cons
       const std::vector<Tensor<double>> again =
           Threads(threads).run([&] { return run_backward<double>(layer, x, R, chunk); });
       EXPECT_TRUE(bitwise<double>(again[0], grads[0])) << "input gradient, " << threads << " threads, chunk " << chunk;
-      if (chunk == 2)
+      if (chunk == 2) {
         for (std::size_t p = 1; p < again.size(); ++p)
           EXPECT_TRUE(bitwise<double>(again[p], grads[p])) << "parameter " << p << ", " << threads << " threads";
+      }
     }
 }
 
