@@ -66,6 +66,36 @@ void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Con
     }
 }
 
+// Scratch elements conv2d_forward_stacked needs for `images` images and `channels` output channels.
+inline std::size_t conv2d_stacked_scratch(const Conv2dGeometry& g, std::size_t channels, std::size_t images) {
+  return (g.patch() + channels) * images * g.positions();
+}
+
+// Output channels `channels` of `images` consecutive images, with their columns side by side in one GEMM:
+// cols = [K, images·P], out = W[channels]·cols, then each image's [channels, P] slice copied into y with
+// its bias. Small feature maps (conv3's P = 9) give the GEMM enough columns this way; the bits are those
+// of one image at a time, since every output is the same chain over k.
+template <class T>
+void conv2d_forward_stacked(const T* x, std::size_t images, const T* weight, const T* bias, const Conv2dGeometry& g,
+                            Range channels, T* scratch, T* y) {
+  const std::size_t K = g.patch(), P = g.positions(), cols = images * P;
+  T* columns = scratch;
+  T* out = scratch + K * cols;
+  for (std::size_t i = 0; i < images; ++i)
+    im2col(x + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + i * P, cols);
+  gemm(channels.size(), cols, K, weight + channels.begin * K, K, columns, cols, out, cols);
+  for (std::size_t i = 0; i < images; ++i)
+    for (std::size_t c = 0; c < channels.size(); ++c) {
+      const T* src = out + c * cols + i * P;
+      T* dst = y + i * g.out_image() + (channels.begin + c) * P;
+      const T b = bias ? bias[channels.begin + c] : T(0);
+      if (bias)
+        for (std::size_t p = 0; p < P; ++p) dst[p] = src[p] + b;
+      else
+        std::copy(src, src + P, dst);
+    }
+}
+
 // Output channels `channels` of one image from its complete columns [K, positions] (row stride ld),
 // built once and shared by every channel block.
 template <class T>

@@ -8,6 +8,7 @@
 //  - a cut of output channels builds every image's columns once, shared by all channel blocks.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -127,14 +128,27 @@ class Conv2d final : public Layer<T> {
       });
       return;
     }
-    ws.reserve_scratch(workers, kernels::conv2d_im2col_scratch(g, cut.c, cut.h, cut.w));
+    // Blocks of whole images: stack up to about stack_columns positions of several images in one GEMM.
+    const bool whole_images = cut.h == g.out_h && cut.w == g.out_w;
+    const std::size_t stack = whole_images ? std::clamp<std::size_t>(stack_columns / P, 1, cut.n) : 1;
+    ws.reserve_scratch(workers, stack > 1 ? kernels::conv2d_stacked_scratch(g, cut.c, stack)
+                                          : kernels::conv2d_im2col_scratch(g, cut.c, cut.h, cut.w));
     run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
       T* scratch = ws.scratch(worker);
+      if (stack > 1) {
+        for (std::size_t n = blk.n.begin; n < blk.n.end; n += stack)
+          kernels::conv2d_forward_stacked(x + n * g.in_image(), std::min(stack, blk.n.end - n), w, b, g, blk.c, scratch,
+                                          y + n * g.out_image());
+        return;
+      }
       for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
         kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch,
                                        y + n * g.out_image());
     });
   }
+
+  // Positions per stacked GEMM: several images of a small feature map share one matrix product.
+  static constexpr std::size_t stack_columns = 512;
 
   // Chunks in parallel; in a chunk, its images in order (see GradientChunks).
   void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,

@@ -13,12 +13,13 @@
 namespace parcnn::strategy {
 
 struct Batch {
-  // Images per block; 0 chooses about eight blocks per worker, so a slow core can be evened out.
+  // Images per block; 0 chooses about four blocks per worker: enough to even out a slow core, and
+  // blocks of several images, which a convolution stacks into one larger matrix product.
   std::size_t grain = 0;
 
   Cut cut(const Workload& work, std::size_t workers) const {
     Cut c = Cut::whole(work.space);
-    c.n = grain ? grain : std::max<std::size_t>(1, work.space.n / (8 * std::max<std::size_t>(1, workers)));
+    c.n = grain ? grain : std::max<std::size_t>(1, work.space.n / (4 * std::max<std::size_t>(1, workers)));
     return c;
   }
   std::string name() const { return grain ? "batch:" + std::to_string(grain) : "batch"; }
