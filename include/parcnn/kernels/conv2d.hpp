@@ -108,31 +108,40 @@ void conv2d_forward_columns(const T* columns, std::size_t ld, const T* weight, c
   detail::add_bias(bias, channels, P, out, P);
 }
 
-// Scratch elements conv2d_backward_image needs.
-inline std::size_t conv2d_backward_scratch(const Conv2dGeometry& g) { return 2 * g.patch() * g.positions(); }
+// Scratch elements conv2d_backward needs for `images` images.
+inline std::size_t conv2d_backward_scratch(const Conv2dGeometry& g, std::size_t images) {
+  return (2 * g.patch() + g.out_c) * images * g.positions();
+}
 
-// Backward of one image. Adds the image's weight gradient into dweight [out_c, K] and bias gradient into
-// dbias (if not null); writes the input gradient into dx [in_c, in_h, in_w] (if not null).
+// Backward of `images` consecutive images of one gradient chunk, their positions side by side
+// (cols = [K, images·P]). Adds their weight gradient into dweight [out_c, K] and bias gradient into dbias
+// (if not null); writes their input gradients into dx (if not null):
 //   dW += dY · colsᵀ      dcols = Wᵀ · dY      dx = col2im(dcols)
-// Called for the images of one gradient chunk in order, the sums over images and positions are fixed.
+// Each gradient element is one chain over images, then positions, in order: the bits are those of one
+// image at a time, and do not depend on how many images run together.
 template <class T>
-void conv2d_backward_image(const T* x, const T* weight, const T* dy, const Conv2dGeometry& g, T* dweight, T* dbias,
-                           T* dx, T* scratch) {
-  const std::size_t K = g.patch(), P = g.positions();
+void conv2d_backward(const T* x, std::size_t images, const T* weight, const T* dy, const Conv2dGeometry& g, T* dweight,
+                     T* dbias, T* dx, T* scratch) {
+  const std::size_t K = g.patch(), P = g.positions(), cols = images * P;
   T* columns = scratch;
-  T* columns_t = scratch + K * P;
-  im2col(x, g, Range{0, g.out_h}, Range{0, g.out_w}, columns, P);
-  transpose(columns, K, P, columns_t);
-  gemm(g.out_c, K, P, dy, P, columns_t, K, dweight, K, /*accumulate=*/true);
+  T* columns_t = scratch + K * cols;
+  T* dy_cols = scratch + 2 * K * cols;  // dY as [out_c, images·P]
+  for (std::size_t i = 0; i < images; ++i) {
+    im2col(x + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + i * P, cols);
+    for (std::size_t co = 0; co < g.out_c; ++co)
+      std::copy(dy + i * g.out_image() + co * P, dy + i * g.out_image() + (co + 1) * P, dy_cols + co * cols + i * P);
+  }
+  transpose(columns, K, cols, columns_t);
+  gemm(g.out_c, K, cols, dy_cols, cols, columns_t, K, dweight, K, /*accumulate=*/true);
   if (dbias)
     for (std::size_t co = 0; co < g.out_c; ++co) {
       T sum = dbias[co];
-      for (std::size_t p = 0; p < P; ++p) sum += dy[co * P + p];
+      for (std::size_t p = 0; p < cols; ++p) sum += dy_cols[co * cols + p];
       dbias[co] = sum;
     }
   if (!dx) return;
-  gemm_strided(K, P, g.out_c, weight, std::size_t{1}, K, dy, P, columns, P);  // dcols = Wᵀ · dY
-  col2im(columns, g, dx);
+  gemm_strided(K, cols, g.out_c, weight, std::size_t{1}, K, dy_cols, cols, columns, cols);  // dcols = Wᵀ · dY
+  for (std::size_t i = 0; i < images; ++i) col2im(columns + i * P, cols, g, dx + i * g.in_image());
 }
 
 // The oracle: direct loops over a whole batch of `batch` images, accumulating in a wider type.

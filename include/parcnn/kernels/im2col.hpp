@@ -51,12 +51,12 @@ void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* 
 }
 
 // The adjoint of im2col over a whole image: image = Σ over the columns' entries of where each came from.
-// cols is [K, positions] with row stride positions; image [in_c, in_h, in_w] is overwritten. Entries are
-// added in a fixed order (k, then position), so the result does not depend on who calls it.
+// cols is [K, positions] with row stride ld; image [in_c, in_h, in_w] is overwritten. Entries are added
+// in a fixed order (k, then position), so the result does not depend on who calls it.
 template <class T>
-void col2im(const T* cols, const Conv2dGeometry& g, T* image) {
+void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
   std::fill_n(image, g.in_image(), T(0));
-  const std::size_t P = g.positions();
+  const std::size_t P = ld;
   for (std::size_t ci = 0; ci < g.in_c; ++ci) {
     T* plane = image + ci * g.in_h * g.in_w;
     for (std::size_t ky = 0; ky < g.k_h; ++ky)

@@ -150,20 +150,21 @@ class Conv2d final : public Layer<T> {
   // Positions per stacked GEMM: several images of a small feature map share one matrix product.
   static constexpr std::size_t stack_columns = 512;
 
-  // Chunks in parallel; in a chunk, its images in order (see GradientChunks).
+  // Chunks in parallel; in a chunk, its images in order (see GradientChunks), several per GEMM.
   void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
                     GradientSlice<T> grads, Workspace<T>& ws) const override {
     const kernels::Conv2dGeometry g = geometry(in.shape());
-    ws.reserve_scratch(current_workers(), kernels::conv2d_backward_scratch(g));
+    const std::size_t stack = std::max<std::size_t>(1, stack_columns / g.positions());
+    ws.reserve_scratch(current_workers(), kernels::conv2d_backward_scratch(g, stack));
     run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t worker) {
       for (std::size_t c = blk.n.begin; c < blk.n.end; ++c) {
         T* dw = grads.grad(c, 0).data();
         T* db = has_bias() ? grads.grad(c, 1).data() : nullptr;
         const Range images = grads.images(c);
-        for (std::size_t n = images.begin; n < images.end; ++n)
-          kernels::conv2d_backward_image(in.data() + n * g.in_image(), weight_.data(), grad_out.data() + n * g.out_image(),
-                                         g, dw, db, grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(),
-                                         ws.scratch(worker));
+        for (std::size_t n = images.begin; n < images.end; n += stack)
+          kernels::conv2d_backward(in.data() + n * g.in_image(), std::min(stack, images.end - n), weight_.data(),
+                                   grad_out.data() + n * g.out_image(), g, dw, db,
+                                   grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(), ws.scratch(worker));
       }
     });
   }
