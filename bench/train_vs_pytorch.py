@@ -13,7 +13,6 @@ this with /usr/bin/python3); without it, the PyTorch rows are skipped with a mes
   bench/train_vs_pytorch.py [--threads 2] [--limit 0] [--rounds 1] [--json]
 """
 import argparse
-import gzip
 import json
 import os
 import statistics
@@ -42,46 +41,19 @@ def run_parcnn(args):
     return json.loads(out[-1])["images_per_second"]
 
 
-# --- the PyTorch side: runs in a child process so that its environment (malloc, OpenBLAS) applies ---
+# The PyTorch side runs in a child process so that its environment (malloc, OpenBLAS) applies.
 def torch_child(threads, limit, data, channels_last):
-    import numpy as np
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
-
-    def idx(name):
-        with gzip.open(os.path.join(data, name + ".gz")) as f:
-            raw = f.read()
-        dims = raw[3]
-        shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-    class LetterCNN(nn.Module):  # the same layer names as parcnn's models::letter_cnn
-        def __init__(self):
-            super().__init__()
-            self.conv1, self.conv2, self.conv3 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3), nn.Conv2d(64, 128, 3)
-            self.fc1, self.fc2, self.fc3 = nn.Linear(128, 512), nn.Linear(512, 256), nn.Linear(256, 10)
-
-        def forward(self, x):
-            for conv in (self.conv1, self.conv2, self.conv3):
-                x = F.gelu(F.max_pool2d(conv(x), 2), approximate="tanh")
-            x = torch.flatten(x, 1)
-            x = F.gelu(self.fc1(x), approximate="tanh")
-            x = F.gelu(self.fc2(x), approximate="tanh")
-            return F.log_softmax(self.fc3(x), dim=1)
+    from torch_letter_cnn import LetterCNN, fashion_mnist
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    images = idx("train-images-idx3-ubyte")
-    labels = idx("train-labels-idx1-ubyte")
+    x_all, y_all = fashion_mnist(data, "train")
     if limit:
-        images, labels = images[:limit], labels[:limit]
-    x_all = (torch.from_numpy(images.astype(np.float32) / 255.0) - 0.2860) / 0.3530
-    x_all = x_all.unsqueeze(1)
-    y_all = torch.from_numpy(labels.astype(np.int64))
-    model = LetterCNN()
+        x_all, y_all = x_all[:limit], y_all[:limit]
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=fmt)
+    model = LetterCNN(10).to(memory_format=fmt)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     order = torch.randperm(len(y_all))
     start = time.perf_counter()
@@ -89,8 +61,7 @@ def torch_child(threads, limit, data, channels_last):
         idx_b = order[i:i + 64]
         xb = x_all[idx_b].contiguous(memory_format=fmt)
         opt.zero_grad()
-        loss = F.nll_loss(model(xb), y_all[idx_b])
-        loss.backward()
+        F.nll_loss(model(xb), y_all[idx_b]).backward()
         opt.step()
     seconds = time.perf_counter() - start
     print(json.dumps({"images_per_second": len(y_all) / seconds}))
