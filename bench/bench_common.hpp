@@ -1,9 +1,11 @@
 // bench/bench_common.hpp — registers "one layer's forward under a strategy, at a batch size, on a
-// number of threads" as a Google Benchmark, with rate counters GFLOP (GFLOP/s) and images (images/s).
+// number of threads" as a Google Benchmark, with rate counters GFLOP (GFLOP/s), peak% (of the FMA peak)
+// and images (images/s).
 #pragma once
 
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +21,14 @@ inline std::vector<std::size_t> thread_counts() {
   std::vector<std::size_t> t;
   for (std::size_t i = 1; i <= hardware_threads(); ++i) t.push_back(i);
   return t;
+}
+
+// The FMA peak of one core in GFLOP/s, for the "peak" counter: PARCNN_PEAK_GFLOPS, or 256 (two 512-bit
+// FMA pipes at about 4 GHz, the machines this project measures on).
+inline double peak_gflops_per_core() {
+  const char* env = std::getenv("PARCNN_PEAK_GFLOPS");
+  const double v = env ? std::atof(env) : 0.0;
+  return v > 0 ? v : 256.0;
 }
 
 // Registers `name/batch:B/threads:T/strategy:S` for every combination. `layer` must accept input
@@ -47,6 +57,9 @@ inline void register_layer(const std::string& name, std::shared_ptr<const Layer<
             }
           });
           state.counters["GFLOP"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+          // Percent of the FMA peak of the threads used.
+          state.counters["peak%"] = benchmark::Counter(100 * flops / 1e9 / (peak_gflops_per_core() * double(threads)),
+                                                       benchmark::Counter::kIsIterationInvariantRate);
           state.counters["images"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
         })->UseRealTime()->Unit(benchmark::kMicrosecond);
       }
