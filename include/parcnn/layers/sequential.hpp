@@ -71,20 +71,14 @@ class Sequential final : public Layer<T> {
   std::vector<Shape> shapes(const Shape& in) const {
     std::vector<Shape> out;
     Shape s = in;
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      try {
-        s = layers_[i].second->output_shape(s);
-      } catch (const ShapeError& e) {
-        throw ShapeError("Sequential: layer " + std::to_string(i) + " '" + layers_[i].first + "': " + e.what());
-      }
-      out.push_back(s);
-    }
+    for (std::size_t i = 0; i < layers_.size(); ++i) out.push_back(s = layer_output_shape(i, s));
     return out;
   }
 
   Shape output_shape(const Shape& in) const override {
-    if (layers_.empty()) return in;
-    return shapes(in).back();
+    Shape s = in;
+    for (std::size_t i = 0; i < layers_.size(); ++i) s = layer_output_shape(i, s);
+    return s;
   }
 
   // Totals over the layers; the space is the batch (a model as a whole is cut by its layers).
@@ -119,11 +113,10 @@ class Sequential final : public Layer<T> {
 
   // Runs every layer; returns a view of the output, which lives in `ws` until its next use.
   TensorView<const T> forward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
-    const std::vector<Shape> s = shapes(in.shape());
-    if (layers_.empty()) return in;
+    output_shape(in.shape());  // every layer checked before any runs
     TensorView<const T> x = in;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-      Tensor<T>& y = ws.tensor(i, s[i]);
+      Tensor<T>& y = ws.tensor(i, layers_[i].second->output_shape(x.shape()));
       layers_[i].second->forward(x, y.view(), strategy, ws.child(i));
       x = y.view();
     }
@@ -156,10 +149,9 @@ class Sequential final : public Layer<T> {
       std::copy(in.begin(), in.end(), out.begin());
       return;
     }
-    const std::vector<Shape> s = shapes(in.shape());
-    TensorView<const T> x = in;
+    TensorView<const T> x = in;  // output_shape(in) has checked every layer already
     for (std::size_t i = 0; i + 1 < layers_.size(); ++i) {
-      Tensor<T>& y = ws.tensor(i, s[i]);
+      Tensor<T>& y = ws.tensor(i, layers_[i].second->output_shape(x.shape()));
       layers_[i].second->forward(x, y.view(), strategy, ws.child(i));
       x = y.view();
     }
@@ -194,6 +186,15 @@ class Sequential final : public Layer<T> {
   }
 
  private:
+  // Layer i's output shape for input shape `in`; a ShapeError names the layer's position and name.
+  Shape layer_output_shape(std::size_t i, const Shape& in) const {
+    try {
+      return layers_[i].second->output_shape(in);
+    } catch (const ShapeError& e) {
+      throw ShapeError("Sequential: layer " + std::to_string(i) + " '" + layers_[i].first + "': " + e.what());
+    }
+  }
+
   std::vector<std::pair<std::string, std::unique_ptr<Layer<T>>>> layers_;
 };
 

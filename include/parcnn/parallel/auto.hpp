@@ -32,6 +32,34 @@ struct Auto {
   // Below this many FLOPs a layer runs on one thread: a fork-join costs a few microseconds.
   double min_parallel_flops = 4e5;
 
+  enum class Choice { sequential_one_worker, sequential_small, batch, spatial, channel, spatial_fallback, batch_fallback };
+
+  // The decision alone: no strings, no allocation (it runs for every layer of every forward pass).
+  Choice decide(const Workload& work, std::size_t workers) const {
+    const IndexSpace& s = work.space;
+    if (workers <= 1) return Choice::sequential_one_worker;
+    if (work.flops < min_parallel_flops) return Choice::sequential_small;
+    if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
+    const double eff_c = s.c > 1 ? parallel_efficiency(s.c, workers) : 0.0;
+    const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
+    if (eff_h >= 0.9 || s.h >= 4 * workers) return Choice::spatial;
+    if (eff_c > 0 && eff_c >= eff_h) return Choice::channel;
+    if (eff_h > 0) return Choice::spatial_fallback;
+    return Choice::batch_fallback;
+  }
+
+  Cut cut(const Workload& work, std::size_t workers) const {
+    switch (decide(work, workers)) {
+      case Choice::sequential_one_worker:
+      case Choice::sequential_small: return Sequential{}.cut(work, workers);
+      case Choice::spatial:
+      case Choice::spatial_fallback: return Spatial{}.cut(work, workers);
+      case Choice::channel: return Channel{}.cut(work, workers);
+      default: return Batch{}.cut(work, workers);
+    }
+  }
+
+  // The decision with its reason, for describe() and --plan.
   AutoChoice choose(const Workload& work, std::size_t workers) const {
     const IndexSpace& s = work.space;
     auto fmt = [](const char* f, double a, double b = 0, double c = 0) {
@@ -39,30 +67,32 @@ struct Auto {
       std::snprintf(buf, sizeof buf, f, a, b, c);
       return std::string(buf);
     };
-    if (workers <= 1) return {"sequential", Sequential{}.cut(work, workers), "1 worker"};
-    if (work.flops < min_parallel_flops)
-      return {"sequential", Sequential{}.cut(work, workers),
-              fmt("%.0f kFLOP is below the %.0f kFLOP worth a fork-join", work.flops / 1e3, min_parallel_flops / 1e3)};
-    const double eff_n = parallel_efficiency(s.n, workers);
-    if (s.n >= workers && (eff_n >= 0.9 || s.n >= 4 * workers))
-      return {"batch", Batch{}.cut(work, workers),
-              fmt("%.0f images over %.0f workers, efficiency %.2f", double(s.n), double(workers), eff_n)};
-    const double eff_c = s.c > 1 ? parallel_efficiency(s.c, workers) : 0.0;
-    const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
-    if (eff_h >= 0.9 || s.h >= 4 * workers)
-      return {"spatial", Spatial{}.cut(work, workers),
-              fmt("%.0f images are too few; %.0f output rows split with efficiency %.2f", double(s.n), double(s.h), eff_h)};
-    if (eff_c > 0 && eff_c >= eff_h)
-      return {"channel", Channel{}.cut(work, workers),
-              fmt("%.0f images are too few; %.0f channels split with efficiency %.2f", double(s.n), double(s.c), eff_c)};
-    if (eff_h > 0)
-      return {"spatial", Spatial{}.cut(work, workers),
-              fmt("%.0f images are too few; %.0f output rows split with efficiency %.2f", double(s.n), double(s.h), eff_h)};
-    return {"batch", Batch{}.cut(work, workers),
-            fmt("nothing to cut inside an image; %.0f images, efficiency %.2f", double(s.n), eff_n)};
+    const Cut c = cut(work, workers);
+    switch (decide(work, workers)) {
+      case Choice::sequential_one_worker: return {"sequential", c, "1 worker"};
+      case Choice::sequential_small:
+        return {"sequential", c,
+                fmt("%.0f kFLOP is below the %.0f kFLOP worth a fork-join", work.flops / 1e3, min_parallel_flops / 1e3)};
+      case Choice::batch:
+        return {"batch", c,
+                fmt("%.0f images over %.0f workers, efficiency %.2f", double(s.n), double(workers),
+                    parallel_efficiency(s.n, workers))};
+      case Choice::spatial:
+      case Choice::spatial_fallback:
+        return {"spatial", c,
+                fmt("%.0f images are too few; %.0f output rows split with efficiency %.2f", double(s.n), double(s.h),
+                    parallel_efficiency(s.h, workers))};
+      case Choice::channel:
+        return {"channel", c,
+                fmt("%.0f images are too few; %.0f channels split with efficiency %.2f", double(s.n), double(s.c),
+                    parallel_efficiency(s.c, workers))};
+      default:
+        return {"batch", c,
+                fmt("nothing to cut inside an image; %.0f images, efficiency %.2f", double(s.n),
+                    parallel_efficiency(s.n, workers))};
+    }
   }
 
-  Cut cut(const Workload& work, std::size_t workers) const { return choose(work, workers).cut; }
   std::string name() const { return "auto"; }
 };
 
