@@ -1,6 +1,6 @@
-// A steady-state forward pass allocates nothing: once a Workspace has seen a shape, running the whole
-// letter CNN again under any strategy makes no call to operator new. Counted by replacing the global
-// operator new in this test program.
+// Steady state allocates nothing: once a Workspace (or a Trainer) has seen a shape, a forward pass under
+// any strategy and a whole training step (forward, loss, chunked backward, reduction, SGD or Adam) make
+// no call to operator new. Counted by replacing the global operator new in this test program.
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -50,6 +50,33 @@ TEST(AllocationTest, TheCounterCounts) {
   const std::size_t before = allocations.load();
   Tensor<float> t(Shape{8});
   EXPECT_GT(allocations.load(), before);
+}
+
+}  // namespace
+}  // namespace parcnn::test
+
+namespace parcnn::test {
+namespace {
+
+TEST(AllocationTest, SteadyStateTrainingStepAllocatesNothing) {
+  for (bool adam : {false, true})
+    for (std::size_t threads : {1, 2}) {
+      Sequential<float> model = models::letter_cnn<float>(10, 1);
+      Parameters<float> params(model);
+      SGD<float> sgd(params.all(), SgdOptions{0.01, 0.9});
+      Adam<float> adam_opt(params.all(), AdamOptions{1e-3});
+      Optimizer<float>& opt = adam ? static_cast<Optimizer<float>&>(adam_opt) : sgd;
+      Trainer<float> trainer(model, params, opt, TrainerOptions{strategy::Auto{}, 4});
+      const Tensor<float> x = random_tensor<float>(Shape{16, 1, 28, 28}, 3, 0, 1);
+      std::vector<std::size_t> y(16);
+      for (std::size_t n = 0; n < 16; ++n) y[n] = n % 10;
+      Threads(threads).run([&] {
+        for (int warm = 0; warm < 3; ++warm) trainer.step(x, y);
+        const std::size_t before = allocations.load();
+        for (int i = 0; i < 3; ++i) trainer.step(x, y);
+        EXPECT_EQ(allocations.load() - before, 0u) << (adam ? "Adam" : "SGD") << ", " << threads << " threads";
+      });
+    }
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "parcnn/core/aligned_buffer.hpp"
@@ -38,6 +40,12 @@ class Workspace {
   Tensor<T>& tensor(std::size_t index, const Shape& shape) {
     while (tensors_.size() <= index) tensors_.push_back(std::make_unique<Tensor<T>>());
     tensors_[index]->resize(shape);
+    return *tensors_[index];
+  }
+
+  // The tensor a previous call left at `index`, as it is. Throws std::out_of_range if there is none.
+  Tensor<T>& tensor(std::size_t index) {
+    if (index >= tensors_.size()) throw std::out_of_range("Workspace: no tensor " + std::to_string(index));
     return *tensors_[index];
   }
 

@@ -55,6 +55,8 @@ class Conv2d final : public Layer<T> {
     return p;
   }
 
+  std::size_t parameter_count() const override { return has_bias() ? 2 : 1; }
+
   std::vector<Shape> parameter_shapes() const override {
     std::vector<Shape> s{Shape{out_c_, in_c_, kernel_.h, kernel_.w}};
     if (has_bias()) s.push_back(Shape{out_c_});

@@ -54,6 +54,9 @@ class Layer {
   // The shapes of parameters(), in the same order.
   virtual std::vector<Shape> parameter_shapes() const { return {}; }
 
+  // The number of parameters(), without building a list (it is asked on every backward pass).
+  virtual std::size_t parameter_count() const { return 0; }
+
   virtual std::unique_ptr<Layer> clone() const = 0;
 
   // Runs the layer into `out`, using `ws` for scratch. Allocates nothing once `ws` has seen this shape.
@@ -86,7 +89,7 @@ class Layer {
     if (!grad_in.empty() && grad_in.shape() != in.shape())
       throw ShapeError(name() + ": input gradient must have shape " + in.shape().str() + ", got " +
                        grad_in.shape().str());
-    const std::size_t params = parameter_shapes().size();
+    const std::size_t params = parameter_count();
     if (params > 0) {
       if (!grads.chunks || grads.first + params > grads.chunks->parameters())
         throw ShapeError(name() + ": backward needs gradient buffers for its " + std::to_string(params) + " parameters");

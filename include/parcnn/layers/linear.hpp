@@ -43,6 +43,8 @@ class Linear final : public Layer<T> {
     return p;
   }
 
+  std::size_t parameter_count() const override { return has_bias() ? 2 : 1; }
+
   std::vector<Shape> parameter_shapes() const override {
     std::vector<Shape> s{Shape{out_, in_}};
     if (has_bias()) s.push_back(Shape{out_});

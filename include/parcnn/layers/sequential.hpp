@@ -95,6 +95,12 @@ class Sequential final : public Layer<T> {
     return total;
   }
 
+  std::size_t parameter_count() const override {
+    std::size_t n = 0;
+    for (const auto& entry : layers_) n += entry.second->parameter_count();
+    return n;
+  }
+
   std::vector<Shape> parameter_shapes() const override {
     std::vector<Shape> all;
     for (const auto& entry : layers_)
@@ -158,7 +164,8 @@ class Sequential final : public Layer<T> {
     layers_.back().second->forward(x, out, strategy, ws.child(layers_.size() - 1));
   }
 
-  // Needs the Workspace in which the forward pass that produced `out` ran: it holds the activations.
+  // Needs the Workspace in which the forward pass that produced `out` ran: it holds the activations
+  // (each layer's backward checks their shapes). Allocates nothing once `ws` has seen the shape.
   void run_backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out, TensorView<T> grad_in,
                     GradientSlice<T> grads, Workspace<T>& ws) const override {
     const std::size_t L = layers_.size();
@@ -166,21 +173,14 @@ class Sequential final : public Layer<T> {
       if (!grad_in.empty()) std::copy(grad_out.begin(), grad_out.end(), grad_in.begin());
       return;
     }
-    const std::vector<Shape> s = shapes(in.shape());
-    std::vector<std::size_t> first(L);  // each layer's first parameter in the model's order
-    for (std::size_t i = 0, count = 0; i < L; ++i) {
-      first[i] = grads.first + count;
-      count += layers_[i].second->parameter_shapes().size();
-    }
-    auto activation = [&](std::size_t i) -> TensorView<const T> {  // the input of layer i
-      return i == 0 ? in : TensorView<const T>(ws.tensor(i - 1, s[i - 1]).view());
-    };
+    std::size_t first = grads.first + parameter_count();  // one past the last layer's parameters
     TensorView<const T> g = grad_out;
     for (std::size_t i = L; i-- > 0;) {
-      const TensorView<const T> layer_out = i + 1 == L ? out : TensorView<const T>(ws.tensor(i, s[i]).view());
-      TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, s[i - 1]).view();
-      layers_[i].second->backward(activation(i), layer_out, g, layer_grad_in, GradientSlice<T>{grads.chunks, first[i]},
-                                  ws.child(i));
+      first -= layers_[i].second->parameter_count();
+      const TensorView<const T> layer_in = i == 0 ? in : TensorView<const T>(ws.tensor(i - 1).view());
+      const TensorView<const T> layer_out = i + 1 == L ? out : TensorView<const T>(ws.tensor(i).view());
+      TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, layer_in.shape()).view();
+      layers_[i].second->backward(layer_in, layer_out, g, layer_grad_in, GradientSlice<T>{grads.chunks, first}, ws.child(i));
       g = layer_grad_in;
     }
   }

@@ -52,8 +52,16 @@ template <class T>
 class Trainer {
  public:
   Trainer(Sequential<T>& model, Parameters<T>& params, Optimizer<T>& optimizer, TrainerOptions options = {})
-      : model_(model), params_(params), optimizer_(optimizer), options_(options) {
+      : model_(model),
+        params_(params),
+        optimizer_(optimizer),
+        options_(options),
+        shapes_(model.parameter_shapes()),
+        grads_(params.grads()) {
     if (options_.chunk_images == 0) throw ConfigError("Trainer: chunk_images must be at least 1");
+    if (shapes_.size() != grads_.size())
+      throw ConfigError("Trainer: the Parameters given belong to another model (" + std::to_string(grads_.size()) +
+                        " parameters for a model of " + std::to_string(shapes_.size()) + ")");
   }
 
   const TrainerOptions& options() const { return options_; }
@@ -63,10 +71,10 @@ class Trainer {
     Tensor<T>& grad = grad_out_;
     grad.resize(log_probs.shape());
     StepStats stats = score(log_probs, labels, grad.view());
-    chunks_.plan(model_.parameter_shapes(), images.dim(0), options_.chunk_images);
+    chunks_.plan(shapes_, images.dim(0), options_.chunk_images);
     model_.backward(images, log_probs, grad.view(), TensorView<T>(), GradientSlice<T>{&chunks_, 0}, ws_);
     optimizer_.zero_grad();
-    chunks_.reduce(params_.grads());
+    chunks_.reduce(grads_);
     optimizer_.step();
     return stats;
   }
@@ -81,8 +89,12 @@ class Trainer {
     StepStats s;
     s.loss = nll_loss(log_probs, labels, grad);
     s.images = labels.size();
-    const std::vector<std::size_t> predicted = predictions(log_probs);
-    for (std::size_t n = 0; n < labels.size(); ++n) s.correct += predicted[n] == labels[n];
+    for (std::size_t n = 0; n < labels.size(); ++n) {  // argmax, first on ties, as predictions() does
+      std::size_t best = 0;
+      for (std::size_t c = 1; c < log_probs.dim(1); ++c)
+        if (log_probs(n, c) > log_probs(n, best)) best = c;
+      s.correct += best == labels[n];
+    }
     return s;
   }
 
@@ -90,6 +102,8 @@ class Trainer {
   Parameters<T>& params_;
   Optimizer<T>& optimizer_;
   TrainerOptions options_;
+  std::vector<Shape> shapes_;          // the model's parameter shapes, fixed for its life
+  std::vector<TensorView<T>> grads_;   // views of params' gradients, which never move
   Workspace<T> ws_;
   GradientChunks<T> chunks_;
   Tensor<T> grad_out_;
