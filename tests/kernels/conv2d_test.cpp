@@ -20,7 +20,7 @@ TEST(Conv2dKernelTest, StackedForwardHasTheBitsOfOneImageAtATime) {
   const Tensor<float> x = random_tensor<float>(Shape{images, g.in_c, g.in_h, g.in_w}, 1);
   const Tensor<float> w = random_tensor<float>(Shape{g.out_c, g.patch()}, 2), b = random_tensor<float>(Shape{g.out_c}, 3);
   Tensor<float> one(Shape{images, g.out_c, g.out_h, g.out_w}), stacked(one.shape());
-  std::vector<float> scratch(kernels::conv2d_stacked_scratch(g, g.out_c, images));
+  std::vector<float> scratch(kernels::conv2d_stacked_scratch<float>(g, g.out_c, images));
   for (std::size_t n = 0; n < images; ++n)
     kernels::conv2d_forward_stacked(x.data() + n * g.in_image(), 1, w.data(), b.data(), g, Range{0, g.out_c},
                                     scratch.data(), one.data() + n * g.out_image());
@@ -36,7 +36,7 @@ TEST(Conv2dKernelTest, StackedBackwardHasTheBitsOfOneImageAtATime) {
   const Tensor<float> dy = random_tensor<float>(Shape{images, g.out_c, g.out_h, g.out_w}, 5);
   const Tensor<float> w = random_tensor<float>(Shape{g.out_c, g.patch()}, 6);
   Tensor<float> dw1(w.shape()), db1(Shape{g.out_c}), dx1(x.shape()), dw2(w.shape()), db2(Shape{g.out_c}), dx2(x.shape());
-  std::vector<float> scratch(kernels::conv2d_backward_scratch(g, images));
+  std::vector<float> scratch(kernels::conv2d_backward_scratch<float>(g, images));
   for (std::size_t n = 0; n < images; ++n)
     kernels::conv2d_backward(x.data() + n * g.in_image(), 1, w.data(), dy.data() + n * g.out_image(), g, dw1.data(),
                              db1.data(), dx1.data() + n * g.in_image(), scratch.data());

@@ -17,11 +17,11 @@
 namespace parcnn::kernels {
 
 // Scratch elements conv2d_forward_im2col needs for a block of `rows` × `cols` output positions.
-inline std::size_t conv2d_im2col_scratch(const Conv2dGeometry& g, std::size_t channels, std::size_t rows,
-                                         std::size_t cols) {
+template <class T>
+std::size_t conv2d_im2col_scratch(const Conv2dGeometry& g, std::size_t channels, std::size_t rows, std::size_t cols) {
   const std::size_t positions = rows * cols;
   const bool full_rows = cols == g.out_w;
-  return g.patch() * positions + (full_rows ? 0 : channels * positions);
+  return g.patch() * positions + (full_rows ? 0 : channels * positions) + gemm_scratch<T>(channels, g.patch());
 }
 
 namespace detail {
@@ -38,7 +38,7 @@ void add_bias(const T* bias, Range channels, std::size_t count, T* y, std::size_
 
 // Output channels `channels` × rows `rows` × columns `cols` of one image.
 // x: the image [in_c, in_h, in_w]; y: its output [out_c, out_h, out_w]; bias may be null;
-// scratch: conv2d_im2col_scratch(g, channels.size(), rows.size(), cols.size()) elements.
+// scratch: conv2d_im2col_scratch<T>(g, channels.size(), rows.size(), cols.size()) elements.
 template <class T>
 void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, Range channels,
                            Range rows, Range cols, T* scratch, T* y) {
@@ -51,12 +51,13 @@ void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Con
   const std::size_t P = g.positions();
   if (cols.size() == g.out_w) {  // whole output rows: the block's positions are contiguous in y
     T* out = y + channels.begin * P + rows.begin * g.out_w;
-    gemm(channels.size(), positions, K, a, K, columns, positions, out, P);
+    gemm(channels.size(), positions, K, a, K, columns, positions, out, P, false, scratch + K * positions);
     detail::add_bias(bias, channels, positions, out, P);
     return;
   }
   T* tile = scratch + K * positions;  // [channels, positions], then scattered row by row into y
-  gemm(channels.size(), positions, K, a, K, columns, positions, tile, positions);
+  gemm(channels.size(), positions, K, a, K, columns, positions, tile, positions, false,
+       tile + channels.size() * positions);
   detail::add_bias(bias, channels, positions, tile, positions);
   for (std::size_t c = 0; c < channels.size(); ++c)
     for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -67,8 +68,9 @@ void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Con
 }
 
 // Scratch elements conv2d_forward_stacked needs for `images` images and `channels` output channels.
-inline std::size_t conv2d_stacked_scratch(const Conv2dGeometry& g, std::size_t channels, std::size_t images) {
-  return (g.patch() + channels) * images * g.positions();
+template <class T>
+std::size_t conv2d_stacked_scratch(const Conv2dGeometry& g, std::size_t channels, std::size_t images) {
+  return (g.patch() + channels) * images * g.positions() + gemm_scratch<T>(channels, g.patch());
 }
 
 // Output channels `channels` of `images` consecutive images, with their columns side by side in one GEMM:
@@ -83,7 +85,8 @@ void conv2d_forward_stacked(const T* x, std::size_t images, const T* weight, con
   T* out = scratch + K * cols;
   for (std::size_t i = 0; i < images; ++i)
     im2col(x + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + i * P, cols);
-  gemm(channels.size(), cols, K, weight + channels.begin * K, K, columns, cols, out, cols);
+  gemm(channels.size(), cols, K, weight + channels.begin * K, K, columns, cols, out, cols, false,
+       out + channels.size() * cols);
   for (std::size_t i = 0; i < images; ++i)
     for (std::size_t c = 0; c < channels.size(); ++c) {
       const T* src = out + c * cols + i * P;
@@ -97,20 +100,22 @@ void conv2d_forward_stacked(const T* x, std::size_t images, const T* weight, con
 }
 
 // Output channels `channels` of one image from its complete columns [K, positions] (row stride ld),
-// built once and shared by every channel block.
+// built once and shared by every channel block. scratch: gemm_scratch<T>(channels.size(), K) elements.
 template <class T>
 void conv2d_forward_columns(const T* columns, std::size_t ld, const T* weight, const T* bias, const Conv2dGeometry& g,
-                            Range channels, T* y) {
+                            Range channels, T* scratch, T* y) {
   const std::size_t K = g.patch(), P = g.positions();
   if (channels.size() == 0) return;
   T* out = y + channels.begin * P;
-  gemm(channels.size(), P, K, weight + channels.begin * K, K, columns, ld, out, P);
+  gemm(channels.size(), P, K, weight + channels.begin * K, K, columns, ld, out, P, false, scratch);
   detail::add_bias(bias, channels, P, out, P);
 }
 
 // Scratch elements conv2d_backward needs for `images` images.
-inline std::size_t conv2d_backward_scratch(const Conv2dGeometry& g, std::size_t images) {
-  return (2 * g.patch() + g.out_c) * images * g.positions();
+template <class T>
+std::size_t conv2d_backward_scratch(const Conv2dGeometry& g, std::size_t images) {
+  const std::size_t cols = images * g.positions();
+  return (2 * g.patch() + g.out_c) * cols + std::max(gemm_scratch<T>(g.out_c, cols), gemm_scratch<T>(g.patch(), g.out_c));
 }
 
 // Backward of `images` consecutive images of one gradient chunk, their positions side by side
@@ -126,13 +131,14 @@ void conv2d_backward(const T* x, std::size_t images, const T* weight, const T* d
   T* columns = scratch;
   T* columns_t = scratch + K * cols;
   T* dy_cols = scratch + 2 * K * cols;  // dY as [out_c, images·P]
+  T* pad = dy_cols + g.out_c * cols;
   for (std::size_t i = 0; i < images; ++i) {
     im2col(x + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + i * P, cols);
     for (std::size_t co = 0; co < g.out_c; ++co)
       std::copy(dy + i * g.out_image() + co * P, dy + i * g.out_image() + (co + 1) * P, dy_cols + co * cols + i * P);
   }
   transpose(columns, K, cols, columns_t);
-  gemm(g.out_c, K, cols, dy_cols, cols, columns_t, K, dweight, K, /*accumulate=*/true);
+  gemm(g.out_c, K, cols, dy_cols, cols, columns_t, K, dweight, K, /*accumulate=*/true, pad);
   if (dbias)
     for (std::size_t co = 0; co < g.out_c; ++co) {
       T sum = dbias[co];
@@ -140,7 +146,7 @@ void conv2d_backward(const T* x, std::size_t images, const T* weight, const T* d
       dbias[co] = sum;
     }
   if (!dx) return;
-  gemm_strided(K, cols, g.out_c, weight, std::size_t{1}, K, dy_cols, cols, columns, cols);  // dcols = Wᵀ · dY
+  gemm_strided(K, cols, g.out_c, weight, std::size_t{1}, K, dy_cols, cols, columns, cols, false, pad);  // Wᵀ · dY
   for (std::size_t i = 0; i < images; ++i) col2im(columns + i * P, cols, g, dx + i * g.in_image());
 }
 

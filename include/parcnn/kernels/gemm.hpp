@@ -75,12 +75,20 @@ void gemm_panel(std::size_t M, std::size_t K, const T* A, std::size_t rsa, std::
 
 }  // namespace detail
 
+// Elements of scratch an M×N×K product needs for its ragged last columns (zero-padded panels).
+template <class T>
+constexpr std::size_t gemm_scratch(std::size_t M, std::size_t K) {
+  return (K + M) * 2 * std::size_t(detail::Vec<T>::lanes);
+}
+
 // C[M×N] = A·B, or C += A·B when `accumulate`. A is M×K with element (i, k) at A[i·rsa + k·csa] (so Aᵀ
 // of a row-major matrix is rsa = 1, csa = its row length); B is K×N row-major with row stride ldb; C
-// row-major with row stride ldc. Writes only C's M×N elements.
+// row-major with row stride ldc. Writes only C's M×N elements. `scratch` (gemm_scratch<T>(M, K)
+// elements) holds the padded last columns; without it a thread-local buffer is used, which allocates
+// the first time each thread needs it.
 template <class T>
 void gemm_strided(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t rsa, std::size_t csa, const T* B,
-                  std::size_t ldb, T* C, std::size_t ldc, bool accumulate = false) {
+                  std::size_t ldb, T* C, std::size_t ldc, bool accumulate = false, T* scratch = nullptr) {
   PARCNN_CHECK_SCALAR(T);
   constexpr std::size_t L = detail::Vec<T>::lanes;
   if (M == 0 || N == 0) return;
@@ -90,24 +98,30 @@ void gemm_strided(std::size_t M, std::size_t N, std::size_t K, const T* A, std::
   // The last columns: copy them into a zero-padded panel, one or two vectors wide, so that they run
   // through the same vector code as every other column; copy the results back.
   const std::size_t w = N - j, width = w <= L ? L : 2 * L;
-  thread_local std::vector<T> b_pad, c_pad;
-  b_pad.assign(K * width, T(0));
-  c_pad.assign(M * width, T(0));
-  for (std::size_t k = 0; k < K; ++k) std::copy(B + k * ldb + j, B + k * ldb + N, b_pad.data() + k * width);
+  if (!scratch) {
+    thread_local std::vector<T> fallback;
+    fallback.resize(std::max(fallback.size(), gemm_scratch<T>(M, K)));
+    scratch = fallback.data();
+  }
+  T* b_pad = scratch;
+  T* c_pad = scratch + K * width;
+  std::fill_n(b_pad, K * width, T(0));
+  std::fill_n(c_pad, M * width, T(0));
+  for (std::size_t k = 0; k < K; ++k) std::copy(B + k * ldb + j, B + k * ldb + N, b_pad + k * width);
   if (accumulate)
-    for (std::size_t i = 0; i < M; ++i) std::copy(C + i * ldc + j, C + i * ldc + N, c_pad.data() + i * width);
+    for (std::size_t i = 0; i < M; ++i) std::copy(C + i * ldc + j, C + i * ldc + N, c_pad + i * width);
   if (width == L)
-    detail::gemm_panel<1>(M, K, A, rsa, csa, b_pad.data(), width, c_pad.data(), width, accumulate);
+    detail::gemm_panel<1>(M, K, A, rsa, csa, b_pad, width, c_pad, width, accumulate);
   else
-    detail::gemm_panel<2>(M, K, A, rsa, csa, b_pad.data(), width, c_pad.data(), width, accumulate);
-  for (std::size_t i = 0; i < M; ++i) std::copy(c_pad.data() + i * width, c_pad.data() + i * width + w, C + i * ldc + j);
+    detail::gemm_panel<2>(M, K, A, rsa, csa, b_pad, width, c_pad, width, accumulate);
+  for (std::size_t i = 0; i < M; ++i) std::copy(c_pad + i * width, c_pad + i * width + w, C + i * ldc + j);
 }
 
 // Row-major A (row stride lda) times row-major B.
 template <class T>
 void gemm(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda, const T* B, std::size_t ldb, T* C,
-          std::size_t ldc, bool accumulate = false) {
-  gemm_strided(M, N, K, A, lda, std::size_t{1}, B, ldb, C, ldc, accumulate);
+          std::size_t ldc, bool accumulate = false, T* scratch = nullptr) {
+  gemm_strided(M, N, K, A, lda, std::size_t{1}, B, ldb, C, ldc, accumulate, scratch);
 }
 
 }  // namespace parcnn::kernels

@@ -124,17 +124,19 @@ class Conv2d final : public Layer<T> {
         for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
           kernels::im2col(x + n * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + n * K * P, P);
       });
-      run_blocks(work.space, cut, [&](const Block& blk, std::size_t) {
+      ws.reserve_scratch(workers, kernels::gemm_scratch<T>(cut.c, K));
+      run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
         for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
-          kernels::conv2d_forward_columns(columns + n * K * P, P, w, b, g, blk.c, y + n * g.out_image());
+          kernels::conv2d_forward_columns(columns + n * K * P, P, w, b, g, blk.c, ws.scratch(worker),
+                                          y + n * g.out_image());
       });
       return;
     }
     // Blocks of whole images: stack up to about stack_columns positions of several images in one GEMM.
     const bool whole_images = cut.h == g.out_h && cut.w == g.out_w;
     const std::size_t stack = whole_images ? std::clamp<std::size_t>(stack_columns / P, 1, cut.n) : 1;
-    ws.reserve_scratch(workers, stack > 1 ? kernels::conv2d_stacked_scratch(g, cut.c, stack)
-                                          : kernels::conv2d_im2col_scratch(g, cut.c, cut.h, cut.w));
+    ws.reserve_scratch(workers, stack > 1 ? kernels::conv2d_stacked_scratch<T>(g, cut.c, stack)
+                                          : kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w));
     run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
       T* scratch = ws.scratch(worker);
       if (stack > 1) {
@@ -157,7 +159,7 @@ class Conv2d final : public Layer<T> {
                     GradientSlice<T> grads, Workspace<T>& ws) const override {
     const kernels::Conv2dGeometry g = geometry(in.shape());
     const std::size_t stack = std::max<std::size_t>(1, stack_columns / g.positions());
-    ws.reserve_scratch(current_workers(), kernels::conv2d_backward_scratch(g, stack));
+    ws.reserve_scratch(current_workers(), kernels::conv2d_backward_scratch<T>(g, stack));
     run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t worker) {
       for (std::size_t c = blk.n.begin; c < blk.n.end; ++c) {
         T* dw = grads.grad(c, 0).data();

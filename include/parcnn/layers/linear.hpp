@@ -80,19 +80,23 @@ class Linear final : public Layer<T> {
     T* weight_t = ws.shared(weight_.size());
     kernels::transpose(weight_.data(), out_, in_, weight_t);
     const T* b = has_bias() ? bias_.data() : nullptr;
-    run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
-      kernels::linear_forward(x, weight_t, b, in_, out_, blk.n, blk.c, y);
+    const std::size_t workers = current_workers();
+    const BlockGrid grid(work.space, strategy.cut(work, workers));
+    ws.reserve_scratch(workers, kernels::gemm_scratch<T>(grid.cut().n, in_));
+    run_blocks(work.space, grid.cut(), [&](const Block& blk, std::size_t worker) {
+      kernels::linear_forward(x, weight_t, b, in_, out_, blk.n, blk.c, ws.scratch(worker), y);
     });
   }
 
   // Chunks in parallel; in a chunk, its images in order (see GradientChunks).
   void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
-                    GradientSlice<T> grads, Workspace<T>&) const override {
-    run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t) {
+                    GradientSlice<T> grads, Workspace<T>& ws) const override {
+    ws.reserve_scratch(current_workers(), kernels::gemm_scratch<T>(out_, grads.chunks->chunk_images()));
+    run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t worker) {
       for (std::size_t c = blk.n.begin; c < blk.n.end; ++c)
         kernels::linear_backward(in.data(), weight_.data(), grad_out.data(), in_, out_, grads.images(c),
                                  grads.grad(c, 0).data(), has_bias() ? grads.grad(c, 1).data() : nullptr,
-                                 grad_in.empty() ? nullptr : grad_in.data());
+                                 grad_in.empty() ? nullptr : grad_in.data(), ws.scratch(worker));
     });
   }
 
