@@ -30,10 +30,10 @@ def torch_child(weights_dir, kind, batch, threads, channels_last, repeat):
     import time
     import torch
     import torch.nn.functional as F
-    from torch_letter_cnn import LetterCNN
+    from torch_letter_cnn import LetterCNN, load_safetensors
     torch.set_num_threads(threads)
     model = LetterCNN(26)
-    model.load_state_dict(torch.load(os.path.join(weights_dir, "model.pt")))
+    model.load_state_dict(load_safetensors(os.path.join(weights_dir, "model.safetensors")))
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
     x = torch.rand(batch, 1, 28, 28).contiguous(memory_format=fmt)
@@ -108,8 +108,7 @@ def main():
     if have_torch:
         torch.manual_seed(0)
         model = LetterCNN(26).eval()
-        save_safetensors(model.state_dict(), weights)
-        torch.save(model.state_dict(), os.path.join(tmp, "model.pt"))
+        save_safetensors(model.state_dict(), weights)  # both sides load these weights
         # Agreement check: same weights, same input, log-probabilities compared before any timing.
         x = torch.rand(64, 1, 28, 28)
         x.numpy().astype("<f4").tofile(os.path.join(tmp, "x.f32"))

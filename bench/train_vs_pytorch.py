@@ -69,8 +69,8 @@ def torch_child(threads, limit, data, channels_last):
 
 def run_torch(args, best):
     env = dict(os.environ)
-    env.pop("OPENBLAS_CORETYPE", None) if best else None
     if best:
+        env.pop("OPENBLAS_CORETYPE", None)
         env.update(BEST_ENV)
     code = (f"import sys; sys.path.insert(0, {HERE!r}); import train_vs_pytorch as t; "
             f"t.torch_child({args.threads}, {args.limit}, {args.data!r}, {best})")

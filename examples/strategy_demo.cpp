@@ -17,54 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
+
 namespace {
 
-struct Options {
-  std::size_t batch = 64;
-  std::size_t threads = parcnn::hardware_threads();
-  std::size_t repeat = 20;
-  std::vector<std::string> strategies{"sequential", "batch", "channel", "spatial", "tiled:4x4", "tiled:8x8x16", "auto"};
-  bool json = false;
-  bool plan = false;
-};
-
-[[noreturn]] void usage(const std::string& error) {
-  std::fprintf(stderr,
-               "strategy_demo: %s\nusage: strategy_demo [--batch N] [--threads T] [--repeat R] "
-               "[--strategies a,b,...] [--plan] [--json]\n",
-               error.c_str());
-  std::exit(2);
-}
-
-std::size_t positive(const char* flag, const char* text) {
-  char* end = nullptr;
-  const long v = std::strtol(text, &end, 10);
-  if (!*text || *end || v < 1 || v > 1000000) usage(std::string(flag) + " needs a positive integer, got '" + text + "'");
-  return static_cast<std::size_t>(v);
-}
-
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--batch") o.batch = positive("--batch", value());
-    else if (a == "--threads") o.threads = positive("--threads", value());
-    else if (a == "--repeat") o.repeat = positive("--repeat", value());
-    else if (a == "--json") o.json = true;
-    else if (a == "--plan") o.plan = true;
-    else if (a == "--strategies") {
-      o.strategies.clear();
-      std::stringstream list(value());
-      for (std::string s; std::getline(list, s, ',');) o.strategies.push_back(s);
-    } else if (a == "--help" || a == "-h") usage("help");
-    else usage("unknown argument '" + a + "'");
-  }
-  return o;
-}
+const char* usage =
+    "usage: strategy_demo [--batch N] [--threads T] [--repeat R] [--strategies a,b,...] [--plan] [--json]\n";
 
 // Median wall time of `repeat` forward passes (after one warm-up that sizes the workspace), in ms.
 double median_ms(const parcnn::Sequential<float>& model, const parcnn::Tensor<float>& x, const parcnn::Strategy& s,
@@ -84,12 +42,22 @@ double median_ms(const parcnn::Sequential<float>& model, const parcnn::Tensor<fl
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+  const examples::Flags flags(argc, argv,
+                              {{"batch", "64"}, {"threads", std::to_string(parcnn::hardware_threads())}, {"repeat", "20"},
+                               {"strategies", "sequential,batch,channel,spatial,tiled:4x4,tiled:8x8x16,auto"},
+                               {"plan", "false"}, {"json", "false"}},
+                              usage);
+  struct {
+    std::size_t batch, threads, repeat;
+    bool json, plan;
+  } const o{flags.count("batch"), flags.count("threads"), flags.count("repeat"), flags.on("json"), flags.on("plan")};
+  if (o.batch == 0 || o.threads == 0 || o.repeat == 0) flags.fail("--batch, --threads and --repeat must be at least 1");
   std::vector<parcnn::Strategy> strategies;
   try {
-    for (const auto& name : o.strategies) strategies.push_back(parcnn::Strategy::parse(name));
+    std::stringstream list(flags.str("strategies"));
+    for (std::string name; std::getline(list, name, ',');) strategies.push_back(parcnn::Strategy::parse(name));
   } catch (const parcnn::ConfigError& e) {
-    usage(e.what());
+    flags.fail(e.what());
   }
 
   const auto model = parcnn::models::letter_cnn<float>(26, /*seed=*/1);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 #include <Eigen/Core>
 #include <unsupported/Eigen/SpecialFunctions>
@@ -30,40 +31,27 @@ namespace detail {
 // Elements per chunk: a whole number of SIMD registers for float and double on every x86 level.
 inline constexpr std::size_t gelu_chunk = 16;
 
-// Applies `f(in, out)` (Eigen arrays of gelu_chunk elements) to x[0, n) → y[0, n). Eigen vectorises
-// exp and erf, but would evaluate a span's ragged end with scalar std::exp; here the end goes
-// through the same packet code in a padded chunk, so an element's result never depends on where a
-// strategy's block boundaries fall.
-template <class T, class F>
-void for_each_chunk(const T* x, T* y, std::size_t n, F&& f) {
+// Applies f(in_chunks..., out_chunk) (Eigen arrays of gelu_chunk elements) over [0, n): the inputs
+// are read from `inputs...`, the result written to y. Eigen vectorises exp and erf, but would evaluate a
+// span's ragged end with scalar std::exp; here the end goes through the same packet code in padded
+// chunks, so an element's result never depends on where a strategy's block boundaries fall.
+template <class T, class F, class... In>
+void for_each_chunk(T* y, std::size_t n, F&& f, const In*... inputs) {
+  static_assert((std::is_same_v<In, T> && ...), "for_each_chunk: inputs and output share one scalar type");
   using Chunk = Eigen::Array<T, gelu_chunk, 1>;
   std::size_t i = 0;
   for (; i + gelu_chunk <= n; i += gelu_chunk) {
     Eigen::Map<Chunk> out(y + i);
-    f(Eigen::Map<const Chunk>(x + i), out);
+    f(Eigen::Map<const Chunk>(inputs + i)..., out);
   }
   if (i < n) {
-    Chunk in = Chunk::Zero(), out;
-    std::copy(x + i, x + n, in.data());
-    f(in, out);
-    std::copy(out.data(), out.data() + (n - i), y + i);
-  }
-}
-
-// The same for two inputs: f(a_chunk, b_chunk, out_chunk).
-template <class T, class F>
-void for_each_chunk(const T* a, const T* b, T* y, std::size_t n, F&& f) {
-  using Chunk = Eigen::Array<T, gelu_chunk, 1>;
-  std::size_t i = 0;
-  for (; i + gelu_chunk <= n; i += gelu_chunk) {
-    Eigen::Map<Chunk> out(y + i);
-    f(Eigen::Map<const Chunk>(a + i), Eigen::Map<const Chunk>(b + i), out);
-  }
-  if (i < n) {
-    Chunk in_a = Chunk::Zero(), in_b = Chunk::Zero(), out;
-    std::copy(a + i, a + n, in_a.data());
-    std::copy(b + i, b + n, in_b.data());
-    f(in_a, in_b, out);
+    auto padded = [&](const T* p) {
+      Chunk c = Chunk::Zero();
+      std::copy(p + i, p + n, c.data());
+      return c;
+    };
+    Chunk out;
+    f(padded(inputs)..., out);
     std::copy(out.data(), out.data() + (n - i), y + i);
   }
 }
@@ -71,17 +59,17 @@ void for_each_chunk(const T* a, const T* b, T* y, std::size_t n, F&& f) {
 
 template <class T>
 void gelu_tanh(const T* x, T* y, std::size_t n) {
-  detail::for_each_chunk(x, y, n, [](const auto& v, auto& out) {
+  detail::for_each_chunk(y, n, [](const auto& v, auto& out) {
     const auto u = gelu_sqrt_2_over_pi<T> * (v + gelu_coef_a<T> * v.cube());
     out = v / (T(1) + (T(-2) * u).exp());
-  });
+  }, x);
 }
 
 template <class T>
 void gelu_erf(const T* x, T* y, std::size_t n) {
-  detail::for_each_chunk(x, y, n, [](const auto& v, auto& out) {
+  detail::for_each_chunk(y, n, [](const auto& v, auto& out) {
     out = T(0.5) * v * (T(1) + (v * gelu_inv_sqrt_2<T>).erf());
-  });
+  }, x);
 }
 
 template <class T>
@@ -95,17 +83,17 @@ void gelu(GeluApproximation approximation, const T* x, T* y, std::size_t n) {
 template <class T>
 void gelu_backward(GeluApproximation approximation, const T* x, const T* dy, T* dx, std::size_t n) {
   if (approximation == GeluApproximation::tanh) {
-    detail::for_each_chunk(x, dy, dx, n, [](const auto& v, const auto& g, auto& out) {
+    detail::for_each_chunk(dx, n, [](const auto& v, const auto& g, auto& out) {
       const auto u = gelu_sqrt_2_over_pi<T> * (v + gelu_coef_a<T> * v.cube());
       const auto s = (T(1) + (T(-2) * u).exp()).inverse();
       const auto du = gelu_sqrt_2_over_pi<T> * (T(1) + T(3) * gelu_coef_a<T> * v.square());
       out = g * (s + v * T(2) * s * (T(1) - s) * du);
-    });
+    }, x, dy);
   } else {
-    detail::for_each_chunk(x, dy, dx, n, [](const auto& v, const auto& g, auto& out) {
+    detail::for_each_chunk(dx, n, [](const auto& v, const auto& g, auto& out) {
       const T inv_sqrt_2pi = T(0.398942280401432677939946059934381868L);
       out = g * (T(0.5) * (T(1) + (v * gelu_inv_sqrt_2<T>).erf()) + v * inv_sqrt_2pi * (T(-0.5) * v.square()).exp());
-    });
+    }, x, dy);
   }
 }
 

@@ -37,13 +37,20 @@ struct StepStats {
   std::size_t images = 0;
 };
 
-// The index of the highest score in each row of [N, C] (the first on ties).
+// The index of the highest score in row n of [N, C] (the first on ties).
+template <class T>
+std::size_t argmax_row(TensorView<const T> scores, std::size_t n) {
+  std::size_t best = 0;
+  for (std::size_t c = 1; c < scores.dim(1); ++c)
+    if (scores(n, c) > scores(n, best)) best = c;
+  return best;
+}
+
+// argmax_row for every row: the predicted class of each image.
 template <class T>
 std::vector<std::size_t> predictions(TensorView<const T> scores) {
   std::vector<std::size_t> out(scores.dim(0));
-  for (std::size_t n = 0; n < scores.dim(0); ++n)
-    for (std::size_t c = 1; c < scores.dim(1); ++c)
-      if (scores(n, c) > scores(n, out[n])) out[n] = c;
+  for (std::size_t n = 0; n < scores.dim(0); ++n) out[n] = argmax_row(scores, n);
   return out;
 }
 
@@ -89,12 +96,7 @@ class Trainer {
     StepStats s;
     s.loss = nll_loss(log_probs, labels, grad);
     s.images = labels.size();
-    for (std::size_t n = 0; n < labels.size(); ++n) {  // argmax, first on ties, as predictions() does
-      std::size_t best = 0;
-      for (std::size_t c = 1; c < log_probs.dim(1); ++c)
-        if (log_probs(n, c) > log_probs(n, best)) best = c;
-      s.correct += best == labels[n];
-    }
+    for (std::size_t n = 0; n < labels.size(); ++n) s.correct += argmax_row(log_probs, n) == labels[n];
     return s;
   }
 
