@@ -11,7 +11,6 @@
 
 #include "parcnn/core/error.hpp"
 #include "parcnn/kernels/linear.hpp"
-#include "parcnn/kernels/transpose.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/threads.hpp"
@@ -73,18 +72,13 @@ class Linear final : public Layer<T> {
   }
 
  protected:
-  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
+  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>&) const override {
     const Workload work = workload(in.shape());
     const T* x = in.data();
     T* y = out.data();
-    T* weight_t = ws.shared(weight_.size());
-    kernels::transpose(weight_.data(), out_, in_, weight_t);
     const T* b = has_bias() ? bias_.data() : nullptr;
-    const std::size_t workers = current_workers();
-    const BlockGrid grid(work.space, strategy.cut(work, workers));
-    ws.reserve_scratch(workers, kernels::gemm_scratch<T>(grid.cut().n, in_));
-    run_blocks(work.space, grid.cut(), [&](const Block& blk, std::size_t worker) {
-      kernels::linear_forward(x, weight_t, b, in_, out_, blk.n, blk.c, ws.scratch(worker), y);
+    run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
+      kernels::linear_forward(x, weight_.data(), b, in_, out_, blk.n, blk.c, y);
     });
   }
 
