@@ -49,6 +49,8 @@ class Workspace {
     return *tensors_[index];
   }
 
+  bool has_tensor(std::size_t index) const { return index < tensors_.size(); }
+
   // The workspace of a sub-layer of a composite layer, created on first use.
   Workspace& child(std::size_t index) {
     while (children_.size() <= index) children_.push_back(std::make_unique<Workspace>());

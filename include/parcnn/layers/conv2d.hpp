@@ -135,7 +135,7 @@ class Conv2d final : public Layer<T> {
     // Blocks of whole images: stack up to about stack_columns positions of several images in one GEMM.
     const bool whole_images = cut.h == g.out_h && cut.w == g.out_w;
     const std::size_t stack = whole_images ? std::clamp<std::size_t>(stack_columns / P, 1, cut.n) : 1;
-    ws.reserve_scratch(workers, stack > 1 ? kernels::conv2d_stacked_scratch<T>(g, cut.c, stack)
+    ws.reserve_scratch(scratch_slots(grid, workers), stack > 1 ? kernels::conv2d_stacked_scratch<T>(g, cut.c, stack)
                                           : kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w));
     run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
       T* scratch = ws.scratch(worker);

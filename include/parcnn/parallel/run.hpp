@@ -37,4 +37,8 @@ void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
       tbb::simple_partitioner());
 }
 
+// Scratch slots a run of `grid` can touch: one when it runs as a single block on the calling thread
+// (as every layer does inside a depth-first block of a model), otherwise one per worker.
+inline std::size_t scratch_slots(const BlockGrid& grid, std::size_t workers) { return grid.count() > 1 ? workers : 1; }
+
 }  // namespace parcnn

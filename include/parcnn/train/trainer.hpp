@@ -74,7 +74,7 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
 
   StepStats step(TensorView<const T> images, const std::vector<std::size_t>& labels) {
-    const TensorView<const T> log_probs = model_.forward(images, options_.strategy, ws_);
+    const TensorView<const T> log_probs = model_.forward_for_backward(images, options_.strategy, ws_);
     Tensor<T>& grad = grad_out_;
     grad.resize(log_probs.shape());
     StepStats stats = score(log_probs, labels, grad.view());
