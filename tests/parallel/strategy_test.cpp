@@ -71,9 +71,9 @@ TEST(StrategyTest, AutoPicksBatchWhenImagesFillTheWorkers) {
 TEST(StrategyTest, AutoParallelisesInsideAnImageAtBatchOne) {
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 64, 11, 11), 2).strategy, "spatial");  // 11 rows: 0.92
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(3, 64, 11, 11), 2).strategy, "spatial");  // 3 images on 2 workers: 0.75
-  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 128, 3, 3), 2).strategy, "channel");   // 3 rows: 0.75
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 128, 3, 3), 2).strategy, "sequential");  // 3 rows: 0.75; no shared columns
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 512, 1, 1), 2).strategy, "channel");   // a Linear layer
-  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 1, 3, 5), 2).strategy, "spatial");     // nothing else to cut
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 1, 3, 5), 2).strategy, "sequential");  // 3 rows split badly
 }
 
 TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {

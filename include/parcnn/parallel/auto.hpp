@@ -5,10 +5,12 @@
 //  2. enough images to keep every worker busy (efficiency = N / round_up(N, workers) >= 0.9, or at
 //     least 4 images per worker): batch — whole images per task, no shared data, bitwise exact;
 //  3. otherwise parallelism inside an image: spatial when the output rows split well (efficiency
-//     >= 0.9, or at least 4 rows per worker) — each task builds only its own im2col columns; else
-//     channel when there are channels to split — a convolution then builds its columns once, before
-//     the channel blocks run, which costs a sequential step (measured at batch 1, 2 threads, conv2 of
-//     the letter CNN: spatial 48.7 µs, channel 80.9 µs, sequential 65.3 µs).
+//     >= 0.9, or at least 4 rows per worker) — each task builds only its own im2col columns; channel
+//     for layers without rows (Linear: each task reads only its weight rows); else sequential. A
+//     channel cut of a convolution shares one im2col across cores, and moving it between cores costs
+//     more than the split saves (batch 1, 2 threads, conv2 of the letter CNN: sequential 56 µs, channel
+//     69 µs, spatial 37 µs; conv3, 3 rows: sequential 32 µs, channel 82 µs). Shapes the rules get
+//     wrong are what strategy::Tuned is for.
 #pragma once
 
 #include <cstdio>
@@ -37,7 +39,7 @@ struct Auto {
   // are paid once per block); at batch 256, 64 still beat 32.
   std::size_t depth_first_max_images = 64;
 
-  enum class Choice { sequential_one_worker, sequential_small, batch, spatial, channel, spatial_fallback, batch_fallback };
+  enum class Choice { sequential_one_worker, sequential_small, batch, spatial, channel, sequential_in_image };
 
   // The decision alone: no strings, no allocation (it runs for every layer of every forward pass).
   Choice decide(const Workload& work, std::size_t workers) const {
@@ -48,17 +50,16 @@ struct Auto {
     const double eff_c = s.c > 1 ? parallel_efficiency(s.c, workers) : 0.0;
     const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
     if (eff_h >= 0.9 || s.h >= 4 * workers) return Choice::spatial;
-    if (eff_c > 0 && eff_c >= eff_h) return Choice::channel;
-    if (eff_h > 0) return Choice::spatial_fallback;
-    return Choice::batch_fallback;
+    if (s.h == 1 && s.w == 1 && eff_c > 0) return Choice::channel;
+    return Choice::sequential_in_image;
   }
 
   Cut cut(const Workload& work, std::size_t workers) const {
     switch (decide(work, workers)) {
       case Choice::sequential_one_worker:
-      case Choice::sequential_small: return Sequential{}.cut(work, workers);
-      case Choice::spatial:
-      case Choice::spatial_fallback: return Spatial{}.cut(work, workers);
+      case Choice::sequential_small:
+      case Choice::sequential_in_image: return Sequential{}.cut(work, workers);
+      case Choice::spatial: return Spatial{}.cut(work, workers);
       case Choice::channel: return Channel{}.cut(work, workers);
       default: return Batch{}.cut(work, workers);
     }
@@ -83,18 +84,17 @@ struct Auto {
                 fmt("%.0f images over %.0f workers, efficiency %.2f", double(s.n), double(workers),
                     parallel_efficiency(s.n, workers))};
       case Choice::spatial:
-      case Choice::spatial_fallback:
         return {"spatial", c,
                 fmt("%.0f images are too few; %.0f output rows split with efficiency %.2f", double(s.n), double(s.h),
                     parallel_efficiency(s.h, workers))};
       case Choice::channel:
         return {"channel", c,
-                fmt("%.0f images are too few; %.0f channels split with efficiency %.2f", double(s.n), double(s.c),
+                fmt("%.0f images are too few; %.0f features split with efficiency %.2f", double(s.n), double(s.c),
                     parallel_efficiency(s.c, workers))};
       default:
-        return {"batch", c,
-                fmt("nothing to cut inside an image; %.0f images, efficiency %.2f", double(s.n),
-                    parallel_efficiency(s.n, workers))};
+        return {"sequential", c,
+                fmt("%.0f images are too few and %.0f rows split badly; channels would share columns across cores",
+                    double(s.n), double(s.h))};
     }
   }
 
