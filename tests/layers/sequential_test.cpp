@@ -91,8 +91,71 @@ TEST(SequentialTest, DescribeExplainsEachLayersCut) {
   const Sequential<float> m = small_model();
   const std::string text = m.describe(Shape{64, 2, 7, 7}, strategy::Auto{}, 2);
   EXPECT_NE(text.find("conv"), std::string::npos);
-  EXPECT_NE(text.find("64 images over 2 workers"), std::string::npos) << text;
+  EXPECT_NE(text.find("depth-first: 64 images in 2 blocks of up to 32"), std::string::npos) << text;
+  // Layer by layer (one image), each line gives Auto's reason.
+  const std::string one = m.describe(Shape{1, 2, 7, 7}, strategy::Auto{}, 2);
+  EXPECT_NE(one.find("worth a fork-join"), std::string::npos) << one;
+  EXPECT_EQ(one.find("depth-first"), std::string::npos) << one;
   EXPECT_NE(m.describe(Shape{1, 2, 7, 7}, strategy::Channel{}, 2).find("fixed by the caller"), std::string::npos);
+}
+
+// Auto that forks for any amount of work, so the small model runs depth-first.
+strategy::Auto eager_auto() {
+  strategy::Auto a;
+  a.min_parallel_flops = 0;
+  return a;
+}
+
+TEST(SequentialTest, DepthFirstCutFollowsTheStrategy) {
+  const Sequential<float> m = small_model();
+  const Shape in{7, 2, 7, 7};
+  // The small model is below Auto's default fork-join threshold: Auto keeps it whole.
+  EXPECT_EQ(m.depth_first_cut(in, strategy::Auto{}, 2).n, 7u);
+  const strategy::Auto eager = eager_auto();
+  EXPECT_EQ(m.depth_first_cut(in, strategy::Batch{2}, 2).n, 2u);
+  EXPECT_EQ(m.depth_first_cut(in, eager, 2).n, 4u);  // one block per worker: 4 + 3 images
+  EXPECT_EQ(m.depth_first_cut(in, eager, 1).n, 7u);  // one worker: layer by layer
+  EXPECT_EQ(m.depth_first_cut(Shape{1, 2, 7, 7}, eager, 2).n, 1u);  // batch 1: nothing to cut
+  EXPECT_EQ(m.depth_first_cut(in, strategy::Spatial{}, 2).n, 7u);
+  EXPECT_EQ(m.depth_first_cut(in, strategy::Channel{}, 2).n, 7u);
+  strategy::Auto capped = eager;
+  capped.depth_first_max_images = 3;
+  EXPECT_EQ(m.depth_first_cut(in, capped, 2).n, 3u);
+  const std::string plan = m.describe(in, eager, 2);
+  EXPECT_NE(plan.find("depth-first: 7 images in 2 blocks of up to 4"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("inside a depth-first block"), std::string::npos) << plan;
+  EXPECT_EQ(m.describe(in, strategy::Auto{}, 2).find("depth-first"), std::string::npos);
+}
+
+TEST(SequentialTest, DepthFirstGivesTheBitsOfLayerByLayer) {
+  const Sequential<float> m = small_model();
+  const Tensor<float> x = random_tensor<float>(Shape{7, 2, 7, 7}, 4);
+  const Tensor<float> expected = m.forward(x, strategy::Sequential{});
+  for (std::size_t threads : {1, 2, 3})
+    for (const Strategy& s : {Strategy(strategy::Batch{}), Strategy(strategy::Batch{3}), Strategy(eager_auto())}) {
+      Workspace<float> ws;
+      const Tensor<float> y = Threads(threads).run([&] { return Tensor<float>(m.forward(x, s, ws)); });
+      EXPECT_TRUE(bitwise<float>(y, expected)) << s.name() << ", " << threads << " threads";
+    }
+}
+
+TEST(SequentialTest, BackwardNeedsTheActivationsOfForwardForBackward) {
+  const Sequential<float> m = small_model();
+  const Tensor<float> x = random_tensor<float>(Shape{4, 2, 7, 7}, 5);
+  GradientChunks<float> chunks;
+  chunks.plan(m.parameter_shapes(), 4, 2);
+  Workspace<float> ws;
+  const Tensor<float> y = Threads(2).run([&] { return Tensor<float>(m.forward(x, strategy::Batch{2}, ws)); });
+  const Tensor<float> g = random_tensor<float>(y.shape(), 6);
+  expect_throw_with<ConfigError>(
+      [&] { m.backward(x, y, g, TensorView<float>(), GradientSlice<float>{&chunks, 0}, ws); },
+      {"Sequential::backward", "layer 0 'conv'", "[4, 2, 7, 7]", "forward_for_backward"});
+  Workspace<float> fresh;
+  expect_throw_with<ConfigError>(
+      [&] { m.backward(x, y, g, TensorView<float>(), GradientSlice<float>{&chunks, 0}, fresh); }, {"forward_for_backward"});
+  const Tensor<float> kept(m.forward_for_backward(x, strategy::Batch{2}, ws));
+  EXPECT_TRUE(bitwise<float>(kept, y));
+  EXPECT_NO_THROW(m.backward(x, kept, g, TensorView<float>(), GradientSlice<float>{&chunks, 0}, ws));
 }
 
 }  // namespace

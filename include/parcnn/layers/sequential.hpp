@@ -174,10 +174,22 @@ class Sequential final : public Layer<T> {
   std::string describe(const Shape& in, const Strategy& strategy, std::size_t workers = current_workers()) const {
     const std::vector<Shape> s = shapes(in);
     std::string text;
+    const Cut df = depth_first_cut(in, strategy, workers);
+    const bool depth_first = df.n < (in.rank() ? in[0] : 1);
+    if (depth_first) {
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "depth-first: %zu images in %zu blocks of up to %zu, one task each; inside a block every layer "
+                    "runs sequentially\n",
+                    in[0], BlockGrid(IndexSpace{in[0]}, df).count(), df.n);
+      text += line;
+    }
     Shape x = in;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const Workload w = layers_[i].second->workload(x);
-      const strategy::AutoChoice c = strategy.explain(w, workers);
+      const strategy::AutoChoice c = depth_first
+                                         ? strategy::AutoChoice{"sequential", Cut::whole(w.space), "inside a depth-first block"}
+                                         : strategy.explain(w, workers);
       const BlockGrid grid(w.space, c.cut);
       char line[512];
       std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s %9.3f MFLOP  %-11s %4zu blocks  %s\n",
