@@ -15,7 +15,9 @@
 namespace parcnn::bench {
 
 inline const std::vector<std::size_t> batch_sizes{1, 16, 64, 256};
-inline const std::vector<std::string> strategy_names{"sequential", "batch", "channel", "spatial", "tiled:4x4", "auto"};
+// "tuned" measures a plan with parcnn::tune before the timed loop.
+inline const std::vector<std::string> strategy_names{"sequential", "batch", "channel", "spatial", "tiled:4x4", "auto",
+                                                     "tuned"};
 
 inline std::vector<std::size_t> thread_counts() {
   std::vector<std::size_t> t;
@@ -41,13 +43,15 @@ inline void register_layer(const std::string& name, std::shared_ptr<const Layer<
         const std::string id = name + "/batch:" + std::to_string(batch) + "/threads:" + std::to_string(threads) +
                                "/strategy:" + strategy_name;
         benchmark::RegisterBenchmark(id.c_str(), [=](benchmark::State& state) {
-          const Strategy strategy = Strategy::parse(strategy_name);
           Tensor<float> x(image.with_batch(batch));
           fill_uniform<float>(x, 0.0, 1.0, 1);
           Tensor<float> y(layer->output_shape(x.shape()));
           Workspace<float> ws;
           const double flops = layer->workload(x.shape()).flops;
           Threads arena(threads);
+          const Strategy strategy = strategy_name == "tuned"
+                                        ? Strategy(arena.run([&] { return tune(*layer, x.shape()); }))
+                                        : Strategy::parse(strategy_name);
           arena.run([&] {
             layer->forward(x, y, strategy, ws);  // warm-up: sizes the workspace
             for (auto _ : state) {

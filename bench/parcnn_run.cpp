@@ -3,7 +3,8 @@
 // agreement check. Prints one JSON object.
 //
 //   parcnn_run --weights W.safetensors [--input X.f32 --output Y.f32] [--mode forward|train] [--batch B]
-//              [--threads T] [--strategy S] [--repeat R]
+//              [--threads T] [--strategy S] [--repeat R] [--plan]
+// --strategy tuned measures a plan with parcnn::tune first (not timed); --plan prints the plan to stderr.
 // X.f32: float32 little-endian [B, 1, 28, 28]; Y.f32 receives the log-probabilities [B, 26].
 #include <parcnn/parcnn.hpp>
 
@@ -17,9 +18,9 @@
 int main(int argc, char** argv) {
   const examples::Flags flags(argc, argv,
                               {{"weights", ""}, {"input", ""}, {"output", ""}, {"mode", "forward"}, {"batch", "64"},
-                               {"threads", "1"}, {"strategy", "auto"}, {"repeat", "50"}},
+                               {"threads", "1"}, {"strategy", "auto"}, {"repeat", "50"}, {"plan", "false"}},
                               "usage: parcnn_run --weights W [--input X --output Y] [--mode forward|train] [--batch B]\n"
-                              "                  [--threads T] [--strategy S] [--repeat R]\n");
+                              "                  [--threads T] [--strategy S] [--repeat R] [--plan]\n");
   try {
     const std::size_t batch = flags.count("batch"), repeat = std::max<std::size_t>(1, flags.count("repeat"));
     const bool train = flags.str("mode") == "train";
@@ -34,8 +35,11 @@ int main(int argc, char** argv) {
     } else {
       parcnn::fill_uniform<float>(x, -1.0, 2.0, 1);
     }
-    const parcnn::Strategy strategy = parcnn::Strategy::parse(flags.str("strategy"));
     parcnn::Threads arena(flags.count("threads"));
+    const parcnn::Strategy strategy = flags.str("strategy") == "tuned"
+                                          ? parcnn::Strategy(arena.run([&] { return parcnn::tune(model, x.shape()); }))
+                                          : parcnn::Strategy::parse(flags.str("strategy"));
+    if (flags.on("plan")) std::fputs(model.describe(x.shape(), strategy, arena.count()).c_str(), stderr);
     std::vector<std::size_t> labels(batch);
     for (std::size_t n = 0; n < batch; ++n) labels[n] = (n * 7) % 26;
     parcnn::Parameters<float> params(model);

@@ -5,7 +5,9 @@
 //   strategy_demo [--batch N] [--threads T] [--repeat R] [--strategies a,b,...] [--plan] [--json]
 //
 // --threads T runs thread counts 1..T (default: the machine's hardware threads). --plan prints, per
-// layer, what Auto chooses and why. --json prints one JSON object per line instead of the table.
+// layer, what Auto chooses and why (and, with "tuned" in --strategies, what the tuner measured).
+// "tuned" measures a plan with parcnn::tune for each thread count before timing it. --json prints one
+// JSON object per line instead of the table.
 #include <parcnn/parcnn.hpp>
 
 #include <algorithm>
@@ -44,7 +46,7 @@ double median_ms(const parcnn::Sequential<float>& model, const parcnn::Tensor<fl
 int main(int argc, char** argv) {
   const examples::Flags flags(argc, argv,
                               {{"batch", "64"}, {"threads", std::to_string(parcnn::hardware_threads())}, {"repeat", "20"},
-                               {"strategies", "sequential,batch,channel,spatial,tiled:4x4,tiled:8x8x16,auto"},
+                               {"strategies", "sequential,batch,channel,spatial,tiled:4x4,tiled:8x8x16,auto,tuned"},
                                {"plan", "false"}, {"json", "false"}},
                               usage);
   struct {
@@ -52,10 +54,13 @@ int main(int argc, char** argv) {
     bool json, plan;
   } const o{flags.count("batch"), flags.count("threads"), flags.count("repeat"), flags.on("json"), flags.on("plan")};
   if (o.batch == 0 || o.threads == 0 || o.repeat == 0) flags.fail("--batch, --threads and --repeat must be at least 1");
-  std::vector<parcnn::Strategy> strategies;
+  std::vector<std::string> strategies;  // "tuned", or a name Strategy::parse takes
   try {
     std::stringstream list(flags.str("strategies"));
-    for (std::string name; std::getline(list, name, ',');) strategies.push_back(parcnn::Strategy::parse(name));
+    for (std::string name; std::getline(list, name, ',');) {
+      if (name != "tuned") parcnn::Strategy::parse(name);
+      strategies.push_back(name);
+    }
   } catch (const parcnn::ConfigError& e) {
     flags.fail(e.what());
   }
@@ -91,7 +96,14 @@ int main(int argc, char** argv) {
       std::printf("\n-- what auto chooses with %zu thread(s):\n%s\n", t,
                   model.describe(x.shape(), parcnn::strategy::Auto{}, t).c_str());
     }
-    for (const auto& s : strategies) {
+    parcnn::strategy::Tuned plan;
+    if (std::find(strategies.begin(), strategies.end(), "tuned") != strategies.end()) {
+      plan = parcnn::with_threads(t, [&] { return parcnn::tune(model, x.shape()); });
+      if (o.plan && !o.json)
+        std::printf("-- what the tuner measured with %zu thread(s):\n%s\n", t, model.describe(x.shape(), plan, t).c_str());
+    }
+    for (const auto& name : strategies) {
+      const parcnn::Strategy s = name == "tuned" ? parcnn::Strategy(plan) : parcnn::Strategy::parse(name);
       if (s.name() == "sequential" && t > 1) continue;  // one thread whatever the arena
       parcnn::Tensor<float> y;
       const double ms = t == 1 && s.name() == "sequential"

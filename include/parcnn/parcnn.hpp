@@ -35,6 +35,7 @@
 #include "parcnn/parallel/strategy.hpp"
 #include "parcnn/parallel/threads.hpp"
 #include "parcnn/parallel/tiled.hpp"
+#include "parcnn/parallel/tuned.hpp"
 
 #include "parcnn/layers/conv2d.hpp"
 #include "parcnn/layers/flatten.hpp"
@@ -44,6 +45,7 @@
 #include "parcnn/layers/log_softmax.hpp"
 #include "parcnn/layers/maxpool2d.hpp"
 #include "parcnn/layers/sequential.hpp"
+#include "parcnn/layers/tune.hpp"
 
 #include "parcnn/models/letter_cnn.hpp"
 

@@ -149,6 +149,8 @@ class Sequential final : public Layer<T> {
   //    block per worker of at most `Auto::depth_first_max_images` (at batch 7 on 2 threads blocks of 4
   //    and 3 images beat cutting inside images layer by layer: 16.3k against 11.2k images/s); with one
   //    worker, layer by layer (depth-first was measured no faster there);
+  //  - Tuned: the measured choice for this model, input and worker count (tune() records it under the
+  //    model's workload), else as Auto;
   //  - every other strategy cuts inside images: layer by layer.
   Cut depth_first_cut(const Shape& in, const Strategy& strategy, std::size_t workers = current_workers()) const {
     const std::size_t n = in.rank() ? in[0] : 1;
@@ -157,15 +159,11 @@ class Sequential final : public Layer<T> {
     Cut whole = Cut::whole(work.space);
     if (layers_.size() < 2 || n < 2) return whole;
     if (const auto* batch = std::get_if<strategy::Batch>(&strategy.value())) return batch->cut(work, workers);
-    if (const auto* a = std::get_if<strategy::Auto>(&strategy.value())) {
-      const auto choice = a->decide(work, workers);
-      if (n < workers || choice == strategy::Auto::Choice::sequential_one_worker ||
-          choice == strategy::Auto::Choice::sequential_small)
-        return whole;
-      Cut c = whole;
-      c.n = std::min(a->depth_first_max_images, (n + workers - 1) / workers);
-      return c;
+    if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value())) {
+      if (const auto* e = t->find(work, workers)) return e->cut;
+      return auto_depth_first_cut(work, t->fallback, workers);
     }
+    if (const auto* a = std::get_if<strategy::Auto>(&strategy.value())) return auto_depth_first_cut(work, *a, workers);
     return whole;
   }
 
@@ -183,6 +181,12 @@ class Sequential final : public Layer<T> {
                     "runs sequentially\n",
                     in[0], BlockGrid(IndexSpace{in[0]}, df).count(), df.n);
       text += line;
+    }
+    if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value())) {
+      Workload work = workload(in);
+      work.space = IndexSpace{in.rank() ? in[0] : 1};
+      if (const auto* e = t->find(work, workers))
+        text += "whole model, measured: " + strategy::Tuned::timings_text(*e) + "\n";
     }
     Shape x = in;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -270,6 +274,17 @@ class Sequential final : public Layer<T> {
   }
 
  private:
+  static Cut auto_depth_first_cut(const Workload& work, const strategy::Auto& a, std::size_t workers) {
+    const std::size_t n = work.space.n;
+    const auto choice = a.decide(work, workers);
+    if (n < workers || choice == strategy::Auto::Choice::sequential_one_worker ||
+        choice == strategy::Auto::Choice::sequential_small)
+      return Cut::whole(work.space);
+    Cut c = Cut::whole(work.space);
+    c.n = std::min(a.depth_first_max_images, (n + workers - 1) / workers);
+    return c;
+  }
+
   // Layer i's output shape for input shape `in`; a ShapeError names the layer's position and name.
   Shape layer_output_shape(std::size_t i, const Shape& in) const {
     try {

@@ -4,6 +4,7 @@
 // `conv.forward(x, strategy::Channel{})` works, and so does `Strategy::parse("tiled:8x8")` from a
 // command line. Names:
 //   sequential | batch[:IMAGES] | channel[:CHANNELS] | spatial[:ROWS] | tiled[:HxW[xCHANNELS]] | auto
+// strategy::Tuned has no name to parse: its plan is measured by tune() (parcnn/layers/tune.hpp).
 #pragma once
 
 #include <cctype>
@@ -19,13 +20,14 @@
 #include "parcnn/parallel/sequential.hpp"
 #include "parcnn/parallel/spatial.hpp"
 #include "parcnn/parallel/tiled.hpp"
+#include "parcnn/parallel/tuned.hpp"
 
 namespace parcnn {
 
 class Strategy {
  public:
   using Alternatives = std::variant<strategy::Sequential, strategy::Batch, strategy::Channel, strategy::Spatial,
-                                    strategy::Tiled, strategy::Auto>;
+                                    strategy::Tiled, strategy::Auto, strategy::Tuned>;
 
   Strategy() : value_(strategy::Auto{}) {}
   template <class S, class = std::enable_if_t<std::is_constructible_v<Alternatives, S>>>
@@ -40,9 +42,11 @@ class Strategy {
     return std::visit([](const auto& s) { return s.name(); }, value_);
   }
 
-  // The fixed strategy that runs `work` and why: for Auto its choice, for the others themselves.
+  // The fixed strategy that runs `work` and why: for Auto and Tuned their choice, for the others
+  // themselves.
   strategy::AutoChoice explain(const Workload& work, std::size_t workers) const {
     if (auto a = std::get_if<strategy::Auto>(&value_)) return a->choose(work, workers);
+    if (auto t = std::get_if<strategy::Tuned>(&value_)) return t->choose(work, workers);
     return {name(), cut(work, workers), "fixed by the caller"};
   }
 
@@ -66,6 +70,9 @@ class Strategy {
       return v;
     };
     if (colon != std::string::npos && arg.empty()) throw bad("nothing after ':'");
+    if (kind == "tuned")
+      throw ConfigError("strategy 'tuned' has no name to parse: its plan is measured for a model and an input shape "
+                        "by parcnn::tune(model, shape)");
     if (kind == "sequential" || kind == "auto") {
       if (!arg.empty()) throw bad("'" + kind + "' takes no parameter");
       return kind == "auto" ? Strategy(strategy::Auto{}) : Strategy(strategy::Sequential{});

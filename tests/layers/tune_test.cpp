@@ -1,0 +1,105 @@
+// tune(): a plan for every layer and the whole model, the same bits as the sequential run, and the
+// plan as a cache (a second tune of the same shape measures nothing new).
+#include <parcnn/layers/conv2d.hpp>
+#include <parcnn/layers/flatten.hpp>
+#include <parcnn/layers/gelu.hpp>
+#include <parcnn/layers/linear.hpp>
+#include <parcnn/layers/maxpool2d.hpp>
+#include <parcnn/layers/sequential.hpp>
+#include <parcnn/layers/tune.hpp>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+Sequential<float> small_model() {
+  Sequential<float> m;
+  Conv2d<float> conv(3, 12, 3, 1, 1);
+  fill_uniform<float>(conv.weight(), -0.3, 0.3, 1);
+  Linear<float> fc(12 * 4 * 4, 10);
+  fill_uniform<float>(fc.weight(), -0.2, 0.2, 2);
+  m.add("conv", conv).add("pool", MaxPool2d<float>(2)).add("act", GELU<float>()).add("flat", Flatten<float>());
+  m.add("fc", fc);
+  return m;
+}
+
+const TuneOptions quick{1, 0.03, 1};  // one round: the tests check plans, not speed
+
+TEST(TuneTest, PlansEveryLayerAndTheModel) {
+  const Sequential<float> m = small_model();
+  const Shape in{7, 3, 9, 9};
+  const strategy::Tuned plan = with_threads(2, [&] { return tune(m, in, {}, quick); });
+  const std::vector<Shape> shapes = m.shapes(in);
+  Shape x = in;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    const strategy::Tuned::Entry* e = plan.find(m[i].workload(x), 2);
+    ASSERT_NE(e, nullptr) << m.layer_name(i);
+    ASSERT_FALSE(e->timings.empty()) << m.layer_name(i);
+    for (std::size_t k = 1; k < e->timings.size(); ++k)
+      EXPECT_LE(e->timings[k - 1].microseconds, e->timings[k].microseconds) << "timings are fastest first";
+    x = shapes[i];
+  }
+  const strategy::Tuned::Entry* whole = plan.find(m.workload(in), 2);
+  ASSERT_NE(whole, nullptr);
+  EXPECT_GE(whole->timings.size(), 2u);  // layer by layer and at least one depth-first block size
+  EXPECT_EQ(plan.size(), m.size() + 1);
+  const std::string text = m.describe(in, plan, 2);
+  EXPECT_NE(text.find("measured: "), std::string::npos) << text;
+  EXPECT_NE(text.find("whole model, measured: "), std::string::npos) << text;
+  EXPECT_NE(text.find("layer-by-layer"), std::string::npos) << text;
+}
+
+TEST(TuneTest, TheTunedPlanGivesTheBitsOfTheSequentialRun) {
+  const Sequential<float> m = small_model();
+  for (std::size_t batch : {1, 7}) {
+    const Tensor<float> x = random_tensor<float>(Shape{batch, 3, 9, 9}, 3);
+    const Tensor<float> expected = m.forward(x, strategy::Sequential{});
+    for (std::size_t threads : {1, 2, 3}) {
+      Workspace<float> ws;
+      const Tensor<float> y = with_threads(threads, [&] {
+        const strategy::Tuned plan = tune(m, x.shape(), {}, quick);
+        return Tensor<float>(m.forward(x, plan, ws));
+      });
+      EXPECT_TRUE(bitwise<float>(y, expected)) << "batch " << batch << ", " << threads << " threads";
+    }
+  }
+}
+
+TEST(TuneTest, ThePlanIsTheCache) {
+  const Sequential<float> m = small_model();
+  with_threads(2, [&] {
+    const strategy::Tuned first = tune(m, Shape{7, 3, 9, 9}, {}, quick);
+    const strategy::Tuned again = tune(m, Shape{7, 3, 9, 9}, first, quick);
+    EXPECT_EQ(&again.entries()[0], &first.entries()[0]) << "nothing measured twice: the same plan comes back";
+    const strategy::Tuned both = tune(m, Shape{1, 3, 9, 9}, first, quick);
+    EXPECT_GT(both.size(), first.size());
+    EXPECT_NE(both.find(m.workload(Shape{7, 3, 9, 9}), 2), nullptr);
+    EXPECT_NE(both.find(m[0].workload(Shape{1, 3, 9, 9}), 2), nullptr);
+  });
+}
+
+TEST(TuneTest, OneWorkerMeasuresNothing) {
+  const Sequential<float> m = small_model();
+  const strategy::Tuned plan = with_threads(1, [&] { return tune(m, Shape{4, 3, 9, 9}, {}, quick); });
+  EXPECT_EQ(plan.size(), m.size());  // no whole-model entry: one worker runs layer by layer
+  for (const auto& e : plan.entries()) {
+    EXPECT_EQ(e.strategy, "sequential");
+    EXPECT_TRUE(e.timings.empty());
+  }
+}
+
+TEST(TuneTest, TunesASingleLayer) {
+  Conv2d<float> conv(5, 9, 3, 2, 1);
+  fill_uniform<float>(conv.weight(), -0.3, 0.3, 4);
+  const Tensor<float> x = random_tensor<float>(Shape{3, 5, 13, 11}, 5);
+  const Tensor<float> expected = conv.forward(x, strategy::Sequential{});
+  with_threads(2, [&] {
+    const strategy::Tuned plan = tune(conv, x.shape(), {}, quick);
+    ASSERT_EQ(plan.size(), 1u);
+    EXPECT_TRUE(bitwise<float>(conv.forward(x, plan), expected));
+  });
+}
+
+}  // namespace
+}  // namespace parcnn::test
