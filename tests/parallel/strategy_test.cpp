@@ -71,9 +71,13 @@ TEST(StrategyTest, AutoPicksBatchWhenImagesFillTheWorkers) {
 TEST(StrategyTest, AutoParallelisesInsideAnImageAtBatchOne) {
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 64, 11, 11), 2).strategy, "spatial");  // 11 rows: 0.92
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(3, 64, 11, 11), 2).strategy, "spatial");  // 3 images on 2 workers: 0.75
-  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 128, 3, 3), 2).strategy, "sequential");  // 3 rows: 0.75; no shared columns
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 512, 7, 7), 2).strategy, "spatial");   // 7 rows: 0.875
+  const strategy::AutoChoice few_rows = strategy::Auto{}.choose(conv_like(1, 128, 3, 3), 2);  // 3 rows: 0.75
+  EXPECT_EQ(few_rows.strategy, "channel");
+  EXPECT_NE(few_rows.reason.find("128 channels split with efficiency 1.00"), std::string::npos) << few_rows.reason;
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 512, 1, 1), 2).strategy, "channel");   // a Linear layer
-  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 1, 3, 5), 2).strategy, "sequential");  // 3 rows split badly
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 3, 3, 5), 2).strategy, "sequential");  // 3 rows, 3 channels
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 3, 2, 5), 3).strategy, "channel");     // 3 workers: 2 rows, 3 channels
 }
 
 TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {

@@ -5,12 +5,15 @@
 //  2. enough images to keep every worker busy (efficiency = N / round_up(N, workers) >= 0.9, or at
 //     least 4 images per worker): batch — whole images per task, no shared data, bitwise exact;
 //  3. otherwise parallelism inside an image: spatial when the output rows split well (efficiency
-//     >= 0.9, or at least 4 rows per worker) — each task builds only its own im2col columns; channel
-//     for layers without rows (Linear: each task reads only its weight rows); else sequential. A
-//     channel cut of a convolution shares one im2col across cores, and moving it between cores costs
-//     more than the split saves (batch 1, 2 threads, conv2 of the letter CNN: sequential 56 µs, channel
-//     69 µs, spatial 37 µs; conv3, 3 rows: sequential 32 µs, channel 82 µs). Shapes the rules get
-//     wrong are what strategy::Tuned is for.
+//     >= 0.85, or at least 4 rows per worker) — each task builds only its own im2col columns; else
+//     channel when the channels split well — each task reads only its own weight rows, all tasks
+//     share the input (Linear, and convolutions with few output rows); else sequential.
+//     Measured alone at batch 1, 2 threads (bench/layers_bench, Zen 5): conv2 of the letter CNN
+//     (11 rows) spatial 19.2 µs, channel 22.5, sequential 28.9; conv3 (3 rows) channel 13.6,
+//     spatial 17.0, sequential 17.6; 3×3 512@7² (7 rows, efficiency 0.875) spatial 714, channel 816,
+//     sequential 1412; fc2 channel 3.0, sequential 3.9.
+// Layers of a few microseconds sit near the fork-join cost, where no rule is right everywhere (pool1
+// gains from a cut at 3.9 µs, conv1 loses at 4.2 µs): strategy::Tuned measures instead of guessing.
 #pragma once
 
 #include <cstdio>
@@ -49,8 +52,8 @@ struct Auto {
     if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
     const double eff_c = s.c > 1 ? parallel_efficiency(s.c, workers) : 0.0;
     const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
-    if (eff_h >= 0.9 || s.h >= 4 * workers) return Choice::spatial;
-    if (s.h == 1 && s.w == 1 && eff_c > 0) return Choice::channel;
+    if (eff_h >= 0.85 || s.h >= 4 * workers) return Choice::spatial;
+    if (eff_c >= 0.9 || s.c >= 4 * workers) return Choice::channel;
     return Choice::sequential_in_image;
   }
 
@@ -68,9 +71,9 @@ struct Auto {
   // The decision with its reason, for describe() and --plan.
   AutoChoice choose(const Workload& work, std::size_t workers) const {
     const IndexSpace& s = work.space;
-    auto fmt = [](const char* f, double a, double b = 0, double c = 0) {
+    auto fmt = [](const char* f, double a, double b = 0, double c = 0, double d = 0) {
       char buf[160];
-      std::snprintf(buf, sizeof buf, f, a, b, c);
+      std::snprintf(buf, sizeof buf, f, a, b, c, d);
       return std::string(buf);
     };
     const Cut c = cut(work, workers);
@@ -85,16 +88,15 @@ struct Auto {
                     parallel_efficiency(s.n, workers))};
       case Choice::spatial:
         return {"spatial", c,
-                fmt("%.0f images are too few; %.0f output rows split with efficiency %.2f", double(s.n), double(s.h),
+                fmt("%.0f images split badly; %.0f output rows split with efficiency %.2f", double(s.n), double(s.h),
                     parallel_efficiency(s.h, workers))};
       case Choice::channel:
         return {"channel", c,
-                fmt("%.0f images are too few; %.0f features split with efficiency %.2f", double(s.n), double(s.c),
-                    parallel_efficiency(s.c, workers))};
+                fmt("%.0f images and %.0f rows split badly; %.0f channels split with efficiency %.2f", double(s.n),
+                    double(s.h), double(s.c), parallel_efficiency(s.c, workers))};
       default:
         return {"sequential", c,
-                fmt("%.0f images are too few and %.0f rows split badly; channels would share columns across cores",
-                    double(s.n), double(s.h))};
+                fmt("%.0f images, %.0f rows and %.0f channels all split badly", double(s.n), double(s.h), double(s.c))};
     }
   }
 
