@@ -15,15 +15,19 @@ kernels::Conv2dGeometry geometry(std::size_t c, std::size_t h, std::size_t w, st
   return g;
 }
 
-TEST(Im2colTest, MatchesPatchExtractionForAnyBlock) {
+// Rows of 1 to 38 elements: the row copy's whole vectors and its masked tail, in float and double.
+template <class T>
+void check_against_patch_extraction() {
   for (const auto& g : {geometry(1, 5, 5, 3, 3, 1, 0), geometry(3, 7, 9, 3, 3, 2, 1), geometry(2, 6, 5, 2, 3, 1, 2),
-                        geometry(5, 4, 4, 1, 1, 1, 0), geometry(2, 9, 9, 5, 5, 3, 2)}) {
-    const Tensor<double> x = random_tensor<double>(Shape{g.in_c, g.in_h, g.in_w}, 1);
+                        geometry(5, 4, 4, 1, 1, 1, 0), geometry(2, 9, 9, 5, 5, 3, 2), geometry(2, 5, 40, 3, 3, 1, 1),
+                        geometry(1, 28, 28, 3, 3, 1, 0), geometry(3, 4, 17, 1, 1, 1, 0)}) {
+    const Tensor<T> x = random_tensor<T>(Shape{g.in_c, g.in_h, g.in_w}, 1);
     for (const auto& [rows, cols] : {std::pair{Range{0, g.out_h}, Range{0, g.out_w}},
                                      std::pair{Range{1, g.out_h}, Range{0, 1}},
+                                     std::pair{Range{1, g.out_h}, Range{0, g.out_w}},  // whole rows, not all
                                      std::pair{Range{0, 1}, Range{g.out_w / 2, g.out_w}}}) {
       const std::size_t P = rows.size() * cols.size(), ld = P + 3;  // a wider row stride must be honoured
-      std::vector<double> out(g.patch() * ld, -7.0);
+      std::vector<T> out(g.patch() * ld, T(-7));
       kernels::im2col(x.data(), g, rows, cols, out.data(), ld);
       for (std::size_t ci = 0; ci < g.in_c; ++ci)
         for (std::size_t ky = 0; ky < g.k_h; ++ky)
@@ -32,15 +36,18 @@ TEST(Im2colTest, MatchesPatchExtractionForAnyBlock) {
               for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
                 const long ih = long(oh * g.stride_h + ky) - long(g.pad_h), iw = long(ow * g.stride_w + kx) - long(g.pad_w);
                 const bool inside = ih >= 0 && iw >= 0 && ih < long(g.in_h) && iw < long(g.in_w);
-                const double expected = inside ? x(ci, std::size_t(ih), std::size_t(iw)) : 0.0;
+                const T expected = inside ? x(ci, std::size_t(ih), std::size_t(iw)) : T(0);
                 const std::size_t k = (ci * g.k_h + ky) * g.k_w + kx, p = (oh - rows.begin) * cols.size() + ow - cols.begin;
                 ASSERT_EQ(out[k * ld + p], expected) << "k " << k << " position " << p;
               }
       for (std::size_t k = 0; k < g.patch(); ++k)
-        for (std::size_t p = P; p < ld; ++p) ASSERT_EQ(out[k * ld + p], -7.0) << "wrote past its row";
+        for (std::size_t p = P; p < ld; ++p) ASSERT_EQ(out[k * ld + p], T(-7)) << "wrote past its row";
     }
   }
 }
+
+TEST(Im2colTest, MatchesPatchExtractionForAnyBlockFloat) { check_against_patch_extraction<float>(); }
+TEST(Im2colTest, MatchesPatchExtractionForAnyBlockDouble) { check_against_patch_extraction<double>(); }
 
 }  // namespace
 }  // namespace parcnn::test
