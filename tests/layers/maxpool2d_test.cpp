@@ -21,6 +21,7 @@ const std::vector<PoolCase>& pool_cases() {
       {2, 3, 11, 9, 3, 2, 1, PoolRounding::ceil},              {1, 17, 26, 26, 2, std::nullopt, 0, PoolRounding::floor},
       {3, 2, 7, 10, {2, 3}, Size2d{1, 2}, {1, 1}, PoolRounding::floor}, {2, 9, 5, 5, 5, 1, 2, PoolRounding::floor},
       {64, 3, 3, 3, 2, std::nullopt, 0, PoolRounding::floor},
+      {2, 3, 8, 70, 2, std::nullopt, 0, PoolRounding::floor},  {1, 2, 7, 33, 2, std::nullopt, 0, PoolRounding::floor},
   };
   return cases;
 }
@@ -71,6 +72,24 @@ TYPED_TEST(MaxPool2dTest, NaNInAWindowGivesNaN) {
     EXPECT_TRUE(std::isnan(y(0, 1, 0, 0)) && std::isnan(y(0, 1, 1, 1))) << s.name();
     EXPECT_FALSE(std::isnan(y(0, 1, 0, 1)) || std::isnan(y(0, 0, 0, 0))) << s.name();
   }
+}
+
+// Rows long enough for whole vectors and tails: NaN in every window position, and ties of -0 and +0,
+// whose winner (the first in window order) shows in the sign bit.
+TYPED_TEST(MaxPool2dTest, LongRowsKeepNaNAndTheFirstOfTies) {
+  using T = TypeParam;
+  Tensor<T> x = random_tensor<T>(Shape{1, 3, 6, 40}, 4, -1, 0);  // all negative: a zero is the maximum
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  x(0, 0, 0, 0) = nan, x(0, 0, 0, 35) = nan, x(0, 0, 3, 20) = nan, x(0, 0, 5, 39) = nan;
+  for (std::size_t w = 0; w < 40; w += 2) {  // channel 1: every window holds a -0 and a +0
+    x(0, 1, 2, w) = T(-0.0), x(0, 1, 2, w + 1) = T(0.0);
+    x(0, 1, 3, w) = T(0.0), x(0, 1, 4, w + 1) = T(-0.0);
+  }
+  const MaxPool2d<T> pool(2);
+  const Tensor<T> expected = reference(pool, x);
+  EXPECT_TRUE(std::signbit(expected(0, 1, 1, 0)));  // the first zero of the window is -0
+  for (const Strategy& s : all_strategies())
+    EXPECT_TRUE(bitwise<T>(pool.forward(x, s), expected)) << s.name();
 }
 
 TYPED_TEST(MaxPool2dTest, RejectsBadInputWithShapes) {

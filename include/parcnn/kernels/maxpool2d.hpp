@@ -8,6 +8,11 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "parcnn/kernels/conv2d_geometry.hpp"
 #include "parcnn/parallel/index_space.hpp"
@@ -39,6 +44,39 @@ T pool_window(const T* plane, const Conv2dGeometry& g, std::size_t oh, std::size
     }
   return nan ? std::numeric_limits<T>::quiet_NaN() : m;
 }
+
+#if defined(__AVX512F__)
+// n outputs of 2×2, stride-2 windows over input rows r0 and r1, 16 at a time: each row's 32 inputs
+// split into even and odd lanes by one permute each, then the same compare-and-selects in the same
+// window order as plain_max (vmaxps(b, a) is exactly `a < b ? b : a`), NaNs tracked apart. Loads are
+// masked to the inputs that exist; the last store is masked too unless `slack` says that up to 16
+// outputs past n may be written (they are written again later).
+inline void pool2x2_row(const float* r0, const float* r1, float* out, std::size_t n, bool slack) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512 nan = _mm512_set1_ps(std::numeric_limits<float>::quiet_NaN());
+  auto first = [](std::size_t count) {
+    return static_cast<__mmask16>(count >= 16 ? 0xFFFFu : (1u << count) - 1);
+  };
+  for (std::size_t i = 0; i < n; i += 16) {
+    const std::size_t m = std::min<std::size_t>(16, n - i);
+    const __mmask16 lo = first(2 * m), hi = first(2 * m > 16 ? 2 * m - 16 : 0);
+    const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * i), a1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * i + 16);
+    const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * i), b1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * i + 16);
+    const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
+    const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+    // plain_max(plain_max(a, b), plain_max(c, d)), as the scalar path computes it.
+    const __m512 m_ab = _mm512_max_ps(b, a), m_cd = _mm512_max_ps(d, c);
+    __m512 v = _mm512_max_ps(m_cd, m_ab);
+    const __mmask16 any_nan = _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(c, d, _CMP_UNORD_Q);
+    v = _mm512_mask_blend_ps(any_nan, v, nan);
+    if (m == 16 || slack)
+      _mm512_storeu_ps(out + i, v);
+    else
+      _mm512_mask_storeu_ps(out + i, first(m), v);
+  }
+}
+#endif
 }  // namespace detail
 
 // Channels × rows × cols of one image's output. x: [c, in_h, in_w]; y: [c, out_h, out_w].
@@ -53,6 +91,16 @@ void maxpool2d_forward(const T* x, const Conv2dGeometry& g, Range channels, Rang
       if (fast_2x2) {  // every window inside the image: no bounds to check
         const T* r0 = plane + 2 * oh * g.in_w;
         const T* r1 = r0 + g.in_w;
+#if defined(__AVX512F__)
+        if constexpr (std::is_same_v<T, float>) {
+          // Slack: with whole rows, what spills past this row lands in this block's next rows of the
+          // same channel, written after it.
+          const bool slack = cols.begin == 0 && cols.end == g.out_w && (rows.end - 1 - oh) * g.out_w >= 16;
+          detail::pool2x2_row(r0 + 2 * cols.begin, r1 + 2 * cols.begin, out + oh * g.out_w + cols.begin, cols.size(),
+                              slack);
+          continue;
+        }
+#endif
         for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
           const T a = r0[2 * ow], b = r0[2 * ow + 1], c2 = r1[2 * ow], d = r1[2 * ow + 1];
           const T m = detail::plain_max(detail::plain_max(a, b), detail::plain_max(c2, d));
