@@ -3,12 +3,14 @@
 
 Forward at several batch sizes and the training step (forward + NLL + backward + SGD) at batch 64, for
 each thread count, alternating the systems:
-  parcnn            every strategy in --strategies; the table shows the best and auto
+  parcnn            every strategy in --strategies (tuned: a plan measured by parcnn::tune first); the
+                    table shows the best and auto
   pytorch-best      channels_last, OPENBLAS_NUM_THREADS=1, glibc malloc tuned, OPENBLAS_CORETYPE unset
   pytorch-installed PyTorch as Debian installs it, NCHW (only the thread count set)
 Both sides use the same weights (PyTorch's, saved as safetensors) and inputs; before timing anything the
-script checks that their log-probabilities agree. Medians of --repeat runs after a warm-up. Run with
-Debian's /usr/bin/python3 (python3-torch); without PyTorch only parcnn is measured.
+script checks that their log-probabilities agree. Medians of --repeat runs (at least 2000 images' worth
+at small batches) after a warm-up. Run with Debian's /usr/bin/python3 and python3-torch, which also
+makes the shared weights.
 
   bench/compare_pytorch.py [--threads 1,2] [--batches 1,16,64,256] [--repeat 30] [--json]
 parcnn's binaries come from build/, or from $PARCNN_BUILD_DIR.
@@ -82,7 +84,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", default="1,2")
     p.add_argument("--batches", default="1,16,64,256")
-    p.add_argument("--strategies", default="batch,channel,spatial,auto")
+    p.add_argument("--strategies", default="batch,channel,spatial,auto,tuned")
     p.add_argument("--repeat", type=int, default=30)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
@@ -103,8 +105,6 @@ def main():
         have_torch = True
     except ImportError:
         have_torch = False
-        print("compare_pytorch: PyTorch is not installed (Debian package python3-torch); measuring parcnn alone",
-              file=sys.stderr)
     if have_torch:
         torch.manual_seed(0)
         model = LetterCNN(26).eval()
@@ -122,19 +122,22 @@ def main():
         if diff > 1e-3:
             sys.exit(f"compare_pytorch: parcnn and PyTorch disagree (max abs diff {diff}); not timing")
     else:
-        sys.exit("compare_pytorch: PyTorch is needed to write the weights both sides share")
+        sys.exit("compare_pytorch: needs PyTorch (Debian package python3-torch; run with /usr/bin/python3): it "
+                 "is the other side of the comparison and writes the weights both sides share")
 
     rows = []
     for kind, kind_batches in (("forward", batches), ("train", [64])):
         for batch in kind_batches:
+            repeat = max(args.repeat, 2000 // batch)  # small batches: enough runs for a stable median
             for t in threads:
-                per = {s: run_parcnn(binary, weights, kind, batch, t, s, args.repeat) for s in strategies}
+                per = {s: run_parcnn(binary, weights, kind, batch, t, s, repeat) for s in strategies}
                 best_s = max(per, key=per.get)
-                torch_best = run_torch(tmp, kind, batch, t, True, args.repeat)
-                torch_installed = run_torch(tmp, kind, batch, t, False, args.repeat)
+                torch_best = run_torch(tmp, kind, batch, t, True, repeat)
+                torch_installed = run_torch(tmp, kind, batch, t, False, repeat)
                 row = {"kind": kind, "batch": batch, "threads": t,
                        "parcnn_images_per_second": per[best_s], "parcnn_strategy": best_s,
                        "parcnn_auto_images_per_second": per.get("auto"),
+                       "parcnn_tuned_images_per_second": per.get("tuned"),
                        "pytorch_images_per_second": torch_best,
                        "pytorch_as_installed_images_per_second": torch_installed,
                        "ratio": per[best_s] / torch_best}
@@ -143,13 +146,15 @@ def main():
                     print(json.dumps(row), flush=True)
     if args.json:
         return
-    print(f"{'kind':8} {'batch':>5} {'thr':>3}  {'parcnn best':>18}  {'parcnn auto':>11}  {'PyTorch best':>12}"
-          f"  {'PyTorch inst.':>13}  {'ratio':>5}")
+    print(f"{'kind':8} {'batch':>5} {'thr':>3}  {'parcnn best':>18}  {'parcnn auto':>11}  {'parcnn tuned':>12}"
+          f"  {'PyTorch best':>12}  {'PyTorch inst.':>13}  {'ratio':>5}")
     for r in rows:
         best = f"{r['parcnn_images_per_second']:.0f} ({r['parcnn_strategy']})"
-        auto = r["parcnn_auto_images_per_second"]
-        print(f"{r['kind']:8} {r['batch']:5} {r['threads']:3}  {best:>18}  {auto:11.0f}  {r['pytorch_images_per_second']:12.0f}"
-              f"  {r['pytorch_as_installed_images_per_second']:13.0f}  {r['ratio']:5.2f}")
+        auto, tuned = (f"{v:.0f}" if v else "-" for v in (r["parcnn_auto_images_per_second"],
+                                                           r["parcnn_tuned_images_per_second"]))
+        print(f"{r['kind']:8} {r['batch']:5} {r['threads']:3}  {best:>18}  {auto:>11}  {tuned:>12}"
+              f"  {r['pytorch_images_per_second']:12.0f}  {r['pytorch_as_installed_images_per_second']:13.0f}"
+              f"  {r['ratio']:5.2f}")
     print("images/s, medians; ratio = parcnn best / PyTorch best configuration")
 
 

@@ -1,6 +1,6 @@
 // Steady state allocates nothing: once a Workspace (or a Trainer) has seen a shape, a forward pass under
-// any strategy and a whole training step (forward, loss, chunked backward, reduction, SGD or Adam) make
-// no call to operator new. Counted by replacing the global operator new in this test program.
+// any strategy (a tuned plan too) and a whole training step (forward, loss, chunked backward, reduction,
+// SGD or Adam) make no call to operator new. Counted by replacing the global operator new in this test program.
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -49,6 +49,24 @@ TEST(AllocationTest, SteadyStateForwardAllocatesNothing) {
         EXPECT_EQ(allocations.load() - before, 0u) << s.name() << ", " << threads << " threads";
       });
     }
+}
+
+TEST(AllocationTest, SteadyStateForwardUnderATunedPlanAllocatesNothing) {
+  const Sequential<float> model = models::letter_cnn<float>(26, 1);
+  for (std::size_t batch : {1, 16}) {
+    const Tensor<float> x = random_tensor<float>(Shape{batch, 1, 28, 28}, 2, 0, 1);
+    for (std::size_t threads : {1, 2}) {
+      Threads arena(threads);
+      Workspace<float> ws;
+      arena.run([&] {
+        const strategy::Tuned plan = tune(model, x.shape(), {}, TuneOptions{1, 0.03, 1});
+        for (int warm = 0; warm < 3; ++warm) model.forward(x, plan, ws);
+        const std::size_t before = allocations.load();
+        for (int i = 0; i < 5; ++i) model.forward(x, plan, ws);
+        EXPECT_EQ(allocations.load() - before, 0u) << "batch " << batch << ", " << threads << " threads";
+      });
+    }
+  }
 }
 
 TEST(AllocationTest, TheCounterCounts) {

@@ -79,14 +79,21 @@ TEST(TuneTest, ThePlanIsTheCache) {
   });
 }
 
-TEST(TuneTest, OneWorkerMeasuresNothing) {
+TEST(TuneTest, OneWorkerMeasuresOnlyTheModel) {
   const Sequential<float> m = small_model();
   const strategy::Tuned plan = with_threads(1, [&] { return tune(m, Shape{4, 3, 9, 9}, {}, quick); });
-  EXPECT_EQ(plan.size(), m.size());  // no whole-model entry: one worker runs layer by layer
-  for (const auto& e : plan.entries()) {
-    EXPECT_EQ(e.strategy, "sequential");
-    EXPECT_TRUE(e.timings.empty());
+  ASSERT_EQ(plan.size(), m.size() + 1);  // each layer sequential; the model: layer by layer or in blocks
+  Shape x{4, 3, 9, 9};
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    const strategy::Tuned::Entry* e = plan.find(m[i].workload(x), 1);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->strategy, "sequential");
+    EXPECT_TRUE(e->timings.empty());
+    x = m[i].output_shape(x);
   }
+  EXPECT_FALSE(plan.find(m.workload(Shape{4, 3, 9, 9}), 1)->timings.empty());
+  const strategy::Tuned one = with_threads(1, [&] { return tune(m, Shape{1, 3, 9, 9}, {}, quick); });
+  EXPECT_EQ(one.size(), m.size());  // one image on one worker: nothing to choose
 }
 
 TEST(TuneTest, TunesASingleLayer) {

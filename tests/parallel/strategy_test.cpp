@@ -80,6 +80,34 @@ TEST(StrategyTest, AutoParallelisesInsideAnImageAtBatchOne) {
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 3, 2, 5), 3).strategy, "channel");     // 3 workers: 2 rows, 3 channels
 }
 
+// fc2 of the letter CNN (512 -> 256): 512 KiB of weights.
+Workload linear_like(std::size_t n) {
+  Workload w;
+  w.space = IndexSpace{n, 256, 1, 1};
+  w.flops = 2.0 * double(n) * 512 * 256;
+  w.parameter_bytes = 4.0 * 512 * 256;
+  w.bytes = 4.0 * double(n) * (512 + 256) + w.parameter_bytes;
+  return w;
+}
+
+TEST(StrategyTest, AutoCutsWeightBoundLayersByChannel) {
+  const strategy::AutoChoice small = strategy::Auto{}.choose(linear_like(16), 2);  // weights 10.7x activations
+  EXPECT_EQ(small.strategy, "channel");
+  EXPECT_NE(small.reason.find("weight-bound"), std::string::npos) << small.reason;
+  EXPECT_EQ(strategy::Auto{}.choose(linear_like(64), 2).strategy, "batch");  // 2.7x: images amortise the weights
+  EXPECT_EQ(strategy::Auto{}.choose(linear_like(1), 2).strategy, "channel");
+}
+
+TEST(StrategyTest, AutoCountsBytesAsWorkToo) {
+  Workload pool = conv_like(16, 32, 13, 13, 0.3e6);  // few FLOPs...
+  pool.bytes = 1.7e6;                                 // ...over many bytes: pooling
+  EXPECT_EQ(strategy::Auto{}.choose(pool, 2).strategy, "batch");
+  pool.bytes = 1e5;
+  const strategy::AutoChoice small = strategy::Auto{}.choose(pool, 2);
+  EXPECT_EQ(small.strategy, "sequential");
+  EXPECT_NE(small.reason.find("KiB"), std::string::npos) << small.reason;
+}
+
 TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {
   const strategy::AutoChoice tiny = strategy::Auto{}.choose(conv_like(64, 128, 1, 1, 1e4), 2);
   EXPECT_EQ(tiny.strategy, "sequential");

@@ -81,7 +81,8 @@ class Conv2d final : public Layer<T> {
     Workload w;
     w.space = IndexSpace{in[0], out_c_, g.out_h, g.out_w};
     w.flops = 2.0 * double(in[0]) * double(out_c_) * double(g.positions()) * double(g.patch());
-    w.bytes = double(sizeof(T)) * (double(in.numel()) + double(weight_.size()) + double(in[0] * g.out_image()));
+    w.parameter_bytes = double(sizeof(T)) * double(weight_.size());
+    w.bytes = double(sizeof(T)) * (double(in.numel()) + double(in[0] * g.out_image())) + w.parameter_bytes;
     return w;
   }
 

@@ -67,7 +67,8 @@ class Linear final : public Layer<T> {
     Workload w;
     w.space = IndexSpace{in[0], out_, 1, 1};
     w.flops = 2.0 * double(in[0]) * double(in_) * double(out_);
-    w.bytes = double(sizeof(T)) * double(in[0] * in_ + weight_.size() + in[0] * out_);
+    w.parameter_bytes = double(sizeof(T)) * double(weight_.size());
+    w.bytes = double(sizeof(T)) * double(in[0] * in_ + in[0] * out_) + w.parameter_bytes;
     return w;
   }
 

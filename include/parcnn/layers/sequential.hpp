@@ -147,8 +147,9 @@ class Sequential final : public Layer<T> {
   //  - Batch: its cut of the batch (grain, or about four blocks per worker);
   //  - Auto: depth-first when every worker gets an image and the model is worth a fork-join, one
   //    block per worker of at most `Auto::depth_first_max_images` (at batch 7 on 2 threads blocks of 4
-  //    and 3 images beat cutting inside images layer by layer: 16.3k against 11.2k images/s); with one
-  //    worker, layer by layer (depth-first was measured no faster there);
+  //    and 3 images beat cutting inside images layer by layer: 16.3k against 11.2k images/s). One
+  //    worker gets blocks too once the batch exceeds that cap, for the caches (batch 256 on 1 thread:
+  //    17.1k images/s in blocks of 64 against 15.2k layer by layer);
   //  - Tuned: the measured choice for this model, input and worker count (tune() records it under the
   //    model's workload), else as Auto;
   //  - every other strategy cuts inside images: layer by layer.
@@ -276,12 +277,10 @@ class Sequential final : public Layer<T> {
  private:
   static Cut auto_depth_first_cut(const Workload& work, const strategy::Auto& a, std::size_t workers) {
     const std::size_t n = work.space.n;
-    const auto choice = a.decide(work, workers);
-    if (n < workers || choice == strategy::Auto::Choice::sequential_one_worker ||
-        choice == strategy::Auto::Choice::sequential_small)
-      return Cut::whole(work.space);
     Cut c = Cut::whole(work.space);
-    c.n = std::min(a.depth_first_max_images, (n + workers - 1) / workers);
+    if (n < workers || work.flops < a.min_parallel_flops) return c;
+    const std::size_t w = std::max<std::size_t>(workers, 1);
+    c.n = std::min(a.depth_first_max_images, (n + w - 1) / w);
     return c;
   }
 

@@ -149,7 +149,7 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
   // choice is recorded under the model's workload, where Sequential::depth_first_cut looks.
   const Workload work = model->workload(in);
   const std::size_t n = work.space.n;
-  if (workers <= 1 || plan.find(work, workers)) return plan;
+  if ((workers <= 1 && n < 2) || plan.find(work, workers)) return plan;  // one image, one worker: nothing to choose
   struct Candidate {
     std::string name;
     strategy::Tuned layers;  // the per-layer entries it runs with

@@ -1,10 +1,16 @@
 // parcnn/parallel/auto.hpp — strategy::Auto: a per-layer choice of cut from the layer's shape.
 //
 // The rules, in order (each decision is explained by `choose`):
-//  1. one worker, or too little work to pay for tasks (below `min_parallel_flops`): sequential;
-//  2. enough images to keep every worker busy (efficiency = N / round_up(N, workers) >= 0.9, or at
+//  1. one worker, or too little work to pay for tasks (below `min_parallel_flops` and moving fewer than
+//     `min_parallel_bytes`): sequential. Bytes count too because pooling and softmax do little
+//     arithmetic per byte (pool1 at batch 16, 1.7 MB: 29 µs on one thread, 16 µs on two);
+//  2. weight-bound layers — parameters at least `weight_bound_ratio` times the activations, as in a
+//     Linear layer at a small batch — cut by channel when the channels split well: each task reads only
+//     its rows of the weights, where cutting images makes every task read all of them (fc2 at batch
+//     16 on 2 threads: channel 15.5 µs, batch 34.1, sequential 22.6);
+//  3. enough images to keep every worker busy (efficiency = N / round_up(N, workers) >= 0.9, or at
 //     least 4 images per worker): batch — whole images per task, no shared data, bitwise exact;
-//  3. otherwise parallelism inside an image: spatial when the output rows split well (efficiency
+//  4. otherwise parallelism inside an image: spatial when the output rows split well (efficiency
 //     >= 0.85, or at least 4 rows per worker) — each task builds only its own im2col columns; else
 //     channel when the channels split well — each task reads only its own weight rows, all tasks
 //     share the input (Linear, and convolutions with few output rows); else sequential.
@@ -36,25 +42,46 @@ struct AutoChoice {
 struct Auto {
   // Below this many FLOPs a layer runs on one thread: a fork-join costs a few microseconds.
   double min_parallel_flops = 4e5;
+  // ... unless it moves at least this many bytes (fc2 of the letter CNN, 0.5 MB, gains from a cut at
+  // batch 1; fc1, 0.26 MB, loses).
+  double min_parallel_bytes = 512.0 * 1024;
+  // Parameters / activations (in bytes) from which a layer counts as weight-bound (rule 2): fc2 at
+  // batch 16 (10.7) runs best cut by channel, at batch 64 (2.7) by batch.
+  double weight_bound_ratio = 4.0;
   // Most images per block when a model runs depth-first (Sequential::depth_first_cut). Blocks are as
-  // large as the batch over the workers allows, up to this: on the letter CNN at batch 64, 2 threads,
-  // blocks of 32 images ran 19.0k images/s, of 16 18.4k, of 8 16.9k (per-call costs of every layer
-  // are paid once per block); at batch 256, 64 still beat 32.
-  std::size_t depth_first_max_images = 64;
+  // large as the batch over the workers allows, up to this, which keeps a block's activations near the
+  // core's caches: letter CNN at batch 256 (images/s; 2 threads / 1 thread): blocks of 16 32.2k / 16.7k,
+  // of 32 32.2k / 16.6k, of 64 30.4k / 15.2k, of 8 29.5k / 16.1k.
+  std::size_t depth_first_max_images = 32;
 
-  enum class Choice { sequential_one_worker, sequential_small, batch, spatial, channel, sequential_in_image };
+  enum class Choice {
+    sequential_one_worker,
+    sequential_small,
+    channel_weight_bound,
+    batch,
+    spatial,
+    channel,
+    sequential_in_image
+  };
 
   // The decision alone: no strings, no allocation (it runs for every layer of every forward pass).
   Choice decide(const Workload& work, std::size_t workers) const {
     const IndexSpace& s = work.space;
     if (workers <= 1) return Choice::sequential_one_worker;
-    if (work.flops < min_parallel_flops) return Choice::sequential_small;
-    if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
+    if (work.flops < min_parallel_flops && work.bytes < min_parallel_bytes) return Choice::sequential_small;
     const double eff_c = s.c > 1 ? parallel_efficiency(s.c, workers) : 0.0;
     const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
+    const bool channels_split = eff_c >= 0.9 || s.c >= 4 * workers;
+    if (weight_bound(work) && channels_split) return Choice::channel_weight_bound;
+    if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
     if (eff_h >= 0.85 || s.h >= 4 * workers) return Choice::spatial;
-    if (eff_c >= 0.9 || s.c >= 4 * workers) return Choice::channel;
+    if (channels_split) return Choice::channel;
     return Choice::sequential_in_image;
+  }
+
+  bool weight_bound(const Workload& work) const {
+    const double activations = work.bytes - work.parameter_bytes;
+    return work.parameter_bytes > 0 && work.parameter_bytes >= weight_bound_ratio * activations;
   }
 
   Cut cut(const Workload& work, std::size_t workers) const {
@@ -63,6 +90,7 @@ struct Auto {
       case Choice::sequential_small:
       case Choice::sequential_in_image: return Sequential{}.cut(work, workers);
       case Choice::spatial: return Spatial{}.cut(work, workers);
+      case Choice::channel_weight_bound:
       case Choice::channel: return Channel{}.cut(work, workers);
       default: return Batch{}.cut(work, workers);
     }
@@ -81,7 +109,12 @@ struct Auto {
       case Choice::sequential_one_worker: return {"sequential", c, "1 worker"};
       case Choice::sequential_small:
         return {"sequential", c,
-                fmt("%.0f kFLOP is below the %.0f kFLOP worth a fork-join", work.flops / 1e3, min_parallel_flops / 1e3)};
+                fmt("%.0f kFLOP and %.0f KiB are below the %.0f kFLOP or %.0f KiB worth a fork-join", work.flops / 1e3,
+                    work.bytes / 1024, min_parallel_flops / 1e3, min_parallel_bytes / 1024)};
+      case Choice::channel_weight_bound:
+        return {"channel", c,
+                fmt("weight-bound: %.0f KiB of parameters against %.0f KiB of activations; %.0f channels split",
+                    work.parameter_bytes / 1024, (work.bytes - work.parameter_bytes) / 1024, double(s.c))};
       case Choice::batch:
         return {"batch", c,
                 fmt("%.0f images over %.0f workers, efficiency %.2f", double(s.n), double(workers),

@@ -39,6 +39,7 @@ struct Workload {
   IndexSpace space;
   double flops = 0;  // multiply-adds count 2
   double bytes = 0;  // inputs + parameters + outputs, once each
+  double parameter_bytes = 0;  // the parameters' share of `bytes`
   double intensity() const { return bytes > 0 ? flops / bytes : 0.0; }
 };
 
