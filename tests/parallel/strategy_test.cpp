@@ -98,6 +98,13 @@ TEST(StrategyTest, AutoCutsWeightBoundLayersByChannel) {
   EXPECT_EQ(strategy::Auto{}.choose(linear_like(1), 2).strategy, "channel");
 }
 
+TEST(StrategyTest, AutoCutsRowsOfLargeImagesEvenWithManyImages) {
+  const strategy::AutoChoice stem = strategy::Auto{}.choose(conv_like(64, 64, 112, 112), 2);  // 0.8 M outputs
+  EXPECT_EQ(stem.strategy, "spatial");
+  EXPECT_NE(stem.reason.find("large images"), std::string::npos) << stem.reason;
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(64, 64, 56, 56), 2).strategy, "batch");  // 0.2 M: images
+}
+
 TEST(StrategyTest, AutoCountsBytesAsWorkToo) {
   Workload pool = conv_like(16, 32, 13, 13, 0.3e6);  // few FLOPs...
   pool.bytes = 1.7e6;                                 // ...over many bytes: pooling

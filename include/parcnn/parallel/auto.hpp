@@ -9,7 +9,11 @@
 //     its rows of the weights, where cutting images makes every task read all of them (fc2 at batch
 //     16 on 2 threads: channel 15.5 µs, batch 34.1, sequential 22.6);
 //  3. enough images to keep every worker busy (efficiency = N / round_up(N, workers) >= 0.9, or at
-//     least 4 images per worker): batch — whole images per task, no shared data, bitwise exact;
+//     least 4 images per worker): batch — whole images per task, no shared data, bitwise exact —
+//     unless one image's output is so large (at least `large_image_outputs` values, far beyond a
+//     core's L2) that cutting its rows is faster: the 7×7 stem at 224² (64 × 112², 0.8 M values) at
+//     batch 64 on 2 threads runs 47 ms by rows, 59 ms by images; the 3×3 at 64@56² (0.2 M) runs about
+//     the same either way (which wins changes from run to run), the 1×1 256→64 at 56² better by images;
 //  4. otherwise parallelism inside an image: spatial when the output rows split well (efficiency
 //     >= 0.85, or at least 4 rows per worker) — each task builds only its own im2col columns; else
 //     channel when the channels split well — each task reads only its own weight rows, all tasks
@@ -48,6 +52,8 @@ struct Auto {
   // Parameters / activations (in bytes) from which a layer counts as weight-bound (rule 2): fc2 at
   // batch 16 (10.7) runs best cut by channel, at batch 64 (2.7) by batch.
   double weight_bound_ratio = 4.0;
+  // Output values per image from which rows are cut before images (rule 3).
+  double large_image_outputs = 512.0 * 1024;
   // Most images per block when a model runs depth-first (Sequential::depth_first_cut). Blocks are as
   // large as the batch over the workers allows, up to this, which keeps a block's activations near the
   // core's caches: letter CNN at batch 256 (images/s; 2 threads / 1 thread): blocks of 16 32.2k / 16.7k,
@@ -58,6 +64,7 @@ struct Auto {
     sequential_one_worker,
     sequential_small,
     channel_weight_bound,
+    spatial_large_image,
     batch,
     spatial,
     channel,
@@ -73,8 +80,10 @@ struct Auto {
     const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
     const bool channels_split = eff_c >= 0.9 || s.c >= 4 * workers;
     if (weight_bound(work) && channels_split) return Choice::channel_weight_bound;
+    const bool rows_split = eff_h >= 0.85 || s.h >= 4 * workers;
+    if (rows_split && double(s.c) * double(s.h) * double(s.w) >= large_image_outputs) return Choice::spatial_large_image;
     if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
-    if (eff_h >= 0.85 || s.h >= 4 * workers) return Choice::spatial;
+    if (rows_split) return Choice::spatial;
     if (channels_split) return Choice::channel;
     return Choice::sequential_in_image;
   }
@@ -89,6 +98,7 @@ struct Auto {
       case Choice::sequential_one_worker:
       case Choice::sequential_small:
       case Choice::sequential_in_image: return Sequential{}.cut(work, workers);
+      case Choice::spatial_large_image:
       case Choice::spatial: return Spatial{}.cut(work, workers);
       case Choice::channel_weight_bound:
       case Choice::channel: return Channel{}.cut(work, workers);
@@ -111,6 +121,10 @@ struct Auto {
         return {"sequential", c,
                 fmt("%.0f kFLOP and %.0f KiB are below the %.0f kFLOP or %.0f KiB worth a fork-join", work.flops / 1e3,
                     work.bytes / 1024, min_parallel_flops / 1e3, min_parallel_bytes / 1024)};
+      case Choice::spatial_large_image:
+        return {"spatial", c,
+                fmt("large images: %.2f M output values each; %.0f rows split with efficiency %.2f",
+                    double(s.c) * double(s.h) * double(s.w) / 1e6, double(s.h), parallel_efficiency(s.h, workers))};
       case Choice::channel_weight_bound:
         return {"channel", c,
                 fmt("weight-bound: %.0f KiB of parameters against %.0f KiB of activations; %.0f channels split",
