@@ -10,24 +10,10 @@ then how many shapes are within the threshold. Times are real time per call (med
 holds repetitions).
 """
 import argparse
-import json
-import re
+
+import bench_json
 
 FIXED = ("sequential", "batch", "channel", "spatial", "tiled")
-
-
-def load(path):
-    with open(path) as f:
-        rows = json.load(f)["benchmarks"]
-    medians = [r for r in rows if r.get("aggregate_name") == "median"]
-    rows = medians or [r for r in rows if r.get("run_type", "iteration") == "iteration"]
-    out = {}
-    pattern = re.compile(r"^(.*)/batch:(\d+)/threads:(\d+)/strategy:([^/]+)")
-    for r in rows:
-        m = pattern.match(r.get("run_name", r["name"]))
-        if m:
-            out[(m.group(1), int(m.group(2)), int(m.group(3)), m.group(4))] = float(r["real_time"])
-    return out
 
 
 def main():
@@ -38,7 +24,7 @@ def main():
     args = p.parse_args()
     times = {}
     for f in args.files:
-        times.update(load(f))
+        times.update(bench_json.load(f, "real_time")[0])
     shapes = sorted({(k[0], k[1], k[2]) for k in times if k[2] > 1}, key=lambda s: (s[0].startswith("real/"), s))
     rows, within = [], {"auto": 0, "tuned": 0}
     for layer, batch, threads in shapes:

@@ -14,24 +14,9 @@ import argparse
 import collections
 import json
 import os
-import re
 import sys
 
-
-def load_benchmarks(path):
-    """{(name, batch, threads, strategy): images per second} from a Google Benchmark JSON file."""
-    with open(path) as f:
-        data = json.load(f)
-    rows = data["benchmarks"]
-    medians = [r for r in rows if r.get("aggregate_name") == "median"]
-    rows = medians or [r for r in rows if r.get("run_type", "iteration") == "iteration"]
-    out = {}
-    pattern = re.compile(r"^(.*)/batch:(\d+)/threads:(\d+)/strategy:([^/]+)")
-    for r in rows:
-        m = pattern.match(r.get("run_name", r["name"]))
-        if m and "images" in r:
-            out[(m.group(1), int(m.group(2)), int(m.group(3)), m.group(4))] = float(r["images"])
-    return out, data.get("context", {})
+import bench_json
 
 
 def machine_text(context):
@@ -41,7 +26,7 @@ def machine_text(context):
 
 
 def plot_network(path, out_dir, plt):
-    bench, context = load_benchmarks(path)
+    bench, context = bench_json.load(path, "images")
     model = sorted({k[0] for k in bench})[0]
     batches = sorted({k[1] for k in bench})
     threads = sorted({k[2] for k in bench})

@@ -11,16 +11,7 @@
 namespace parcnn::test {
 namespace {
 
-Sequential<float> small_model() {
-  Sequential<float> m;
-  Conv2d<float> conv(2, 4, 3, 1, 1);
-  fill_uniform<float>(conv.weight(), -0.3, 0.3, 1);
-  Linear<float> fc(4 * 3 * 3, 5);
-  fill_uniform<float>(fc.weight(), -0.2, 0.2, 2);
-  m.add("conv", conv).add("pool", MaxPool2d<float>(2)).add("act", GELU<float>()).add("flat", Flatten<float>());
-  m.add("fc", fc);
-  return m;
-}
+Sequential<float> small_model() { return small_cnn(2, 4, 7, 5); }
 
 TEST(SequentialTest, InfersEveryShapeBeforeRunning) {
   const Sequential<float> m = small_model();

@@ -13,16 +13,7 @@
 namespace parcnn::test {
 namespace {
 
-Sequential<float> small_model() {
-  Sequential<float> m;
-  Conv2d<float> conv(3, 12, 3, 1, 1);
-  fill_uniform<float>(conv.weight(), -0.3, 0.3, 1);
-  Linear<float> fc(12 * 4 * 4, 10);
-  fill_uniform<float>(fc.weight(), -0.2, 0.2, 2);
-  m.add("conv", conv).add("pool", MaxPool2d<float>(2)).add("act", GELU<float>()).add("flat", Flatten<float>());
-  m.add("fc", fc);
-  return m;
-}
+Sequential<float> small_model() { return small_cnn(3, 12, 9, 10); }
 
 const TuneOptions quick{1, 0.03, 1};  // one round: the tests check plans, not speed
 

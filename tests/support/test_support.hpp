@@ -97,6 +97,19 @@ Tensor<T> random_tensor(const Shape& shape, std::uint64_t seed, double lo = -1.0
 }
 
 // Expects `f` to throw E whose message contains every one of `parts`.
+// A small CNN for model-level tests: conv 3×3 (padding 1) in_c -> mid_c, max-pool 2, GELU, flatten,
+// Linear to `classes`, for square inputs of side `image`; fixed weights.
+inline Sequential<float> small_cnn(std::size_t in_c, std::size_t mid_c, std::size_t image, std::size_t classes) {
+  Sequential<float> m;
+  Conv2d<float> conv(in_c, mid_c, 3, 1, 1);
+  fill_uniform<float>(conv.weight(), -0.3, 0.3, 1);
+  Linear<float> fc(mid_c * (image / 2) * (image / 2), classes);
+  fill_uniform<float>(fc.weight(), -0.2, 0.2, 2);
+  m.add("conv", conv).add("pool", MaxPool2d<float>(2)).add("act", GELU<float>()).add("flat", Flatten<float>());
+  m.add("fc", fc);
+  return m;
+}
+
 template <class E = ShapeError, class F>
 void expect_throw_with(F&& f, const std::vector<std::string>& parts) {
   try {
