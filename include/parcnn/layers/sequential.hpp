@@ -154,11 +154,9 @@ class Sequential final : public Layer<T> {
   //    model's workload), else as Auto;
   //  - every other strategy cuts inside images: layer by layer.
   Cut depth_first_cut(const Shape& in, const Strategy& strategy, std::size_t workers = current_workers()) const {
-    const std::size_t n = in.rank() ? in[0] : 1;
-    Workload work = workload(in);
-    work.space = IndexSpace{n};
-    Cut whole = Cut::whole(work.space);
-    if (layers_.size() < 2 || n < 2) return whole;
+    const Workload work = workload(in);  // its space is the batch
+    const Cut whole = Cut::whole(work.space);
+    if (layers_.size() < 2 || work.space.n < 2) return whole;
     if (const auto* batch = std::get_if<strategy::Batch>(&strategy.value())) return batch->cut(work, workers);
     if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value())) {
       if (const auto* e = t->find(work, workers)) return e->cut;
@@ -183,12 +181,9 @@ class Sequential final : public Layer<T> {
                     in[0], BlockGrid(IndexSpace{in[0]}, df).count(), df.n);
       text += line;
     }
-    if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value())) {
-      Workload work = workload(in);
-      work.space = IndexSpace{in.rank() ? in[0] : 1};
-      if (const auto* e = t->find(work, workers))
+    if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value()))
+      if (const auto* e = t->find(workload(in), workers))  // the model's entry (see tune())
         text += "whole model, measured: " + strategy::Tuned::timings_text(*e) + "\n";
-    }
     Shape x = in;
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       const Workload w = layers_[i].second->workload(x);
