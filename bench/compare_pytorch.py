@@ -102,28 +102,24 @@ def main():
         import numpy as np
         import torch
         from torch_letter_cnn import LetterCNN, save_safetensors
-        have_torch = True
     except ImportError:
-        have_torch = False
-    if have_torch:
-        torch.manual_seed(0)
-        model = LetterCNN(26).eval()
-        save_safetensors(model.state_dict(), weights)  # both sides load these weights
-        # Agreement check: same weights, same input, log-probabilities compared before any timing.
-        x = torch.rand(64, 1, 28, 28)
-        x.numpy().astype("<f4").tofile(os.path.join(tmp, "x.f32"))
-        subprocess.run([binary, "--weights", weights, "--batch", "64", "--input", os.path.join(tmp, "x.f32"),
-                        "--output", os.path.join(tmp, "y.f32"), "--repeat", "1"], check=True, capture_output=True)
-        mine = np.fromfile(os.path.join(tmp, "y.f32"), dtype="<f4").reshape(64, 26)
-        with torch.no_grad():
-            theirs = model(x).numpy()
-        diff = float(np.abs(mine.astype(np.float64) - theirs).max())
-        print(f"outputs agree: max |log-prob difference| {diff:.2e} (batch 64)", file=sys.stderr)
-        if diff > 1e-3:
-            sys.exit(f"compare_pytorch: parcnn and PyTorch disagree (max abs diff {diff}); not timing")
-    else:
         sys.exit("compare_pytorch: needs PyTorch (Debian package python3-torch; run with /usr/bin/python3): it "
                  "is the other side of the comparison and writes the weights both sides share")
+    torch.manual_seed(0)
+    model = LetterCNN(26).eval()
+    save_safetensors(model.state_dict(), weights)  # both sides load these weights
+    # Agreement check: same weights, same input, log-probabilities compared before any timing.
+    x = torch.rand(64, 1, 28, 28)
+    x.numpy().astype("<f4").tofile(os.path.join(tmp, "x.f32"))
+    subprocess.run([binary, "--weights", weights, "--batch", "64", "--input", os.path.join(tmp, "x.f32"),
+                    "--output", os.path.join(tmp, "y.f32"), "--repeat", "1"], check=True, capture_output=True)
+    mine = np.fromfile(os.path.join(tmp, "y.f32"), dtype="<f4").reshape(64, 26)
+    with torch.no_grad():
+        theirs = model(x).numpy()
+    diff = float(np.abs(mine.astype(np.float64) - theirs).max())
+    print(f"outputs agree: max |log-prob difference| {diff:.2e} (batch 64)", file=sys.stderr)
+    if diff > 1e-3:
+        sys.exit(f"compare_pytorch: parcnn and PyTorch disagree (max abs diff {diff}); not timing")
 
     rows = []
     for kind, kind_batches in (("forward", batches), ("train", [64])):

@@ -10,8 +10,7 @@
 // rows, or the last columns (copied into a zero-padded panel). Measured on this project's machines, the
 // register tile (8 rows × 2 vectors) also runs faster than Eigen's kernel on the letter CNN's shapes.
 //
-// Uses the vector extensions of GCC and Clang (64-byte vectors: AVX-512 where enabled, otherwise
-// lowered to narrower registers by the compiler). All parallelism is the strategy's, never this code's.
+// Uses the vector extensions of GCC and Clang (kernels/vec.hpp). All parallelism is the strategy's, never this code's.
 #pragma once
 
 #include <algorithm>
@@ -20,27 +19,11 @@
 #include <vector>
 
 #include "parcnn/core/scalar.hpp"
+#include "parcnn/kernels/vec.hpp"
 
 namespace parcnn::kernels {
 
 namespace detail {
-
-template <class T>
-struct Vec {
-  static constexpr int lanes = int(64 / sizeof(T));
-  typedef T type __attribute__((vector_size(64)));
-};
-
-template <class T>
-inline typename Vec<T>::type load(const T* p) {
-  typename Vec<T>::type v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <class T>
-inline void store(T* p, const typename Vec<T>::type& v) {
-  std::memcpy(p, &v, sizeof v);
-}
 
 // MR rows × NV vectors of C, all of K. A(i, k) = A[i·rsa + k·csa]; B, C row-major.
 template <int MR, int NV, class T>

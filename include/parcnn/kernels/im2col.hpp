@@ -3,55 +3,33 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <type_traits>
-
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 
 #include "parcnn/kernels/conv2d_geometry.hpp"
+#include "parcnn/kernels/vec.hpp"
 #include "parcnn/parallel/index_space.hpp"
 
 namespace parcnn::kernels {
 
 namespace detail {
+// Elements past n that copy_row may read and write when granted slack: at least a vector of any T.
+inline constexpr std::size_t copy_row_slack = 16;
+static_assert(Vec<float>::lanes <= int(copy_row_slack) && Vec<double>::lanes <= int(copy_row_slack));
+
 // Copies n elements. im2col copies many short rows (3 to 26 elements in the letter CNN's layers); a call
 // to memcpy for each cost more than the copying itself (a quarter of a forward pass at batch 64).
-// With AVX-512, whole vectors. Where the caller grants `slack` (the next vector's worth of source is
-// readable, and what lands past n in dst is overwritten later), the last vector is whole too; else it
-// is one masked load and store, which touch nothing past n — masked stores are slow on some cores,
-// so they are kept for the rows that need them.
+// Whole vectors, then the tail: a whole vector too where the caller grants `slack` (the source may be
+// read on, and what lands past n in dst is overwritten later), else a partial copy.
 template <class T>
 inline void copy_row(T* dst, const T* src, std::size_t n, bool slack) {
-#if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) {
-    if (slack) {
-      for (std::size_t i = 0; i < n; i += 16) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
-      return;
-    }
-    for (; n >= 16; n -= 16, src += 16, dst += 16) _mm512_storeu_ps(dst, _mm512_loadu_ps(src));
-    if (n) {
-      const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
-      _mm512_mask_storeu_ps(dst, m, _mm512_maskz_loadu_ps(m, src));
-    }
-    return;
-  } else if constexpr (std::is_same_v<T, double>) {
-    if (slack) {
-      for (std::size_t i = 0; i < n; i += 8) _mm512_storeu_pd(dst + i, _mm512_loadu_pd(src + i));
-      return;
-    }
-    for (; n >= 8; n -= 8, src += 8, dst += 8) _mm512_storeu_pd(dst, _mm512_loadu_pd(src));
-    if (n) {
-      const __mmask8 m = static_cast<__mmask8>((1u << n) - 1);
-      _mm512_mask_storeu_pd(dst, m, _mm512_maskz_loadu_pd(m, src));
-    }
-    return;
-  }
-#endif
-  (void)slack;
-  for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+  constexpr std::size_t L = Vec<T>::lanes;
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) store(dst + i, load(src + i));
+  if (i == n) return;
+  if (slack)
+    store(dst + i, load(src + i));
+  else
+    copy_partial(dst + i, src + i, n - i);
 }
-inline constexpr std::size_t copy_row_slack = 16;  // elements past n that copy_row may touch with slack
 }  // namespace detail
 
 // Writes the patch matrix of output rows `rows` × output columns `cols` of one image:
