@@ -1,4 +1,5 @@
-// The convolution kernels: images stacked in one GEMM give the bits of one image at a time.
+// The convolution kernels: images stacked in one GEMM give the bits of one image at a time, and a fused
+// epilogue (bias, 2×2 pool, GELU) those of the pooling and GELU kernels run apart.
 #include <parcnn/kernels/conv2d.hpp>
 
 #include "support/test_support.hpp"
@@ -20,14 +21,80 @@ TEST(Conv2dKernelTest, StackedForwardHasTheBitsOfOneImageAtATime) {
   const Tensor<float> x = random_tensor<float>(Shape{images, g.in_c, g.in_h, g.in_w}, 1);
   const Tensor<float> w = random_tensor<float>(Shape{g.out_c, g.patch()}, 2), b = random_tensor<float>(Shape{g.out_c}, 3);
   Tensor<float> one(Shape{images, g.out_c, g.out_h, g.out_w}), stacked(one.shape());
-  std::vector<float> scratch(kernels::conv2d_stacked_scratch<float>(g, g.out_c, images));
+  const kernels::Epilogue none;
+  const Range all{0, g.out_c}, rows{0, g.out_h}, cols{0, g.out_w};
+  std::vector<float> scratch(kernels::conv2d_epilogue_scratch<float>(g, none, g.out_c, images, g.out_h, g.out_w));
   for (std::size_t n = 0; n < images; ++n)
-    kernels::conv2d_forward_stacked(x.data() + n * g.in_image(), 1, w.data(), b.data(), g, Range{0, g.out_c},
-                                    scratch.data(), one.data() + n * g.out_image());
-  kernels::conv2d_forward_stacked(x.data(), images, w.data(), b.data(), g, Range{0, g.out_c}, scratch.data(),
-                                  stacked.data());
+    kernels::conv2d_forward_epilogue(x.data() + n * g.in_image(), 1, w.data(), b.data(), g, none, all, rows, cols,
+                                     scratch.data(), one.data() + n * g.out_image());
+  kernels::conv2d_forward_epilogue(x.data(), images, w.data(), b.data(), g, none, all, rows, cols, scratch.data(),
+                                   stacked.data());
   EXPECT_TRUE(bitwise<float>(stacked, one));
 }
+
+// The convolution, then MaxPool2d's kernel, then GELU's, each over whole tensors.
+template <class T>
+Tensor<T> conv_then_epilogue_apart(const Tensor<T>& x, const Tensor<T>& w, const T* bias, const kernels::Conv2dGeometry& g,
+                                   const kernels::Epilogue& e) {
+  const std::size_t images = x.dim(0);
+  Tensor<T> conv(Shape{images, g.out_c, g.out_h, g.out_w});
+  std::vector<T> scratch(kernels::conv2d_im2col_scratch<T>(g, g.out_c, g.out_h, g.out_w));
+  for (std::size_t n = 0; n < images; ++n)
+    kernels::conv2d_forward_im2col(x.data() + n * g.in_image(), w.data(), bias, g, Range{0, g.out_c},
+                                   Range{0, g.out_h}, Range{0, g.out_w}, scratch.data(), conv.data() + n * g.out_image());
+  Tensor<T> y = conv;
+  if (e.max_pool_2x2) {
+    kernels::Conv2dGeometry p;
+    p.in_c = p.out_c = g.out_c, p.in_h = g.out_h, p.in_w = g.out_w, p.k_h = p.k_w = p.stride_h = p.stride_w = 2;
+    p.out_h = g.out_h / 2, p.out_w = g.out_w / 2;
+    y = Tensor<T>(Shape{images, g.out_c, p.out_h, p.out_w});
+    for (std::size_t n = 0; n < images; ++n)
+      kernels::maxpool2d_forward(conv.data() + n * p.in_image(), p, Range{0, p.in_c}, Range{0, p.out_h},
+                                 Range{0, p.out_w}, y.data() + n * p.out_image());
+  }
+  if (e.gelu) kernels::gelu(e.gelu_approximation, y.data(), y.data(), y.size());
+  return y;
+}
+
+// Fused, in blocks of channels × rows × columns of the epilogue's output (several images per GEMM),
+// against the kernels run apart: the same bits, NaN included.
+template <class T>
+void check_epilogue_matches_kernels_apart() {
+  kernels::Conv2dGeometry odd;  // stride 1, no padding (im2col's fast path), odd output 7 × 9
+  odd.in_c = 3, odd.in_h = 9, odd.in_w = 11, odd.out_c = 11, odd.k_h = odd.k_w = 3, odd.out_h = 7, odd.out_w = 9;
+  kernels::Conv2dGeometry strided = geometry();  // padding 1, a 3 × 2 kernel: 7 × 5 outputs
+  strided.stride_w = 2, strided.pad_w = 1, strided.out_w = (strided.in_w + 2 - 2) / 2 + 1;
+  const std::size_t images = 3;
+  kernels::Epilogue pool_gelu, pool, gelu;
+  pool_gelu.max_pool_2x2 = pool.max_pool_2x2 = true;
+  pool_gelu.gelu = gelu.gelu = true;
+  pool_gelu.gelu_approximation = GeluApproximation::tanh;
+  std::uint64_t seed = 20;
+  for (const auto& g : {odd, strided})
+    for (const auto& e : {pool_gelu, pool, gelu}) {
+      SCOPED_TRACE(e.str() + " after a conv to " + std::to_string(g.out_h) + "x" + std::to_string(g.out_w));
+      Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
+      x(1, 2, 4, 5) = std::numeric_limits<T>::quiet_NaN();
+      const Tensor<T> w = random_tensor<T>(Shape{g.out_c, g.patch()}, seed++);
+      const Tensor<T> b = random_tensor<T>(Shape{g.out_c}, seed++);
+      const Tensor<T> expected = conv_then_epilogue_apart(x, w, b.data(), g, e);
+      const std::size_t eh = kernels::epilogue_out_h(g, e), ew = kernels::epilogue_out_w(g, e);
+      ASSERT_EQ(expected.shape(), (Shape{images, g.out_c, eh, ew}));
+      Tensor<T> fused(expected.shape());
+      std::fill(fused.begin(), fused.end(), T(-9));
+      std::vector<T> scratch(kernels::conv2d_epilogue_scratch<T>(g, e, g.out_c, images, eh, ew));
+      const std::vector<Range> channels{{0, 4}, {4, g.out_c}}, rows{{0, 1}, {1, eh}}, cols{{0, ew - 1}, {ew - 1, ew}};
+      for (const Range& c : channels)
+        for (const Range& r : rows)
+          for (const Range& q : cols)
+            kernels::conv2d_forward_epilogue(x.data(), images, w.data(), b.data(), g, e, c, r, q, scratch.data(),
+                                             fused.data());
+      EXPECT_TRUE(bitwise<T>(fused, expected));
+    }
+}
+
+TEST(Conv2dKernelTest, EpilogueHasTheBitsOfTheKernelsApartFloat) { check_epilogue_matches_kernels_apart<float>(); }
+TEST(Conv2dKernelTest, EpilogueHasTheBitsOfTheKernelsApartDouble) { check_epilogue_matches_kernels_apart<double>(); }
 
 TEST(Conv2dKernelTest, StackedBackwardHasTheBitsOfOneImageAtATime) {
   const auto g = geometry();

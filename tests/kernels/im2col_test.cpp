@@ -25,7 +25,9 @@ void check_against_patch_extraction() {
     for (const auto& [rows, cols] : {std::pair{Range{0, g.out_h}, Range{0, g.out_w}},
                                      std::pair{Range{1, g.out_h}, Range{0, 1}},
                                      std::pair{Range{1, g.out_h}, Range{0, g.out_w}},  // whole rows, not all
-                                     std::pair{Range{0, 1}, Range{g.out_w / 2, g.out_w}}}) {
+                                     std::pair{Range{0, 1}, Range{g.out_w / 2, g.out_w}},
+                                     std::pair{Range{0, g.out_h - 1}, Range{0, g.out_w - 1}},  // a fused 2×2 pool's
+                                     std::pair{Range{1, g.out_h}, Range{1, g.out_w}}}) {        // part rows, offset
       const std::size_t P = rows.size() * cols.size(), ld = P + 3;  // a wider row stride must be honoured
       std::vector<T> out(g.patch() * ld, T(-7));
       kernels::im2col(x.data(), g, rows, cols, out.data(), ld);

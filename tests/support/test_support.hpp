@@ -132,9 +132,9 @@ namespace parcnn::test {
 template <class T>
 std::vector<Tensor<T>> run_backward(const Layer<T>& layer, const Tensor<T>& x, const Tensor<T>& grad_out,
                                     std::size_t chunk_images) {
-  Workspace<T> ws;  // the forward pass leaves in it what a composite layer's backward needs
+  Workspace<T> ws;  // forward_for_backward leaves in it what a composite layer's backward needs
   Tensor<T> out(layer.output_shape(x.shape()));
-  layer.forward(x, out.view(), strategy::Sequential{}, ws);
+  layer.forward_for_backward(x, out.view(), strategy::Sequential{}, ws);
   GradientChunks<T> chunks;
   chunks.plan(layer.parameter_shapes(), x.dim(0), chunk_images);
   std::vector<Tensor<T>> result;

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "parcnn/kernels/conv2d_geometry.hpp"
+#include "parcnn/kernels/epilogue.hpp"
 #include "parcnn/kernels/gemm.hpp"
 #include "parcnn/kernels/im2col.hpp"
 #include "parcnn/kernels/transpose.hpp"
@@ -67,38 +68,6 @@ void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Con
     }
 }
 
-// Scratch elements conv2d_forward_stacked needs for `images` images and `channels` output channels.
-template <class T>
-std::size_t conv2d_stacked_scratch(const Conv2dGeometry& g, std::size_t channels, std::size_t images) {
-  return (g.patch() + channels) * images * g.positions() + gemm_scratch<T>(channels, g.patch());
-}
-
-// Output channels `channels` of `images` consecutive images, with their columns side by side in one GEMM:
-// cols = [K, images·P], out = W[channels]·cols, then each image's [channels, P] slice copied into y with
-// its bias. Small feature maps (conv3's P = 9) give the GEMM enough columns this way; the bits are those
-// of one image at a time, since every output is the same chain over k.
-template <class T>
-void conv2d_forward_stacked(const T* x, std::size_t images, const T* weight, const T* bias, const Conv2dGeometry& g,
-                            Range channels, T* scratch, T* y) {
-  const std::size_t K = g.patch(), P = g.positions(), cols = images * P;
-  T* columns = scratch;
-  T* out = scratch + K * cols;
-  for (std::size_t i = 0; i < images; ++i)
-    im2col(x + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + i * P, cols);
-  gemm(channels.size(), cols, K, weight + channels.begin * K, K, columns, cols, out, cols, false,
-       out + channels.size() * cols);
-  for (std::size_t i = 0; i < images; ++i)
-    for (std::size_t c = 0; c < channels.size(); ++c) {
-      const T* src = out + c * cols + i * P;
-      T* dst = y + i * g.out_image() + (channels.begin + c) * P;
-      const T b = bias ? bias[channels.begin + c] : T(0);
-      if (bias)
-        for (std::size_t p = 0; p < P; ++p) dst[p] = src[p] + b;
-      else
-        std::copy(src, src + P, dst);
-    }
-}
-
 // Output channels `channels` of one image from its complete columns [K, positions] (row stride ld),
 // built once and shared by every channel block. scratch: gemm_scratch<T>(channels.size(), K) elements.
 template <class T>
@@ -109,6 +78,79 @@ void conv2d_forward_columns(const T* columns, std::size_t ld, const T* weight, c
   T* out = y + channels.begin * P;
   gemm(channels.size(), P, K, weight + channels.begin * K, K, columns, ld, out, P, false, scratch);
   detail::add_bias(bias, channels, P, out, P);
+}
+
+// With an epilogue (kernels/epilogue.hpp), blocks are cut in the epilogue's output: rows and columns of
+// the pooled maps when it pools. Its shape per image is [out_c, out_h / f, out_w / f], f = e.reduction().
+inline std::size_t epilogue_out_h(const Conv2dGeometry& g, const Epilogue& e) { return g.out_h / e.reduction(); }
+inline std::size_t epilogue_out_w(const Conv2dGeometry& g, const Epilogue& e) { return g.out_w / e.reduction(); }
+
+// Scratch elements conv2d_forward_epilogue needs for blocks of `images` images × `channels` × `rows` ×
+// `cols` epilogue outputs.
+template <class T>
+std::size_t conv2d_epilogue_scratch(const Conv2dGeometry& g, const Epilogue& e, std::size_t channels,
+                                    std::size_t images, std::size_t rows, std::size_t cols) {
+  const std::size_t f = e.reduction(), positions = images * (f * rows) * (f * cols);
+  return (g.patch() + channels) * positions + gemm_scratch<T>(channels, g.patch());
+}
+
+namespace detail {
+// W[channels] · columns into a tile in scratch, then the epilogue of every image and channel from it.
+// columns: [K, images·Q] (row stride images·Q), image i's Q = conv_rows × conv_cols positions at i·Q.
+template <class T>
+void gemm_then_epilogue(const T* columns, std::size_t images, std::size_t conv_rows, std::size_t conv_cols,
+                        const T* weight, const T* bias, const Conv2dGeometry& g, const Epilogue& e, Range channels,
+                        Range rows, Range cols, T* scratch, T* y) {
+  const std::size_t K = g.patch(), Q = conv_rows * conv_cols, ld = images * Q;
+  const std::size_t eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e), out_image = g.out_c * eh * ew;
+  T* tile = scratch;
+  gemm(channels.size(), ld, K, weight + channels.begin * K, K, columns, ld, tile, ld, false, tile + channels.size() * ld);
+  for (std::size_t i = 0; i < images; ++i) {
+    T* block = y + i * out_image + (channels.begin * eh + rows.begin) * ew + cols.begin;
+    for (std::size_t c = 0; c < channels.size(); ++c)
+      epilogue_bias_and_pool(e, tile + c * ld + i * Q, conv_rows, conv_cols, bias ? bias + channels.begin + c : nullptr,
+                             block + c * eh * ew, ew);
+    epilogue_gelu(e, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
+  }
+}
+}  // namespace detail
+
+// Output channels `channels` × rows `rows` × columns `cols` of the epilogue's output of `images`
+// consecutive images: the convolution outputs these read (with a pool, rows [2·rows.begin, 2·rows.end)
+// and likewise columns; nothing else), every image's columns side by side in one GEMM, then the
+// epilogue per image and channel while the tile is in cache. x: the first image; y: the first image's
+// epilogue output. scratch: conv2d_epilogue_scratch<T>(g, e, channels.size(), images, rows.size(),
+// cols.size()) elements.
+template <class T>
+void conv2d_forward_epilogue(const T* x, std::size_t images, const T* weight, const T* bias, const Conv2dGeometry& g,
+                             const Epilogue& e, Range channels, Range rows, Range cols, T* scratch, T* y) {
+  const std::size_t f = e.reduction();
+  const Range conv_rows{f * rows.begin, f * rows.end}, conv_cols{f * cols.begin, f * cols.end};
+  const std::size_t Q = conv_rows.size() * conv_cols.size(), ld = images * Q;
+  if (Q == 0 || images == 0 || channels.size() == 0) return;
+  T* columns = scratch;
+  for (std::size_t i = 0; i < images; ++i) im2col(x + i * g.in_image(), g, conv_rows, conv_cols, columns + i * Q, ld);
+  detail::gemm_then_epilogue(columns, images, conv_rows.size(), conv_cols.size(), weight, bias, g, e, channels, rows,
+                             cols, scratch + g.patch() * ld, y);
+}
+
+// The columns of one image that its whole epilogue output reads: [K, (f·eh)·(f·ew)], row stride ld.
+template <class T>
+void im2col_for_epilogue(const T* x, const Conv2dGeometry& g, const Epilogue& e, T* columns, std::size_t ld) {
+  const std::size_t f = e.reduction();
+  im2col(x, g, Range{0, f * epilogue_out_h(g, e)}, Range{0, f * epilogue_out_w(g, e)}, columns, ld);
+}
+
+// Output channels `channels` of one image's whole epilogue output from its columns (im2col_for_epilogue),
+// built once and shared by every channel block. scratch: conv2d_epilogue_scratch<T>(g, e, channels.size(),
+// 1, eh, ew) elements (the columns' part unused).
+template <class T>
+void conv2d_forward_epilogue_columns(const T* columns, const T* weight, const T* bias, const Conv2dGeometry& g,
+                                     const Epilogue& e, Range channels, T* scratch, T* y) {
+  const std::size_t f = e.reduction(), eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
+  if (channels.size() == 0 || eh == 0 || ew == 0) return;
+  detail::gemm_then_epilogue(columns, 1, f * eh, f * ew, weight, bias, g, e, channels, Range{0, eh}, Range{0, ew},
+                             scratch, y);
 }
 
 // Scratch elements conv2d_backward needs for `images` images.

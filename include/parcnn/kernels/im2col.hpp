@@ -40,16 +40,16 @@ template <class T>
 void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* cols_out, std::size_t ld) {
   const std::size_t bw = cols.size();
   const T* image_end = image + g.in_c * g.in_h * g.in_w;
-  if (g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 && bw == g.out_w && rows.size() > 0) {
-    // Stride 1, no padding, whole rows (the letter CNN's convolutions): every k-row is rows.size()
-    // plain copies of bw elements, all but the last with slack. The general loop below spends more on
-    // its bookkeeping per row than on copying these short rows.
+  if (g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 && bw > 0 && rows.size() > 0) {
+    // Stride 1, no padding (the letter CNN's convolutions): every k-row is rows.size() plain copies of
+    // bw elements, all but the last with slack. The general loop below spends more on its bookkeeping
+    // per row than on copying these short rows.
     const std::size_t last = rows.size() - 1;
     for (std::size_t ci = 0; ci < g.in_c; ++ci)
       for (std::size_t ky = 0; ky < g.k_h; ++ky)
         for (std::size_t kx = 0; kx < g.k_w; ++kx) {
           T* out = cols_out + ((ci * g.k_h + ky) * g.k_w + kx) * ld;
-          const T* src = image + (ci * g.in_h + rows.begin + ky) * g.in_w + kx;
+          const T* src = image + (ci * g.in_h + rows.begin + ky) * g.in_w + cols.begin + kx;
           // Rows whose source may be read a vector past their end: all if the image reaches that far.
           const bool src_slack = std::size_t(image_end - (src + last * g.in_w)) >= bw + detail::copy_row_slack;
           // Row r's slack lands in rows r + 1 .. last of this k, written after it: it must not reach past them.

@@ -79,6 +79,33 @@ inline void pool2x2_row(const float* r0, const float* r1, float* out, std::size_
 #endif
 }  // namespace detail
 
+// 2×2 windows, stride 2, every window inside the input: rows_out × cols_out outputs from the
+// 2·rows_out × 2·cols_out inputs at src (row stride ld_src), written to dst (row stride ld_dst). Used by
+// MaxPool2d and by a convolution's fused epilogue (kernels/epilogue.hpp): the same code, the same bits.
+template <class T>
+void maxpool2x2(const T* src, std::size_t ld_src, std::size_t rows_out, std::size_t cols_out, T* dst,
+                std::size_t ld_dst) {
+  for (std::size_t r = 0; r < rows_out; ++r) {
+    const T* r0 = src + 2 * r * ld_src;
+    const T* r1 = r0 + ld_src;
+    T* out = dst + r * ld_dst;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      // Slack: with packed rows, what spills past this row lands in the next rows, written after it.
+      const bool slack = ld_dst == cols_out && (rows_out - 1 - r) * cols_out >= 16;
+      detail::pool2x2_row(r0, r1, out, cols_out, slack);
+      continue;
+    }
+#endif
+    for (std::size_t ow = 0; ow < cols_out; ++ow) {
+      const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+      const T m = detail::plain_max(detail::plain_max(a, b), detail::plain_max(c, d));
+      const bool nan = (a != a) | (b != b) | (c != c) | (d != d);
+      out[ow] = nan ? std::numeric_limits<T>::quiet_NaN() : m;
+    }
+  }
+}
+
 // Channels × rows × cols of one image's output. x: [c, in_h, in_w]; y: [c, out_h, out_w].
 template <class T>
 void maxpool2d_forward(const T* x, const Conv2dGeometry& g, Range channels, Range rows, Range cols, T* y) {
@@ -87,30 +114,13 @@ void maxpool2d_forward(const T* x, const Conv2dGeometry& g, Range channels, Rang
   for (std::size_t c = channels.begin; c < channels.end; ++c) {
     const T* plane = x + c * g.in_h * g.in_w;
     T* out = y + c * g.out_h * g.out_w;
-    for (std::size_t oh = rows.begin; oh < rows.end; ++oh) {
-      if (fast_2x2) {  // every window inside the image: no bounds to check
-        const T* r0 = plane + 2 * oh * g.in_w;
-        const T* r1 = r0 + g.in_w;
-#if defined(__AVX512F__)
-        if constexpr (std::is_same_v<T, float>) {
-          // Slack: with whole rows, what spills past this row lands in this block's next rows of the
-          // same channel, written after it.
-          const bool slack = cols.begin == 0 && cols.end == g.out_w && (rows.end - 1 - oh) * g.out_w >= 16;
-          detail::pool2x2_row(r0 + 2 * cols.begin, r1 + 2 * cols.begin, out + oh * g.out_w + cols.begin, cols.size(),
-                              slack);
-          continue;
-        }
-#endif
-        for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
-          const T a = r0[2 * ow], b = r0[2 * ow + 1], c2 = r1[2 * ow], d = r1[2 * ow + 1];
-          const T m = detail::plain_max(detail::plain_max(a, b), detail::plain_max(c2, d));
-          const bool nan = (a != a) | (b != b) | (c2 != c2) | (d != d);
-          out[oh * g.out_w + ow] = nan ? std::numeric_limits<T>::quiet_NaN() : m;
-        }
-      } else {
-        for (std::size_t ow = cols.begin; ow < cols.end; ++ow) out[oh * g.out_w + ow] = detail::pool_window(plane, g, oh, ow);
-      }
+    if (fast_2x2) {  // every window inside the image: no bounds to check
+      maxpool2x2(plane + 2 * rows.begin * g.in_w + 2 * cols.begin, g.in_w, rows.size(), cols.size(),
+                 out + rows.begin * g.out_w + cols.begin, g.out_w);
+      continue;
     }
+    for (std::size_t oh = rows.begin; oh < rows.end; ++oh)
+      for (std::size_t ow = cols.begin; ow < cols.end; ++ow) out[oh * g.out_w + ow] = detail::pool_window(plane, g, oh, ow);
   }
 }
 

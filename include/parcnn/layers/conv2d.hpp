@@ -6,6 +6,9 @@
 // same chain of multiply-adds whatever the cut, so all strategies give the same bits:
 //  - a cut of images, rows or tiles builds each block's own columns in per-worker scratch;
 //  - a cut of output channels builds every image's columns once, shared by all channel blocks.
+// In inference a Sequential fuses a following 2×2 max pool and/or GELU into the convolution
+// (forward_fused, kernels/epilogue.hpp): they run on each block's output tile while it is in cache,
+// and only the outputs the pool reads are computed.
 #pragma once
 
 #include <algorithm>
@@ -76,13 +79,29 @@ class Conv2d final : public Layer<T> {
     return Shape{in[0], out_c_, g.out_h, g.out_w};
   }
 
-  Workload workload(const Shape& in) const override {
+  Workload workload(const Shape& in) const override { return fused_workload(in, kernels::Epilogue{}); }
+
+  // Any epilogue (bias, then a 2×2 pool and/or GELU) runs on the output tile of each block.
+  bool accepts_epilogue(const kernels::Epilogue&) const override { return true; }
+
+  Shape fused_output_shape(const Shape& in, const kernels::Epilogue& e) const override {
+    const Shape conv = output_shape(in);
+    if (e.max_pool_2x2 && (conv[2] < 2 || conv[3] < 2))
+      throw ShapeError(name() + " + " + e.str() + ": the output " + conv.str() + " is smaller than one 2x2 window");
     const kernels::Conv2dGeometry g = geometry(in);
+    return Shape{in[0], out_c_, kernels::epilogue_out_h(g, e), kernels::epilogue_out_w(g, e)};
+  }
+
+  // Only the outputs the epilogue reads count: with a pool, conv2's 100 of 121 positions.
+  Workload fused_workload(const Shape& in, const kernels::Epilogue& e) const override {
+    const kernels::Conv2dGeometry g = geometry(in);
+    const std::size_t f = e.reduction(), eh = kernels::epilogue_out_h(g, e), ew = kernels::epilogue_out_w(g, e);
+    const double computed = double(in[0]) * double(out_c_) * double(f * eh * f * ew);
     Workload w;
-    w.space = IndexSpace{in[0], out_c_, g.out_h, g.out_w};
-    w.flops = 2.0 * double(in[0]) * double(out_c_) * double(g.positions()) * double(g.patch());
+    w.space = IndexSpace{in[0], out_c_, eh, ew};
+    w.flops = 2.0 * computed * double(g.patch()) + (e.gelu ? 20.0 * double(w.space.items()) : 0.0);
     w.parameter_bytes = double(sizeof(T)) * double(weight_.size());
-    w.bytes = double(sizeof(T)) * (double(in.numel()) + double(in[0] * g.out_image())) + w.parameter_bytes;
+    w.bytes = double(sizeof(T)) * (double(in.numel()) + double(w.space.items())) + w.parameter_bytes;
     return w;
   }
 
@@ -106,8 +125,15 @@ class Conv2d final : public Layer<T> {
 
  protected:
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
+    run_fused(in, out, kernels::Epilogue{}, strategy, ws);
+  }
+
+  // With an empty epilogue, the plain convolution: its GEMMs write straight into the output where a
+  // block's positions are contiguous there.
+  void run_fused(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+                 Workspace<T>& ws) const override {
     const kernels::Conv2dGeometry g = geometry(in.shape());
-    const Workload work = workload(in.shape());
+    const Workload work = fused_workload(in.shape(), e);
     const std::size_t workers = current_workers();
     const BlockGrid grid(work.space, strategy.cut(work, workers));
     const Cut& cut = grid.cut();
@@ -115,40 +141,47 @@ class Conv2d final : public Layer<T> {
     T* y = out.data();
     const T* w = weight_.data();
     const T* b = has_bias() ? bias_.data() : nullptr;
-    const std::size_t K = g.patch(), P = g.positions();
+    const std::size_t K = g.patch(), f = e.reduction();
+    const std::size_t eh = work.space.h, ew = work.space.w, out_image = g.out_c * eh * ew;
+    const std::size_t Q = f * eh * f * ew;  // convolution outputs computed per image
 
-    const bool channels_cut = cut.c < g.out_c && cut.h == g.out_h && cut.w == g.out_w;
+    const bool channels_cut = cut.c < g.out_c && cut.h == eh && cut.w == ew;
     if (channels_cut) {
       // Columns of every image once (parallel over images), then channel blocks share them.
-      T* columns = ws.shared(in.dim(0) * K * P);
+      T* columns = ws.shared(in.dim(0) * K * Q);
       run_blocks(IndexSpace{in.dim(0)}, Cut{}, [&](const Block& blk, std::size_t) {
         for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
-          kernels::im2col(x + n * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + n * K * P, P);
+          kernels::im2col_for_epilogue(x + n * g.in_image(), g, e, columns + n * K * Q, Q);
       });
-      ws.reserve_scratch(workers, kernels::gemm_scratch<T>(cut.c, K));
+      ws.reserve_scratch(workers, e.empty() ? kernels::gemm_scratch<T>(cut.c, K)
+                                            : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, 1, eh, ew));
       run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
-        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
-          kernels::conv2d_forward_columns(columns + n * K * P, P, w, b, g, blk.c, ws.scratch(worker),
-                                          y + n * g.out_image());
+        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
+          const T* cols = columns + n * K * Q;
+          if (e.empty())
+            kernels::conv2d_forward_columns(cols, Q, w, b, g, blk.c, ws.scratch(worker), y + n * out_image);
+          else
+            kernels::conv2d_forward_epilogue_columns(cols, w, b, g, e, blk.c, ws.scratch(worker), y + n * out_image);
+        }
       });
       return;
     }
     // Blocks of whole images: stack up to about stack_columns positions of several images in one GEMM.
-    const bool whole_images = cut.h == g.out_h && cut.w == g.out_w;
-    const std::size_t stack = whole_images ? std::clamp<std::size_t>(stack_columns / P, 1, cut.n) : 1;
-    ws.reserve_scratch(scratch_slots(grid, workers), stack > 1 ? kernels::conv2d_stacked_scratch<T>(g, cut.c, stack)
-                                          : kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w));
+    const bool whole_images = cut.h == eh && cut.w == ew;
+    const std::size_t stack = whole_images ? std::clamp<std::size_t>(stack_columns / Q, 1, cut.n) : 1;
+    const bool direct = e.empty() && stack == 1;  // GEMM into y (through a tile for part rows)
+    ws.reserve_scratch(scratch_slots(grid, workers),
+                       direct ? kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w)
+                              : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, stack, cut.h, cut.w));
     run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
       T* scratch = ws.scratch(worker);
-      if (stack > 1) {
-        for (std::size_t n = blk.n.begin; n < blk.n.end; n += stack)
-          kernels::conv2d_forward_stacked(x + n * g.in_image(), std::min(stack, blk.n.end - n), w, b, g, blk.c, scratch,
-                                          y + n * g.out_image());
-        return;
+      for (std::size_t n = blk.n.begin; n < blk.n.end; n += stack) {
+        if (direct)
+          kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch, y + n * out_image);
+        else
+          kernels::conv2d_forward_epilogue(x + n * g.in_image(), std::min(stack, blk.n.end - n), w, b, g, e, blk.c,
+                                           blk.h, blk.w, scratch, y + n * out_image);
       }
-      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
-        kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch,
-                                       y + n * g.out_image());
     });
   }
 

@@ -37,6 +37,11 @@ class GELU final : public Layer<T> {
     return in;
   }
 
+  // GELU can run in a convolution's epilogue.
+  std::optional<kernels::EpilogueStep> epilogue_step(const Shape&) const override {
+    return kernels::EpilogueStep{kernels::EpilogueStep::Kind::gelu, approximation_};
+  }
+
   Workload workload(const Shape& in) const override {
     Workload w;
     w.space = space_of(in);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "parcnn/core/tensor.hpp"
 #include "parcnn/core/tensor_view.hpp"
 #include "parcnn/core/workspace.hpp"
+#include "parcnn/kernels/epilogue.hpp"
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/strategy.hpp"
 
@@ -75,7 +77,53 @@ class Layer {
     return out;
   }
 
- // Backward of `out = forward(in)`: from grad_out = dL/dout, writes grad_in = dL/din (skipped when
+  // forward, leaving in `ws` what backward needs: for a composite layer (Sequential) every
+  // activation, layer by layer and unfused; for any other layer the same as forward.
+  void forward_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
+                            Workspace<T>& ws) const {
+    const Shape expected = output_shape(in.shape());
+    if (out.shape() != expected)
+      throw ShapeError(name() + ": output must have shape " + expected.str() + ", got " + out.shape().str());
+    run_for_backward(in, out, strategy, ws);
+  }
+
+  // Fusion, for inference (Sequential::forward; see kernels/epilogue.hpp). A layer that a convolution
+  // can apply to its output tile says which epilogue step it is for input shape `in` (MaxPool2d 2×2
+  // stride 2, GELU); every other layer says none.
+  virtual std::optional<kernels::EpilogueStep> epilogue_step(const Shape& in) const {
+    (void)in;
+    return std::nullopt;
+  }
+
+  // Whether this layer can run followed by epilogue `e` in one pass (Conv2d can); if so, the output
+  // shape and workload of the two together (for a valid input shape `in`).
+  virtual bool accepts_epilogue(const kernels::Epilogue& e) const {
+    (void)e;
+    return false;
+  }
+  virtual Shape fused_output_shape(const Shape& in, const kernels::Epilogue& e) const {
+    (void)e;
+    return output_shape(in);
+  }
+  virtual Workload fused_workload(const Shape& in, const kernels::Epilogue& e) const {
+    (void)e;
+    return workload(in);
+  }
+
+  // Runs the layer and then `e` on its output, into `out` (of fused_output_shape(in, e)); the bits are those
+  // of the layer followed by the epilogue's layers run one by one.
+  void forward_fused(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+                     Workspace<T>& ws) const {
+    if (e.empty()) return forward(in, out, strategy, ws);
+    if (!accepts_epilogue(e)) throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output");
+    const Shape expected = fused_output_shape(in.shape(), e);
+    if (out.shape() != expected)
+      throw ShapeError(name() + " + " + e.str() + ": output must have shape " + expected.str() + ", got " +
+                       out.shape().str());
+    run_fused(in, out, e, strategy, ws);
+  }
+
+  // Backward of `out = forward(in)`: from grad_out = dL/dout, writes grad_in = dL/din (skipped when
   // grad_in is empty: the first layer's input needs none) and adds the parameter gradients of each
   // chunk of images into `grads` (parameters in parameters() order). A composite layer (Sequential)
   // needs the Workspace its forward ran in. Backward is cut by gradient chunks (layers with
@@ -102,6 +150,18 @@ class Layer {
  protected:
   // The computation, with shapes already checked.
   virtual void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const = 0;
+
+  virtual void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
+                                Workspace<T>& ws) const {
+    run(in, out, strategy, ws);
+  }
+
+  // The computation with an epilogue (only called where accepts_epilogue(e) and e is not empty).
+  virtual void run_fused(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e,
+                         const Strategy& strategy, Workspace<T>& ws) const {
+    (void)in, (void)out, (void)strategy, (void)ws;
+    throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output");
+  }
 
   virtual void run_backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,
                             TensorView<T> grad_in, GradientSlice<T> grads, Workspace<T>& ws) const = 0;

@@ -60,6 +60,16 @@ class MaxPool2d final : public Layer<T> {
     return w;
   }
 
+  // 2×2 windows of stride 2 without padding can run in a convolution's epilogue (floor rounding, or
+  // ceil on even sizes, where the two agree).
+  std::optional<kernels::EpilogueStep> epilogue_step(const Shape& in) const override {
+    const bool two_by_two = kernel_.h == 2 && kernel_.w == 2 && stride_.h == 2 && stride_.w == 2 && padding_.h == 0 &&
+                            padding_.w == 0;
+    const bool floors = rounding_ == PoolRounding::floor || (in.rank() == 4 && in[2] % 2 == 0 && in[3] % 2 == 0);
+    if (!two_by_two || !floors) return std::nullopt;
+    return kernels::EpilogueStep{kernels::EpilogueStep::Kind::max_pool_2x2};
+  }
+
   kernels::Conv2dGeometry geometry(const Shape& in) const {
     kernels::Conv2dGeometry g;
     g.in_c = g.out_c = in[1];

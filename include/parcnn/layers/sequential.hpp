@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -27,12 +28,13 @@ template <class T>
 class Sequential final : public Layer<T> {
  public:
   Sequential() = default;
-  Sequential(const Sequential& other) {
+  Sequential(const Sequential& other) : fuse_(other.fuse_) {
     for (const auto& [name, layer] : other.layers_) layers_.emplace_back(name, layer->clone());
   }
   Sequential(Sequential&&) noexcept = default;
   Sequential& operator=(Sequential other) noexcept {
     layers_.swap(other.layers_);
+    fuse_ = other.fuse_;
     return *this;
   }
 
@@ -47,6 +49,35 @@ class Sequential final : public Layer<T> {
       if (entry.first == name) throw ConfigError("Sequential: a layer named '" + name + "' already exists");
     layers_.emplace_back(std::move(name), std::move(layer));
     return *this;
+  }
+
+  // Whether forward fuses epilogues (on by default): a layer that accepts one (Conv2d) runs the 2×2
+  // max pool and GELU layers after it on its output tile (kernels/epilogue.hpp). The bits are the same
+  // either way; off, every layer runs on its own (to time them apart, say). forward_for_backward never
+  // fuses: backward needs every activation.
+  Sequential& fuse_epilogues(bool on) {
+    fuse_ = on;
+    return *this;
+  }
+  bool fuses_epilogues() const { return fuse_; }
+
+  // The stage of forward that starts at layer `first` on input shape `in`: that layer with the
+  // epilogue `e` of the layers after it that it runs on its output (empty without fusion); returns one
+  // past the stage's last layer. Shapes must be valid.
+  std::size_t stage(std::size_t first, const Shape& in, kernels::Epilogue& e) const {
+    e = kernels::Epilogue{};
+    std::size_t next = first + 1;
+    if (!fuse_) return next;
+    const Layer<T>& head = *layers_[first].second;
+    Shape s = head.output_shape(in);
+    for (; next < layers_.size(); ++next) {
+      const Layer<T>& layer = *layers_[next].second;
+      const std::optional<kernels::EpilogueStep> step = layer.epilogue_step(s);
+      if (!step || !e.can_append(*step) || !head.accepts_epilogue(e.then(*step))) break;
+      e = e.then(*step);
+      s = layer.output_shape(s);
+    }
+    return next;
   }
 
   std::size_t size() const { return layers_.size(); }
@@ -120,8 +151,9 @@ class Sequential final : public Layer<T> {
   using Layer<T>::forward;
 
   // Runs every layer; returns a view of the output, which lives in `ws` until its next use. Depending
-  // on the strategy the model runs layer by layer or depth-first (see depth_first_cut); both give the
-  // same bits. To call backward afterwards, run forward_for_backward instead.
+  // on the strategy the model runs layer by layer or depth-first (see depth_first_cut), and with or
+  // without fused epilogues (fuse_epilogues); all give the same bits. To call backward afterwards, run
+  // forward_for_backward instead.
   TensorView<const T> forward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
     const Shape out_shape = output_shape(in.shape());  // every layer checked before any runs
     if (layers_.empty()) return in;
@@ -130,13 +162,15 @@ class Sequential final : public Layer<T> {
     return y.view();
   }
 
-  // forward layer by layer, each layer cut by `strategy`, keeping every activation in `ws`: what
-  // backward needs.
+  using Layer<T>::forward_for_backward;
+
+  // forward layer by layer, unfused, each layer cut by `strategy`, keeping every activation in `ws`:
+  // what backward needs.
   TensorView<const T> forward_for_backward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
     const Shape out_shape = output_shape(in.shape());
     if (layers_.empty()) return in;
     Tensor<T>& y = ws.tensor(layers_.size() - 1, out_shape);
-    run_layer_by_layer(in, y.view(), strategy, ws);
+    run_for_backward(in, y.view(), strategy, ws);
     return y.view();
   }
 
@@ -185,8 +219,10 @@ class Sequential final : public Layer<T> {
       if (const auto* e = t->find(workload(in), workers))  // the model's entry (see tune())
         text += "whole model, measured: " + strategy::Tuned::timings_text(*e) + "\n";
     Shape x = in;
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      const Workload w = layers_[i].second->workload(x);
+    for (std::size_t i = 0; i < layers_.size();) {
+      kernels::Epilogue e;
+      const std::size_t next = stage(i, x, e);
+      const Workload w = layers_[i].second->fused_workload(x, e);
       const strategy::AutoChoice c = depth_first
                                          ? strategy::AutoChoice{"sequential", Cut::whole(w.space), "inside a depth-first block"}
                                          : strategy.explain(w, workers);
@@ -196,7 +232,13 @@ class Sequential final : public Layer<T> {
                     layers_[i].first.c_str(), layers_[i].second->name().c_str(), s[i].str().c_str(), w.flops / 1e6,
                     c.strategy.c_str(), grid.count(), c.reason.c_str());
       text += line;
-      x = s[i];
+      for (std::size_t j = i + 1; j < next; ++j) {
+        std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s in %s's epilogue\n", layers_[j].first.c_str(),
+                      layers_[j].second->name().c_str(), s[j].str().c_str(), layers_[i].first.c_str());
+        text += line;
+      }
+      x = s[next - 1];
+      i = next;
     }
     return text;
   }
@@ -205,7 +247,7 @@ class Sequential final : public Layer<T> {
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
     const Cut cut = depth_first_cut(in.shape(), strategy);
     if (cut.n >= in.dim(0)) {
-      run_layer_by_layer(in, out, strategy, ws);
+      run_layer_by_layer(in, out, strategy, ws, Pass::inference);
       return;
     }
     // Depth-first. Each block has a workspace of its own (the same block index gets the same workspace
@@ -216,28 +258,43 @@ class Sequential final : public Layer<T> {
     if (L > 1) ws.tensor(0, Shape{0});  // no activations for backward (checked there)
     run_blocks(IndexSpace{in.dim(0)}, cut, [&](const Block& blk, std::size_t) {
       Workspace<T>& bws = ws.child(L + blk.n.begin / cut.n);
-      TensorView<const T> x = in.batch(blk.n.begin, blk.n.end);
-      for (std::size_t i = 0; i + 1 < L; ++i) {
-        Tensor<T>& y = bws.tensor(i, layers_[i].second->output_shape(x.shape()));
-        layers_[i].second->forward(x, y.view(), strategy::Sequential{}, bws.child(i));
-        x = y.view();
-      }
-      layers_.back().second->forward(x, out.batch(blk.n.begin, blk.n.end), strategy::Sequential{}, bws.child(L - 1));
+      run_layer_by_layer(in.batch(blk.n.begin, blk.n.end), out.batch(blk.n.begin, blk.n.end), strategy::Sequential{},
+                         bws, Pass::inference);
     });
   }
 
-  void run_layer_by_layer(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const {
-    if (layers_.empty()) {
+  void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
+                        Workspace<T>& ws) const override {
+    run_layer_by_layer(in, out, strategy, ws, Pass::for_backward);
+  }
+
+  enum class Pass { inference, for_backward };
+
+  // Every stage in turn, each cut by `strategy`, its output in ws.tensor(its last layer). In inference
+  // a stage is a layer with the epilogue it fuses (if fusion is on), and a fused stage marks its first
+  // layer's activation as absent so that backward cannot run on a stale one; for backward every layer
+  // is a stage, run by forward_for_backward.
+  void run_layer_by_layer(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws,
+                          Pass pass) const {
+    const std::size_t L = layers_.size();
+    if (L == 0) {
       std::copy(in.begin(), in.end(), out.begin());
       return;
     }
     TensorView<const T> x = in;  // output_shape(in) has checked every layer already
-    for (std::size_t i = 0; i + 1 < layers_.size(); ++i) {
-      Tensor<T>& y = ws.tensor(i, layers_[i].second->output_shape(x.shape()));
-      layers_[i].second->forward(x, y.view(), strategy, ws.child(i));
-      x = y.view();
+    for (std::size_t i = 0; i < L;) {
+      kernels::Epilogue e;
+      const std::size_t next = pass == Pass::inference ? stage(i, x.shape(), e) : i + 1;
+      const Layer<T>& layer = *layers_[i].second;
+      TensorView<T> y = next == L ? out : ws.tensor(next - 1, layer.fused_output_shape(x.shape(), e)).view();
+      if (next > i + 1) ws.tensor(i, Shape{0});
+      if (pass == Pass::for_backward)
+        layer.forward_for_backward(x, y, strategy, ws.child(i));
+      else
+        layer.forward_fused(x, y, e, strategy, ws.child(i));
+      x = y;
+      i = next;
     }
-    layers_.back().second->forward(x, out, strategy, ws.child(layers_.size() - 1));
   }
 
   // Needs the Workspace in which the forward pass that produced `out` ran: it holds the activations
@@ -289,6 +346,7 @@ class Sequential final : public Layer<T> {
   }
 
   std::vector<std::pair<std::string, std::unique_ptr<Layer<T>>>> layers_;
+  bool fuse_ = true;
 };
 
 }  // namespace parcnn

@@ -1,0 +1,101 @@
+// parcnn/kernels/epilogue.hpp — what a convolution does to its output tile while the tile is still in
+// cache: add the bias, then optionally take 2×2 maxima (stride 2, floor) and apply GELU, in that order
+// (the letter CNN's conv → pool → GELU).
+//
+// Run apart, pool1 reads conv1's whole output back from memory (5.5 MB at batch 64) and GELU reads the
+// pooled maps once more. Fused, both work on a block's tile in L1/L2, and a convolution followed by
+// the pool computes only the outputs some window reads: conv2's 11×11 maps lose their last row and
+// column (100 of 121 positions), conv3's 3×3 maps keep 2×2. Every step is the kernel the separate
+// layer runs (maxpool2x2, gelu), on the same values in the same order: fused and separate give the same
+// bits.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+
+#include "parcnn/kernels/gelu.hpp"
+#include "parcnn/kernels/maxpool2d.hpp"
+
+namespace parcnn::kernels {
+
+// One following layer's worth of epilogue, as that layer describes itself (Layer::epilogue_step).
+struct EpilogueStep {
+  enum class Kind { max_pool_2x2, gelu };
+  Kind kind;
+  GeluApproximation gelu_approximation = GeluApproximation::none;
+};
+
+struct Epilogue {
+  bool max_pool_2x2 = false;  // 2×2 windows, stride 2, no padding, floor rounding
+  bool gelu = false;
+  GeluApproximation gelu_approximation = GeluApproximation::none;
+
+  bool empty() const { return !max_pool_2x2 && !gelu; }
+
+  // Whether `step` may come next: a pool before any GELU, each at most once.
+  bool can_append(const EpilogueStep& step) const {
+    return step.kind == EpilogueStep::Kind::max_pool_2x2 ? !max_pool_2x2 && !gelu : !gelu;
+  }
+
+  // This epilogue followed by `step` (which can_append must allow).
+  Epilogue then(const EpilogueStep& step) const {
+    Epilogue e = *this;
+    if (step.kind == EpilogueStep::Kind::max_pool_2x2) {
+      e.max_pool_2x2 = true;
+    } else {
+      e.gelu = true;
+      e.gelu_approximation = step.gelu_approximation;
+    }
+    return e;
+  }
+
+  // Output positions per dimension for each position of the convolution's output it reads.
+  std::size_t reduction() const { return max_pool_2x2 ? 2 : 1; }
+
+  // "2x2 max pool + GELU(tanh)"
+  std::string str() const {
+    std::string s;
+    if (max_pool_2x2) s = "2x2 max pool";
+    if (gelu) s += std::string(s.empty() ? "" : " + ") + (gelu_approximation == GeluApproximation::tanh ? "GELU(tanh)" : "GELU");
+    return s.empty() ? "none" : s;
+  }
+};
+
+// One channel of a block, all but GELU. `tile` holds rows × cols outputs of a convolution (row-major,
+// packed) before their bias, and is used as scratch; the biased, pooled values — rows/2 × cols/2 with the
+// pool, else rows × cols — go to y with row stride ldy. bias: this channel's bias, or null. GELU is
+// left to epilogue_gelu, over every channel of the block at once: a 1×1 pooled map (conv3's)
+// would otherwise pad each single value to a whole vector chunk of GELU.
+template <class T>
+void epilogue_bias_and_pool(const Epilogue& e, T* tile, std::size_t rows, std::size_t cols, const T* bias, T* y,
+                            std::size_t ldy) {
+  if (bias) {
+    const T b = *bias;
+    for (std::size_t i = 0; i < rows * cols; ++i) tile[i] += b;
+  }
+  if (e.max_pool_2x2) {
+    maxpool2x2(tile, cols, rows / 2, cols / 2, y, ldy);
+    return;
+  }
+  for (std::size_t r = 0; r < rows; ++r) std::copy(tile + r * cols, tile + (r + 1) * cols, y + r * ldy);
+}
+
+// The epilogue's GELU, if any, in place over `channels` planes of `rows` × `cols` values of one image's
+// output (plane stride `plane`, row stride ldy): one run when they are contiguous.
+template <class T>
+void epilogue_gelu(const Epilogue& e, T* y, std::size_t channels, std::size_t plane, std::size_t rows,
+                         std::size_t cols, std::size_t ldy) {
+  if (!e.gelu) return;
+  if (ldy == cols && plane == rows * cols) {
+    gelu(e.gelu_approximation, y, y, channels * plane);
+    return;
+  }
+  for (std::size_t c = 0; c < channels; ++c)
+    for (std::size_t r = 0; r < rows; ++r) {
+      T* row = y + c * plane + r * ldy;
+      gelu(e.gelu_approximation, row, row, cols);
+    }
+}
+
+}  // namespace parcnn::kernels
