@@ -1,5 +1,8 @@
-// Conv2d against the direct reference kernel on many shapes, under every strategy, and its errors.
+// Conv2d against the direct reference kernel on many shapes, under every strategy, and its errors;
+// with a fused epilogue, against the pooling and GELU layers run after it.
 #include <parcnn/layers/conv2d.hpp>
+#include <parcnn/layers/gelu.hpp>
+#include <parcnn/layers/maxpool2d.hpp>
 
 #include "support/test_support.hpp"
 
@@ -135,6 +138,64 @@ TYPED_TEST(Conv2dTest, NaNInputPropagatesToTheOutputsItTouches) {
           EXPECT_FALSE(std::isnan(y(0, co, oh, ow))) << s.name();
         }
   }
+}
+
+// The epilogues a Sequential fuses: 2×2 pool then GELU, the pool alone, GELU alone.
+std::vector<kernels::Epilogue> epilogues() {
+  kernels::Epilogue pool_gelu, pool, gelu;
+  pool_gelu.max_pool_2x2 = pool.max_pool_2x2 = true;
+  pool_gelu.gelu = gelu.gelu = true;
+  pool_gelu.gelu_approximation = GeluApproximation::tanh;
+  return {pool_gelu, pool, gelu};
+}
+
+// The convolution, then MaxPool2d(2) and GELU layers, as the epilogue lists them.
+template <class T>
+Tensor<T> layers_apart(const Conv2d<T>& conv, const kernels::Epilogue& e, const Tensor<T>& x) {
+  Tensor<T> y = conv.forward(x, strategy::Sequential{});
+  if (e.max_pool_2x2) y = MaxPool2d<T>(2).forward(y, strategy::Sequential{});
+  if (e.gelu) y = GELU<T>(e.gelu_approximation).forward(y, strategy::Sequential{});
+  return y;
+}
+
+TYPED_TEST(Conv2dTest, FusedEpilogueHasTheBitsOfTheLayersApartUnderEveryStrategy) {
+  using T = TypeParam;
+  std::uint64_t seed = 200;
+  for (const ConvCase& c : conv_cases()) {
+    const Conv2d<T> conv = random_conv<T>(c, seed++);
+    Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
+    x(0, 0, c.h / 2, c.w / 2) = std::numeric_limits<T>::quiet_NaN();
+    const Shape conv_out = conv.output_shape(x.shape());
+    for (const kernels::Epilogue& e : epilogues()) {
+      if (e.max_pool_2x2 && (conv_out[2] < 2 || conv_out[3] < 2)) continue;
+      const Tensor<T> expected = layers_apart(conv, e, x);
+      ASSERT_EQ(conv.fused_output_shape(x.shape(), e), expected.shape());
+      for (const Strategy& s : all_strategies())
+        for (std::size_t threads : thread_counts()) {
+          SCOPED_TRACE(conv.name() + " + " + e.str() + " on " + x.shape().str() + ", " + s.name() + ", " +
+                       std::to_string(threads) + " threads");
+          Tensor<T> y(expected.shape());
+          Workspace<T> ws;
+          Threads(threads).run([&] { conv.forward_fused(x, y.view(), e, s, ws); });
+          EXPECT_TRUE(bitwise<T>(y, expected));
+        }
+    }
+  }
+}
+
+TYPED_TEST(Conv2dTest, FusedEpilogueRejectsBadShapes) {
+  using T = TypeParam;
+  kernels::Epilogue pool;
+  pool.max_pool_2x2 = true;
+  const Conv2d<T> conv(3, 4, 3);
+  Workspace<T> ws;
+  Tensor<T> wrong(Shape{1, 4, 3, 3});
+  expect_throw_with([&] { conv.forward_fused(Tensor<T>(Shape{1, 3, 7, 7}), wrong, pool, {}, ws); },
+                    {"Conv2d(3->4, k=3) + 2x2 max pool", "output must have shape [1, 4, 2, 2]", "got [1, 4, 3, 3]"});
+  expect_throw_with([&] { conv.fused_output_shape(Shape{1, 3, 3, 5}, pool); },
+                    {"Conv2d(3->4, k=3) + 2x2 max pool", "[1, 4, 1, 3]", "smaller than one 2x2 window"});
+  expect_throw_with([&] { conv.forward_fused(Tensor<T>(Shape{1, 2, 7, 7}), wrong, pool, {}, ws); },
+                    {"[N, 3, H, W]", "got [1, 2, 7, 7]"});
 }
 
 TEST(Conv2dBackwardTest, GradientsMatchFiniteDifferences) {

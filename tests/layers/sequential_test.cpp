@@ -1,4 +1,5 @@
-// Sequential: shape inference, error messages naming the layer, parameter names, workspace reuse.
+// Sequential: shape inference, error messages naming the layer, parameter names, workspace reuse,
+// depth-first blocks and fused epilogues.
 #include <parcnn/layers/conv2d.hpp>
 #include <parcnn/layers/flatten.hpp>
 #include <parcnn/layers/gelu.hpp>
@@ -12,6 +13,13 @@ namespace parcnn::test {
 namespace {
 
 Sequential<float> small_model() { return small_cnn(2, 4, 7, 5); }
+
+// A 3×3 convolution (padding 1) from `channels` to 3 channels with fixed weights.
+Conv2d<float> conv2d_after(std::size_t channels) {
+  Conv2d<float> c(channels, 3, 3, 1, 1);
+  fill_uniform<float>(c.weight(), -0.3, 0.3, 9);
+  return c;
+}
 
 TEST(SequentialTest, InfersEveryShapeBeforeRunning) {
   const Sequential<float> m = small_model();
@@ -148,6 +156,83 @@ TEST(SequentialTest, BackwardNeedsTheActivationsOfForwardForBackward) {
   const Tensor<float> kept(m.forward_for_backward(x, strategy::Batch{2}, ws));
   EXPECT_TRUE(bitwise<float>(kept, y));
   EXPECT_NO_THROW(m.backward(x, kept, g, TensorView<float>(), GradientSlice<float>{&chunks, 0}, ws));
+}
+
+TEST(SequentialTest, FusesAPoolAndGeluAfterAConvolution) {
+  Sequential<float> m = small_model();
+  const Shape in{3, 2, 7, 7};
+  kernels::Epilogue e;
+  EXPECT_EQ(m.stage(0, in, e), 3u);  // conv, pool, act
+  EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
+  EXPECT_EQ(m.stage(3, Shape{3, 4, 3, 3}, e), 4u);  // flatten: nothing to fuse
+  EXPECT_TRUE(e.empty());
+  const std::string plan = m.describe(in, strategy::Sequential{}, 1);
+  EXPECT_NE(plan.find("in conv's epilogue"), std::string::npos) << plan;
+  m.fuse_epilogues(false);
+  EXPECT_EQ(m.stage(0, in, e), 1u);
+  EXPECT_TRUE(e.empty());
+  EXPECT_EQ(m.describe(in, strategy::Sequential{}, 1).find("epilogue"), std::string::npos);
+  EXPECT_FALSE(Sequential<float>(m).fuses_epilogues());  // copies keep the setting
+}
+
+// Models whose conv is followed by what can and cannot fuse: GELU before the pool (only GELU fuses),
+// a 3×3 pool, a ceil-mode pool on an odd map (neither fuses), a pool on an even map in ceil mode (fuses).
+std::vector<std::pair<Sequential<float>, std::size_t>> fusion_models() {
+  auto conv = [] {
+    Conv2d<float> c(2, 5, 3, 1, 1);
+    fill_uniform<float>(c.weight(), -0.3, 0.3, 7);
+    fill_uniform<float>(c.bias(), -0.1, 0.1, 8);
+    return c;
+  };
+  std::vector<std::pair<Sequential<float>, std::size_t>> models;  // the model, its first stage's end
+  models.emplace_back(Sequential<float>(), 2);
+  models.back().first.add("conv", conv()).add("act", GELU<float>()).add("pool", MaxPool2d<float>(2));
+  models.emplace_back(Sequential<float>(), 1);
+  models.back().first.add("conv", conv()).add("pool", MaxPool2d<float>(3)).add("act", GELU<float>());
+  models.emplace_back(Sequential<float>(), 1);
+  models.back().first.add("conv", conv()).add("pool", MaxPool2d<float>(2, 2, 0, PoolRounding::ceil));
+  models.emplace_back(Sequential<float>(), 3);
+  models.back().first.add("conv", conv()).add("pool", MaxPool2d<float>(2)).add("act", GELU<float>(GeluApproximation::tanh));
+  models.back().first.add("conv2", conv2d_after(5)).add("act2", GELU<float>());
+  return models;
+}
+
+TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
+  const Tensor<float> odd = random_tensor<float>(Shape{7, 2, 9, 9}, 11), even = random_tensor<float>(Shape{7, 2, 8, 8}, 12);
+  for (auto& [m, first_stage_end] : fusion_models())
+    for (const Tensor<float>* x : {&odd, &even}) {
+      kernels::Epilogue e;
+      const std::size_t end = m.stage(0, x->shape(), e);
+      if (x == &odd) {
+        EXPECT_EQ(end, first_stage_end) << m[1].name();
+      }
+      Sequential<float> apart = m;
+      apart.fuse_epilogues(false);
+      const Tensor<float> expected = apart.forward(*x, strategy::Sequential{});
+      for (std::size_t threads : {1, 2})
+        for (const Strategy& s : {Strategy(strategy::Sequential{}), Strategy(strategy::Channel{}),
+                                  Strategy(strategy::Spatial{}), Strategy(strategy::Batch{3}), Strategy(eager_auto())}) {
+          Workspace<float> ws;
+          const Tensor<float> y = Threads(threads).run([&] { return Tensor<float>(m.forward(*x, s, ws)); });
+          EXPECT_TRUE(bitwise<float>(y, expected)) << m[1].name() << " on " << x->shape().str() << ", " << s.name()
+                                                   << ", " << threads << " threads";
+        }
+    }
+}
+
+TEST(SequentialTest, BackwardRefusesTheStaleActivationsOfAFusedForward) {
+  const Sequential<float> m = small_model();
+  const Tensor<float> x = random_tensor<float>(Shape{4, 2, 7, 7}, 5);
+  GradientChunks<float> chunks;
+  chunks.plan(m.parameter_shapes(), 4, 2);
+  Workspace<float> ws;
+  const Tensor<float> kept(m.forward_for_backward(x, strategy::Sequential{}, ws));
+  const Tensor<float> fused(m.forward(x, strategy::Sequential{}, ws));  // layer by layer, fused: no conv output
+  EXPECT_TRUE(bitwise<float>(fused, kept));
+  const Tensor<float> g = random_tensor<float>(kept.shape(), 6);
+  expect_throw_with<ConfigError>(
+      [&] { m.backward(x, kept, g, TensorView<float>(), GradientSlice<float>{&chunks, 0}, ws); },
+      {"layer 0 'conv'", "forward_for_backward"});
 }
 
 }  // namespace

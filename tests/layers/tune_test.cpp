@@ -1,4 +1,4 @@
-// tune(): a plan for every layer and the whole model, the same bits as the sequential run, and the
+// tune(): a plan for every stage of forward (a layer with its fused epilogue) and the whole model, the same bits as the sequential run, and the
 // plan as a cache (a second tune of the same shape measures nothing new).
 #include <parcnn/layers/conv2d.hpp>
 #include <parcnn/layers/flatten.hpp>
@@ -21,20 +21,19 @@ TEST(TuneTest, PlansEveryLayerAndTheModel) {
   const Sequential<float> m = small_model();
   const Shape in{7, 3, 9, 9};
   const strategy::Tuned plan = with_threads(2, [&] { return tune(m, in, {}, quick); });
-  const std::vector<Shape> shapes = m.shapes(in);
-  Shape x = in;
-  for (std::size_t i = 0; i < m.size(); ++i) {
-    const strategy::Tuned::Entry* e = plan.find(m[i].workload(x), 2);
-    ASSERT_NE(e, nullptr) << m.layer_name(i);
-    ASSERT_FALSE(e->timings.empty()) << m.layer_name(i);
+  const auto stages = m.stages(in);
+  ASSERT_EQ(stages.size(), 3u);  // conv with pool and GELU as its epilogue, flatten, fc
+  for (const auto& st : stages) {
+    const strategy::Tuned::Entry* e = plan.find(st.work, 2);
+    ASSERT_NE(e, nullptr) << m.layer_name(st.first);
+    ASSERT_FALSE(e->timings.empty()) << m.layer_name(st.first);
     for (std::size_t k = 1; k < e->timings.size(); ++k)
       EXPECT_LE(e->timings[k - 1].microseconds, e->timings[k].microseconds) << "timings are fastest first";
-    x = shapes[i];
   }
   const strategy::Tuned::Entry* whole = plan.find(m.workload(in), 2);
   ASSERT_NE(whole, nullptr);
   EXPECT_GE(whole->timings.size(), 2u);  // layer by layer and at least one depth-first block size
-  EXPECT_EQ(plan.size(), m.size() + 1);
+  EXPECT_EQ(plan.size(), stages.size() + 1);
   const std::string text = m.describe(in, plan, 2);
   EXPECT_NE(text.find("measured: "), std::string::npos) << text;
   EXPECT_NE(text.find("whole model, measured: "), std::string::npos) << text;
@@ -66,25 +65,24 @@ TEST(TuneTest, ThePlanIsTheCache) {
     const strategy::Tuned both = tune(m, Shape{1, 3, 9, 9}, first, quick);
     EXPECT_GT(both.size(), first.size());
     EXPECT_NE(both.find(m.workload(Shape{7, 3, 9, 9}), 2), nullptr);
-    EXPECT_NE(both.find(m[0].workload(Shape{1, 3, 9, 9}), 2), nullptr);
+    EXPECT_NE(both.find(m.stages(Shape{1, 3, 9, 9})[0].work, 2), nullptr);
   });
 }
 
 TEST(TuneTest, OneWorkerMeasuresOnlyTheModel) {
   const Sequential<float> m = small_model();
   const strategy::Tuned plan = with_threads(1, [&] { return tune(m, Shape{4, 3, 9, 9}, {}, quick); });
-  ASSERT_EQ(plan.size(), m.size() + 1);  // each layer sequential; the model: layer by layer or in blocks
-  Shape x{4, 3, 9, 9};
-  for (std::size_t i = 0; i < m.size(); ++i) {
-    const strategy::Tuned::Entry* e = plan.find(m[i].workload(x), 1);
+  const auto stages = m.stages(Shape{4, 3, 9, 9});
+  ASSERT_EQ(plan.size(), stages.size() + 1);  // each stage sequential; the model: layer by layer or in blocks
+  for (const auto& st : stages) {
+    const strategy::Tuned::Entry* e = plan.find(st.work, 1);
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->strategy, "sequential");
     EXPECT_TRUE(e->timings.empty());
-    x = m[i].output_shape(x);
   }
   EXPECT_FALSE(plan.find(m.workload(Shape{4, 3, 9, 9}), 1)->timings.empty());
   const strategy::Tuned one = with_threads(1, [&] { return tune(m, Shape{1, 3, 9, 9}, {}, quick); });
-  EXPECT_EQ(one.size(), m.size());  // one image on one worker: nothing to choose
+  EXPECT_EQ(one.size(), stages.size());  // one image on one worker: nothing to choose
 }
 
 TEST(TuneTest, TunesASingleLayer) {

@@ -80,6 +80,29 @@ class Sequential final : public Layer<T> {
     return next;
   }
 
+  // A stage of forward: layers [first, next), the first running the others as its epilogue.
+  struct Stage {
+    std::size_t first, next;
+    kernels::Epilogue epilogue;
+    Shape in;  // the first layer's input shape
+    Workload work;
+  };
+
+  // Every stage of forward on input shape `in`, in order (for plans and tools: it allocates).
+  std::vector<Stage> stages(const Shape& in) const {
+    std::vector<Stage> all;
+    Shape x = in;
+    for (std::size_t i = 0; i < layers_.size();) {
+      Stage st{i, i + 1, {}, x, {}};
+      st.next = stage(i, x, st.epilogue);
+      st.work = layers_[i].second->fused_workload(x, st.epilogue);
+      x = layers_[i].second->fused_output_shape(x, st.epilogue);
+      all.push_back(st);
+      i = st.next;
+    }
+    return all;
+  }
+
   std::size_t size() const { return layers_.size(); }
   Layer<T>& operator[](std::size_t i) { return *layers_.at(i).second; }
   const Layer<T>& operator[](std::size_t i) const { return *layers_.at(i).second; }
@@ -218,11 +241,9 @@ class Sequential final : public Layer<T> {
     if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value()))
       if (const auto* e = t->find(workload(in), workers))  // the model's entry (see tune())
         text += "whole model, measured: " + strategy::Tuned::timings_text(*e) + "\n";
-    Shape x = in;
-    for (std::size_t i = 0; i < layers_.size();) {
-      kernels::Epilogue e;
-      const std::size_t next = stage(i, x, e);
-      const Workload w = layers_[i].second->fused_workload(x, e);
+    for (const Stage& st : stages(in)) {
+      const std::size_t i = st.first;
+      const Workload& w = st.work;
       const strategy::AutoChoice c = depth_first
                                          ? strategy::AutoChoice{"sequential", Cut::whole(w.space), "inside a depth-first block"}
                                          : strategy.explain(w, workers);
@@ -232,13 +253,11 @@ class Sequential final : public Layer<T> {
                     layers_[i].first.c_str(), layers_[i].second->name().c_str(), s[i].str().c_str(), w.flops / 1e6,
                     c.strategy.c_str(), grid.count(), c.reason.c_str());
       text += line;
-      for (std::size_t j = i + 1; j < next; ++j) {
+      for (std::size_t j = i + 1; j < st.next; ++j) {
         std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s in %s's epilogue\n", layers_[j].first.c_str(),
                       layers_[j].second->name().c_str(), s[j].str().c_str(), layers_[i].first.c_str());
         text += line;
       }
-      x = s[next - 1];
-      i = next;
     }
     return text;
   }

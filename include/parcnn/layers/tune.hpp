@@ -8,7 +8,8 @@
 //
 // For every layer the candidates are Auto's choice and the cuts of sequential, batch, channel, spatial
 // and tiled (one of each distinct cut), timed in turn on the layer's real input (the previous layer's
-// output), median of `repeats` rounds. For a Sequential model, then the whole model end to end: layer
+// output), median of `repeats` rounds; a layer that runs with a fused epilogue in the model's forward
+// (Sequential::stage) is measured with it. For a Sequential model, then the whole model end to end: layer
 // by layer with each layer's measured cut, with one strategy in every layer, and depth-first blocks of
 // several sizes; the fastest sets the layers' entries and the model's. Auto's choice is kept
 // unless another candidate beats it by `min_gain`, so noise alone does not change a plan. Every cut
@@ -88,11 +89,12 @@ inline strategy::Tuned::Entry pick(const Workload& work, std::size_t workers, co
   return e;
 }
 
-// Measures one layer on input `x` (unless the plan has its workload) and adds the entry.
+// Measures one layer with epilogue `e` (a stage of a model's forward; empty for a layer alone) on input
+// `x`, unless the plan has its workload, and adds the entry.
 template <class T>
-strategy::Tuned tune_layer(const Layer<T>& layer, TensorView<const T> x, strategy::Tuned plan, std::size_t workers,
-                           const TuneOptions& opt) {
-  const Workload work = layer.workload(x.shape());
+strategy::Tuned tune_layer(const Layer<T>& layer, const kernels::Epilogue& e, TensorView<const T> x,
+                           strategy::Tuned plan, std::size_t workers, const TuneOptions& opt) {
+  const Workload work = layer.fused_workload(x.shape(), e);
   if (plan.find(work, workers)) return plan;
   if (workers <= 1) return plan.with({work, workers, "sequential", Cut::whole(work.space), {}});
   std::vector<std::string> names;
@@ -110,13 +112,13 @@ strategy::Tuned tune_layer(const Layer<T>& layer, TensorView<const T> x, strateg
     add(s.name(), s.cut(work, workers));
   if (cuts.size() == 1) return plan.with({work, workers, names[0], cuts[0], {}});
 
-  Tensor<T> y(layer.output_shape(x.shape()));
+  Tensor<T> y(layer.fused_output_shape(x.shape(), e));
   std::vector<Workspace<T>> ws(cuts.size());
   std::vector<strategy::Tuned> fixed;  // each candidate as a one-entry plan: exactly its cut
   for (std::size_t i = 0; i < cuts.size(); ++i) fixed.push_back(strategy::Tuned{}.with({work, workers, names[i], cuts[i], {}}));
   std::vector<std::function<void()>> runs;
   for (std::size_t i = 0; i < cuts.size(); ++i)
-    runs.emplace_back([&, i] { layer.forward(x, y.view(), fixed[i], ws[i]); });
+    runs.emplace_back([&, i] { layer.forward_fused(x, y.view(), e, fixed[i], ws[i]); });
   return plan.with(pick(work, workers, names, cuts, median_times(runs, opt), opt.min_gain));
 }
 
@@ -130,16 +132,18 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
   Tensor<T> x(in);
   fill_uniform<T>(x.view(), 0.0, 1.0, 1);
   const auto* model = dynamic_cast<const Sequential<T>*>(&layer);
-  if (!model || model->size() == 0) return detail::tune_layer(layer, TensorView<const T>(x.view()), std::move(plan), workers, opt);
+  if (!model || model->size() == 0)
+    return detail::tune_layer(layer, kernels::Epilogue{}, TensorView<const T>(x.view()), std::move(plan), workers, opt);
 
-  // Every layer on its real input.
-  const std::vector<Shape> shapes = model->shapes(in);
+  // Every stage of the model's forward (a layer with the epilogue it fuses) on its real input.
+  const auto stages = model->stages(in);
   Tensor<T> a(x.view());
-  for (std::size_t i = 0; i < model->size(); ++i) {
-    plan = detail::tune_layer((*model)[i], TensorView<const T>(a.view()), std::move(plan), workers, opt);
-    Tensor<T> b(shapes[i]);
+  for (const auto& st : stages) {
+    const Layer<T>& head = (*model)[st.first];
+    plan = detail::tune_layer(head, st.epilogue, TensorView<const T>(a.view()), std::move(plan), workers, opt);
+    Tensor<T> b(head.fused_output_shape(a.shape(), st.epilogue));
     Workspace<T> ws;
-    (*model)[i].forward(a.view(), b.view(), strategy::Sequential{}, ws);
+    head.forward_fused(a.view(), b.view(), st.epilogue, strategy::Sequential{}, ws);
     a = std::move(b);
   }
 
@@ -163,16 +167,13 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
   // One strategy in every layer, keeping the layers' measurements for describe().
   auto everywhere = [&](const std::string& name, const auto& choose) {
     strategy::Tuned layers = per_layer;
-    Shape x_shape = in;
-    for (std::size_t i = 0; i < model->size(); ++i) {
-      const Workload w = (*model)[i].workload(x_shape);
-      strategy::Tuned::Entry e = *per_layer.find(w, workers);
-      const strategy::AutoChoice c = choose(w);
+    for (const auto& st : stages) {
+      strategy::Tuned::Entry e = *per_layer.find(st.work, workers);
+      const strategy::AutoChoice c = choose(st.work);
       e.strategy = c.strategy;
       e.cut = c.cut;
       e.note = "the whole model ran fastest with " + name + " in every layer";
       layers = layers.with(std::move(e));
-      x_shape = shapes[i];
     }
     return layers;
   };
