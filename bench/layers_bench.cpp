@@ -1,7 +1,9 @@
-// layers_bench — each layer of the letter CNN alone, and convolutions of the shapes real networks use
+// layers_bench — each layer of the letter CNN alone, each convolution with the pool and GELU it fuses
+// in the model's forward, and convolutions of the shapes real networks use
 // (ResNet-style 3×3 convolutions from 64@56² to 512@7², a 1×1 convolution, a 7×7 stride-2 stem at 224²),
 // per strategy × batch {1, 16, 64, 256} × threads.
 //   ./layers_bench --benchmark_filter='conv2/batch:64/'
+//   ./layers_bench --benchmark_filter='conv2\+pool2\+gelu2/batch:64/'
 //   ./layers_bench --benchmark_filter='real/conv3x3_128@28/batch:16/'
 #include "bench_common.hpp"
 
@@ -9,6 +11,18 @@ int main(int argc, char** argv) {
   using namespace parcnn;
   Sequential<float> model = models::letter_cnn<float>(26, 1);
   Shape image = models::letter_cnn_input;
+  for (const auto& stage : model.stages(image)) {
+    if (stage.next == stage.first + 1) continue;
+    // A convolution with the layers it fuses, as the model's forward runs them ("conv1+pool1+gelu1").
+    // GFLOP counts the layers' work apart, so the rate compares with theirs.
+    auto fused = std::make_shared<Sequential<float>>();
+    std::string name;
+    for (std::size_t i = stage.first; i < stage.next; ++i) {
+      fused->add(model.layer_name(i), model[i].clone());
+      name += (name.empty() ? "" : "+") + model.layer_name(i);
+    }
+    bench::register_layer(name, fused, stage.in);
+  }
   for (std::size_t i = 0; i < model.size(); ++i) {
     bench::register_layer(model.layer_name(i), std::shared_ptr<const Layer<float>>(model[i].clone()), image);
     image = model[i].output_shape(image);
