@@ -27,7 +27,8 @@ def machine_text(context):
 
 def plot_network(path, out_dir, plt):
     bench, context = bench_json.load(path, "images")
-    model = sorted({k[0] for k in bench})[0]
+    models = sorted({k[0] for k in bench})
+    model = "letter_cnn" if "letter_cnn" in models else models[0]  # not letter_cnn_unfused
     batches = sorted({k[1] for k in bench})
     threads = sorted({k[2] for k in bench})
     strategies = list(dict.fromkeys(k[3] for k in bench))

@@ -162,14 +162,16 @@ TEST(SequentialTest, FusesAPoolAndGeluAfterAConvolution) {
   Sequential<float> m = small_model();
   const Shape in{3, 2, 7, 7};
   kernels::Epilogue e;
-  EXPECT_EQ(m.stage(0, in, e), 3u);  // conv, pool, act
+  EXPECT_EQ(m.stage(0, in, e, 2), 3u);  // conv, pool, act
   EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
-  EXPECT_EQ(m.stage(3, Shape{3, 4, 3, 3}, e), 4u);  // flatten: nothing to fuse
+  EXPECT_EQ(m.stage(3, Shape{3, 4, 3, 3}, e, 2), 4u);  // flatten: nothing to fuse
   EXPECT_TRUE(e.empty());
+  EXPECT_EQ(m.stage(0, in, e, 4), 1u);  // fewer images than workers: cut inside images, unfused
+  EXPECT_EQ(m.stage(0, Shape{1, 2, 7, 7}, e, 1), 3u);
   const std::string plan = m.describe(in, strategy::Sequential{}, 1);
   EXPECT_NE(plan.find("in conv's epilogue"), std::string::npos) << plan;
   m.fuse_epilogues(false);
-  EXPECT_EQ(m.stage(0, in, e), 1u);
+  EXPECT_EQ(m.stage(0, in, e, 2), 1u);
   EXPECT_TRUE(e.empty());
   EXPECT_EQ(m.describe(in, strategy::Sequential{}, 1).find("epilogue"), std::string::npos);
   EXPECT_FALSE(Sequential<float>(m).fuses_epilogues());  // copies keep the setting
@@ -202,7 +204,7 @@ TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
   for (auto& [m, first_stage_end] : fusion_models())
     for (const Tensor<float>* x : {&odd, &even}) {
       kernels::Epilogue e;
-      const std::size_t end = m.stage(0, x->shape(), e);
+      const std::size_t end = m.stage(0, x->shape(), e, 2);
       if (x == &odd) {
         EXPECT_EQ(end, first_stage_end) << m[1].name();
       }

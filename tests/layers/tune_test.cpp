@@ -21,7 +21,7 @@ TEST(TuneTest, PlansEveryLayerAndTheModel) {
   const Sequential<float> m = small_model();
   const Shape in{7, 3, 9, 9};
   const strategy::Tuned plan = with_threads(2, [&] { return tune(m, in, {}, quick); });
-  const auto stages = m.stages(in);
+  const auto stages = m.stages(in, 2);
   ASSERT_EQ(stages.size(), 3u);  // conv with pool and GELU as its epilogue, flatten, fc
   for (const auto& st : stages) {
     const strategy::Tuned::Entry* e = plan.find(st.work, 2);
@@ -65,14 +65,14 @@ TEST(TuneTest, ThePlanIsTheCache) {
     const strategy::Tuned both = tune(m, Shape{1, 3, 9, 9}, first, quick);
     EXPECT_GT(both.size(), first.size());
     EXPECT_NE(both.find(m.workload(Shape{7, 3, 9, 9}), 2), nullptr);
-    EXPECT_NE(both.find(m.stages(Shape{1, 3, 9, 9})[0].work, 2), nullptr);
+    EXPECT_NE(both.find(m.stages(Shape{1, 3, 9, 9}, 2)[0].work, 2), nullptr);  // batch 1: unfused
   });
 }
 
 TEST(TuneTest, OneWorkerMeasuresOnlyTheModel) {
   const Sequential<float> m = small_model();
   const strategy::Tuned plan = with_threads(1, [&] { return tune(m, Shape{4, 3, 9, 9}, {}, quick); });
-  const auto stages = m.stages(Shape{4, 3, 9, 9});
+  const auto stages = m.stages(Shape{4, 3, 9, 9}, 1);
   ASSERT_EQ(plan.size(), stages.size() + 1);  // each stage sequential; the model: layer by layer or in blocks
   for (const auto& st : stages) {
     const strategy::Tuned::Entry* e = plan.find(st.work, 1);

@@ -61,13 +61,17 @@ class Sequential final : public Layer<T> {
   }
   bool fuses_epilogues() const { return fuse_; }
 
-  // The stage of forward that starts at layer `first` on input shape `in`: that layer with the
-  // epilogue `e` of the layers after it that it runs on its output (empty without fusion); returns one
-  // past the stage's last layer. Shapes must be valid.
-  std::size_t stage(std::size_t first, const Shape& in, kernels::Epilogue& e) const {
+  // The stage of forward that starts at layer `first` on input shape `in` with `workers` slots: that
+  // layer with the epilogue `e` of the layers after it that it runs on its output; returns one past the
+  // stage's last layer. Shapes must be valid. No fusion with fusion off, nor with fewer images than
+  // workers: parallelism must then come from inside the images, and the pooled maps split coarsely
+  // (conv2's 5 pooled rows against its 11 rows); layer by layer the network runs at batch 1 on 2
+  // threads in 44.9 µs under auto, fused in 55 µs at best (network_bench, Zen 5).
+  std::size_t stage(std::size_t first, const Shape& in, kernels::Epilogue& e,
+                    std::size_t workers = current_workers()) const {
     e = kernels::Epilogue{};
     std::size_t next = first + 1;
-    if (!fuse_) return next;
+    if (!fuse_ || (workers > 1 && in.rank() > 0 && in[0] < workers)) return next;
     const Layer<T>& head = *layers_[first].second;
     Shape s = head.output_shape(in);
     for (; next < layers_.size(); ++next) {
@@ -88,13 +92,14 @@ class Sequential final : public Layer<T> {
     Workload work;
   };
 
-  // Every stage of forward on input shape `in`, in order (for plans and tools: it allocates).
-  std::vector<Stage> stages(const Shape& in) const {
+  // Every stage of forward on input shape `in` with `workers` slots, in order (for plans and tools:
+  // it allocates).
+  std::vector<Stage> stages(const Shape& in, std::size_t workers = current_workers()) const {
     std::vector<Stage> all;
     Shape x = in;
     for (std::size_t i = 0; i < layers_.size();) {
       Stage st{i, i + 1, {}, x, {}};
-      st.next = stage(i, x, st.epilogue);
+      st.next = stage(i, x, st.epilogue, workers);
       st.work = layers_[i].second->fused_workload(x, st.epilogue);
       x = layers_[i].second->fused_output_shape(x, st.epilogue);
       all.push_back(st);
@@ -241,7 +246,7 @@ class Sequential final : public Layer<T> {
     if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value()))
       if (const auto* e = t->find(workload(in), workers))  // the model's entry (see tune())
         text += "whole model, measured: " + strategy::Tuned::timings_text(*e) + "\n";
-    for (const Stage& st : stages(in)) {
+    for (const Stage& st : stages(in, depth_first ? 1 : workers)) {
       const std::size_t i = st.first;
       const Workload& w = st.work;
       const strategy::AutoChoice c = depth_first
@@ -278,7 +283,7 @@ class Sequential final : public Layer<T> {
     run_blocks(IndexSpace{in.dim(0)}, cut, [&](const Block& blk, std::size_t) {
       Workspace<T>& bws = ws.child(L + blk.n.begin / cut.n);
       run_layer_by_layer(in.batch(blk.n.begin, blk.n.end), out.batch(blk.n.begin, blk.n.end), strategy::Sequential{},
-                         bws, Pass::inference);
+                         bws, Pass::inference, /*workers=*/1);
     });
   }
 
@@ -290,11 +295,12 @@ class Sequential final : public Layer<T> {
   enum class Pass { inference, for_backward };
 
   // Every stage in turn, each cut by `strategy`, its output in ws.tensor(its last layer). In inference
-  // a stage is a layer with the epilogue it fuses (if fusion is on), and a fused stage marks its first
-  // layer's activation as absent so that backward cannot run on a stale one; for backward every layer
-  // is a stage, run by forward_for_backward.
+  // a stage is a layer with the epilogue it fuses (see stage(); `workers` is 1 inside a depth-first
+  // block, which runs on one thread), and a fused stage marks its first layer's activation as absent
+  // so that backward cannot run on a stale one; for backward every layer is a stage, run by
+  // forward_for_backward.
   void run_layer_by_layer(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws,
-                          Pass pass) const {
+                          Pass pass, std::size_t workers = current_workers()) const {
     const std::size_t L = layers_.size();
     if (L == 0) {
       std::copy(in.begin(), in.end(), out.begin());
@@ -303,7 +309,7 @@ class Sequential final : public Layer<T> {
     TensorView<const T> x = in;  // output_shape(in) has checked every layer already
     for (std::size_t i = 0; i < L;) {
       kernels::Epilogue e;
-      const std::size_t next = pass == Pass::inference ? stage(i, x.shape(), e) : i + 1;
+      const std::size_t next = pass == Pass::inference ? stage(i, x.shape(), e, workers) : i + 1;
       const Layer<T>& layer = *layers_[i].second;
       TensorView<T> y = next == L ? out : ws.tensor(next - 1, layer.fused_output_shape(x.shape(), e)).view();
       if (next > i + 1) ws.tensor(i, Shape{0});
