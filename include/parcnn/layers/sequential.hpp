@@ -65,8 +65,8 @@ class Sequential final : public Layer<T> {
   // layer with the epilogue `e` of the layers after it that it runs on its output; returns one past the
   // stage's last layer. Shapes must be valid. No fusion with fusion off, nor with fewer images than
   // workers: parallelism must then come from inside the images, and the pooled maps split coarsely
-  // (conv2's 5 pooled rows against its 11 rows); layer by layer the network runs at batch 1 on 2
-  // threads in 44.9 µs under auto, fused in 55 µs at best (network_bench, Zen 5).
+  // (conv2's 5 pooled rows against its 11 rows); in one network_bench run (Zen 5) the network ran at
+  // batch 1 on 2 threads in 44.9 µs layer by layer under auto, fused in 55 µs at best.
   std::size_t stage(std::size_t first, const Shape& in, kernels::Epilogue& e,
                     std::size_t workers = current_workers()) const {
     e = kernels::Epilogue{};
