@@ -15,7 +15,7 @@ TYPED_TEST_SUITE(GemmTest, Scalars);
 
 const std::vector<std::array<std::size_t, 3>> shapes{{1, 1, 1},    {3, 5, 7},      {32, 676, 9},  {64, 121, 288},
                                                      {17, 33, 65}, {128, 9, 576},  {7, 16, 3},    {13, 32, 1},
-                                                     {6, 48, 40},  {5, 100, 0}};
+                                                     {6, 48, 40},  {5, 100, 0},  {9, 24, 17}};  // one whole vector left
 
 TYPED_TEST(GemmTest, MatchesTripleLoopWithStridesAndAccumulation) {
   using T = TypeParam;

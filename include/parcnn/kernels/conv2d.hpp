@@ -86,25 +86,33 @@ inline std::size_t epilogue_out_h(const Conv2dGeometry& g, const Epilogue& e) { 
 inline std::size_t epilogue_out_w(const Conv2dGeometry& g, const Epilogue& e) { return g.out_w / e.reduction(); }
 
 // Scratch elements conv2d_forward_epilogue needs for blocks of `images` images × `channels` × `rows` ×
-// `cols` epilogue outputs.
+// `cols` epilogue outputs: the columns and the GEMM's tile, both gemm_whole_vectors wide.
 template <class T>
 std::size_t conv2d_epilogue_scratch(const Conv2dGeometry& g, const Epilogue& e, std::size_t channels,
                                     std::size_t images, std::size_t rows, std::size_t cols) {
   const std::size_t f = e.reduction(), positions = images * (f * rows) * (f * cols);
-  return (g.patch() + channels) * positions + gemm_scratch<T>(channels, g.patch());
+  return (g.patch() + channels) * gemm_whole_vectors<T>(positions);
 }
 
 namespace detail {
-// W[channels] · columns into a tile in scratch, then the epilogue of every image and channel from it.
-// columns: [K, images·Q] (row stride images·Q), image i's Q = conv_rows × conv_cols positions at i·Q.
+// Zeros columns [n, ld) of K rows of stride ld: the columns gemm_whole_vectors adds.
 template <class T>
-void gemm_then_epilogue(const T* columns, std::size_t images, std::size_t conv_rows, std::size_t conv_cols,
-                        const T* weight, const T* bias, const Conv2dGeometry& g, const Epilogue& e, Range channels,
-                        Range rows, Range cols, T* scratch, T* y) {
-  const std::size_t K = g.patch(), Q = conv_rows * conv_cols, ld = images * Q;
+void zero_padding_columns(T* columns, std::size_t K, std::size_t n, std::size_t ld) {
+  if (n < ld)
+    for (std::size_t k = 0; k < K; ++k) std::fill(columns + k * ld + n, columns + (k + 1) * ld, T(0));
+}
+
+// W[channels] · columns into a tile in scratch, then the epilogue of every image and channel from it.
+// columns: [K, images·Q] with row stride ld = gemm_whole_vectors(images·Q) and zeros past images·Q;
+// image i's Q = conv_rows × conv_cols positions at i·Q.
+template <class T>
+void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, std::size_t conv_rows,
+                        std::size_t conv_cols, const T* weight, const T* bias, const Conv2dGeometry& g,
+                        const Epilogue& e, Range channels, Range rows, Range cols, T* scratch, T* y) {
+  const std::size_t K = g.patch(), Q = conv_rows * conv_cols;
   const std::size_t eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e), out_image = g.out_c * eh * ew;
-  T* tile = scratch;
-  gemm(channels.size(), ld, K, weight + channels.begin * K, K, columns, ld, tile, ld, false, tile + channels.size() * ld);
+  T* tile = scratch;  // [channels, ld]: whole vectors, so the GEMM copies nothing
+  gemm(channels.size(), ld, K, weight + channels.begin * K, K, columns, ld, tile, ld, false, static_cast<T*>(nullptr));
   for (std::size_t i = 0; i < images; ++i) {
     T* block = y + i * out_image + (channels.begin * eh + rows.begin) * ew + cols.begin;
     for (std::size_t c = 0; c < channels.size(); ++c)
@@ -126,19 +134,31 @@ void conv2d_forward_epilogue(const T* x, std::size_t images, const T* weight, co
                              const Epilogue& e, Range channels, Range rows, Range cols, T* scratch, T* y) {
   const std::size_t f = e.reduction();
   const Range conv_rows{f * rows.begin, f * rows.end}, conv_cols{f * cols.begin, f * cols.end};
-  const std::size_t Q = conv_rows.size() * conv_cols.size(), ld = images * Q;
+  const std::size_t Q = conv_rows.size() * conv_cols.size(), ld = gemm_whole_vectors<T>(images * Q);
   if (Q == 0 || images == 0 || channels.size() == 0) return;
   T* columns = scratch;
   for (std::size_t i = 0; i < images; ++i) im2col(x + i * g.in_image(), g, conv_rows, conv_cols, columns + i * Q, ld);
-  detail::gemm_then_epilogue(columns, images, conv_rows.size(), conv_cols.size(), weight, bias, g, e, channels, rows,
-                             cols, scratch + g.patch() * ld, y);
+  detail::zero_padding_columns(columns, g.patch(), images * Q, ld);
+  detail::gemm_then_epilogue(columns, ld, images, conv_rows.size(), conv_cols.size(), weight, bias, g, e, channels,
+                             rows, cols, scratch + g.patch() * ld, y);
 }
 
-// The columns of one image that its whole epilogue output reads: [K, (f·eh)·(f·ew)], row stride ld.
+// The row stride of one image's columns for its whole epilogue output: (f·eh)·(f·ew) positions in
+// whole vectors.
 template <class T>
-void im2col_for_epilogue(const T* x, const Conv2dGeometry& g, const Epilogue& e, T* columns, std::size_t ld) {
+std::size_t epilogue_columns_stride(const Conv2dGeometry& g, const Epilogue& e) {
   const std::size_t f = e.reduction();
-  im2col(x, g, Range{0, f * epilogue_out_h(g, e)}, Range{0, f * epilogue_out_w(g, e)}, columns, ld);
+  return gemm_whole_vectors<T>(f * epilogue_out_h(g, e) * f * epilogue_out_w(g, e));
+}
+
+// The columns of one image that its whole epilogue output reads: [K, epilogue_columns_stride], zeros
+// past its positions.
+template <class T>
+void im2col_for_epilogue(const T* x, const Conv2dGeometry& g, const Epilogue& e, T* columns) {
+  const std::size_t f = e.reduction(), ld = epilogue_columns_stride<T>(g, e);
+  const Range rows{0, f * epilogue_out_h(g, e)}, cols{0, f * epilogue_out_w(g, e)};
+  im2col(x, g, rows, cols, columns, ld);
+  detail::zero_padding_columns(columns, g.patch(), rows.size() * cols.size(), ld);
 }
 
 // Output channels `channels` of one image's whole epilogue output from its columns (im2col_for_epilogue),
@@ -149,8 +169,8 @@ void conv2d_forward_epilogue_columns(const T* columns, const T* weight, const T*
                                      const Epilogue& e, Range channels, T* scratch, T* y) {
   const std::size_t f = e.reduction(), eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
   if (channels.size() == 0 || eh == 0 || ew == 0) return;
-  detail::gemm_then_epilogue(columns, 1, f * eh, f * ew, weight, bias, g, e, channels, Range{0, eh}, Range{0, ew},
-                             scratch, y);
+  detail::gemm_then_epilogue(columns, epilogue_columns_stride<T>(g, e), 1, f * eh, f * ew, weight, bias, g, e, channels,
+                             Range{0, eh}, Range{0, ew}, scratch, y);
 }
 
 // Scratch elements conv2d_backward needs for `images` images.

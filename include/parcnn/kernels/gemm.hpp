@@ -58,6 +58,15 @@ void gemm_panel(std::size_t M, std::size_t K, const T* A, std::size_t rsa, std::
 
 }  // namespace detail
 
+// N rounded up to whole vectors. A B whose rows have this stride and hold zeros past column N, and a C
+// of the same stride, let gemm run every column as a whole vector straight from B: nothing copied, no
+// scratch (the columns past N of C get A·0). The convolutions' columns and tiles are laid out so.
+template <class T>
+constexpr std::size_t gemm_whole_vectors(std::size_t N) {
+  constexpr std::size_t L = detail::Vec<T>::lanes;
+  return (N + L - 1) / L * L;
+}
+
 // Elements of scratch an M×N×K product needs for its ragged last columns (zero-padded panels).
 template <class T>
 constexpr std::size_t gemm_scratch(std::size_t M, std::size_t K) {
@@ -78,6 +87,10 @@ void gemm_strided(std::size_t M, std::size_t N, std::size_t K, const T* A, std::
   std::size_t j = 0;
   for (; j + 2 * L <= N; j += 2 * L) detail::gemm_panel<2>(M, K, A, rsa, csa, B + j, ldb, C + j, ldc, accumulate);
   if (j == N) return;
+  if (N - j == L) {  // one whole vector left: no copy needed
+    detail::gemm_panel<1>(M, K, A, rsa, csa, B + j, ldb, C + j, ldc, accumulate);
+    return;
+  }
   // The last columns: copy them into a zero-padded panel, one or two vectors wide, so that they run
   // through the same vector code as every other column; copy the results back.
   const std::size_t w = N - j, width = w <= L ? L : 2 * L;

@@ -147,21 +147,29 @@ class Conv2d final : public Layer<T> {
 
     const bool channels_cut = cut.c < g.out_c && cut.h == eh && cut.w == ew;
     if (channels_cut) {
-      // Columns of every image once (parallel over images), then channel blocks share them.
-      T* columns = ws.shared(in.dim(0) * K * Q);
+      // Columns of every image once (parallel over images), then channel blocks share them. Without an
+      // epilogue the GEMMs write straight into y; with one, into a tile the epilogue reads.
+      const std::size_t ld = e.empty() ? Q : kernels::epilogue_columns_stride<T>(g, e);
+      T* columns = ws.shared(in.dim(0) * K * ld);
       run_blocks(IndexSpace{in.dim(0)}, Cut{}, [&](const Block& blk, std::size_t) {
-        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
-          kernels::im2col_for_epilogue(x + n * g.in_image(), g, e, columns + n * K * Q, Q);
+        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
+          T* image_columns = columns + n * K * ld;
+          if (e.empty())
+            kernels::im2col(x + n * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, image_columns, ld);
+          else
+            kernels::im2col_for_epilogue(x + n * g.in_image(), g, e, image_columns);
+        }
       });
       ws.reserve_scratch(workers, e.empty() ? kernels::gemm_scratch<T>(cut.c, K)
                                             : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, 1, eh, ew));
       run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
         for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
-          const T* cols = columns + n * K * Q;
+          const T* image_columns = columns + n * K * ld;
           if (e.empty())
-            kernels::conv2d_forward_columns(cols, Q, w, b, g, blk.c, ws.scratch(worker), y + n * out_image);
+            kernels::conv2d_forward_columns(image_columns, ld, w, b, g, blk.c, ws.scratch(worker), y + n * out_image);
           else
-            kernels::conv2d_forward_epilogue_columns(cols, w, b, g, e, blk.c, ws.scratch(worker), y + n * out_image);
+            kernels::conv2d_forward_epilogue_columns(image_columns, w, b, g, e, blk.c, ws.scratch(worker),
+                                                     y + n * out_image);
         }
       });
       return;
