@@ -72,6 +72,18 @@ TYPED_TEST(GeluTest, EveryRankAndStrategyIsBitwiseSequential) {
     }
 }
 
+// The kernel over a span (wide chunks, chunks, a padded tail) gives each element the bits it gets alone.
+TYPED_TEST(GeluTest, KernelGivesEveryElementItsBitsAlone) {
+  using T = TypeParam;
+  const Tensor<T> x = random_tensor<T>(Shape{203}, 8, -4, 4);
+  for (GeluApproximation a : {GeluApproximation::none, GeluApproximation::tanh}) {
+    Tensor<T> span(x.shape()), alone(x.shape());
+    kernels::gelu(a, x.data(), span.data(), x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) kernels::gelu(a, x.data() + i, alone.data() + i, 1);
+    EXPECT_TRUE(bitwise<T>(span, alone));
+  }
+}
+
 TYPED_TEST(GeluTest, RejectsEmptyInput) {
   using T = TypeParam;
   expect_throw_with([] { GELU<T>().forward(Tensor<T>(Shape{3, 0})); }, {"GELU", "got [3, 0]"});

@@ -28,23 +28,36 @@ template <class T>
 inline constexpr T gelu_inv_sqrt_2 = T(0.707106781186547524400844362104849039L);
 
 namespace detail {
-// Elements per chunk: a whole number of SIMD registers for float and double on every x86 level.
+// Elements per chunk: a whole number of SIMD registers for float and double on every x86 level. Long
+// spans go in chunks of four times that: one chunk's exp is a chain of dependent steps, and four
+// independent ones in flight keep the vector units busy (GELU at batch 64 on one thread, 346k values:
+// 111 µs in chunks of 16, 78 µs in chunks of 64).
 inline constexpr std::size_t gelu_chunk = 16;
+inline constexpr std::size_t gelu_wide_chunk = 4 * gelu_chunk;
 
-// Applies f(in_chunks..., out_chunk) (Eigen arrays of gelu_chunk elements) over [0, n): the inputs
-// are read from `inputs...`, the result written to y. Eigen vectorises exp and erf, but would evaluate a
-// span's ragged end with scalar std::exp; here the end goes through the same packet code in padded
-// chunks, so an element's result never depends on where a strategy's block boundaries fall.
-template <class T, class F, class... In>
-void for_each_chunk(T* y, std::size_t n, F&& f, const In*... inputs) {
-  static_assert((std::is_same_v<In, T> && ...), "for_each_chunk: inputs and output share one scalar type");
-  using Chunk = Eigen::Array<T, gelu_chunk, 1>;
-  std::size_t i = 0;
-  for (; i + gelu_chunk <= n; i += gelu_chunk) {
+// Applies f(in_chunks..., out_chunk) (Eigen arrays of a fixed number of elements) over [0, n): the
+// inputs are read from `inputs...`, the result written to y. Eigen vectorises exp and erf, but would
+// evaluate a span's ragged end with scalar std::exp; here every element goes through the same packet
+// code — in wide chunks, then chunks, then one zero-padded chunk — so an element's result never depends
+// on where a strategy's block boundaries fall.
+template <std::size_t Size, class T, class F, class... In>
+std::size_t for_each_whole_chunk(T* y, std::size_t begin, std::size_t n, F& f, const In*... inputs) {
+  using Chunk = Eigen::Array<T, int(Size), 1>;
+  std::size_t i = begin;
+  for (; i + Size <= n; i += Size) {
     Eigen::Map<Chunk> out(y + i);
     f(Eigen::Map<const Chunk>(inputs + i)..., out);
   }
+  return i;
+}
+
+template <class T, class F, class... In>
+void for_each_chunk(T* y, std::size_t n, F&& f, const In*... inputs) {
+  static_assert((std::is_same_v<In, T> && ...), "for_each_chunk: inputs and output share one scalar type");
+  std::size_t i = for_each_whole_chunk<gelu_wide_chunk>(y, 0, n, f, inputs...);
+  i = for_each_whole_chunk<gelu_chunk>(y, i, n, f, inputs...);
   if (i < n) {
+    using Chunk = Eigen::Array<T, int(gelu_chunk), 1>;
     auto padded = [&](const T* p) {
       Chunk c = Chunk::Zero();
       std::copy(p + i, p + n, c.data());
