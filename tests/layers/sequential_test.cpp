@@ -120,7 +120,7 @@ TEST(SequentialTest, DepthFirstCutFollowsTheStrategy) {
   strategy::Auto capped = eager;
   capped.depth_first_max_images = 3;
   EXPECT_EQ(m.depth_first_cut(in, capped, 2).n, 3u);
-  EXPECT_EQ(m.depth_first_cut(in, capped, 1).n, 3u);  // one worker: blocks once the batch exceeds the cap
+  EXPECT_EQ(m.depth_first_cut(in, capped, 1).n, 7u);  // one worker: layer by layer, whatever the batch
   const std::string plan = m.describe(in, eager, 2);
   EXPECT_NE(plan.find("depth-first: 7 images in 2 blocks of up to 4"), std::string::npos) << plan;
   EXPECT_NE(plan.find("inside a depth-first block"), std::string::npos) << plan;

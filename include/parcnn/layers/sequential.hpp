@@ -210,8 +210,9 @@ class Sequential final : public Layer<T> {
   //  - Auto: depth-first when every worker gets an image and the model is worth a fork-join, one
   //    block per worker of at most `Auto::depth_first_max_images` (at batch 7 on 2 threads blocks of 4
   //    and 3 images beat cutting inside images layer by layer: 16.3k against 11.2k images/s). One
-  //    worker gets blocks too once the batch exceeds that cap, for the caches (batch 256 on 1 thread:
-  //    17.1k images/s in blocks of 64 against 15.2k layer by layer);
+  //    worker runs layer by layer: with fused epilogues the activations between stages are small,
+  //    and blocks no longer pay for themselves (batch 256 on 1 thread: 9.3–9.4 ms layer by layer,
+  //    9.5–9.9 ms in blocks of 32; before fusion blocks won, 17.1k images/s against 15.2k);
   //  - Tuned: the measured choice for this model, input and worker count (tune() records it under the
   //    model's workload), else as Auto;
   //  - every other strategy cuts inside images: layer by layer.
@@ -355,9 +356,8 @@ class Sequential final : public Layer<T> {
   static Cut auto_depth_first_cut(const Workload& work, const strategy::Auto& a, std::size_t workers) {
     const std::size_t n = work.space.n;
     Cut c = Cut::whole(work.space);
-    if (n < workers || work.flops < a.min_parallel_flops) return c;
-    const std::size_t w = std::max<std::size_t>(workers, 1);
-    c.n = std::min(a.depth_first_max_images, (n + w - 1) / w);
+    if (workers <= 1 || n < workers || work.flops < a.min_parallel_flops) return c;
+    c.n = std::min(a.depth_first_max_images, (n + workers - 1) / workers);
     return c;
   }
 
