@@ -120,7 +120,11 @@ TEST(SequentialTest, DepthFirstCutFollowsTheStrategy) {
   strategy::Auto capped = eager;
   capped.depth_first_max_images = 3;
   EXPECT_EQ(m.depth_first_cut(in, capped, 2).n, 3u);
-  EXPECT_EQ(m.depth_first_cut(in, capped, 1).n, 7u);  // one worker: layer by layer, whatever the batch
+  EXPECT_EQ(m.depth_first_cut(in, capped, 1).n, 7u);  // one worker, fused epilogues: layer by layer
+  Sequential<float> unfused = m;
+  unfused.fuse_epilogues(false);
+  EXPECT_EQ(unfused.depth_first_cut(in, capped, 1).n, 3u);  // unfused: blocks once the batch exceeds the cap
+  EXPECT_EQ(unfused.depth_first_cut(in, eager, 1).n, 7u);   // and not below it
   const std::string plan = m.describe(in, eager, 2);
   EXPECT_NE(plan.find("depth-first: 7 images in 2 blocks of up to 4"), std::string::npos) << plan;
   EXPECT_NE(plan.find("inside a depth-first block"), std::string::npos) << plan;

@@ -210,9 +210,10 @@ class Sequential final : public Layer<T> {
   //  - Auto: depth-first when every worker gets an image and the model is worth a fork-join, one
   //    block per worker of at most `Auto::depth_first_max_images` (at batch 7 on 2 threads blocks of 4
   //    and 3 images beat cutting inside images layer by layer: 16.3k against 11.2k images/s). One
-  //    worker runs layer by layer: with fused epilogues the activations between stages are small,
-  //    and blocks no longer pay for themselves (batch 256 on 1 thread: 9.3–9.4 ms layer by layer,
-  //    9.5–9.9 ms in blocks of 32; before fusion blocks won, 17.1k images/s against 15.2k);
+  //    worker gets blocks too once the batch exceeds that cap, for the caches, unless the model fuses
+  //    epilogues: the activations between fused stages are small and blocks no longer pay (letter
+  //    CNN at batch 256 on 1 thread, network_bench: fused 9.3–9.4 ms layer by layer, 9.5–9.9 in blocks;
+  //    unfused 17.2 ms layer by layer, 14.9 ms in blocks);
   //  - Tuned: the measured choice for this model, input and worker count (tune() records it under the
   //    model's workload), else as Auto;
   //  - every other strategy cuts inside images: layer by layer.
@@ -223,9 +224,9 @@ class Sequential final : public Layer<T> {
     if (const auto* batch = std::get_if<strategy::Batch>(&strategy.value())) return batch->cut(work, workers);
     if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value())) {
       if (const auto* e = t->find(work, workers)) return e->cut;
-      return auto_depth_first_cut(work, t->fallback, workers);
+      return auto_depth_first_cut(in, work, t->fallback, workers);
     }
-    if (const auto* a = std::get_if<strategy::Auto>(&strategy.value())) return auto_depth_first_cut(work, *a, workers);
+    if (const auto* a = std::get_if<strategy::Auto>(&strategy.value())) return auto_depth_first_cut(in, work, *a, workers);
     return whole;
   }
 
@@ -353,12 +354,27 @@ class Sequential final : public Layer<T> {
   }
 
  private:
-  static Cut auto_depth_first_cut(const Workload& work, const strategy::Auto& a, std::size_t workers) {
+  Cut auto_depth_first_cut(const Shape& in, const Workload& work, const strategy::Auto& a, std::size_t workers) const {
     const std::size_t n = work.space.n;
     Cut c = Cut::whole(work.space);
-    if (workers <= 1 || n < workers || work.flops < a.min_parallel_flops) return c;
-    c.n = std::min(a.depth_first_max_images, (n + workers - 1) / workers);
+    if (n < workers || work.flops < a.min_parallel_flops) return c;
+    const std::size_t w = std::max<std::size_t>(workers, 1);
+    c.n = std::min(a.depth_first_max_images, (n + w - 1) / w);
+    if (w == 1 && (c.n >= n || fuses_any(in))) return Cut::whole(work.space);
     return c;
+  }
+
+  // Whether forward on input shape `in` runs any fused epilogue (with one worker, as in a block).
+  bool fuses_any(const Shape& in) const {
+    Shape x = in;
+    for (std::size_t i = 0; i < layers_.size();) {
+      kernels::Epilogue e;
+      const std::size_t next = stage(i, x, e, 1);
+      if (next > i + 1) return true;
+      x = layers_[i].second->output_shape(x);
+      i = next;
+    }
+    return false;
   }
 
   // Layer i's output shape for input shape `in`; a ShapeError names the layer's position and name.
