@@ -1,5 +1,6 @@
-// parcnn/kernels/conv2d.hpp — 2-D convolution forward: im2col + GEMM over a block, and the plain-loop
-// reference every test compares against.
+// parcnn/kernels/conv2d.hpp — 2-D convolution: im2col + GEMM over a block, straight into the output or
+// through a tile and an epilogue (bias, 2×2 pool, GELU; kernels/epilogue.hpp), several images per GEMM
+// when their maps are small; the backward pass; and the plain-loop reference every test compares against.
 //
 // Weight [out_c, in_c, k_h, k_w] is, row-major, the GEMM's A = [out_c, K]. For a block of output
 // channels [c0, c1) and output positions P: y[c0:c1, P] = A[c0:c1, :] · cols[:, P] + bias.

@@ -149,16 +149,11 @@ class Conv2d final : public Layer<T> {
     if (channels_cut) {
       // Columns of every image once (parallel over images), then channel blocks share them. Without an
       // epilogue the GEMMs write straight into y; with one, into a tile the epilogue reads.
-      const std::size_t ld = e.empty() ? Q : kernels::epilogue_columns_stride<T>(g, e);
+      const std::size_t ld = kernels::epilogue_columns_stride<T>(g, e);
       T* columns = ws.shared(in.dim(0) * K * ld);
       run_blocks(IndexSpace{in.dim(0)}, Cut{}, [&](const Block& blk, std::size_t) {
-        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
-          T* image_columns = columns + n * K * ld;
-          if (e.empty())
-            kernels::im2col(x + n * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, image_columns, ld);
-          else
-            kernels::im2col_for_epilogue(x + n * g.in_image(), g, e, image_columns);
-        }
+        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
+          kernels::im2col_for_epilogue(x + n * g.in_image(), g, e, columns + n * K * ld);
       });
       ws.reserve_scratch(workers, e.empty() ? kernels::gemm_scratch<T>(cut.c, K)
                                             : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, 1, eh, ew));

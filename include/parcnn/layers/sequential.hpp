@@ -360,7 +360,7 @@ class Sequential final : public Layer<T> {
     if (n < workers || work.flops < a.min_parallel_flops) return c;
     const std::size_t w = std::max<std::size_t>(workers, 1);
     c.n = std::min(a.depth_first_max_images, (n + w - 1) / w);
-    if (w == 1 && (c.n >= n || fuses_any(in))) return Cut::whole(work.space);
+    if (w == 1 && c.n < n && fuses_any(in)) return Cut::whole(work.space);
     return c;
   }
 
