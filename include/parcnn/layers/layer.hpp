@@ -63,9 +63,7 @@ class Layer {
 
   // Runs the layer into `out`, using `ws` for scratch. Allocates nothing once `ws` has seen this shape.
   void forward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const {
-    const Shape expected = output_shape(in.shape());
-    if (out.shape() != expected)
-      throw ShapeError(name() + ": output must have shape " + expected.str() + ", got " + out.shape().str());
+    check_output(output_shape(in.shape()), out.shape());
     run(in, out, strategy, ws);
   }
 
@@ -81,9 +79,7 @@ class Layer {
   // activation, layer by layer and unfused; for any other layer the same as forward.
   void forward_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                             Workspace<T>& ws) const {
-    const Shape expected = output_shape(in.shape());
-    if (out.shape() != expected)
-      throw ShapeError(name() + ": output must have shape " + expected.str() + ", got " + out.shape().str());
+    check_output(output_shape(in.shape()), out.shape());
     run_for_backward(in, out, strategy, ws);
   }
 
@@ -116,10 +112,7 @@ class Layer {
                      Workspace<T>& ws) const {
     if (e.empty()) return forward(in, out, strategy, ws);
     if (!accepts_epilogue(e)) throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output");
-    const Shape expected = fused_output_shape(in.shape(), e);
-    if (out.shape() != expected)
-      throw ShapeError(name() + " + " + e.str() + ": output must have shape " + expected.str() + ", got " +
-                       out.shape().str());
+    check_output(fused_output_shape(in.shape(), e), out.shape(), &e);
     run_fused(in, out, e, strategy, ws);
   }
 
@@ -148,6 +141,14 @@ class Layer {
   }
 
  protected:
+  // ShapeError "<name>[ + <epilogue>]: output must have shape <expected>, got <actual>" unless they
+  // agree. The message is built only then: forward must not allocate.
+  void check_output(const Shape& expected, const Shape& actual, const kernels::Epilogue* e = nullptr) const {
+    if (actual == expected) return;
+    throw ShapeError(name() + (e ? " + " + e->str() : std::string()) + ": output must have shape " + expected.str() +
+                     ", got " + actual.str());
+  }
+
   // The computation, with shapes already checked.
   virtual void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const = 0;
 
