@@ -6,7 +6,7 @@
 //   parallel/  the strategies (Sequential, Batch, Channel, Spatial, Tiled, Auto), the runtime Strategy
 //              value with names, thread scopes (Threads), and the oneTBB block runner
 //   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, linear, log-softmax,
-//              each with a plain-loop reference
+//              each with a plain-loop reference; cost.hpp, what they take on one core (for Auto)
 //   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
 //   models/    the letter CNN of the guide
 //   train/     losses, parameters with gradients, SGD and Adam, the trainer

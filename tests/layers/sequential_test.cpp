@@ -101,7 +101,8 @@ TEST(SequentialTest, DescribeExplainsEachLayersCut) {
 // Auto that forks for any amount of work, so the small model runs depth-first.
 strategy::Auto eager_auto() {
   strategy::Auto a;
-  a.min_parallel_flops = 0;
+  a.fork_join_ns = 0;
+  a.in_image_ns = 0;
   return a;
 }
 
@@ -175,7 +176,14 @@ TEST(SequentialTest, FusesAPoolAndGeluAfterAConvolution) {
   EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
   EXPECT_EQ(m.stage(3, Shape{3, 4, 3, 3}, e, 2), 4u);  // flatten: nothing to fuse
   EXPECT_TRUE(e.empty());
-  EXPECT_EQ(m.stage(0, in, e, 4), 1u);  // fewer images than workers: cut inside images, unfused
+  // Fewer images than workers: unfused where the strategy cuts inside the images, fused where it runs
+  // the stage on one worker (the small model is below Auto's fork-join threshold).
+  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Channel{}), 1u);
+  EXPECT_TRUE(e.empty());
+  EXPECT_EQ(m.stage(0, in, e, 4, eager_auto()), 1u);
+  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Auto{}), 3u);
+  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Sequential{}), 3u);
+  EXPECT_EQ(m.stages(in, 4, strategy::Channel{}).size(), m.size());
   EXPECT_EQ(m.stage(0, Shape{1, 2, 7, 7}, e, 1), 3u);
   const std::string plan = m.describe(in, strategy::Sequential{}, 1);
   EXPECT_NE(plan.find("in conv's epilogue"), std::string::npos) << plan;
@@ -210,8 +218,9 @@ std::vector<std::pair<Sequential<float>, std::size_t>> fusion_models() {
 
 TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
   const Tensor<float> odd = random_tensor<float>(Shape{7, 2, 9, 9}, 11), even = random_tensor<float>(Shape{7, 2, 8, 8}, 12);
+  const Tensor<float> one = random_tensor<float>(Shape{1, 2, 9, 9}, 13);  // fused on 2 threads only when not cut
   for (auto& [m, first_stage_end] : fusion_models())
-    for (const Tensor<float>* x : {&odd, &even}) {
+    for (const Tensor<float>* x : {&odd, &even, &one}) {
       kernels::Epilogue e;
       const std::size_t end = m.stage(0, x->shape(), e, 2);
       if (x == &odd) {
@@ -222,7 +231,8 @@ TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
       const Tensor<float> expected = apart.forward(*x, strategy::Sequential{});
       for (std::size_t threads : {1, 2})
         for (const Strategy& s : {Strategy(strategy::Sequential{}), Strategy(strategy::Channel{}),
-                                  Strategy(strategy::Spatial{}), Strategy(strategy::Batch{3}), Strategy(eager_auto())}) {
+                                  Strategy(strategy::Spatial{}), Strategy(strategy::Batch{3}), Strategy(eager_auto()),
+                                  Strategy(strategy::Auto{})}) {
           Workspace<float> ws;
           const Tensor<float> y = Threads(threads).run([&] { return Tensor<float>(m.forward(*x, s, ws)); });
           EXPECT_TRUE(bitwise<float>(y, expected)) << m[1].name() << " on " << x->shape().str() << ", " << s.name()

@@ -2,6 +2,9 @@
 // thread count against Sequential, and concurrent forward calls on one model.
 #include <parcnn/models/letter_cnn.hpp>
 
+#include <array>
+#include <map>
+#include <string>
 #include <thread>
 
 #include "support/test_support.hpp"
@@ -139,6 +142,71 @@ TYPED_TEST(LetterCnnTest, ConcurrentForwardCallsOnOneModel) {
 TEST(LetterCnnBackwardTest, WholeNetworkGradientsMatchFiniteDifferences) {
   Sequential<double> m = models::letter_cnn<double>(10, 4, GeluApproximation::tanh);
   expect_gradients_match_finite_differences(m, random_tensor<double>(Shape{3, 1, 28, 28}, 5, 0, 1), 1e-6, 12);
+}
+
+// Each layer's one-core estimate (Workload::one_core_ns, from kernels/cost.hpp) against what it took on
+// the reference machine (bench/layers_bench, strategy sequential, 1 thread, Zen 5; µs): within a factor
+// of 1.5 wherever the layer takes a microsecond or more, so that Auto weighs the right time against a
+// fork-join. The fused stages are the convolutions with their pool and GELU, as forward runs them.
+TEST(LetterCnnCostTest, EstimatesFollowTheReferenceMeasurements) {
+  const std::map<std::string, std::array<double, 3>> measured{  // batch 1, 16, 64
+      {"conv1", {3.83, 63.4, 254}},      {"pool1", {1.29, 25.2, 109}},     {"gelu1", {1.25, 19.3, 78.4}},
+      {"conv2", {24.4, 376, 1522}},      {"pool2", {1.00, 16.4, 72.9}},    {"gelu2", {0.41, 5.81, 23.7}},
+      {"conv3", {16.2, 143, 589}},       {"pool3", {0.69, 11.2, 43.2}},    {"gelu3", {0.08, 0.52, 1.93}},
+      {"flatten", {0.02, 0.08, 0.23}},   {"fc1", {2.05, 21.7, 84.3}},      {"gelu4", {0.16, 1.86, 7.46}},
+      {"fc2", {3.90, 23.0, 90.6}},       {"gelu5", {0.11, 0.96, 3.72}},    {"fc3", {0.16, 1.50, 5.90}},
+      {"log_softmax", {0.13, 1.28, 4.96}}, {"conv1+", {5.95, 93.8, 375}}, {"conv2+", {22.3, 336, 1322}},
+      {"conv3+", {15.0, 102, 421}}};
+  const Sequential<float> m = models::letter_cnn<float>(26, 1);
+  const std::size_t batches[] = {1, 16, 64};
+  auto check = [&](const std::string& name, std::size_t b, double estimate_ns) {
+    const double us = measured.at(name)[b];
+    if (us < 1.0) return;
+    EXPECT_GT(estimate_ns / 1e3, us / 1.5) << name << " at batch " << batches[b];
+    EXPECT_LT(estimate_ns / 1e3, us * 1.5) << name << " at batch " << batches[b];
+  };
+  for (std::size_t b = 0; b < 3; ++b) {
+    Shape s{batches[b], 1, 28, 28};
+    for (const auto& st : m.stages(s, 1))
+      if (st.next > st.first + 1) check(m.layer_name(st.first) + "+", b, st.work.one_core_ns);
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      check(m.layer_name(i), b, m[i].workload(s).one_core_ns);
+      s = m[i].output_shape(s);
+    }
+  }
+  EXPECT_GT(m.workload(Shape{1, 1, 28, 28}).one_core_ns, 0.0);  // every layer gives one: the model sums them
+}
+
+// Auto's choices on 2 workers where a layer sits near the fork-join threshold, each the one measured
+// fastest on the reference machine (layers_bench, 2 threads against sequential on 1; µs).
+TEST(LetterCnnCostTest, AutoCutsOnlyWhatPaysForItsForkJoin) {
+  const Sequential<float> m = models::letter_cnn<float>(26, 1);
+  auto choice = [&](const std::string& layer, std::size_t batch) {
+    Shape s{batch, 1, 28, 28};
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      if (m.layer_name(i) == layer) return strategy::Auto{}.choose(m[i].workload(s), 2).strategy;
+      s = m[i].output_shape(s);
+    }
+    return std::string("no such layer");
+  };
+  EXPECT_EQ(choice("gelu4", 16), "sequential");   // 1.8 alone, 2.0 by images
+  EXPECT_EQ(choice("gelu3", 64), "sequential");   // 1.9, 2.0
+  EXPECT_EQ(choice("gelu5", 64), "batch");        // 3.7, 2.9
+  EXPECT_EQ(choice("log_softmax", 16), "sequential");  // 1.3, 1.7
+  EXPECT_EQ(choice("log_softmax", 64), "batch");  // 4.9, 3.6
+  EXPECT_EQ(choice("pool3", 16), "batch");        // 10.3, 6.5
+  EXPECT_EQ(choice("fc3", 16), "sequential");     // 1.5, 1.9
+  EXPECT_EQ(choice("flatten", 256), "sequential");  // 1.0, 1.6
+  EXPECT_EQ(choice("fc1", 1), "sequential");      // 2.0, by channel 2.0 to 2.1
+  EXPECT_EQ(choice("fc2", 1), "channel");         // 3.9, 2.8
+  EXPECT_EQ(choice("conv1", 1), "sequential");    // 3.8, by channel or rows 4.3
+  EXPECT_EQ(choice("conv3", 1), "channel");       // 14.3, 11.4
+  EXPECT_EQ(choice("conv2", 1), "spatial");       // 23.6, 16.0
+  // conv1 with its pool and GELU at batch 1 is too small to cut, so it runs fused on one worker (5.95
+  // against 6.7 layer by layer); conv2's stage is cut inside the image, unfused.
+  kernels::Epilogue e;
+  EXPECT_EQ(m.stage(0, Shape{1, 1, 28, 28}, e, 2), 3u);
+  EXPECT_EQ(m.stage(3, Shape{1, 32, 13, 13}, e, 2), 4u);
 }
 
 }  // namespace

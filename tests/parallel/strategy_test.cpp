@@ -105,20 +105,56 @@ TEST(StrategyTest, AutoCutsRowsOfLargeImagesEvenWithManyImages) {
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(64, 64, 56, 56), 2).strategy, "batch");  // 0.2 M: images
 }
 
-TEST(StrategyTest, AutoCountsBytesAsWorkToo) {
-  Workload pool = conv_like(16, 32, 13, 13, 0.3e6);  // few FLOPs...
-  pool.bytes = 1.7e6;                                 // ...over many bytes: pooling
+TEST(StrategyTest, AutoWeighsTheLayersOwnTimeAgainstAForkJoin) {
+  // pool3 of the letter CNN at batch 16: a few FLOPs over 2,048 planes of one output each, 10.9 µs alone.
+  Workload pool = conv_like(16, 128, 1, 1, 18432);
+  pool.bytes = 4.0 * (16 * 128 * 9 + 16 * 128);
+  EXPECT_EQ(strategy::Auto{}.choose(pool, 2).strategy, "sequential");  // from FLOPs and bytes: 0.1 µs
+  pool.one_core_ns = 9e3;                                               // its own estimate
   EXPECT_EQ(strategy::Auto{}.choose(pool, 2).strategy, "batch");
-  pool.bytes = 1e5;
-  const strategy::AutoChoice small = strategy::Auto{}.choose(pool, 2);
+  // On two workers a cut saves half: it pays from twice the fork-join (1.2 µs), on four from 4/3 of it.
+  Workload w = conv_like(16, 1, 1, 1);
+  w.one_core_ns = 2300;
+  const strategy::AutoChoice small = strategy::Auto{}.choose(w, 2);
   EXPECT_EQ(small.strategy, "sequential");
-  EXPECT_NE(small.reason.find("KiB"), std::string::npos) << small.reason;
+  EXPECT_NE(small.reason.find("about 2.30 us on one core"), std::string::npos) << small.reason;
+  EXPECT_NE(small.reason.find("not worth a fork-join (1.20 us)"), std::string::npos) << small.reason;
+  w.one_core_ns = 2500;
+  EXPECT_EQ(strategy::Auto{}.choose(w, 2).strategy, "batch");
+  w.one_core_ns = 1800;
+  EXPECT_EQ(strategy::Auto{}.choose(w, 2).strategy, "sequential");
+  EXPECT_EQ(strategy::Auto{}.choose(w, 4).strategy, "batch");
+  strategy::Auto slow_fork;
+  slow_fork.fork_join_ns = 2000;
+  EXPECT_EQ(slow_fork.choose(w, 4).strategy, "sequential");
+}
+
+TEST(StrategyTest, AutoCutsInsideAnImageOnlyWhenThatPaysItsExtraCost) {
+  // conv1 of the letter CNN at batch 1 (32 channels of 26 rows) is about 4 µs alone: a cut inside the
+  // image costs more than it saves; conv3 (128 channels of 3 rows), about 14 µs, gains from one.
+  Workload conv1 = conv_like(1, 32, 26, 26);
+  conv1.one_core_ns = 4e3;
+  const strategy::AutoChoice small = strategy::Auto{}.choose(conv1, 2);
+  EXPECT_EQ(small.strategy, "sequential");
+  EXPECT_NE(small.reason.find("inside an image would save 2.00 us of about 4.00 us, less than it costs (4.20 us)"),
+            std::string::npos)
+      << small.reason;
+  Workload conv3 = conv_like(1, 128, 3, 3);
+  conv3.one_core_ns = 14e3;
+  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "channel");
+  // The same work over images pays the fork-join only.
+  conv1.space.n = 16;
+  EXPECT_EQ(strategy::Auto{}.choose(conv1, 2).strategy, "batch");
+  // A weight-bound layer's channel cut shares only its small input: fc2 at batch 1, 3.9 µs alone.
+  Workload fc2 = linear_like(1);
+  fc2.one_core_ns = 3.9e3;
+  EXPECT_EQ(strategy::Auto{}.choose(fc2, 2).strategy, "channel");
 }
 
 TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {
   const strategy::AutoChoice tiny = strategy::Auto{}.choose(conv_like(64, 128, 1, 1, 1e4), 2);
   EXPECT_EQ(tiny.strategy, "sequential");
-  EXPECT_NE(tiny.reason.find("kFLOP"), std::string::npos);
+  EXPECT_NE(tiny.reason.find("fork-join"), std::string::npos);
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(64, 64, 11, 11), 1).strategy, "sequential");
   EXPECT_EQ(Strategy(strategy::Batch{}).explain(conv_like(2, 2, 2, 2), 2).reason, "fixed by the caller");
 }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/conv2d.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/layers/size2d.hpp"
@@ -102,6 +103,17 @@ class Conv2d final : public Layer<T> {
     w.flops = 2.0 * computed * double(g.patch()) + (e.gelu ? 20.0 * double(w.space.items()) : 0.0);
     w.parameter_bytes = double(sizeof(T)) * double(weight_.size());
     w.bytes = double(sizeof(T)) * (double(in.numel()) + double(w.space.items())) + w.parameter_bytes;
+    // One core runs the images in stacks of about stack_columns positions, each GEMM's columns padded
+    // to whole vectors; then the epilogue's pool rows and GELU values.
+    const std::size_t Q = f * eh * f * ew, stack = std::clamp<std::size_t>(stack_columns / Q, 1, in[0]);
+    const std::size_t last = in[0] % stack;  // images in a last, smaller stack
+    const double columns = double(in[0] / stack) * double(kernels::gemm_whole_vectors<T>(stack * Q)) +
+                           double(last ? kernels::gemm_whole_vectors<T>(last * Q) : 0);
+    const double K = double(g.patch());
+    w.one_core_ns = kernels::cost::gemm_ns<T>(double(out_c_), columns, K, w.bytes) +
+                    kernels::cost::im2col_ns<T>(double(in[0] * f * eh) * K, double(in[0] * Q) * K);
+    if (e.max_pool_2x2) w.one_core_ns += kernels::cost::max_pool_ns(double(in[0] * out_c_ * eh), computed);
+    if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
     return w;
   }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/kernels/cost.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/threads.hpp"
@@ -32,6 +33,7 @@ class Flatten final : public Layer<T> {
     Workload w;
     w.space = IndexSpace{in[0], 1, 1, 1};
     w.bytes = 2.0 * double(sizeof(T)) * double(in.numel());
+    w.one_core_ns = kernels::cost::copy_ns(w.bytes);
     return w;
   }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/gelu.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
@@ -47,6 +48,7 @@ class GELU final : public Layer<T> {
     w.space = space_of(in);
     w.flops = 20.0 * double(in.numel());  // an exp or erf and a division: about 20 FLOP-equivalents
     w.bytes = 2.0 * double(sizeof(T)) * double(in.numel());
+    w.one_core_ns = kernels::cost::gelu_ns<T>(double(in.numel()));
     return w;
   }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/linear.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
@@ -69,6 +70,8 @@ class Linear final : public Layer<T> {
     w.flops = 2.0 * double(in[0]) * double(in_) * double(out_);
     w.parameter_bytes = double(sizeof(T)) * double(weight_.size());
     w.bytes = double(sizeof(T)) * double(in[0] * in_ + in[0] * out_) + w.parameter_bytes;
+    w.one_core_ns = kernels::cost::gemm_ns<T>(double(out_), double(in[0]), double(in_), w.bytes,
+                                              kernels::cost::small_gemm_flop_per_ns);
     return w;
   }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/log_softmax.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
@@ -32,6 +33,7 @@ class LogSoftmax final : public Layer<T> {
     w.space = IndexSpace{in[0], 1, 1, 1};
     w.flops = 25.0 * double(in.numel());
     w.bytes = 2.0 * double(sizeof(T)) * double(in.numel());
+    w.one_core_ns = kernels::cost::log_softmax_ns(double(in.numel()));
     return w;
   }
 

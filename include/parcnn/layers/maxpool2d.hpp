@@ -10,6 +10,7 @@
 #include <string>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/maxpool2d.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/layers/size2d.hpp"
@@ -57,6 +58,7 @@ class MaxPool2d final : public Layer<T> {
     w.space = IndexSpace{in[0], in[1], g.out_h, g.out_w};
     w.flops = double(w.space.items()) * double(kernel_.h * kernel_.w);
     w.bytes = double(sizeof(T)) * double(in.numel() + w.space.items());
+    w.one_core_ns = kernels::cost::max_pool_ns(double(in[0] * in[1] * g.out_h), w.flops);
     return w;
   }
 

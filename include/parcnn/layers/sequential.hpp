@@ -61,17 +61,19 @@ class Sequential final : public Layer<T> {
   }
   bool fuses_epilogues() const { return fuse_; }
 
-  // The stage of forward that starts at layer `first` on input shape `in` with `workers` slots: that
-  // layer with the epilogue `e` of the layers after it that it runs on its output; returns one past the
-  // stage's last layer. Shapes must be valid. No fusion with fusion off, nor with fewer images than
-  // workers: parallelism must then come from inside the images, and the pooled maps split coarsely
-  // (conv2's 5 pooled rows against its 11 rows); in one network_bench run (Zen 5) the network ran at
-  // batch 1 on 2 threads in 44.9 µs layer by layer under auto, fused in 55 µs at best.
-  std::size_t stage(std::size_t first, const Shape& in, kernels::Epilogue& e,
-                    std::size_t workers = current_workers()) const {
+  // The stage of forward that starts at layer `first` on input shape `in` with `workers` slots under
+  // `strategy`: that layer with the epilogue `e` of the layers after it that it runs on its output;
+  // returns one past the stage's last layer. Shapes must be valid. No fusion with fusion off, nor with
+  // fewer images than workers where the strategy would cut the fused stage: its parallelism must then
+  // come from inside the images, where the pooled maps split coarsely (conv2's 5 pooled rows against
+  // its 11 rows); in one network_bench run (Zen 5) the network ran at batch 1 on 2 threads in 44.9 µs
+  // layer by layer under auto, fused in 55 µs at best. A stage too small to cut runs on one worker
+  // anyway, and fused (conv1 + pool1 + gelu1 at batch 1: 6.7 µs fused, 7.2 layer by layer).
+  std::size_t stage(std::size_t first, const Shape& in, kernels::Epilogue& e, std::size_t workers = current_workers(),
+                    const Strategy& strategy = Strategy()) const {
     e = kernels::Epilogue{};
     std::size_t next = first + 1;
-    if (!fuse_ || (workers > 1 && in.rank() > 0 && in[0] < workers)) return next;
+    if (!fuse_) return next;
     const Layer<T>& head = *layers_[first].second;
     Shape s = head.output_shape(in);
     for (; next < layers_.size(); ++next) {
@@ -80,6 +82,13 @@ class Sequential final : public Layer<T> {
       if (!step || !e.can_append(*step) || !head.accepts_epilogue(e.then(*step))) break;
       e = e.then(*step);
       s = layer.output_shape(s);
+    }
+    if (next > first + 1 && workers > 1 && in.rank() > 0 && in[0] < workers) {
+      const Workload fused = head.fused_workload(in, e);
+      if (BlockGrid(fused.space, strategy.cut(fused, workers)).count() > 1) {
+        e = kernels::Epilogue{};
+        return first + 1;
+      }
     }
     return next;
   }
@@ -92,14 +101,15 @@ class Sequential final : public Layer<T> {
     Workload work;
   };
 
-  // Every stage of forward on input shape `in` with `workers` slots, in order (for plans and tools:
-  // it allocates).
-  std::vector<Stage> stages(const Shape& in, std::size_t workers = current_workers()) const {
+  // Every stage of forward on input shape `in` with `workers` slots under `strategy`, in order (for
+  // plans and tools: it allocates).
+  std::vector<Stage> stages(const Shape& in, std::size_t workers = current_workers(),
+                            const Strategy& strategy = Strategy()) const {
     std::vector<Stage> all;
     Shape x = in;
     for (std::size_t i = 0; i < layers_.size();) {
       Stage st{i, i + 1, {}, x, {}};
-      st.next = stage(i, x, st.epilogue, workers);
+      st.next = stage(i, x, st.epilogue, workers, strategy);
       st.work = layers_[i].second->fused_workload(x, st.epilogue);
       x = layers_[i].second->fused_output_shape(x, st.epilogue);
       all.push_back(st);
@@ -142,17 +152,22 @@ class Sequential final : public Layer<T> {
     return s;
   }
 
-  // Totals over the layers; the space is the batch (a model as a whole is cut by its layers).
+  // Totals over the layers, unfused; the space is the batch (a model as a whole is cut by its layers).
+  // The one-core estimate only when every layer gives one.
   Workload workload(const Shape& in) const override {
     Workload total;
     total.space = IndexSpace{in.rank() ? in[0] : 1};
+    bool every_estimate = true;
     Shape s = in;
     for (const auto& entry : layers_) {
       const Workload w = entry.second->workload(s);
       total.flops += w.flops;
       total.bytes += w.bytes;
+      total.one_core_ns += w.one_core_ns;
+      every_estimate = every_estimate && w.one_core_ns > 0;
       s = entry.second->output_shape(s);
     }
+    if (!every_estimate) total.one_core_ns = 0;
     return total;
   }
 
@@ -248,7 +263,7 @@ class Sequential final : public Layer<T> {
     if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value()))
       if (const auto* e = t->find(workload(in), workers))  // the model's entry (see tune())
         text += "whole model, measured: " + strategy::Tuned::timings_text(*e) + "\n";
-    for (const Stage& st : stages(in, depth_first ? 1 : workers)) {
+    for (const Stage& st : stages(in, depth_first ? 1 : workers, strategy)) {
       const std::size_t i = st.first;
       const Workload& w = st.work;
       const strategy::AutoChoice c = depth_first
@@ -311,7 +326,7 @@ class Sequential final : public Layer<T> {
     TensorView<const T> x = in;  // output_shape(in) has checked every layer already
     for (std::size_t i = 0; i < L;) {
       kernels::Epilogue e;
-      const std::size_t next = pass == Pass::inference ? stage(i, x.shape(), e, workers) : i + 1;
+      const std::size_t next = pass == Pass::inference ? stage(i, x.shape(), e, workers, strategy) : i + 1;
       const Layer<T>& layer = *layers_[i].second;
       TensorView<T> y = next == L ? out : ws.tensor(next - 1, layer.fused_output_shape(x.shape(), e)).view();
       if (next > i + 1) ws.tensor(i, Shape{0});
@@ -357,7 +372,7 @@ class Sequential final : public Layer<T> {
   Cut auto_depth_first_cut(const Shape& in, const Workload& work, const strategy::Auto& a, std::size_t workers) const {
     const std::size_t n = work.space.n;
     Cut c = Cut::whole(work.space);
-    if (n < workers || work.flops < a.min_parallel_flops) return c;
+    if (n < workers || (workers > 1 && a.saved_ns(work, workers) <= a.fork_join_ns)) return c;
     const std::size_t w = std::max<std::size_t>(workers, 1);
     c.n = std::min(a.depth_first_max_images, (n + w - 1) / w);
     if (w == 1 && c.n < n && fuses_any(in)) return Cut::whole(work.space);

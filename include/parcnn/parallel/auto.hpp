@@ -1,9 +1,13 @@
-// parcnn/parallel/auto.hpp — strategy::Auto: a per-layer choice of cut from the layer's shape.
+// parcnn/parallel/auto.hpp — strategy::Auto: a per-layer choice of cut from the layer's shape and cost.
 //
 // The rules, in order (each decision is explained by `choose`):
-//  1. one worker, or too little work to pay for tasks (below `min_parallel_flops` and moving fewer than
-//     `min_parallel_bytes`): sequential. Bytes count too because pooling and softmax do little
-//     arithmetic per byte (pool1 at batch 16, 1.7 MB: 29 µs on one thread, 16 µs on two);
+//  1. one worker, or too little work to pay for a fork-join: sequential. "Too little" is weighed in
+//     time, not FLOPs: a cut over `workers` saves the layer's one-core time × (1 − 1/workers), and pays
+//     only when that exceeds `fork_join_ns`. The one-core time is the layer's own estimate from its
+//     kernels' rates (Workload::one_core_ns, kernels/cost.hpp), because per value the kernels differ by
+//     fifty times: at batch 16 on 2 threads (layers_bench, Zen 5) log-softmax (1.3 µs alone) runs
+//     1.7 µs cut by images, GELU over 8,192 values (1.8 µs) 2.0 µs, the 1×1 max pool over 2,048 planes
+//     (10.3 µs) 6.5 µs — a fork-join costs about 1.1 µs there, whatever the layer;
 //  2. weight-bound layers — parameters at least `weight_bound_ratio` times the activations, as in a
 //     Linear layer at a small batch — cut by channel when the channels split well: each task reads only
 //     its rows of the weights, where cutting images makes every task read all of them (fc2 at batch
@@ -14,16 +18,18 @@
 //     core's L2) that cutting its rows is faster: the 7×7 stem at 224² (64 × 112², 0.8 M values) at
 //     batch 64 on 2 threads runs 47 ms by rows, 59 ms by images; the 3×3 at 64@56² (0.2 M) runs about
 //     the same either way (which wins changes from run to run), the 1×1 256→64 at 56² better by images;
-//  4. otherwise parallelism inside an image: spatial when the output rows split well (efficiency
-//     >= 0.85, or at least 4 rows per worker) — each task builds only its own im2col columns; else
-//     channel when the channels split well — each task reads only its own weight rows, all tasks
-//     share the input (Linear, and convolutions with few output rows); else sequential.
-//     Measured alone at batch 1, 2 threads (bench/layers_bench, Zen 5): conv2 of the letter CNN
-//     (11 rows) spatial 19.2 µs, channel 22.5, sequential 28.9; conv3 (3 rows) channel 13.6,
-//     spatial 17.0, sequential 17.6; 3×3 512@7² (7 rows, efficiency 0.875) spatial 714, channel 816,
-//     sequential 1412; fc2 channel 3.0, sequential 3.9.
-// Layers of a few microseconds sit near the fork-join cost, where no rule is right everywhere (at batch
-// 1 on 2 threads fc2, 3.9 µs, gains a quarter from a channel cut; fc1, 2.0 µs, loses half):
+//  4. otherwise parallelism inside an image, when the saving also pays `in_image_ns`, what such a cut
+//     costs beyond the fork-join (a convolution's channel cut builds the image's columns before its
+//     tasks start; a spatial cut repeats halo rows and runs narrower GEMMs): spatial when the output
+//     rows split well (efficiency >= 0.85, or at least 4 rows per worker) — each task builds only its
+//     own im2col columns; else channel when the channels split well — each task reads only its own
+//     weight rows, all tasks share the input (Linear, and convolutions with few output rows); else
+//     sequential. Measured alone at batch 1, 2 threads (bench/layers_bench, Zen 5): conv1 of the
+//     letter CNN (3.8 µs alone) spatial 4.3, channel 4.3, and with its pool and GELU fused (6.7 µs)
+//     channel 8.1; conv2 (11 rows, 23.6 µs) spatial 16.0, channel 17.0; conv3 (3 rows, 14.3 µs)
+//     channel 11.6, spatial 15.2; 3×3 512@7² (7 rows, efficiency 0.875) spatial 714, channel 816,
+//     sequential 1412.
+// Near the thresholds no rule is right on every run (the fork-join itself varies on a busy host):
 // strategy::Tuned measures instead of guessing.
 #pragma once
 
@@ -45,11 +51,20 @@ struct AutoChoice {
 };
 
 struct Auto {
-  // Below this many FLOPs a layer runs on one thread: a fork-join costs a few microseconds.
-  double min_parallel_flops = 4e5;
-  // ... unless it moves at least this many bytes (fc2 of the letter CNN, 0.5 MB, gains from a cut at
-  // batch 1; fc1, 0.26 MB, loses).
-  double min_parallel_bytes = 512.0 * 1024;
+  // What a fork-join costs: a cut pays when the time it saves, the layer's one-core time ×
+  // (1 − 1/workers), exceeds this. On 2 threads here a cut across images takes 1.0 to 1.4 µs beyond
+  // half the work (GELU over 16,384 values: 3.6 µs alone, 2.9 cut; log-softmax at batch 64: 4.9 and
+  // 3.6; 1×1 max pool at batch 16: 10.3 and 6.5).
+  double fork_join_ns = 1200;
+  // What a cut inside one image costs beyond the fork-join (rule 4): about 3 µs for a convolution at
+  // batch 1 on 2 threads (conv3 of the letter CNN: 14.3 µs alone, 11.6 by channel; conv2 23.6, 16.0
+  // by rows); weight-bound layers, whose channel cut shares nothing but a small input, pay only the
+  // fork-join (fc2 at batch 1: 3.9 µs alone, 2.9 by channel).
+  double in_image_ns = 3000;
+  // For a layer that gives no one-core estimate (Workload::one_core_ns = 0): the longer of its FLOPs
+  // at this rate and its bytes at that one.
+  double fallback_flop_per_ns = 100;
+  double fallback_bytes_per_ns = 130;
   // Parameters / activations (in bytes) from which a layer counts as weight-bound (rule 2): fc2 at
   // batch 16 (10.7) runs best cut by channel, at batch 64 (2.7) by batch.
   double weight_bound_ratio = 4.0;
@@ -64,6 +79,7 @@ struct Auto {
   enum class Choice {
     sequential_one_worker,
     sequential_small,
+    sequential_small_in_image,
     channel_weight_bound,
     spatial_large_image,
     batch,
@@ -76,7 +92,8 @@ struct Auto {
   Choice decide(const Workload& work, std::size_t workers) const {
     const IndexSpace& s = work.space;
     if (workers <= 1) return Choice::sequential_one_worker;
-    if (work.flops < min_parallel_flops && work.bytes < min_parallel_bytes) return Choice::sequential_small;
+    const double saved = saved_ns(work, workers);
+    if (saved <= fork_join_ns) return Choice::sequential_small;
     const double eff_c = s.c > 1 ? parallel_efficiency(s.c, workers) : 0.0;
     const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
     const bool channels_split = eff_c >= 0.9 || s.c >= 4 * workers;
@@ -84,9 +101,22 @@ struct Auto {
     const bool rows_split = eff_h >= 0.85 || s.h >= 4 * workers;
     if (rows_split && double(s.c) * double(s.h) * double(s.w) >= large_image_outputs) return Choice::spatial_large_image;
     if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
+    if (saved <= fork_join_ns + in_image_ns) return Choice::sequential_small_in_image;
     if (rows_split) return Choice::spatial;
     if (channels_split) return Choice::channel;
     return Choice::sequential_in_image;
+  }
+
+  // The layer's time on one core: its own estimate, else from its FLOPs and bytes.
+  double estimated_ns(const Workload& work) const {
+    if (work.one_core_ns > 0) return work.one_core_ns;
+    const double compute = work.flops / fallback_flop_per_ns, stream = work.bytes / fallback_bytes_per_ns;
+    return compute > stream ? compute : stream;
+  }
+
+  // What cutting the work evenly over `workers` would save, before the cost of the cut.
+  double saved_ns(const Workload& work, std::size_t workers) const {
+    return workers > 1 ? estimated_ns(work) * (1.0 - 1.0 / double(workers)) : 0.0;
   }
 
   bool weight_bound(const Workload& work) const {
@@ -98,6 +128,7 @@ struct Auto {
     switch (decide(work, workers)) {
       case Choice::sequential_one_worker:
       case Choice::sequential_small:
+      case Choice::sequential_small_in_image:
       case Choice::sequential_in_image: return Sequential{}.cut(work, workers);
       case Choice::spatial_large_image:
       case Choice::spatial: return Spatial{}.cut(work, workers);
@@ -120,8 +151,14 @@ struct Auto {
       case Choice::sequential_one_worker: return {"sequential", c, "1 worker"};
       case Choice::sequential_small:
         return {"sequential", c,
-                fmt("%.0f kFLOP and %.0f KiB are below the %.0f kFLOP or %.0f KiB worth a fork-join", work.flops / 1e3,
-                    work.bytes / 1024, min_parallel_flops / 1e3, min_parallel_bytes / 1024)};
+                fmt("about %.2f us on one core: a cut would save %.2f us, not worth a fork-join (%.2f us)",
+                    estimated_ns(work) / 1e3, saved_ns(work, workers) / 1e3, fork_join_ns / 1e3)};
+      case Choice::sequential_small_in_image:
+        return {"sequential", c,
+                fmt("%.0f images split badly, and a cut inside an image would save %.2f us of about %.2f us, "
+                    "less than it costs (%.2f us)",
+                    double(s.n), saved_ns(work, workers) / 1e3, estimated_ns(work) / 1e3,
+                    (fork_join_ns + in_image_ns) / 1e3)};
       case Choice::spatial_large_image:
         return {"spatial", c,
                 fmt("large images: %.2f M output values each; %.0f rows split with efficiency %.2f",

@@ -40,6 +40,9 @@ struct Workload {
   double flops = 0;  // multiply-adds count 2
   double bytes = 0;  // inputs + parameters + outputs, once each
   double parameter_bytes = 0;  // the parameters' share of `bytes`
+  // The layer's estimate of its time on one core, in nanoseconds, from its kernels' rates
+  // (kernels/cost.hpp); 0 when it gives none, and strategy::Auto then estimates from flops and bytes.
+  double one_core_ns = 0;
   double intensity() const { return bytes > 0 ? flops / bytes : 0.0; }
 };
 
