@@ -4,7 +4,8 @@
 //   core/      Shape, Tensor<T>, TensorView<T>, Workspace<T>, GradientChunks<T>, random fills,
 //              comparisons, Eigen maps
 //   parallel/  the strategies (Sequential, Batch, Channel, Spatial, Tiled, Auto), the runtime Strategy
-//              value with names, thread scopes (Threads), and the oneTBB block runner
+//              value with names, thread scopes (Threads), the oneTBB block runner, and Team (helpers
+//              that stay awake between a model's cuts)
 //   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, linear, log-softmax,
 //              each with a plain-loop reference; cost.hpp, what they take on one core (for Auto)
 //   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
@@ -33,6 +34,7 @@
 #include "parcnn/parallel/sequential.hpp"
 #include "parcnn/parallel/spatial.hpp"
 #include "parcnn/parallel/strategy.hpp"
+#include "parcnn/parallel/team.hpp"
 #include "parcnn/parallel/threads.hpp"
 #include "parcnn/parallel/tiled.hpp"
 #include "parcnn/parallel/tuned.hpp"

@@ -20,6 +20,7 @@
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/strategy.hpp"
+#include "parcnn/parallel/team.hpp"
 #include "parcnn/parallel/threads.hpp"
 
 namespace parcnn {
@@ -287,8 +288,8 @@ class Sequential final : public Layer<T> {
  protected:
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
     const Cut cut = depth_first_cut(in.shape(), strategy);
-    if (cut.n >= in.dim(0)) {
-      run_layer_by_layer(in, out, strategy, ws, Pass::inference);
+    if (cut.n >= in.dim(0)) {  // one cut per layer: a team keeps the workers awake between them
+      Team::run(current_workers(), [&] { run_layer_by_layer(in, out, strategy, ws, Pass::inference); });
       return;
     }
     // Depth-first. Each block has a workspace of its own (the same block index gets the same workspace
@@ -306,7 +307,7 @@ class Sequential final : public Layer<T> {
 
   void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                         Workspace<T>& ws) const override {
-    run_layer_by_layer(in, out, strategy, ws, Pass::for_backward);
+    Team::run(current_workers(), [&] { run_layer_by_layer(in, out, strategy, ws, Pass::for_backward); });
   }
 
   enum class Pass { inference, for_backward };

@@ -1,9 +1,10 @@
-// parcnn/parallel/run.hpp — hands the blocks of a cut to oneTBB.
+// parcnn/parallel/run.hpp — hands the blocks of a cut to oneTBB, or to the team the caller leads.
 //
 // The kernel is called as kernel(const Block&, std::size_t worker) once per block. `worker` is the
 // calling thread's slot in the current arena, below current_workers(): a layer gives each slot its own
 // scratch memory, planned before the run. Blocks are fixed by the cut, never by work stealing, so a
-// strategy with a given thread count computes the same values on every run.
+// strategy with a given thread count computes the same values on every run. Inside Team::run
+// (parallel/team.hpp) the blocks go to the team's spinning helpers instead of a fork-join.
 #pragma once
 
 #include <cassert>
@@ -15,6 +16,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include "parcnn/parallel/index_space.hpp"
+#include "parcnn/parallel/team.hpp"
 
 namespace parcnn {
 
@@ -25,6 +27,10 @@ void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
   if (count == 0) return;
   if (count == 1) {
     kernel(grid.block(0), std::size_t{0});  // one block: no task, slot 0 of this call's scratch
+    return;
+  }
+  if (Team* team = Team::publishing()) {
+    team->run_blocks(grid, kernel);
     return;
   }
   tbb::parallel_for(

@@ -1,0 +1,106 @@
+// Team: inside Team::run, run_blocks runs every block exactly once, on slots below the worker count,
+// job after job; exceptions reach the leader; nested calls and helpers that never start are safe.
+#include <parcnn/parallel/run.hpp>
+#include <parcnn/parallel/team.hpp>
+#include <parcnn/parallel/threads.hpp>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <oneapi/tbb/task_group.h>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+// Runs `jobs` run_blocks calls of various cuts and checks that each covered its space exactly once.
+void expect_every_block_once(std::size_t jobs) {
+  for (std::size_t j = 0; j < jobs; ++j) {
+    const IndexSpace space{1 + j % 5, 3 + j % 4, 2 + j % 3, 1 + j % 2};
+    std::vector<std::atomic<int>> hits(space.items());
+    std::vector<int> written(space.items(), 0);  // plain memory: the leader must see the helpers' writes
+    std::atomic<std::size_t> max_slot{0};
+    run_blocks(space, Cut{1, 1 + j % 3, 1, 1}, [&](const Block& b, std::size_t slot) {
+      std::size_t seen = max_slot.load();
+      while (slot > seen && !max_slot.compare_exchange_weak(seen, slot)) {
+      }
+      for (std::size_t n = b.n.begin; n < b.n.end; ++n)
+        for (std::size_t c = b.c.begin; c < b.c.end; ++c)
+          for (std::size_t h = b.h.begin; h < b.h.end; ++h)
+            for (std::size_t w = b.w.begin; w < b.w.end; ++w) {
+              const std::size_t i = ((n * space.c + c) * space.h + h) * space.w + w;
+              ++hits[i];
+              written[i] = int(j) + 1;
+            }
+    });
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1) << "job " << j;
+    for (int v : written) ASSERT_EQ(v, int(j) + 1) << "job " << j;
+    ASSERT_LT(max_slot.load(), current_workers());
+  }
+}
+
+TEST(TeamTest, EveryBlockOnceJobAfterJob) {
+  for (std::size_t threads : thread_counts()) {  // 3: more threads than cores, helpers share them
+    Threads(threads).run([&] {
+      bool led = false;
+      Team::run(current_workers(), [&] {
+        led = Team::publishing() != nullptr;
+        expect_every_block_once(300);
+      });
+      EXPECT_EQ(led, threads > 1);
+      EXPECT_EQ(Team::publishing(), nullptr);  // gone with the run
+    });
+  }
+}
+
+TEST(TeamTest, ExceptionsReachTheLeaderAndTheTeamStillStops) {
+  Threads(2).run([&] {
+    Team::run(2, [&] {
+      for (int round = 0; round < 20; ++round) {
+        EXPECT_THROW(run_blocks(IndexSpace{16}, Cut{}, [](const Block& b, std::size_t) {
+                       if (b.n.begin == 11) throw std::runtime_error("block 11");
+                     }),
+                     std::runtime_error);
+        expect_every_block_once(1);  // the team goes on after a failed job
+      }
+    });
+    EXPECT_THROW(Team::run(2, [] { throw std::logic_error("in the leader"); }), std::logic_error);
+    EXPECT_EQ(Team::publishing(), nullptr);
+  });
+}
+
+TEST(TeamTest, NestedCallsRunThroughOneTbb) {
+  Threads(2).run([&] {
+    Team::run(2, [&] {
+      std::atomic<int> inner{0};
+      run_blocks(IndexSpace{4}, Cut{}, [&](const Block&, std::size_t) {
+        EXPECT_EQ(Team::publishing(), nullptr);  // inside a block: no publishing
+        run_blocks(IndexSpace{8}, Cut{}, [&](const Block&, std::size_t) { ++inner; });
+        Team::run(2, [&] { ++inner; });  // a team inside a team is just the call
+      });
+      EXPECT_EQ(inner.load(), 4 * 9);
+    });
+  });
+}
+
+TEST(TeamTest, TheLeaderFinishesAloneWhenNoHelperStarts) {
+  Threads(2).run([&] {
+    // Occupy the arena's other worker until the team's run is over: its helper cannot start.
+    std::atomic<bool> started{false}, release{false};
+    tbb::task_group blocker;
+    blocker.run([&] {
+      started = true;
+      while (!release) std::this_thread::yield();
+    });
+    while (!started) std::this_thread::yield();
+    Team::run(2, [&] { expect_every_block_once(50); });
+    release = true;
+    blocker.wait();
+  });
+}
+
+}  // namespace
+}  // namespace parcnn::test
