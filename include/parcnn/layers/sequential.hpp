@@ -357,6 +357,14 @@ class Sequential final : public Layer<T> {
                           " '" + layers_[i].first + "' for input " + in.shape().str() +
                           "; run forward_for_backward with this workspace first");
     }
+    Team::run(current_workers(), [&] { backward_layers(in, out, grad_out, grad_in, grads, ws); });
+  }
+
+ private:
+  // Every layer's backward, last to first; the activations are checked (run_backward).
+  void backward_layers(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,
+                       TensorView<T> grad_in, GradientSlice<T> grads, Workspace<T>& ws) const {
+    const std::size_t L = layers_.size();
     std::size_t first = grads.first + parameter_count();  // one past the last layer's parameters
     TensorView<const T> g = grad_out;
     for (std::size_t i = L; i-- > 0;) {
@@ -369,7 +377,6 @@ class Sequential final : public Layer<T> {
     }
   }
 
- private:
   Cut auto_depth_first_cut(const Shape& in, const Workload& work, const strategy::Auto& a, std::size_t workers) const {
     const std::size_t n = work.space.n;
     Cut c = Cut::whole(work.space);
