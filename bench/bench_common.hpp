@@ -33,7 +33,27 @@ inline double peak_gflops_per_core() {
   return v > 0 ? v : 256.0;
 }
 
-// Registers `name/batch:B/threads:T/strategy:S` for every combination. `layer` must accept input
+// What a strategy runs, as a label to compare strategies by: for a Sequential model either its
+// depth-first blocks ("depth-first:32") or each stage's cut ("conv1[+2]:1x32x13x13 ..."), for a layer its
+// cut. Two strategies with the same label run the same blocks: their times differ only by noise.
+inline std::string cut_label(const Layer<float>& layer, const Shape& in, const Strategy& strategy, std::size_t workers) {
+  auto str = [](const Cut& c) {
+    return std::to_string(c.n) + "x" + std::to_string(c.c) + "x" + std::to_string(c.h) + "x" + std::to_string(c.w);
+  };
+  const auto* model = dynamic_cast<const Sequential<float>*>(&layer);
+  if (!model) return str(BlockGrid(layer.workload(in).space, strategy.cut(layer.workload(in), workers)).cut());
+  const Cut df = model->depth_first_cut(in, strategy, workers);
+  if (df.n < in[0]) return "depth-first:" + std::to_string(df.n);
+  std::string label;
+  for (const auto& st : model->stages(in, workers, strategy)) {
+    label += (label.empty() ? "" : " ") + model->layer_name(st.first);
+    if (st.next > st.first + 1) label += "[+" + std::to_string(st.next - st.first - 1) + "]";
+    label += ":" + str(BlockGrid(st.work.space, strategy.cut(st.work, workers)).cut());
+  }
+  return label;
+}
+
+// Registers `name/batch:B/threads:T/strategy:S` for every combination, labelled with cut_label. `layer` must accept input
 // [B] + `image` (one image's shape, batch dimension 1).
 inline void register_layer(const std::string& name, std::shared_ptr<const Layer<float>> layer, const Shape& image) {
   for (std::size_t batch : batch_sizes)
@@ -52,6 +72,7 @@ inline void register_layer(const std::string& name, std::shared_ptr<const Layer<
           const Strategy strategy = strategy_name == "tuned"
                                         ? Strategy(arena.run([&] { return tune(*layer, x.shape()); }))
                                         : Strategy::parse(strategy_name);
+          state.SetLabel(cut_label(*layer, x.shape(), strategy, threads));
           arena.run([&] {
             layer->forward(x, y, strategy, ws);  // warm-up: sizes the workspace
             for (auto _ : state) {
