@@ -33,7 +33,6 @@
 // strategy::Tuned measures instead of guessing.
 #pragma once
 
-#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -71,10 +70,6 @@ struct Auto {
   double weight_bound_ratio = 4.0;
   // Output values per image from which rows are cut before images (rule 3).
   double large_image_outputs = 512.0 * 1024;
-  // A batch cut makes blocks of about this much one-core work, from one to four per worker: four
-  // even out a core that falls behind, but each block costs a task (fc3 of the letter CNN at batch 64,
-  // 6 µs on one core: 8 blocks 4.3 µs on 2 threads, 2 blocks 4.0).
-  double batch_block_ns = 50000;
   // Most images per block when a model runs depth-first (Sequential::depth_first_cut). Blocks are as
   // large as the batch over the workers allows, up to this, which keeps a block's activations near the
   // core's caches: letter CNN at batch 256 (images/s; 2 threads / 1 thread): blocks of 16 32.2k / 16.7k,
@@ -139,11 +134,7 @@ struct Auto {
       case Choice::spatial: return Spatial{}.cut(work, workers);
       case Choice::channel_weight_bound:
       case Choice::channel: return Channel{}.cut(work, workers);
-      default: {
-        const double per_worker = std::clamp(estimated_ns(work) / batch_block_ns / double(workers), 1.0, 4.0);
-        const std::size_t blocks = workers * static_cast<std::size_t>(per_worker);
-        return Batch{std::max<std::size_t>(1, ceil_div(work.space.n, blocks))}.cut(work, workers);
-      }
+      default: return Batch{}.cut(work, workers);  // four blocks per worker: a slower core is evened out
     }
   }
 
