@@ -98,6 +98,13 @@ TEST(StrategyTest, AutoCutsWeightBoundLayersByChannel) {
   EXPECT_NE(small.reason.find("weight-bound"), std::string::npos) << small.reason;
   EXPECT_EQ(strategy::Auto{}.choose(linear_like(64), 2).strategy, "batch");  // 2.7x: images amortise the weights
   EXPECT_EQ(strategy::Auto{}.choose(linear_like(1), 2).strategy, "channel");
+  // A weight-bound convolution with rows to split is cut by rows: the 3×3 512@7² at batch 1.
+  Workload conv = conv_like(1, 512, 7, 7);
+  conv.parameter_bytes = 4.0 * 512 * 512 * 9;
+  conv.bytes = conv.parameter_bytes + 4.0 * 2 * 512 * 49;
+  EXPECT_EQ(strategy::Auto{}.choose(conv, 2).strategy, "spatial");
+  conv.space.h = conv.space.w = 3;  // 3 rows split badly: by channel
+  EXPECT_EQ(strategy::Auto{}.choose(conv, 2).strategy, "channel");
 }
 
 TEST(StrategyTest, AutoCutsRowsOfLargeImagesEvenWithManyImages) {

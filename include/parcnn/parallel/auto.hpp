@@ -9,9 +9,11 @@
 //     1.7 µs cut by images, GELU over 8,192 values (1.8 µs) 2.0 µs, the 1×1 max pool over 2,048 planes
 //     (10.3 µs) 6.5 µs — a fork-join costs about 1.1 µs there, whatever the layer;
 //  2. weight-bound layers — parameters at least `weight_bound_ratio` times the activations, as in a
-//     Linear layer at a small batch — cut by channel when the channels split well: each task reads only
-//     its rows of the weights, where cutting images makes every task read all of them (fc2 at batch
-//     16 on 2 threads: channel 15.5 µs, batch 34.1, sequential 22.6);
+//     Linear layer at a small batch — cut by channel when the channels split well and the output rows
+//     do not: each task reads only its rows of the weights, where cutting images makes every task read
+//     all of them (fc2 at batch 16 on 2 threads: channel 15.5 µs, batch 34.1, sequential 22.6). A
+//     convolution with rows to split goes on to rule 4 even so: the 3×3 512@7² at batch 1 (9 MiB of
+//     weights) runs 683 µs by rows, 779 by channel, whose tasks wait for the image's columns;
 //  3. enough images to keep every worker busy (efficiency = N / round_up(N, workers) >= 0.9, or at
 //     least 4 images per worker): batch — whole images per task, no shared data, bitwise exact —
 //     unless one image's output is so large (at least `large_image_outputs` values, far beyond a
@@ -97,8 +99,8 @@ struct Auto {
     const double eff_c = s.c > 1 ? parallel_efficiency(s.c, workers) : 0.0;
     const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
     const bool channels_split = eff_c >= 0.9 || s.c >= 4 * workers;
-    if (weight_bound(work) && channels_split) return Choice::channel_weight_bound;
     const bool rows_split = eff_h >= 0.85 || s.h >= 4 * workers;
+    if (weight_bound(work) && channels_split && !rows_split) return Choice::channel_weight_bound;
     if (rows_split && double(s.c) * double(s.h) * double(s.w) >= large_image_outputs) return Choice::spatial_large_image;
     if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
     if (saved <= fork_join_ns + in_image_ns) return Choice::sequential_small_in_image;
