@@ -90,7 +90,7 @@ TEST(SequentialTest, DescribeExplainsEachLayersCut) {
   const Sequential<float> m = small_model();
   const std::string text = m.describe(Shape{64, 2, 7, 7}, strategy::Auto{}, 2);
   EXPECT_NE(text.find("conv"), std::string::npos);
-  EXPECT_NE(text.find("depth-first: 64 images in 2 blocks of up to 32"), std::string::npos) << text;
+  EXPECT_NE(text.find("depth-first: 64 images in 4 blocks of up to 16"), std::string::npos) << text;
   // Layer by layer (one image), each line gives Auto's reason.
   const std::string one = m.describe(Shape{1, 2, 7, 7}, strategy::Auto{}, 2);
   EXPECT_NE(one.find("worth a fork-join"), std::string::npos) << one;
@@ -114,6 +114,9 @@ TEST(SequentialTest, DepthFirstCutFollowsTheStrategy) {
   const strategy::Auto eager = eager_auto();
   EXPECT_EQ(m.depth_first_cut(in, strategy::Batch{2}, 2).n, 2u);
   EXPECT_EQ(m.depth_first_cut(in, eager, 2).n, 4u);  // one block per worker: 4 + 3 images
+  EXPECT_EQ(m.depth_first_cut(Shape{28, 2, 7, 7}, eager, 2).n, 14u);  // two per worker would hold 7
+  EXPECT_EQ(m.depth_first_cut(Shape{32, 2, 7, 7}, eager, 2).n, 8u);   // two per worker of 8 images
+  EXPECT_EQ(m.depth_first_cut(Shape{200, 2, 7, 7}, eager, 2).n, 32u);  // at most 32 images
   EXPECT_EQ(m.depth_first_cut(in, eager, 1).n, 7u);  // one worker: layer by layer
   EXPECT_EQ(m.depth_first_cut(Shape{1, 2, 7, 7}, eager, 2).n, 1u);  // batch 1: nothing to cut
   EXPECT_EQ(m.depth_first_cut(in, strategy::Spatial{}, 2).n, 7u);

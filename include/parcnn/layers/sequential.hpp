@@ -224,7 +224,8 @@ class Sequential final : public Layer<T> {
   // as one block means layer by layer, each layer cut by the strategy.
   //  - Batch: its cut of the batch (grain, or about four blocks per worker);
   //  - Auto: depth-first when every worker gets an image and the model is worth a fork-join, one
-  //    block per worker of at most `Auto::depth_first_max_images` (at batch 7 on 2 threads blocks of 4
+  //    block per worker (two when each keeps `Auto::depth_first_min_images`) of at most
+  //    `Auto::depth_first_max_images` (at batch 7 on 2 threads blocks of 4
   //    and 3 images beat cutting inside images layer by layer: 16.3k against 11.2k images/s). One
   //    worker gets blocks too once the batch exceeds that cap, for the caches, unless the model fuses
   //    epilogues: the activations between fused stages are small and blocks no longer pay (letter
@@ -382,7 +383,8 @@ class Sequential final : public Layer<T> {
     Cut c = Cut::whole(work.space);
     if (n < workers || (workers > 1 && a.saved_ns(work, workers) <= a.fork_join_ns)) return c;
     const std::size_t w = std::max<std::size_t>(workers, 1);
-    c.n = std::min(a.depth_first_max_images, (n + w - 1) / w);
+    const std::size_t per_worker = w > 1 && ceil_div(n, 2 * w) >= a.depth_first_min_images ? 2 : 1;
+    c.n = std::min(a.depth_first_max_images, ceil_div(n, per_worker * w));
     if (w == 1 && c.n < n && fuses_any(in)) return Cut::whole(work.space);
     return c;
   }

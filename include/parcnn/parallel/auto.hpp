@@ -77,6 +77,11 @@ struct Auto {
   // core's caches: letter CNN at batch 256 (images/s; 2 threads / 1 thread): blocks of 16 32.2k / 16.7k,
   // of 32 32.2k / 16.6k, of 64 30.4k / 15.2k, of 8 29.5k / 16.1k.
   std::size_t depth_first_max_images = 32;
+  // Two blocks per worker instead of one when each still holds at least this many images: the second
+  // evens out a core that falls behind, and 8 images still fill a convolution's stacked GEMM (letter
+  // CNN at batch 64 on 2 threads: conv3's stage 201 µs in blocks of 16, 207 in blocks of 32; the whole
+  // network 1,187 and 1,173 µs).
+  std::size_t depth_first_min_images = 8;
 
   enum class Choice {
     sequential_one_worker,
