@@ -10,14 +10,14 @@ def load(path, field, stat="median"):
     each benchmark's repetitions are summarised by `stat`: "median" (Google Benchmark's aggregate) or
     "min" (the fastest repetition: on a host whose second core is at times taken away, noise only adds
     time, so the minimum of interleaved repetitions is the fairest estimate of a strategy's speed).
-    Without repetitions, the plain runs."""
+    Without repetitions, the plain runs; with aggregates only, the medians."""
     with open(path) as f:
         data = json.load(f)
     rows = data["benchmarks"]
     iterations = [r for r in rows if r.get("run_type", "iteration") == "iteration"]
     medians = [r for r in rows if r.get("aggregate_name") == "median"]
     out = {}
-    if stat == "min":
+    if stat == "min" and iterations:
         for r in iterations:
             m = NAME.match(r.get("run_name", r["name"]))
             if m and field in r:
