@@ -290,7 +290,8 @@ class Sequential final : public Layer<T> {
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
     const Cut cut = depth_first_cut(in.shape(), strategy);
     if (cut.n >= in.dim(0)) {  // one cut per layer: a team keeps the workers awake between them
-      Team::run(current_workers(), [&] { run_layer_by_layer(in, out, strategy, ws, Pass::inference); });
+      Team::run(team_size(in.shape(), strategy, Pass::inference),
+                [&] { run_layer_by_layer(in, out, strategy, ws, Pass::inference); });
       return;
     }
     // Depth-first. Each block has a workspace of its own (the same block index gets the same workspace
@@ -308,7 +309,8 @@ class Sequential final : public Layer<T> {
 
   void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                         Workspace<T>& ws) const override {
-    Team::run(current_workers(), [&] { run_layer_by_layer(in, out, strategy, ws, Pass::for_backward); });
+    Team::run(team_size(in.shape(), strategy, Pass::for_backward),
+              [&] { run_layer_by_layer(in, out, strategy, ws, Pass::for_backward); });
   }
 
   enum class Pass { inference, for_backward };
@@ -387,6 +389,24 @@ class Sequential final : public Layer<T> {
     c.n = std::min(a.depth_first_max_images, ceil_div(n, per_worker * w));
     if (w == 1 && c.n < n && fuses_any(in)) return Cut::whole(work.space);
     return c;
+  }
+
+  // The workers a layer-by-layer pass on input shape `in` keeps in a team: all of them when some stage
+  // is cut into several blocks, else 1 (no team: its helpers would only spin).
+  std::size_t team_size(const Shape& in, const Strategy& strategy, Pass pass) const {
+    const std::size_t workers = current_workers();
+    if (workers <= 1) return 1;
+    Shape x = in;
+    for (std::size_t i = 0; i < layers_.size();) {
+      kernels::Epilogue e;
+      const std::size_t next = pass == Pass::inference ? stage(i, x, e, workers, strategy) : i + 1;
+      const Layer<T>& layer = *layers_[i].second;
+      const Workload w = layer.fused_workload(x, e);
+      if (BlockGrid(w.space, strategy.cut(w, workers)).count() > 1) return workers;
+      x = layer.fused_output_shape(x, e);
+      i = next;
+    }
+    return 1;
   }
 
   // Whether forward on input shape `in` runs any fused epilogue (with one worker, as in a block).

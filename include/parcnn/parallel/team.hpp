@@ -1,10 +1,11 @@
 // parcnn/parallel/team.hpp — Team: helpers that stay awake for a run of many short parallel steps.
 //
 // Every run_blocks hands its blocks to oneTBB, and each such fork-join costs its own wake-up and
-// join: on two cores here a parallel_for of two 1 µs blocks takes 3.1 µs (2.2 back to back), where a
-// helper already spinning on the other core takes them in 1.55 µs. A model at batch 1 forks a dozen
-// times per forward (channel and spatial cuts of a few µs each), and whether the other core's worker
-// is still awake when the next cut comes decides whether the cut pays at all.
+// join: on two cores here run_blocks of two 1 µs blocks takes 2.2 µs through oneTBB and 1.3 µs
+// through a team (one run; how far apart the host places the two vCPUs moves both: 2.4 µs through a
+// team in another run). A model at batch 1 forks a dozen times per forward (channel and spatial cuts
+// of a few µs each), and whether the other core's worker is still awake when the next cut comes
+// decides whether the cut pays at all.
 //
 // Inside `Team::run(workers, f)` the calling thread leads a team: up to workers − 1 helpers, oneTBB
 // tasks of the current arena, spin (with a pause) for the length of f, and every run_blocks the leader
