@@ -18,7 +18,7 @@
 namespace parcnn::kernels::cost {
 
 // Register-tiled GEMM (a convolution's im2col GEMM, a Linear layer) on operands in cache: conv2 of the
-// letter CNN at batch 1 runs 189 GFLOP/s, the 3×3 128@28² convolution about 200.
+// letter CNN at batch 1 runs 189 GFLOP/s, the 3×3 128@28² convolution 231 (im2col included).
 inline constexpr double gemm_flop_per_ns = 190;
 // A small Linear layer's GEMM (few rows per weight panel): fc3 at batch 16 and 64, 143 and 148 GFLOP/s.
 inline constexpr double small_gemm_flop_per_ns = 140;
@@ -28,8 +28,8 @@ inline constexpr double stream_bytes_per_ns = 130;
 // A plain copy in cache: flatten at batch 256 copies 128 KiB in 1.03 µs (in and out: 250 bytes per ns).
 inline constexpr double copy_bytes_per_ns = 250;
 // im2col, per row segment copied (one kernel row of one output row) and per value: short rows cost
-// by the segment (conv3 of the letter CNN with its pool, 2 values a segment: 90 GFLOP/s over the stage
-// against 200 for the GEMM alone).
+// by the segment (at batch 64 conv3 of the letter CNN with its pool, 2 values a segment, runs its
+// multiply-adds at 95 GFLOP/s; conv2 with its pool, 10 values a segment, at 181).
 inline constexpr double im2col_ns_per_segment = 1.2;
 inline constexpr double im2col_ns_per_value = 0.05;
 // GELU per value, vectorised in chunks (the letter CNN's GELU layers at batch 256: 0.23 ns).
