@@ -91,6 +91,7 @@ TEST(SequentialTest, DescribeExplainsEachLayersCut) {
   const std::string text = m.describe(Shape{64, 2, 7, 7}, strategy::Auto{}, 2);
   EXPECT_NE(text.find("conv"), std::string::npos);
   EXPECT_NE(text.find("depth-first: 64 images in 4 blocks of up to 16"), std::string::npos) << text;
+  EXPECT_NE(text.find(" us/core "), std::string::npos) << text;  // each layer's one-core estimate
   // Layer by layer (one image), each line gives Auto's reason.
   const std::string one = m.describe(Shape{1, 2, 7, 7}, strategy::Auto{}, 2);
   EXPECT_NE(one.find("worth a fork-join"), std::string::npos) << one;

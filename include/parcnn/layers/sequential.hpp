@@ -247,8 +247,8 @@ class Sequential final : public Layer<T> {
     return whole;
   }
 
-  // One line per layer: its output shape, its work and the cut `strategy` makes of it with `workers`
-  // slots, with the reason where the strategy is Auto.
+  // One line per layer: its output shape, its work (FLOPs, and its estimated time on one core) and the
+  // cut `strategy` makes of it with `workers` slots, with the reason where the strategy is Auto.
   std::string describe(const Shape& in, const Strategy& strategy, std::size_t workers = current_workers()) const {
     const std::vector<Shape> s = shapes(in);
     std::string text;
@@ -273,9 +273,9 @@ class Sequential final : public Layer<T> {
                                          : strategy.explain(w, workers);
       const BlockGrid grid(w.space, c.cut);
       char line[512];
-      std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s %9.3f MFLOP  %-11s %4zu blocks  %s\n",
+      std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s %9.3f MFLOP %9.1f us/core  %-11s %4zu blocks  %s\n",
                     layers_[i].first.c_str(), layers_[i].second->name().c_str(), s[i].str().c_str(), w.flops / 1e6,
-                    c.strategy.c_str(), grid.count(), c.reason.c_str());
+                    strategy::Auto{}.estimated_ns(w) / 1e3, c.strategy.c_str(), grid.count(), c.reason.c_str());
       text += line;
       for (std::size_t j = i + 1; j < st.next; ++j) {
         std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s in %s's epilogue\n", layers_[j].first.c_str(),
