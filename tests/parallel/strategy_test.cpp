@@ -96,8 +96,12 @@ TEST(StrategyTest, AutoCutsWeightBoundLayersByChannel) {
   const strategy::AutoChoice small = strategy::Auto{}.choose(linear_like(16), 2);  // weights 10.7x activations
   EXPECT_EQ(small.strategy, "channel");
   EXPECT_NE(small.reason.find("weight-bound"), std::string::npos) << small.reason;
-  EXPECT_EQ(strategy::Auto{}.choose(linear_like(64), 2).strategy, "batch");  // 2.7x: images amortise the weights
   EXPECT_EQ(strategy::Auto{}.choose(linear_like(1), 2).strategy, "channel");
+  // Not weight-bound at batch 64 (2.7x), but still one output position per image: by channel.
+  const strategy::AutoChoice wide = strategy::Auto{}.choose(linear_like(64), 2);
+  EXPECT_EQ(wide.strategy, "channel");
+  EXPECT_NE(wide.reason.find("one output position per image"), std::string::npos) << wide.reason;
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(64, 512, 1, 1), 2).strategy, "batch");  // no weights (GELU): images
   // A weight-bound convolution with rows to split is cut by rows: the 3×3 512@7² at batch 1.
   Workload conv = conv_like(1, 512, 7, 7);
   conv.parameter_bytes = 4.0 * 512 * 512 * 9;
