@@ -5,6 +5,12 @@ import re
 NAME = re.compile(r"^(.*)/batch:(\d+)/threads:(\d+)/strategy:([^/]+)")
 
 
+def key(row):
+    """(layer, batch, threads, strategy) of a benchmark row, or None for a row of another shape of name."""
+    m = NAME.match(row.get("run_name", row["name"]))
+    return (m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)) if m else None
+
+
 def load(path, field, stat="median"):
     """{(layer, batch, threads, strategy): row[field]} and the run's context. With --benchmark_repetitions
     each benchmark's repetitions are summarised by `stat`: "median" (Google Benchmark's aggregate) or
@@ -16,18 +22,12 @@ def load(path, field, stat="median"):
     rows = data["benchmarks"]
     iterations = [r for r in rows if r.get("run_type", "iteration") == "iteration"]
     medians = [r for r in rows if r.get("aggregate_name") == "median"]
+    fastest = stat == "min" and iterations
     out = {}
-    if stat == "min" and iterations:
-        for r in iterations:
-            m = NAME.match(r.get("run_name", r["name"]))
-            if m and field in r:
-                key = (m.group(1), int(m.group(2)), int(m.group(3)), m.group(4))
-                out[key] = min(out.get(key, float("inf")), float(r[field]))
-        return out, data.get("context", {})
-    for r in medians or iterations:
-        m = NAME.match(r.get("run_name", r["name"]))
-        if m and field in r:
-            out[(m.group(1), int(m.group(2)), int(m.group(3)), m.group(4))] = float(r[field])
+    for r in iterations if fastest else medians or iterations:
+        k = key(r)
+        if k and field in r:
+            out[k] = min(out.get(k, float("inf")), float(r[field])) if fastest else float(r[field])
     return out, data.get("context", {})
 
 
@@ -35,9 +35,4 @@ def labels(path):
     """{(layer, batch, threads, strategy): label} — what each benchmark ran (bench_common's cut_label)."""
     with open(path) as f:
         rows = json.load(f)["benchmarks"]
-    out = {}
-    for r in rows:
-        m = NAME.match(r.get("run_name", r["name"]))
-        if m and r.get("label"):
-            out[(m.group(1), int(m.group(2)), int(m.group(3)), m.group(4))] = r["label"]
-    return out
+    return {key(r): r["label"] for r in rows if key(r) and r.get("label")}

@@ -107,15 +107,11 @@ class Sequential final : public Layer<T> {
   std::vector<Stage> stages(const Shape& in, std::size_t workers = current_workers(),
                             const Strategy& strategy = Strategy()) const {
     std::vector<Stage> all;
-    Shape x = in;
-    for (std::size_t i = 0; i < layers_.size();) {
-      Stage st{i, i + 1, {}, x, {}};
-      st.next = stage(i, x, st.epilogue, workers, strategy);
-      st.work = layers_[i].second->fused_workload(x, st.epilogue);
-      x = layers_[i].second->fused_output_shape(x, st.epilogue);
-      all.push_back(st);
-      i = st.next;
-    }
+    any_stage(in, workers, strategy, Pass::inference,
+              [&](std::size_t first, std::size_t next, const kernels::Epilogue& e, const Shape& x) {
+                all.push_back(Stage{first, next, e, x, layers_[first].second->fused_workload(x, e)});
+                return false;
+              });
     return all;
   }
 
@@ -396,27 +392,34 @@ class Sequential final : public Layer<T> {
   std::size_t team_size(const Shape& in, const Strategy& strategy, Pass pass) const {
     const std::size_t workers = current_workers();
     if (workers <= 1) return 1;
-    Shape x = in;
-    for (std::size_t i = 0; i < layers_.size();) {
-      kernels::Epilogue e;
-      const std::size_t next = pass == Pass::inference ? stage(i, x, e, workers, strategy) : i + 1;
-      const Layer<T>& layer = *layers_[i].second;
-      const Workload w = layer.fused_workload(x, e);
-      if (BlockGrid(w.space, strategy.cut(w, workers)).count() > 1) return workers;
-      x = layer.fused_output_shape(x, e);
-      i = next;
-    }
-    return 1;
+    const bool cut = any_stage(in, workers, strategy, pass,
+                               [&](std::size_t first, std::size_t, const kernels::Epilogue& e, const Shape& x) {
+                                 const Workload w = layers_[first].second->fused_workload(x, e);
+                                 return BlockGrid(w.space, strategy.cut(w, workers)).count() > 1;
+                               });
+    return cut ? workers : 1;
   }
 
   // Whether forward on input shape `in` runs any fused epilogue (with one worker, as in a block).
   bool fuses_any(const Shape& in) const {
+    return any_stage(in, 1, Strategy(), Pass::inference,
+                     [](std::size_t first, std::size_t next, const kernels::Epilogue&, const Shape&) {
+                       return next > first + 1;
+                     });
+  }
+
+  // Walks the stages of a pass on input shape `in` with `workers` slots under `strategy` (in inference
+  // a layer with the epilogue it fuses, see stage(); for backward every layer alone), calling
+  // f(first, next, epilogue, stage input shape) on each until f returns true; returns whether one did.
+  // Allocates nothing.
+  template <class F>
+  bool any_stage(const Shape& in, std::size_t workers, const Strategy& strategy, Pass pass, F&& f) const {
     Shape x = in;
     for (std::size_t i = 0; i < layers_.size();) {
       kernels::Epilogue e;
-      const std::size_t next = stage(i, x, e, 1);
-      if (next > i + 1) return true;
-      x = layers_[i].second->output_shape(x);
+      const std::size_t next = pass == Pass::inference ? stage(i, x, e, workers, strategy) : i + 1;
+      if (f(i, next, e, x)) return true;
+      x = layers_[i].second->fused_output_shape(x, e);
       i = next;
     }
     return false;
