@@ -180,14 +180,17 @@ TEST(SequentialTest, FusesAPoolAndGeluAfterAConvolution) {
   EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
   EXPECT_EQ(m.stage(3, Shape{3, 4, 3, 3}, e, 2), 4u);  // flatten: nothing to fuse
   EXPECT_TRUE(e.empty());
-  // Fewer images than workers: unfused where the strategy cuts inside the images, fused where it runs
-  // the stage on one worker (the small model is below Auto's fork-join threshold).
-  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Channel{}), 1u);
+  // Fewer images than workers: unfused where the strategy cuts the pooled maps, fused where it cuts
+  // only channels or runs the stage on one worker (the small model is below Auto's fork-join threshold).
+  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Spatial{}), 1u);
   EXPECT_TRUE(e.empty());
-  EXPECT_EQ(m.stage(0, in, e, 4, eager_auto()), 1u);
+  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Tiled{2, 2}), 1u);
+  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Channel{}), 3u);
+  EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
+  EXPECT_EQ(m.stage(0, in, e, 4, eager_auto()), 3u);  // by channel: 3 pooled rows split badly
   EXPECT_EQ(m.stage(0, in, e, 4, strategy::Auto{}), 3u);
   EXPECT_EQ(m.stage(0, in, e, 4, strategy::Sequential{}), 3u);
-  EXPECT_EQ(m.stages(in, 4, strategy::Channel{}).size(), m.size());
+  EXPECT_EQ(m.stages(in, 4, strategy::Spatial{}).size(), m.size());
   EXPECT_EQ(m.stage(0, Shape{1, 2, 7, 7}, e, 1), 3u);
   const std::string plan = m.describe(in, strategy::Sequential{}, 1);
   EXPECT_NE(plan.find("in conv's epilogue"), std::string::npos) << plan;

@@ -27,6 +27,10 @@ inline constexpr double small_gemm_flop_per_ns = 140;
 inline constexpr double stream_bytes_per_ns = 130;
 // A plain copy in cache: flatten at batch 256 copies 128 KiB in 1.03 µs (in and out: 250 bytes per ns).
 inline constexpr double copy_bytes_per_ns = 250;
+// The direct convolution for small patches (kernels/conv2d_direct.hpp), per vector multiply-add, its
+// staging, bias, pool and stores included: conv1 of the letter CNN at batch 64, 0.24 ns with or without
+// its pool (GELU apart), where the FMA units alone would take 0.125.
+inline constexpr double direct_conv_ns_per_vector_fma = 0.24;
 // im2col, per row segment copied (one kernel row of one output row) and per value: short rows cost
 // by the segment (at batch 64 conv3 of the letter CNN with its pool, 2 values a segment, runs its
 // multiply-adds at 95 GFLOP/s; conv2 with its pool, 10 values a segment, at 181).
@@ -63,6 +67,8 @@ template <class T>
 double gelu_ns(double values) {
   return values * gelu_ns_per_value * lanes_factor<T>;
 }
+
+inline double direct_conv_ns(double vector_fmas) { return vector_fmas * direct_conv_ns_per_vector_fma; }
 
 inline double log_softmax_ns(double values) { return values * log_softmax_ns_per_value; }
 

@@ -2,10 +2,13 @@
 //
 // Input [N, in_channels, H, W] → output [N, out_channels, OH, OW], OH = (H + 2·pad − k) / stride + 1.
 // Parameters, in PyTorch's layout: weight [out_channels, in_channels, k_h, k_w], bias [out_channels].
-// Computed as im2col + GEMM (kernels/gemm.hpp) per block of the strategy's cut; every output is the
-// same chain of multiply-adds whatever the cut, so all strategies give the same bits:
+// Computed as im2col + GEMM (kernels/gemm.hpp) per block of the strategy's cut, or, for a small patch
+// at stride 1 (K ≤ 32: a first layer on 1 to 3 channels), by the direct kernel (kernels/conv2d_direct.hpp).
+// Every output is the same chain of multiply-adds whatever the cut and the kernel, so all strategies
+// give the same bits:
 //  - a cut of images, rows or tiles builds each block's own columns in per-worker scratch;
-//  - a cut of output channels builds every image's columns once, shared by all channel blocks.
+//  - a cut of output channels builds every image's columns once, shared by all channel blocks;
+//  - the direct kernel stages each block's own input rows and shares nothing.
 // In inference a Sequential fuses a following 2×2 max pool and/or GELU into the convolution
 // (forward_fused, kernels/epilogue.hpp): they run on each block's output tile while it is in cache,
 // and only the outputs the pool reads are computed.
@@ -18,6 +21,7 @@
 #include "parcnn/core/error.hpp"
 #include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/conv2d.hpp"
+#include "parcnn/kernels/conv2d_direct.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/layers/size2d.hpp"
 #include "parcnn/parallel/run.hpp"
@@ -103,6 +107,16 @@ class Conv2d final : public Layer<T> {
     w.flops = 2.0 * computed * double(g.patch()) + (e.gelu ? 20.0 * double(w.space.items()) : 0.0);
     w.parameter_bytes = double(sizeof(T)) * double(weight_.size());
     w.bytes = double(sizeof(T)) * (double(in.numel()) + double(w.space.items())) + w.parameter_bytes;
+    if (kernels::conv2d_direct_fits(g)) {
+      // The direct kernel, pool included; its blocks share nothing, so a channel cut costs only the
+      // fork-join, and a row cut also the halo rows each block stages again (conv1 of the letter CNN at
+      // batch 1 on 2 threads: 3.5 µs alone, 2.9 by channel, 3.3 by rows).
+      w.one_core_ns = kernels::cost::direct_conv_ns(kernels::conv2d_direct_vector_fmas<T>(g, e, in[0]));
+      if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
+      w.channel_cut_ns = 0;
+      w.row_cut_ns = 500;
+      return w;
+    }
     // One core runs the images in stacks of about stack_columns positions, each GEMM's columns padded
     // to whole vectors; then the epilogue's pool rows and GELU values.
     const std::size_t Q = f * eh * f * ew, stack = std::clamp<std::size_t>(stack_columns / Q, 1, in[0]);
@@ -157,6 +171,16 @@ class Conv2d final : public Layer<T> {
     const std::size_t eh = work.space.h, ew = work.space.w, out_image = g.out_c * eh * ew;
     const std::size_t Q = f * eh * f * ew;  // convolution outputs computed per image
 
+    if (kernels::conv2d_direct_fits(g)) {
+      // A small patch: the direct kernel, every block on its own (it has no columns to share).
+      ws.reserve_scratch(scratch_slots(grid, workers), kernels::conv2d_direct_scratch<T>(g, e, cut.h, cut.w));
+      run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
+        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
+          kernels::conv2d_forward_direct(x + n * g.in_image(), w, b, g, e, blk.c, blk.h, blk.w, ws.scratch(worker),
+                                         y + n * out_image);
+      });
+      return;
+    }
     const bool channels_cut = cut.c < g.out_c && cut.h == eh && cut.w == ew;
     if (channels_cut) {
       // Columns of every image once (parallel over images), then channel blocks share them. Without an

@@ -65,11 +65,14 @@ class Sequential final : public Layer<T> {
   // The stage of forward that starts at layer `first` on input shape `in` with `workers` slots under
   // `strategy`: that layer with the epilogue `e` of the layers after it that it runs on its output;
   // returns one past the stage's last layer. Shapes must be valid. No fusion with fusion off, nor with
-  // fewer images than workers where the strategy would cut the fused stage: its parallelism must then
-  // come from inside the images, where the pooled maps split coarsely (conv2's 5 pooled rows against
-  // its 11 rows); in one network_bench run (Zen 5) the network ran at batch 1 on 2 threads in 44.9 µs
-  // layer by layer under auto, fused in 55 µs at best. A stage too small to cut runs on one worker
-  // anyway, and fused (conv1 + pool1 + gelu1 at batch 1: 6.7 µs fused, 7.2 layer by layer).
+  // fewer images than workers where the strategy would cut the fused stage inside its images otherwise
+  // than by channels alone, as the layer alone is cut: its parallelism must then come from inside the
+  // images, where the pooled maps split coarsely (conv2's 5 pooled rows against its 11 rows); in one
+  // network_bench run (Zen 5) the network ran at batch 1 on 2 threads in 44.9 µs layer by layer under
+  // auto, fused in 55 µs at best. A stage too small to cut runs on one worker anyway, and fused
+  // (conv1 + pool1 + gelu1 at batch 1, im2col then: 6.7 µs fused, 7.2 layer by layer); so does a stage cut by
+  // channels alone, whose blocks keep whole maps (conv2 + pool2 + gelu2 at batch 1 on 2 threads:
+  // 16.4 µs fused and cut by channel, 17.8 layer by layer with conv2 cut by rows).
   std::size_t stage(std::size_t first, const Shape& in, kernels::Epilogue& e, std::size_t workers = current_workers(),
                     const Strategy& strategy = Strategy()) const {
     e = kernels::Epilogue{};
@@ -86,7 +89,9 @@ class Sequential final : public Layer<T> {
     }
     if (next > first + 1 && workers > 1 && in.rank() > 0 && in[0] < workers) {
       const Workload fused = head.fused_workload(in, e);
-      if (BlockGrid(fused.space, strategy.cut(fused, workers)).count() > 1) {
+      const BlockGrid grid(fused.space, strategy.cut(fused, workers));
+      const bool inside_maps = grid.cut().h < fused.space.h || grid.cut().w < fused.space.w;
+      if (grid.count() > 1 && inside_maps) {
         e = kernels::Epilogue{};
         return first + 1;
       }
@@ -387,17 +392,21 @@ class Sequential final : public Layer<T> {
     return c;
   }
 
-  // The workers a layer-by-layer pass on input shape `in` keeps in a team: all of them when some stage
-  // is cut into several blocks, else 1 (no team: its helpers would only spin).
+  // The workers a layer-by-layer pass on input shape `in` keeps in a team: all of them when two stages
+  // or more are cut into several blocks, else 1. A team costs about one fork-join to gather (Team::run)
+  // and saves one on every cut stage: with a single one it only adds its hand-off (conv1 with its pool
+  // and GELU at batch 1 on 2 threads, fused and cut by channel: 5.7–6.0 µs in a team, 4.1 without).
   std::size_t team_size(const Shape& in, const Strategy& strategy, Pass pass) const {
     const std::size_t workers = current_workers();
     if (workers <= 1) return 1;
-    const bool cut = any_stage(in, workers, strategy, pass,
+    std::size_t cut_stages = 0;
+    const bool two = any_stage(in, workers, strategy, pass,
                                [&](std::size_t first, std::size_t, const kernels::Epilogue& e, const Shape& x) {
                                  const Workload w = layers_[first].second->fused_workload(x, e);
-                                 return BlockGrid(w.space, strategy.cut(w, workers)).count() > 1;
+                                 cut_stages += BlockGrid(w.space, strategy.cut(w, workers)).count() > 1;
+                                 return cut_stages >= 2;
                                });
-    return cut ? workers : 1;
+    return two ? workers : 1;
   }
 
   // Whether forward on input shape `in` runs any fused epilogue (with one worker, as in a block).

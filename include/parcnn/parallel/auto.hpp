@@ -24,17 +24,17 @@
 //     core's L2) that cutting its rows is faster: the 7×7 stem at 224² (64 × 112², 0.8 M values) at
 //     batch 64 on 2 threads runs 47 ms by rows, 59 ms by images; the 3×3 at 64@56² (0.2 M) runs about
 //     the same either way (which wins changes from run to run), the 1×1 256→64 at 56² better by images;
-//  4. otherwise parallelism inside an image, when the saving also pays `in_image_ns`, what such a cut
-//     costs beyond the fork-join (a convolution's channel cut builds the image's columns before its
-//     tasks start; a spatial cut repeats halo rows and runs narrower GEMMs): spatial when the output
-//     rows split well (efficiency >= 0.85, or at least 4 rows per worker) — each task builds only its
-//     own im2col columns; else channel when the channels split well — each task reads only its own
-//     weight rows, all tasks share the input (Linear, and convolutions with few output rows); else
-//     sequential. Measured alone at batch 1, 2 threads (bench/layers_bench, Zen 5): conv1 of the
-//     letter CNN (3.8 µs alone) spatial 4.3, channel 4.3, and with its pool and GELU fused (6.7 µs)
-//     channel 8.1; conv2 (11 rows, 23.6 µs) spatial 16.0, channel 17.0; conv3 (3 rows, 14.3 µs)
-//     channel 11.6, spatial 15.2; 3×3 512@7² (7 rows, efficiency 0.875) spatial 714, channel 816,
-//     sequential 1412.
+//  4. otherwise parallelism inside an image, when the saving also pays what such a cut costs beyond
+//     the fork-join: the layer's own figure for a cut of its channels and of its rows
+//     (Workload::channel_cut_ns, row_cut_ns), else `in_image_ns` (a convolution through im2col builds
+//     the image's columns before its channel tasks start; a spatial cut repeats halo rows and runs
+//     narrower GEMMs). Of the cuts that split well — rows at efficiency >= 0.85 or 4 rows per worker,
+//     channels at >= 0.9 or 4 per worker — the cheaper, rows on a tie: each row task builds only its own
+//     im2col columns; each channel task reads only its own weight rows, all sharing the input; else
+//     sequential. Measured alone at batch 1, 2 threads (bench/layers_bench, Zen 5): conv2 (11 rows,
+//     23.6 µs) spatial 16.0, channel 17.0; conv3 (3 rows, 14.3 µs) channel 11.6, spatial 15.2; 3×3
+//     512@7² (7 rows, efficiency 0.875) spatial 714, channel 816, sequential 1412; conv1 through the
+//     direct kernel, whose blocks share nothing (3.5 µs), channel 2.9, spatial 3.3.
 // Near the thresholds no rule is right on every run (the fork-join itself varies on a busy host):
 // strategy::Tuned measures instead of guessing.
 #pragma once
@@ -62,7 +62,8 @@ struct Auto {
   // half the work (GELU over 16,384 values: 3.6 µs alone, 2.9 cut; log-softmax at batch 64: 4.9 and
   // 3.6; 1×1 max pool at batch 16: 10.3 and 6.5).
   double fork_join_ns = 1200;
-  // What a cut inside one image costs beyond the fork-join (rule 4): about 3 µs for a convolution at
+  // What a cut inside one image costs beyond the fork-join (rule 4) for a layer that does not say
+  // (Workload::channel_cut_ns, row_cut_ns): about 3 µs for a convolution through im2col at
   // batch 1 on 2 threads (conv3 of the letter CNN: 14.3 µs alone, 11.6 by channel; conv2 23.6, 16.0
   // by rows); weight-bound layers, whose channel cut shares nothing but a small input, pay only the
   // fork-join (fc2 at batch 1: 3.9 µs alone, 2.9 by channel).
@@ -106,18 +107,34 @@ struct Auto {
     if (workers <= 1) return Choice::sequential_one_worker;
     const double saved = saved_ns(work, workers);
     if (saved <= fork_join_ns) return Choice::sequential_small;
-    const double eff_c = s.c > 1 ? parallel_efficiency(s.c, workers) : 0.0;
-    const double eff_h = s.h > 1 ? parallel_efficiency(s.h, workers) : 0.0;
-    const bool channels_split = eff_c >= 0.9 || s.c >= 4 * workers;
-    const bool rows_split = eff_h >= 0.85 || s.h >= 4 * workers;
+    const bool channels_split = splits_channels(s, workers), rows_split = splits_rows(s, workers);
     if (weight_bound(work) && channels_split && !rows_split) return Choice::channel_weight_bound;
     if (work.parameter_bytes > 0 && s.h == 1 && s.w == 1 && channels_split) return Choice::channel_one_position;
     if (rows_split && double(s.c) * double(s.h) * double(s.w) >= large_image_outputs) return Choice::spatial_large_image;
     if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
-    if (saved <= fork_join_ns + in_image_ns) return Choice::sequential_small_in_image;
-    if (rows_split) return Choice::spatial;
-    if (channels_split) return Choice::channel;
-    return Choice::sequential_in_image;
+    if (!rows_split && !channels_split) return Choice::sequential_in_image;
+    const bool by_rows = in_image_by_rows(work, workers);
+    if (saved <= fork_join_ns + in_image_cost(work, by_rows)) return Choice::sequential_small_in_image;
+    return by_rows ? Choice::spatial : Choice::channel;
+  }
+
+  bool splits_channels(const IndexSpace& s, std::size_t workers) const {
+    return (s.c > 1 && parallel_efficiency(s.c, workers) >= 0.9) || s.c >= 4 * workers;
+  }
+  bool splits_rows(const IndexSpace& s, std::size_t workers) const {
+    return (s.h > 1 && parallel_efficiency(s.h, workers) >= 0.85) || s.h >= 4 * workers;
+  }
+
+  // Inside an image (rule 4): the cheaper of the cuts that split well, rows on a tie.
+  bool in_image_by_rows(const Workload& work, std::size_t workers) const {
+    if (!splits_rows(work.space, workers)) return false;
+    return !splits_channels(work.space, workers) || in_image_cost(work, true) <= in_image_cost(work, false);
+  }
+
+  // What a cut inside one image costs beyond the fork-join: the layer's figure, else in_image_ns.
+  double in_image_cost(const Workload& work, bool by_rows) const {
+    const double layer_ns = by_rows ? work.row_cut_ns : work.channel_cut_ns;
+    return layer_ns >= 0 ? layer_ns : in_image_ns;
   }
 
   // The layer's time on one core: its own estimate, else from its FLOPs and bytes.
@@ -172,7 +189,7 @@ struct Auto {
                 fmt("%.0f images split badly, and a cut inside an image would save %.2f us of about %.2f us, "
                     "less than it costs (%.2f us)",
                     double(s.n), saved_ns(work, workers) / 1e3, estimated_ns(work) / 1e3,
-                    (fork_join_ns + in_image_ns) / 1e3)};
+                    (fork_join_ns + in_image_cost(work, in_image_by_rows(work, workers))) / 1e3)};
       case Choice::spatial_large_image:
         return {"spatial", c,
                 fmt("large images: %.2f M output values each; %.0f rows split with efficiency %.2f",
@@ -196,8 +213,11 @@ struct Auto {
                     parallel_efficiency(s.h, workers))};
       case Choice::channel:
         return {"channel", c,
-                fmt("%.0f images and %.0f rows split badly; %.0f channels split with efficiency %.2f", double(s.n),
-                    double(s.h), double(s.c), parallel_efficiency(s.c, workers))};
+                fmt(splits_rows(s, workers)
+                        ? "%.0f images split badly; %.0f rows split, but a cut of the %.0f channels (efficiency %.2f) "
+                          "costs less"
+                        : "%.0f images and %.0f rows split badly; %.0f channels split with efficiency %.2f",
+                    double(s.n), double(s.h), double(s.c), parallel_efficiency(s.c, workers))};
       default:
         return {"sequential", c,
                 fmt("%.0f images, %.0f rows and %.0f channels all split badly", double(s.n), double(s.h), double(s.c))};

@@ -43,6 +43,12 @@ struct Workload {
   // The layer's estimate of its time on one core, in nanoseconds, from its kernels' rates
   // (kernels/cost.hpp); 0 when it gives none, and strategy::Auto then estimates from flops and bytes.
   double one_core_ns = 0;
+  // What a cut inside one image costs beyond the fork-join, when the layer knows it (ns; negative:
+  // strategy::Auto's in_image_ns): a cut of its output channels, and one of its output rows. A
+  // convolution through im2col pays about 3 µs at batch 1 (its channel blocks wait for the image's
+  // columns); the direct kernel for small patches (kernels/conv2d_direct.hpp) shares nothing.
+  double channel_cut_ns = -1;
+  double row_cut_ns = -1;
   double intensity() const { return bytes > 0 ? flops / bytes : 0.0; }
 };
 
