@@ -164,6 +164,35 @@ TEST(StrategyTest, AutoCutsInsideAnImageOnlyWhenThatPaysItsExtraCost) {
   EXPECT_EQ(strategy::Auto{}.choose(fc2, 2).strategy, "channel");
 }
 
+TEST(StrategyTest, AutoTakesTheInImageCutTheLayerSaysIsCheaper) {
+  // conv1 of the letter CNN at batch 1 through the direct kernel: 3.5 µs alone, its channel blocks
+  // share nothing (no cost beyond the fork-join), its row blocks stage halo rows again.
+  Workload conv1 = conv_like(1, 32, 26, 26);
+  conv1.one_core_ns = 3.5e3;
+  conv1.channel_cut_ns = 0;
+  conv1.row_cut_ns = 500;
+  const strategy::AutoChoice c = strategy::Auto{}.choose(conv1, 2);
+  EXPECT_EQ(c.strategy, "channel");
+  EXPECT_NE(c.reason.find("26 rows split, but a cut of the 32 channels (efficiency 1.00) costs less"), std::string::npos)
+      << c.reason;
+  // Rows when they cost less, or on a tie.
+  conv1.row_cut_ns = 0;
+  EXPECT_EQ(strategy::Auto{}.choose(conv1, 2).strategy, "spatial");
+  conv1.channel_cut_ns = 800;
+  conv1.row_cut_ns = 400;
+  EXPECT_EQ(strategy::Auto{}.choose(conv1, 2).strategy, "spatial");
+  // The cheaper cut must still pay for itself: 1.75 µs saved against 1.2 + 0.6.
+  conv1.row_cut_ns = 600;
+  const strategy::AutoChoice small = strategy::Auto{}.choose(conv1, 2);
+  EXPECT_EQ(small.strategy, "sequential");
+  EXPECT_NE(small.reason.find("less than it costs (1.80 us)"), std::string::npos) << small.reason;
+  // A cut that does not split well is not taken for being cheap: 3 channels over 2 workers.
+  Workload few = conv_like(1, 3, 26, 26);
+  few.one_core_ns = 10e3;
+  few.channel_cut_ns = 0;
+  EXPECT_EQ(strategy::Auto{}.choose(few, 2).strategy, "spatial");
+}
+
 TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {
   const strategy::AutoChoice tiny = strategy::Auto{}.choose(conv_like(64, 128, 1, 1, 1e4), 2);
   EXPECT_EQ(tiny.strategy, "sequential");
