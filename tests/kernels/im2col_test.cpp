@@ -15,12 +15,17 @@ kernels::Conv2dGeometry geometry(std::size_t c, std::size_t h, std::size_t w, st
   return g;
 }
 
-// Rows of 1 to 38 elements: the row copy's whole vectors and its masked tail, in float and double.
+// Rows of 1 to 38 elements: the row copy's whole vectors and its masked tail, in float and double;
+// short rows built a vector at a time, blocks of more than 64 vectors (148 × 7 outputs) row by row.
 template <class T>
 void check_against_patch_extraction() {
   for (const auto& g : {geometry(1, 5, 5, 3, 3, 1, 0), geometry(3, 7, 9, 3, 3, 2, 1), geometry(2, 6, 5, 2, 3, 1, 2),
                         geometry(5, 4, 4, 1, 1, 1, 0), geometry(2, 9, 9, 5, 5, 3, 2), geometry(2, 5, 40, 3, 3, 1, 1),
-                        geometry(1, 28, 28, 3, 3, 1, 0), geometry(3, 4, 17, 1, 1, 1, 0)}) {
+                        geometry(1, 28, 28, 3, 3, 1, 0), geometry(3, 4, 17, 1, 1, 1, 0),
+                        // Short rows at stride 1 (whole vectors permuted from the input): conv2 and conv3
+                        // of the letter CNN on fewer channels, rows of 2 to 16 values, a 2 × 4 kernel.
+                        geometry(3, 13, 13, 3, 3, 1, 0), geometry(2, 5, 5, 3, 3, 1, 0), geometry(2, 11, 18, 2, 4, 1, 0),
+                        geometry(1, 150, 9, 3, 3, 1, 0)}) {
     const Tensor<T> x = random_tensor<T>(Shape{g.in_c, g.in_h, g.in_w}, 1);
     for (const auto& [rows, cols] : {std::pair{Range{0, g.out_h}, Range{0, g.out_w}},
                                      std::pair{Range{1, g.out_h}, Range{0, 1}},
@@ -46,6 +51,23 @@ void check_against_patch_extraction() {
         for (std::size_t p = P; p < ld; ++p) ASSERT_EQ(out[k * ld + p], T(-7)) << "wrote past its row";
     }
   }
+}
+
+TEST(Im2colTest, ShortRowsGoAWholeVectorAtATimeWhereTheirInputsSpanTwoVectors) {
+#if defined(__AVX512F__)
+  const auto conv2 = geometry(32, 13, 13, 3, 3, 1, 0), conv3 = geometry(64, 5, 5, 3, 3, 1, 0);
+  EXPECT_EQ(kernels::im2col_short_row_vectors<float>(conv2, 10, 10), 7u);  // with its pool: 100 positions
+  EXPECT_EQ(kernels::im2col_short_row_vectors<float>(conv2, 11, 11), 8u);
+  EXPECT_EQ(kernels::im2col_short_row_vectors<float>(conv3, 2, 2), 1u);    // 4 positions span 8 inputs
+  EXPECT_EQ(kernels::im2col_short_row_vectors<float>(conv3, 3, 2), 1u);    // 6 span 5 + 3·3 = 14
+  // 16 positions in rows of 2 out of 5: 15 + 8·3 = 39 inputs apart.
+  EXPECT_EQ(kernels::im2col_short_row_vectors<float>(geometry(1, 10, 5, 3, 3, 1, 0), 8, 2), 0u);
+  EXPECT_EQ(kernels::im2col_short_row_vectors<double>(conv2, 10, 10), 0u);
+  EXPECT_EQ(kernels::im2col_short_row_vectors<float>(geometry(1, 28, 28, 3, 3, 1, 0), 26, 26), 0u);  // long rows
+  EXPECT_EQ(kernels::im2col_short_row_vectors<float>(geometry(1, 9, 9, 3, 3, 1, 1), 9, 9), 0u);       // padding
+#else
+  GTEST_SKIP() << "the short-row path needs AVX-512";
+#endif
 }
 
 TEST(Im2colTest, MatchesPatchExtractionForAnyBlockFloat) { check_against_patch_extraction<float>(); }

@@ -36,6 +36,10 @@ inline constexpr double direct_conv_ns_per_vector_fma = 0.24;
 // multiply-adds at 95 GFLOP/s; conv2 with its pool, 10 values a segment, at 181).
 inline constexpr double im2col_ns_per_segment = 1.2;
 inline constexpr double im2col_ns_per_value = 0.05;
+// im2col's short-row path (rows of at most 16 values, a whole vector at a time), per vector written:
+// conv2 and conv3 of the letter CNN with their pools at batch 64, 1.4 and 1.8 ns (the columns of a
+// stack of images live in L2).
+inline constexpr double im2col_ns_per_short_vector = 1.5;
 // GELU per value, vectorised in chunks (the letter CNN's GELU layers at batch 256: 0.23 ns).
 inline constexpr double gelu_ns_per_value = 0.23;
 // Log-softmax per value: scalar exp per value, a log per row (26 classes at batch 256: 19.4 µs for
@@ -62,6 +66,8 @@ template <class T>
 double im2col_ns(double segments, double values) {
   return segments * im2col_ns_per_segment + values * im2col_ns_per_value * lanes_factor<T>;
 }
+
+inline double im2col_short_rows_ns(double vectors) { return vectors * im2col_ns_per_short_vector; }
 
 template <class T>
 double gelu_ns(double values) {

@@ -124,8 +124,10 @@ class Conv2d final : public Layer<T> {
     const double columns = double(in[0] / stack) * double(kernels::gemm_whole_vectors<T>(stack * Q)) +
                            double(last ? kernels::gemm_whole_vectors<T>(last * Q) : 0);
     const double K = double(g.patch());
+    const std::size_t short_vectors = kernels::im2col_short_row_vectors<T>(g, f * eh, f * ew);
     w.one_core_ns = kernels::cost::gemm_ns<T>(double(out_c_), columns, K, w.bytes) +
-                    kernels::cost::im2col_ns<T>(double(in[0] * f * eh) * K, double(in[0] * Q) * K);
+                    (short_vectors ? kernels::cost::im2col_short_rows_ns(double(in[0] * short_vectors) * K)
+                                   : kernels::cost::im2col_ns<T>(double(in[0] * f * eh) * K, double(in[0] * Q) * K));
     if (e.max_pool_2x2) w.one_core_ns += kernels::cost::max_pool_ns(double(in[0] * out_c_ * eh), computed);
     if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
     return w;
