@@ -150,13 +150,13 @@ TEST(LetterCnnBackwardTest, WholeNetworkGradientsMatchFiniteDifferences) {
 // fork-join. The fused stages are the convolutions with their pool and GELU, as forward runs them.
 TEST(LetterCnnCostTest, EstimatesFollowTheReferenceMeasurements) {
   const std::map<std::string, std::array<double, 3>> measured{  // batch 1, 16, 64
-      {"conv1", {3.50, 57.1, 232}},      {"pool1", {1.29, 25.2, 109}},     {"gelu1", {1.25, 19.3, 78.4}},
-      {"conv2", {24.4, 376, 1522}},      {"pool2", {1.00, 16.4, 72.9}},    {"gelu2", {0.41, 5.81, 23.7}},
-      {"conv3", {16.2, 143, 589}},       {"pool3", {0.69, 11.2, 43.2}},    {"gelu3", {0.08, 0.52, 1.93}},
-      {"flatten", {0.02, 0.08, 0.23}},   {"fc1", {2.05, 21.7, 84.3}},      {"gelu4", {0.16, 1.86, 7.46}},
-      {"fc2", {3.90, 23.0, 90.6}},       {"gelu5", {0.11, 0.96, 3.72}},    {"fc3", {0.16, 1.50, 5.90}},
-      {"log_softmax", {0.13, 1.28, 4.96}}, {"conv1+", {4.83, 76.0, 306}}, {"conv2+", {22.3, 336, 1322}},
-      {"conv3+", {15.0, 102, 421}}};
+      {"conv1", {3.56, 56.3, 235}},      {"pool1", {1.22, 24.9, 106}},     {"gelu1", {1.24, 19.5, 79.3}},
+      {"conv2", {23.2, 361, 1563}},      {"pool2", {0.95, 16.0, 71.3}},    {"gelu2", {0.40, 5.78, 22.7}},
+      {"conv3", {12.9, 112, 501}},       {"pool3", {0.26, 3.60, 14.1}},    {"gelu3", {0.08, 0.51, 1.92}},
+      {"flatten", {0.03, 0.08, 0.22}},   {"fc1", {2.03, 21.1, 83.6}},      {"gelu4", {0.16, 1.87, 7.33}},
+      {"fc2", {3.91, 22.6, 89.9}},       {"gelu5", {0.10, 1.00, 3.70}},    {"fc3", {0.16, 1.52, 5.82}},
+      {"log_softmax", {0.12, 1.24, 4.84}}, {"conv1+", {5.09, 78.4, 327}}, {"conv2+", {21.4, 310, 1328}},
+      {"conv3+", {12.8, 60.0, 253}}};
   const Sequential<float> m = models::letter_cnn<float>(26, 1);
   const std::size_t batches[] = {1, 16, 64};
   auto check = [&](const std::string& name, std::size_t b, double estimate_ns) {
@@ -194,7 +194,7 @@ TEST(LetterCnnCostTest, AutoCutsOnlyWhatPaysForItsForkJoin) {
   EXPECT_EQ(choice("gelu5", 64), "batch");        // 3.7, 2.9
   EXPECT_EQ(choice("log_softmax", 16), "sequential");  // 1.3, 1.7
   EXPECT_EQ(choice("log_softmax", 64), "batch");  // 4.9, 3.6
-  EXPECT_EQ(choice("pool3", 16), "batch");        // 10.3, 6.5
+  EXPECT_EQ(choice("pool3", 16), "batch");        // 3.6, 2.9 (one window per map: scalar)
   EXPECT_EQ(choice("fc3", 16), "sequential");     // 1.5, 1.9
   EXPECT_EQ(choice("flatten", 256), "sequential");  // 1.0, 1.6
   EXPECT_EQ(choice("fc1", 1), "sequential");      // 2.0, by channel 2.0 to 2.1

@@ -75,6 +75,10 @@ void epilogue_bias_and_pool(const Epilogue& e, T* tile, std::size_t rows, std::s
     for (std::size_t i = 0; i < rows * cols; ++i) tile[i] += b;
   }
   if (e.max_pool_2x2) {
+    if (rows == 2 && cols == 2) {  // one window (conv3 of the letter CNN, per channel and image): no vectors
+      *y = detail::max_of_window(tile[0], tile[1], tile[2], tile[3]);
+      return;
+    }
     maxpool2x2(tile, cols, rows / 2, cols / 2, y, ldy);
     return;
   }

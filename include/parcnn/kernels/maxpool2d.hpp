@@ -28,6 +28,14 @@ inline T plain_max(T a, T b) {
   return a < b ? b : a;
 }
 
+// One 2×2 window a, b (first row), c, d (second row): as the vector path computes it.
+template <class T>
+inline T max_of_window(T a, T b, T c, T d) {
+  const T m = plain_max(plain_max(a, b), plain_max(c, d));
+  const bool nan = (a != a) | (b != b) | (c != c) | (d != d);
+  return nan ? std::numeric_limits<T>::quiet_NaN() : m;
+}
+
 template <class T>
 T pool_window(const T* plane, const Conv2dGeometry& g, std::size_t oh, std::size_t ow) {
   T m = -std::numeric_limits<T>::infinity();
@@ -97,12 +105,8 @@ void maxpool2x2(const T* src, std::size_t ld_src, std::size_t rows_out, std::siz
       continue;
     }
 #endif
-    for (std::size_t ow = 0; ow < cols_out; ++ow) {
-      const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-      const T m = detail::plain_max(detail::plain_max(a, b), detail::plain_max(c, d));
-      const bool nan = (a != a) | (b != b) | (c != c) | (d != d);
-      out[ow] = nan ? std::numeric_limits<T>::quiet_NaN() : m;
-    }
+    for (std::size_t ow = 0; ow < cols_out; ++ow)
+      out[ow] = detail::max_of_window(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]);
   }
 }
 
@@ -114,6 +118,10 @@ void maxpool2d_forward(const T* x, const Conv2dGeometry& g, Range channels, Rang
   for (std::size_t c = channels.begin; c < channels.end; ++c) {
     const T* plane = x + c * g.in_h * g.in_w;
     T* out = y + c * g.out_h * g.out_w;
+    if (fast_2x2 && g.out_h == 1 && g.out_w == 1) {  // one window (pool3 of the letter CNN): no vectors
+      *out = detail::max_of_window(plane[0], plane[1], plane[g.in_w], plane[g.in_w + 1]);
+      continue;
+    }
     if (fast_2x2) {  // every window inside the image: no bounds to check
       maxpool2x2(plane + 2 * rows.begin * g.in_w + 2 * cols.begin, g.in_w, rows.size(), cols.size(),
                  out + rows.begin * g.out_w + cols.begin, g.out_w);

@@ -128,7 +128,7 @@ class Conv2d final : public Layer<T> {
     w.one_core_ns = kernels::cost::gemm_ns<T>(double(out_c_), columns, K, w.bytes) +
                     (short_vectors ? kernels::cost::im2col_short_rows_ns(double(in[0] * short_vectors) * K)
                                    : kernels::cost::im2col_ns<T>(double(in[0] * f * eh) * K, double(in[0] * Q) * K));
-    if (e.max_pool_2x2) w.one_core_ns += kernels::cost::max_pool_ns(double(in[0] * out_c_ * eh), computed);
+    if (e.max_pool_2x2) w.one_core_ns += kernels::cost::max_pool_2x2_ns(double(in[0] * out_c_), double(eh), double(ew));
     if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
     return w;
   }
