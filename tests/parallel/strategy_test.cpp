@@ -97,8 +97,16 @@ TEST(StrategyTest, AutoCutsWeightBoundLayersByChannel) {
   EXPECT_EQ(small.strategy, "channel");
   EXPECT_NE(small.reason.find("weight-bound"), std::string::npos) << small.reason;
   EXPECT_EQ(strategy::Auto{}.choose(linear_like(1), 2).strategy, "channel");
-  // Not weight-bound at batch 64 (2.7x), but still one output position per image: by channel.
-  const strategy::AutoChoice wide = strategy::Auto{}.choose(linear_like(64), 2);
+  // Not weight-bound at batch 64 (2.7x): whole images per task, as for any layer.
+  EXPECT_EQ(strategy::Auto{}.choose(linear_like(64), 2).strategy, "batch");
+  // Nor at batch 5 with small weights, but 5 images split badly over 2 workers, and a Linear layer's
+  // channel tasks share only its input.
+  Workload narrow;
+  narrow.space = IndexSpace{5, 64, 1, 1};
+  narrow.parameter_bytes = 4.0 * 64 * 16;  // Linear(16 -> 64): 2.5x the activations
+  narrow.bytes = 4.0 * 5 * (16 + 64) + narrow.parameter_bytes;
+  narrow.one_core_ns = 10e3;
+  const strategy::AutoChoice wide = strategy::Auto{}.choose(narrow, 2);
   EXPECT_EQ(wide.strategy, "channel");
   EXPECT_NE(wide.reason.find("one output position per image"), std::string::npos) << wide.reason;
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(64, 512, 1, 1), 2).strategy, "batch");  // no weights (GELU): images

@@ -13,17 +13,20 @@
 //     do not: each task reads only its rows of the weights, where cutting images makes every task read
 //     all of them (fc2 at batch 16 on 2 threads: channel 15.5 µs, batch 34.1, sequential 22.6). A
 //     convolution with rows to split goes on to rule 4 even so: the 3×3 512@7² at batch 1 (9 MiB of
-//     weights) runs 683 µs by rows, 779 by channel, whose tasks wait for the image's columns. A layer
-//     with parameters and one output position per image (a Linear layer) is cut by channel even when
-//     not weight-bound: one block per worker, each reading half the weights, is as fast as four blocks
-//     of images or faster (fc3 of the letter CNN at batch 64: 4.0 µs against 4.2; fc1, fc2 and fc3 at
-//     batch 64 and 256 within 1 % of each other);
+//     weights) runs 683 µs by rows, 779 by channel, whose tasks wait for the image's columns;
 //  3. enough images to keep every worker busy (efficiency = N / round_up(N, workers) >= 0.9, or at
 //     least 4 images per worker): batch — whole images per task, no shared data, bitwise exact —
 //     unless one image's output is so large (at least `large_image_outputs` values, far beyond a
 //     core's L2) that cutting its rows is faster: the 7×7 stem at 224² (64 × 112², 0.8 M values) at
 //     batch 64 on 2 threads runs 47 ms by rows, 59 ms by images; the 3×3 at 64@56² (0.2 M) runs about
-//     the same either way (which wins changes from run to run), the 1×1 256→64 at 56² better by images;
+//     the same either way (which wins changes from run to run), the 1×1 256→64 at 56² better by images.
+//     Linear layers too: cut by channel, every task reads the whole input and writes part of every
+//     output row, which on this host costs from nothing to 60 % from one run to the next (fc1 of the
+//     letter CNN at batch 256 on 2 threads: 178 and 179 µs by images and by channel in one run, 171
+//     and 282 in another), where whole images per task never lost more than 9 % (fc3 at batch 64:
+//     4.18 against 3.85 µs);
+//  3b. a layer with parameters and one output position per image (a Linear layer) whose images do not
+//     fill the workers: by channel, each task reading only its rows of the weights;
 //  4. otherwise parallelism inside an image, when the saving also pays what such a cut costs beyond
 //     the fork-join: the layer's own figure for a cut of its channels and of its rows
 //     (Workload::channel_cut_ns, row_cut_ns), else `in_image_ns` (a convolution through im2col builds
@@ -109,9 +112,9 @@ struct Auto {
     if (saved <= fork_join_ns) return Choice::sequential_small;
     const bool channels_split = splits_channels(s, workers), rows_split = splits_rows(s, workers);
     if (weight_bound(work) && channels_split && !rows_split) return Choice::channel_weight_bound;
-    if (work.parameter_bytes > 0 && s.h == 1 && s.w == 1 && channels_split) return Choice::channel_one_position;
     if (rows_split && double(s.c) * double(s.h) * double(s.w) >= large_image_outputs) return Choice::spatial_large_image;
     if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
+    if (work.parameter_bytes > 0 && s.h == 1 && s.w == 1 && channels_split) return Choice::channel_one_position;
     if (!rows_split && !channels_split) return Choice::sequential_in_image;
     const bool by_rows = in_image_by_rows(work, workers);
     if (saved <= fork_join_ns + in_image_cost(work, by_rows)) return Choice::sequential_small_in_image;
