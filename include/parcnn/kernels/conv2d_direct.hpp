@@ -43,6 +43,12 @@ inline constexpr int direct_channels_per_tile = F == 2 ? 4 : 8;
 template <int F>
 inline constexpr int direct_vectors_per_tile = F == 2 ? 1 : 2;
 
+// The output columns one tile covers, for an epilogue that takes f × f windows.
+template <class T>
+constexpr std::size_t direct_tile_lanes(std::size_t f) {
+  return std::size_t(f == 2 ? direct_vectors_per_tile<2> : direct_vectors_per_tile<1>) * std::size_t(Vec<T>::lanes);
+}
+
 // The input a block reads, staged in scratch: for each input channel, each of the f·rows + k_h − 1
 // input rows and each column phase φ < f, `width` values S[i] = x(f·(cols.begin + i) + φ − pad_w),
 // zero outside the image and past what is read. Tap (kh, kw) of the convolution output at column
@@ -52,9 +58,7 @@ struct DirectStage {
 
   template <class T>
   static DirectStage of(const Conv2dGeometry& g, const Epilogue& e, std::size_t rows, std::size_t cols) {
-    const std::size_t f = e.reduction();
-    const std::size_t step = std::size_t(f == 2 ? direct_vectors_per_tile<2> : direct_vectors_per_tile<1>) *
-                             std::size_t(Vec<T>::lanes);
+    const std::size_t f = e.reduction(), step = direct_tile_lanes<T>(f);
     const std::size_t lanes = (cols + step - 1) / step * step;  // what the tiles compute
     return {f, f * rows + g.k_h - 1, lanes + gemm_whole_vectors<T>((f + g.k_w - 2) / f)};
   }
@@ -188,9 +192,9 @@ void direct_block(const T* stage, const DirectStage& s, const Conv2dGeometry& g,
 template <class T>
 double conv2d_direct_vector_fmas(const Conv2dGeometry& g, const Epilogue& e, std::size_t images) {
   const std::size_t f = e.reduction(), eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
-  const std::size_t step = std::size_t(f == 2 ? detail::direct_vectors_per_tile<2> : detail::direct_vectors_per_tile<1>);
-  const std::size_t vectors = (ew + step * detail::Vec<T>::lanes - 1) / (step * detail::Vec<T>::lanes) * step;
-  return double(images) * double(g.out_c) * double(eh) * double(f * f) * double(vectors) * double(g.patch());
+  const std::size_t step = detail::direct_tile_lanes<T>(f);
+  const double vectors = double((ew + step - 1) / step * step / std::size_t(detail::Vec<T>::lanes));
+  return double(images) * double(g.out_c) * double(eh) * double(f * f) * vectors * double(g.patch());
 }
 
 // Scratch elements conv2d_forward_direct needs for blocks of `rows` × `cols` epilogue outputs.

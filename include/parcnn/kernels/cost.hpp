@@ -31,9 +31,9 @@ inline constexpr double copy_bytes_per_ns = 250;
 // staging, bias, pool and stores included: conv1 of the letter CNN at batch 64, 0.24 ns with or without
 // its pool (GELU apart), where the FMA units alone would take 0.125.
 inline constexpr double direct_conv_ns_per_vector_fma = 0.24;
-// im2col, per row segment copied (one kernel row of one output row) and per value: short rows cost
-// by the segment (at batch 64 conv3 of the letter CNN with its pool, 2 values a segment, runs its
-// multiply-adds at 95 GFLOP/s; conv2 with its pool, 10 values a segment, at 181).
+// im2col row by row, per row segment copied (one kernel row of one output row) and per value: short
+// rows cost by the segment (before the short-row path below, conv3 of the letter CNN with its pool at
+// batch 64, 2 values a segment, ran its multiply-adds at 95 GFLOP/s; conv2, 10 values a segment, at 181).
 inline constexpr double im2col_ns_per_segment = 1.2;
 inline constexpr double im2col_ns_per_value = 0.05;
 // im2col's short-row path (rows of at most 16 values, a whole vector at a time), per vector written:

@@ -65,14 +65,11 @@ class Sequential final : public Layer<T> {
   // The stage of forward that starts at layer `first` on input shape `in` with `workers` slots under
   // `strategy`: that layer with the epilogue `e` of the layers after it that it runs on its output;
   // returns one past the stage's last layer. Shapes must be valid. No fusion with fusion off, nor with
-  // fewer images than workers where the strategy would cut the fused stage inside its images otherwise
-  // than by channels alone, as the layer alone is cut: its parallelism must then come from inside the
-  // images, where the pooled maps split coarsely (conv2's 5 pooled rows against its 11 rows); in one
-  // network_bench run (Zen 5) the network ran at batch 1 on 2 threads in 44.9 µs layer by layer under
-  // auto, fused in 55 µs at best. A stage too small to cut runs on one worker anyway, and fused
-  // (conv1 + pool1 + gelu1 at batch 1, im2col then: 6.7 µs fused, 7.2 layer by layer); so does a stage cut by
-  // channels alone, whose blocks keep whole maps (conv2 + pool2 + gelu2 at batch 1 on 2 threads:
-  // 16.4 µs fused and cut by channel, 17.8 layer by layer with conv2 cut by rows).
+  // fewer images than workers where the strategy would cut the fused stage's pooled maps: they split
+  // coarsely (conv2's 5 pooled rows against its 11 rows). A stage run on one worker fuses (conv1 + pool1
+  // + gelu1 at batch 1, through im2col: 6.7 µs fused, 7.2 layer by layer), and so does one cut by
+  // channels alone, whose blocks keep whole maps (conv2 + pool2 + gelu2 at batch 1 on 2 threads: 16.4 µs
+  // fused and cut by channel, 17.8 layer by layer with conv2 cut by rows).
   std::size_t stage(std::size_t first, const Shape& in, kernels::Epilogue& e, std::size_t workers = current_workers(),
                     const Strategy& strategy = Strategy()) const {
     e = kernels::Epilogue{};
