@@ -1,5 +1,8 @@
-// im2col against a patch-by-patch extraction, for whole images and for blocks of positions.
+// im2col against a patch-by-patch extraction, for whole images and for blocks of positions; col2im
+// against an entry-by-entry scatter.
 #include <parcnn/kernels/im2col.hpp>
+
+#include <cstring>
 
 #include "support/test_support.hpp"
 
@@ -69,6 +72,36 @@ TEST(Im2colTest, ShortRowsGoAWholeVectorAtATimeWhereTheirInputsSpanTwoVectors) {
   GTEST_SKIP() << "the short-row path needs AVX-512";
 #endif
 }
+
+// col2im against its definition, entry by entry with bounds checks, in the same order (k, then
+// position): the same bits, for strides 1 to 3 and paddings 0 to 2.
+template <class T>
+void check_col2im_against_scatter() {
+  for (const auto& g : {geometry(1, 5, 5, 3, 3, 1, 0), geometry(3, 7, 9, 3, 3, 2, 1), geometry(2, 6, 5, 2, 3, 1, 2),
+                        geometry(5, 4, 4, 1, 1, 1, 0), geometry(2, 9, 9, 5, 5, 3, 2), geometry(2, 5, 40, 3, 3, 1, 1),
+                        geometry(4, 13, 13, 3, 3, 1, 0), geometry(2, 11, 18, 2, 4, 1, 0)}) {
+    const std::size_t P = g.out_h * g.out_w, ld = P + 5;
+    const Tensor<T> cols = random_tensor<T>(Shape{g.patch(), ld}, 3);
+    std::vector<T> expected(g.in_image(), T(0)), actual(g.in_image(), T(-7));
+    for (std::size_t ci = 0; ci < g.in_c; ++ci)
+      for (std::size_t ky = 0; ky < g.k_h; ++ky)
+        for (std::size_t kx = 0; kx < g.k_w; ++kx)
+          for (std::size_t oh = 0; oh < g.out_h; ++oh)
+            for (std::size_t ow = 0; ow < g.out_w; ++ow) {
+              const long ih = long(oh * g.stride_h + ky) - long(g.pad_h), iw = long(ow * g.stride_w + kx) - long(g.pad_w);
+              if (ih < 0 || iw < 0 || ih >= long(g.in_h) || iw >= long(g.in_w)) continue;
+              const std::size_t k = (ci * g.k_h + ky) * g.k_w + kx;
+              expected[(ci * g.in_h + std::size_t(ih)) * g.in_w + std::size_t(iw)] += cols.data()[k * ld + oh * g.out_w + ow];
+            }
+    kernels::col2im(cols.data(), ld, g, actual.data());
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      ASSERT_EQ(std::memcmp(&actual[i], &expected[i], sizeof(T)), 0) << "element " << i << ": " << actual[i] << " vs "
+                                                                      << expected[i];
+  }
+}
+
+TEST(Im2colTest, Col2imHasTheBitsOfTheScatterFloat) { check_col2im_against_scatter<float>(); }
+TEST(Im2colTest, Col2imHasTheBitsOfTheScatterDouble) { check_col2im_against_scatter<double>(); }
 
 TEST(Im2colTest, MatchesPatchExtractionForAnyBlockFloat) { check_against_patch_extraction<float>(); }
 TEST(Im2colTest, MatchesPatchExtractionForAnyBlockDouble) { check_against_patch_extraction<double>(); }

@@ -198,23 +198,35 @@ void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* 
 
 // The adjoint of im2col over a whole image: image = Σ over the columns' entries of where each came from.
 // cols is [K, positions] with row stride ld; image [in_c, in_h, in_w] is overwritten. Entries are added
-// in a fixed order (k, then position), so the result does not depend on who calls it.
+// in a fixed order (k, then position), so the result does not depend on who calls it. Each k-row's
+// output columns that land inside the image are worked out once ([lo, hi), as in im2col), so the inner
+// loop adds a row segment without bounds (at stride 1 a plain vectorised add).
 template <class T>
 void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
   std::fill_n(image, g.in_image(), T(0));
-  const std::size_t P = ld;
+  const std::ptrdiff_t s = std::ptrdiff_t(g.stride_w);
   for (std::size_t ci = 0; ci < g.in_c; ++ci) {
     T* plane = image + ci * g.in_h * g.in_w;
     for (std::size_t ky = 0; ky < g.k_h; ++ky)
       for (std::size_t kx = 0; kx < g.k_w; ++kx) {
-        const T* row = cols + ((ci * g.k_h + ky) * g.k_w + kx) * P;
+        const T* row = cols + ((ci * g.k_h + ky) * g.k_w + kx) * ld;
+        // Output columns whose input column ow·s + kx − pad lies inside the image: [lo, hi).
+        const std::ptrdiff_t shift = std::ptrdiff_t(kx) - std::ptrdiff_t(g.pad_w);
+        const std::ptrdiff_t lo = std::min<std::ptrdiff_t>(shift >= 0 ? 0 : (-shift + s - 1) / s, std::ptrdiff_t(g.out_w));
+        const std::ptrdiff_t hi = std::clamp<std::ptrdiff_t>(
+            std::ptrdiff_t(g.in_w) - shift <= 0 ? 0 : (std::ptrdiff_t(g.in_w) - shift + s - 1) / s, lo,
+            std::ptrdiff_t(g.out_w));
         for (std::size_t oh = 0; oh < g.out_h; ++oh) {
           const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
           if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) continue;
-          for (std::size_t ow = 0; ow < g.out_w; ++ow) {
-            const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride_w + kx) - std::ptrdiff_t(g.pad_w);
-            if (iw < 0 || iw >= std::ptrdiff_t(g.in_w)) continue;
-            plane[std::size_t(ih) * g.in_w + std::size_t(iw)] += row[oh * g.out_w + ow];
+          T* dst = plane + std::size_t(ih) * g.in_w;
+          const T* src = row + oh * g.out_w;
+          if (s == 1) {
+            T* to = dst + (lo + shift);
+            const T* from = src + lo;
+            for (std::ptrdiff_t i = 0; i < hi - lo; ++i) to[i] += from[i];
+          } else {
+            for (std::ptrdiff_t ow = lo; ow < hi; ++ow) dst[ow * s + shift] += src[ow];
           }
         }
       }
