@@ -174,6 +174,25 @@ void conv2d_forward_epilogue_columns(const T* columns, const T* weight, const T*
                              Range{0, eh}, Range{0, ew}, scratch, y);
 }
 
+namespace detail {
+// The sum of n values in a fixed order: a vector of partial sums over whole vectors, its lanes added
+// first to last, then the rest in order. As one chain of n additions (conv1: 676 positions × 32
+// channels per image), each waited for the one before: the letter CNN's training step at batch 64 took
+// 15.5 ms on one thread that way, 14.8 this way (8.15 and 7.63 on two).
+template <class T>
+T image_sum(const T* v, std::size_t n) {
+  using V = typename Vec<T>::type;
+  constexpr std::size_t L = Vec<T>::lanes;
+  V acc{};
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) acc = acc + load(v + i);
+  T sum = T(0);
+  for (std::size_t l = 0; l < L; ++l) sum += acc[l];
+  for (; i < n; ++i) sum += v[i];
+  return sum;
+}
+}  // namespace detail
+
 // Scratch elements conv2d_backward needs for `images` images.
 template <class T>
 std::size_t conv2d_backward_scratch(const Conv2dGeometry& g, std::size_t images) {
@@ -185,8 +204,9 @@ std::size_t conv2d_backward_scratch(const Conv2dGeometry& g, std::size_t images)
 // (cols = [K, images·P]). Adds their weight gradient into dweight [out_c, K] and bias gradient into dbias
 // (if not null); writes their input gradients into dx (if not null):
 //   dW += dY · colsᵀ      dcols = Wᵀ · dY      dx = col2im(dcols)
-// Each gradient element is one chain over images, then positions, in order: the bits are those of one
-// image at a time, and do not depend on how many images run together.
+// Each weight-gradient element is one chain over images, then positions, in order; each bias-gradient
+// element adds the images in order, each image's positions summed by detail::image_sum. Either way the
+// bits are those of one image at a time, and do not depend on how many images run together.
 template <class T>
 void conv2d_backward(const T* x, std::size_t images, const T* weight, const T* dy, const Conv2dGeometry& g, T* dweight,
                      T* dbias, T* dx, T* scratch) {
@@ -205,7 +225,7 @@ void conv2d_backward(const T* x, std::size_t images, const T* weight, const T* d
   if (dbias)
     for (std::size_t co = 0; co < g.out_c; ++co) {
       T sum = dbias[co];
-      for (std::size_t p = 0; p < cols; ++p) sum += dy_cols[co * cols + p];
+      for (std::size_t i = 0; i < images; ++i) sum += detail::image_sum(dy_cols + co * cols + i * P, P);
       dbias[co] = sum;
     }
   if (!dx) return;
