@@ -67,10 +67,20 @@ class GradientChunks {
       T* dst = out[p].data();
       const std::size_t n = out[p].size();
       run_blocks(IndexSpace{n}, Cut{4096, 1, 1, 1}, [&](const Block& blk, std::size_t) {
-        for (std::size_t i = blk.n.begin; i < blk.n.end; ++i) {
-          T sum = buffers_[p].data()[i];
-          for (std::size_t c = 1; c < C; ++c) sum += buffers_[c * shapes_.size() + p].data()[i];
-          dst[i] += sum;
+        // Each element: chunk 0, + chunk 1, ..., then added to dst. A tile at a time and one chunk at a
+        // time, so that every loop runs along contiguous memory and vectorises (element by element, over
+        // the chunks, it was a chain of dependent additions: a tenth of a training step).
+        constexpr std::size_t tile = 256;
+        T sum[tile];
+        for (std::size_t i = blk.n.begin; i < blk.n.end; i += tile) {
+          const std::size_t m = std::min(tile, blk.n.end - i);
+          const T* first = buffers_[p].data() + i;
+          for (std::size_t j = 0; j < m; ++j) sum[j] = first[j];
+          for (std::size_t c = 1; c < C; ++c) {
+            const T* chunk = buffers_[c * shapes_.size() + p].data() + i;
+            for (std::size_t j = 0; j < m; ++j) sum[j] += chunk[j];
+          }
+          for (std::size_t j = 0; j < m; ++j) dst[i + j] += sum[j];
         }
       });
     }
