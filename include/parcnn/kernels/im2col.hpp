@@ -36,6 +36,15 @@ inline void copy_row(T* dst, const T* src, std::size_t n, bool slack) {
   else
     copy_partial(dst + i, src + i, n - i);
 }
+// The output columns within `cols` whose input column ow·stride + kx − pad lies inside the image, for
+// kernel column kx: im2col copies them, col2im adds them back, and the rest read or add zero padding.
+inline Range columns_inside(const Conv2dGeometry& g, std::size_t kx, Range cols) {
+  const std::ptrdiff_t shift = std::ptrdiff_t(kx) - std::ptrdiff_t(g.pad_w), s = std::ptrdiff_t(g.stride_w);
+  const std::ptrdiff_t lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
+  const std::ptrdiff_t hi = std::ptrdiff_t(g.in_w) - shift <= 0 ? 0 : (std::ptrdiff_t(g.in_w) - shift + s - 1) / s;
+  const std::ptrdiff_t begin = std::clamp<std::ptrdiff_t>(lo, std::ptrdiff_t(cols.begin), std::ptrdiff_t(cols.end));
+  return Range{std::size_t(begin), std::size_t(std::clamp<std::ptrdiff_t>(hi, begin, std::ptrdiff_t(cols.end)))};
+}
 }  // namespace detail
 
 // The vectors per k-row that im2col writes a whole vector at a time (its short-row path, float with
@@ -161,13 +170,10 @@ void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* 
     for (std::size_t ky = 0; ky < g.k_h; ++ky) {
       for (std::size_t kx = 0; kx < g.k_w; ++kx) {
         T* out = cols_out + ((ci * g.k_h + ky) * g.k_w + kx) * ld;
-        // Output columns whose input column ow·s + kx − pad lies inside the image: [lo, hi).
         const std::ptrdiff_t shift = std::ptrdiff_t(kx) - std::ptrdiff_t(g.pad_w);
         const std::ptrdiff_t s = std::ptrdiff_t(g.stride_w);
-        std::ptrdiff_t lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
-        std::ptrdiff_t hi = std::ptrdiff_t(g.in_w) - shift <= 0 ? 0 : (std::ptrdiff_t(g.in_w) - shift + s - 1) / s;
-        lo = std::clamp<std::ptrdiff_t>(lo, std::ptrdiff_t(cols.begin), std::ptrdiff_t(cols.end));
-        hi = std::clamp<std::ptrdiff_t>(hi, lo, std::ptrdiff_t(cols.end));
+        const Range inside = detail::columns_inside(g, kx, cols);
+        const std::ptrdiff_t lo = std::ptrdiff_t(inside.begin), hi = std::ptrdiff_t(inside.end);
         for (std::size_t oh = rows.begin; oh < rows.end; ++oh, out += bw) {
           const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
           if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) {
@@ -199,8 +205,8 @@ void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* 
 // The adjoint of im2col over a whole image: image = Σ over the columns' entries of where each came from.
 // cols is [K, positions] with row stride ld; image [in_c, in_h, in_w] is overwritten. Entries are added
 // in a fixed order (k, then position), so the result does not depend on who calls it. Each k-row's
-// output columns that land inside the image are worked out once ([lo, hi), as in im2col), so the inner
-// loop adds a row segment without bounds (at stride 1 a plain vectorised add).
+// output columns that land inside the image are worked out once (detail::columns_inside, as in im2col),
+// so the inner loop adds a row segment without bounds (at stride 1 a plain vectorised add).
 template <class T>
 void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
   std::fill_n(image, g.in_image(), T(0));
@@ -210,12 +216,9 @@ void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
     for (std::size_t ky = 0; ky < g.k_h; ++ky)
       for (std::size_t kx = 0; kx < g.k_w; ++kx) {
         const T* row = cols + ((ci * g.k_h + ky) * g.k_w + kx) * ld;
-        // Output columns whose input column ow·s + kx − pad lies inside the image: [lo, hi).
         const std::ptrdiff_t shift = std::ptrdiff_t(kx) - std::ptrdiff_t(g.pad_w);
-        const std::ptrdiff_t lo = std::min<std::ptrdiff_t>(shift >= 0 ? 0 : (-shift + s - 1) / s, std::ptrdiff_t(g.out_w));
-        const std::ptrdiff_t hi = std::clamp<std::ptrdiff_t>(
-            std::ptrdiff_t(g.in_w) - shift <= 0 ? 0 : (std::ptrdiff_t(g.in_w) - shift + s - 1) / s, lo,
-            std::ptrdiff_t(g.out_w));
+        const Range inside = detail::columns_inside(g, kx, Range{0, g.out_w});
+        const std::ptrdiff_t lo = std::ptrdiff_t(inside.begin), hi = std::ptrdiff_t(inside.end);
         for (std::size_t oh = 0; oh < g.out_h; ++oh) {
           const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
           if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) continue;

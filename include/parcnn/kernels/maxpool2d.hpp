@@ -110,11 +110,16 @@ void maxpool2x2(const T* src, std::size_t ld_src, std::size_t rows_out, std::siz
   }
 }
 
+// Whether the pool is 2×2 windows at stride 2 with every window inside the input: maxpool2x2's case.
+inline bool is_pool_2x2(const Conv2dGeometry& g) {
+  return g.k_h == 2 && g.k_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 && g.pad_w == 0 &&
+         2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
+}
+
 // Channels × rows × cols of one image's output. x: [c, in_h, in_w]; y: [c, out_h, out_w].
 template <class T>
 void maxpool2d_forward(const T* x, const Conv2dGeometry& g, Range channels, Range rows, Range cols, T* y) {
-  const bool fast_2x2 = g.k_h == 2 && g.k_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 &&
-                        g.pad_w == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
+  const bool fast_2x2 = is_pool_2x2(g);
   for (std::size_t c = channels.begin; c < channels.end; ++c) {
     const T* plane = x + c * g.in_h * g.in_w;
     T* out = y + c * g.out_h * g.out_w;

@@ -58,9 +58,7 @@ class MaxPool2d final : public Layer<T> {
     w.space = IndexSpace{in[0], in[1], g.out_h, g.out_w};
     w.flops = double(w.space.items()) * double(kernel_.h * kernel_.w);
     w.bytes = double(sizeof(T)) * double(in.numel() + w.space.items());
-    const bool two_by_two = kernel_.h == 2 && kernel_.w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 &&
-                            g.pad_w == 0;
-    w.one_core_ns = two_by_two ? kernels::cost::max_pool_2x2_ns(double(in[0] * in[1]), double(g.out_h), double(g.out_w))
+    w.one_core_ns = kernels::is_pool_2x2(g) ? kernels::cost::max_pool_2x2_ns(double(in[0] * in[1]), double(g.out_h), double(g.out_w))
                                : kernels::cost::max_pool_ns(double(in[0] * in[1] * g.out_h), w.flops);
     return w;
   }
