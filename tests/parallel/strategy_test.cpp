@@ -70,6 +70,43 @@ TEST(StrategyTest, AutoPicksBatchWhenImagesFillTheWorkers) {
   EXPECT_NE(c.reason.find("blocks of 8 images"), std::string::npos) << c.reason;
 }
 
+TEST(StrategyTest, AutoSizesImageBlocksByTheLayersStackAndTime) {
+  const strategy::Auto a;
+  Workload w = conv_like(64, 128, 3, 3);
+  w.one_core_ns = 500e3;
+  EXPECT_EQ(a.cut(w, 2).n, 8u);  // long enough for four blocks per worker
+  w.stacked_images = 8;          // still four blocks of 8 images
+  EXPECT_EQ(a.cut(w, 2).n, 8u);
+  w.stacked_images = 16;  // two blocks per worker of 16
+  EXPECT_EQ(a.cut(w, 2).n, 16u);
+  w.stacked_images = 56;  // conv3's stack: one block per worker, the images shared out evenly
+  EXPECT_EQ(a.cut(w, 2).n, 32u);
+  w.space.n = 63;
+  EXPECT_EQ(a.cut(w, 2).n, 32u);
+  EXPECT_NE(a.choose(w, 2).reason.find("blocks of 32 images"), std::string::npos) << a.choose(w, 2).reason;
+  EXPECT_EQ(a.cut(w, 3).n, 21u);
+
+  // Time: a block should hold at least min_block_ns (5 µs) of work.
+  Workload fc = conv_like(64, 26, 1, 1);
+  fc.one_core_ns = 6e3;  // fc3 of the letter CNN at batch 64
+  EXPECT_EQ(a.choose(fc, 2).strategy, "batch");
+  EXPECT_EQ(a.cut(fc, 2).n, 32u);
+  fc.one_core_ns = 2 * 2 * 5e3;  // two blocks per worker
+  EXPECT_EQ(a.cut(fc, 2).n, 16u);
+  fc.one_core_ns = 2 * 4 * 5e3 - 1;  // not quite four: three, of 11 images (not 10: 7 blocks, 4 on one worker)
+  EXPECT_EQ(a.cut(fc, 2).n, 11u);
+  fc.space.n = 20;  // four per worker: 10 blocks of 2 (not 7 of 3, one worker running 11 images)
+  fc.one_core_ns = 1e9;
+  EXPECT_EQ(a.cut(fc, 2).n, 2u);
+  fc.space.n = 64;
+  fc.one_core_ns = 1e9;
+  EXPECT_EQ(a.cut(fc, 2).n, 8u);
+  fc.space.n = 9;  // 9 images: blocks of 2 leave the busiest worker 5, as single images would, in fewer tasks
+  EXPECT_EQ(a.cut(fc, 2).n, 2u);
+  fc.stacked_images = 4;  // a Linear layer's tile of 4 rows: one block per worker
+  EXPECT_EQ(a.cut(fc, 2).n, 5u);
+}
+
 TEST(StrategyTest, AutoParallelisesInsideAnImageAtBatchOne) {
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 64, 11, 11), 2).strategy, "spatial");  // 11 rows: 0.92
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(3, 64, 11, 11), 2).strategy, "spatial");  // 3 images on 2 workers: 0.75

@@ -18,6 +18,9 @@
 
 namespace parcnn::kernels {
 
+// Rows (and features) of the forward's register tile: blocks of fewer rows leave it part empty.
+inline constexpr std::size_t linear_tile_rows = 4;
+
 namespace detail {
 
 // The lanes of v summed by halving: lane i += lane i + W/2, for W = lanes, lanes/2, …, 2. Written with
@@ -82,7 +85,7 @@ inline void dot_tile(std::size_t K, const T* x, std::size_t ldx, const T* w, std
 template <class T>
 void dot_rows(std::size_t M, std::size_t N, std::size_t K, const T* x, std::size_t ldx, const T* w, std::size_t ldw,
               T* y, std::size_t ldy, const T* bias) {
-  constexpr std::size_t R = 4;
+  constexpr std::size_t R = linear_tile_rows;
   std::size_t i = 0;
   for (; i + R <= M; i += R) {
     std::size_t j = 0;

@@ -119,7 +119,7 @@ class Conv2d final : public Layer<T> {
     }
     // One core runs the images in stacks of about stack_columns positions, each GEMM's columns padded
     // to whole vectors; then the epilogue's pool rows and GELU values.
-    const std::size_t Q = f * eh * f * ew, stack = std::clamp<std::size_t>(stack_columns / Q, 1, in[0]);
+    const std::size_t Q = f * eh * f * ew, stack = stack_images(Q, in[0]);
     const std::size_t last = in[0] % stack;  // images in a last, smaller stack
     const double columns = double(in[0] / stack) * double(kernels::gemm_whole_vectors<T>(stack * Q)) +
                            double(last ? kernels::gemm_whole_vectors<T>(last * Q) : 0);
@@ -130,6 +130,7 @@ class Conv2d final : public Layer<T> {
                                    : kernels::cost::im2col_ns<T>(double(in[0] * f * eh) * K, double(in[0] * Q) * K));
     if (e.max_pool_2x2) w.one_core_ns += kernels::cost::max_pool_2x2_ns(double(in[0] * out_c_), double(eh), double(ew));
     if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
+    w.stacked_images = std::max<std::size_t>(1, stack_columns / Q);
     return w;
   }
 
@@ -209,7 +210,7 @@ class Conv2d final : public Layer<T> {
     }
     // Blocks of whole images: stack up to about stack_columns positions of several images in one GEMM.
     const bool whole_images = cut.h == eh && cut.w == ew;
-    const std::size_t stack = whole_images ? std::clamp<std::size_t>(stack_columns / Q, 1, cut.n) : 1;
+    const std::size_t stack = whole_images ? stack_images(Q, cut.n) : 1;
     const bool direct = e.empty() && stack == 1;  // GEMM into y (through a tile for part rows)
     ws.reserve_scratch(scratch_slots(grid, workers),
                        direct ? kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w)
@@ -228,6 +229,15 @@ class Conv2d final : public Layer<T> {
 
   // Positions per stacked GEMM: several images of a small feature map share one matrix product.
   static constexpr std::size_t stack_columns = 512;
+
+  // Images per stacked GEMM over `images` images of Q positions: at most stack_columns positions, in
+  // stacks of (nearly) equal size — 64 images of conv3's 9 positions go in two stacks of 32, not in
+  // 56 and a thin 8.
+  static std::size_t stack_images(std::size_t Q, std::size_t images) {
+    const std::size_t most = std::clamp<std::size_t>(stack_columns / Q, 1, std::max<std::size_t>(1, images));
+    const std::size_t stacks = (images + most - 1) / most;
+    return std::max<std::size_t>(1, (images + stacks - 1) / std::max<std::size_t>(1, stacks));
+  }
 
   // Chunks in parallel; in a chunk, its images in order (see GradientChunks), several per GEMM.
   void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,

@@ -25,6 +25,9 @@
 //     letter CNN at batch 256 on 2 threads: 178 and 179 µs by images and by channel in one run, 171
 //     and 282 in another), where whole images per task never lost more than 9 % (fc3 at batch 64:
 //     4.18 against 3.85 µs);
+//     The blocks: up to four per worker, which evens out a core that falls behind, but never so many
+//     that a block holds fewer images than the layer computes together (Workload::stacked_images) or
+//     less than `min_block_ns` of work (batch_grain);
 //  3b. a layer with parameters and one output position per image (a Linear layer) whose images do not
 //     fill the workers: by channel, each task reading only its rows of the weights;
 //  4. otherwise parallelism inside an image, when the saving also pays what such a cut costs beyond
@@ -42,6 +45,7 @@
 // strategy::Tuned measures instead of guessing.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -80,6 +84,14 @@ struct Auto {
   double weight_bound_ratio = 4.0;
   // Output values per image from which rows are cut before images (rule 3).
   double large_image_outputs = 512.0 * 1024;
+  // Blocks per worker when cutting by images (rule 3), at most; fewer where the batch or the layer's
+  // time is too small (batch_grain).
+  std::size_t batch_blocks_per_worker = 4;
+  // The least work a block of images should hold: each further task costs its spawn and a cold start,
+  // and on layers of a few microseconds four blocks per worker lost to one (layers_bench, batch 64 on
+  // 2 threads: fc3, 6 µs on one core, 4.2 µs in blocks of 8 images, 3.8 in blocks of 32; the GELU after
+  // fc1, 9 µs, 4.8 and 4.5).
+  double min_block_ns = 5000;
   // Most images per block when a model runs depth-first (Sequential::depth_first_cut). Blocks are as
   // large as the batch over the workers allows, up to this, which keeps a block's activations near the
   // core's caches: letter CNN at batch 256 (images/s; 2 threads / 1 thread): blocks of 16 32.2k / 16.7k,
@@ -157,6 +169,31 @@ struct Auto {
     return work.parameter_bytes > 0 && work.parameter_bytes >= weight_bound_ratio * activations;
   }
 
+  // Images per block for a cut by images: about n / (k × workers), k the largest of 1 to
+  // batch_blocks_per_worker that leaves every block the layer's stacked images and min_block_ns of
+  // work; rounded down or up, whichever leaves the busiest worker fewer images (64 images in 3 blocks
+  // per worker: blocks of 11, not 7 blocks of 10, of which one worker would run four). Measured (layers_bench, 2 threads), blocks of the old
+  // fixed quarter per worker against these: conv3 at batch 16 (it stacks 56 images of 3×3 positions
+  // in one GEMM) 92 µs in blocks of 2 images, 63 in blocks of 8; at batch 64, 251 and 229 in blocks of
+  // 32; fc1 at batch 16 (a Linear layer's tile is 4 rows) 17.2 in blocks of 2, 11.4 in blocks of 4.
+  std::size_t batch_grain(const Workload& work, std::size_t workers) const {
+    const std::size_t n = work.space.n, w = std::max<std::size_t>(1, workers);
+    const std::size_t stacked = std::max<std::size_t>(1, work.stacked_images);
+    const double by_time = estimated_ns(work) / (double(w) * min_block_ns);
+    std::size_t k = std::min(batch_blocks_per_worker, n / (w * stacked));
+    if (by_time < double(k)) k = std::size_t(by_time);
+    const std::size_t blocks = w * std::max<std::size_t>(1, k);
+    const std::size_t down = std::max<std::size_t>(1, n / blocks), up = (n + blocks - 1) / blocks;
+    return busiest_worker_images(n, up, w) <= busiest_worker_images(n, down, w) ? up : down;
+  }
+
+  // The images of the busiest worker when blocks of `grain` images are dealt out in turn: the first
+  // worker's, all its blocks full except the last block of all, when that one is its.
+  static std::size_t busiest_worker_images(std::size_t n, std::size_t grain, std::size_t workers) {
+    const std::size_t blocks = (n + grain - 1) / grain, first = (blocks + workers - 1) / workers;
+    return (blocks - 1) % workers == 0 ? (first - 1) * grain + (n - (blocks - 1) * grain) : first * grain;
+  }
+
   Cut cut(const Workload& work, std::size_t workers) const {
     switch (decide(work, workers)) {
       case Choice::sequential_one_worker:
@@ -168,7 +205,7 @@ struct Auto {
       case Choice::channel_weight_bound:
       case Choice::channel_one_position:
       case Choice::channel: return Channel{}.cut(work, workers);
-      default: return Batch{}.cut(work, workers);  // four blocks per worker: a slower core is evened out
+      default: return Batch{batch_grain(work, workers)}.cut(work, workers);
     }
   }
 

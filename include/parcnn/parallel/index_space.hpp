@@ -49,6 +49,10 @@ struct Workload {
   // columns); the direct kernel for small patches (kernels/conv2d_direct.hpp) shares nothing.
   double channel_cut_ns = -1;
   double row_cut_ns = -1;
+  // Images the layer's kernels compute together at full speed (a convolution's stacked GEMM, a Linear
+  // layer's register tile of rows): a block of fewer images runs them less efficiently, so
+  // strategy::Auto cuts images into blocks of at least this many where the batch allows.
+  std::size_t stacked_images = 1;
   double intensity() const { return bytes > 0 ? flops / bytes : 0.0; }
 };
 
