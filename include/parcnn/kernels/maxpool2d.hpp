@@ -137,36 +137,150 @@ void maxpool2d_forward(const T* x, const Conv2dGeometry& g, Range channels, Rang
   }
 }
 
+// The backward oracle: `batch` images, every window scanned with explicit bounds checks; each output's
+// gradient added, in output order, to the first NaN of its window or else its first maximum.
+template <class T>
+void maxpool2d_backward_reference(const T* x, const T* dy, const Conv2dGeometry& g, std::size_t batch, T* dx) {
+  std::fill_n(dx, batch * g.in_image(), T(0));
+  for (std::size_t n = 0; n < batch; ++n)
+    for (std::size_t c = 0; c < g.in_c; ++c) {
+      const T* plane = x + (n * g.in_c + c) * g.in_h * g.in_w;
+      T* grad = dx + (n * g.in_c + c) * g.in_h * g.in_w;
+      for (std::size_t oh = 0; oh < g.out_h; ++oh)
+        for (std::size_t ow = 0; ow < g.out_w; ++ow) {
+          const std::ptrdiff_t h0 = std::ptrdiff_t(oh * g.stride_h) - std::ptrdiff_t(g.pad_h);
+          const std::ptrdiff_t w0 = std::ptrdiff_t(ow * g.stride_w) - std::ptrdiff_t(g.pad_w);
+          std::size_t best = 0;
+          T m = -std::numeric_limits<T>::infinity();
+          bool found = false, nan = false;
+          for (std::ptrdiff_t ih = std::max<std::ptrdiff_t>(h0, 0);
+               ih < std::min<std::ptrdiff_t>(h0 + std::ptrdiff_t(g.k_h), std::ptrdiff_t(g.in_h)) && !nan; ++ih)
+            for (std::ptrdiff_t iw = std::max<std::ptrdiff_t>(w0, 0);
+                 iw < std::min<std::ptrdiff_t>(w0 + std::ptrdiff_t(g.k_w), std::ptrdiff_t(g.in_w)); ++iw) {
+              const std::size_t at = std::size_t(ih) * g.in_w + std::size_t(iw);
+              const T v = plane[at];
+              if (v != v) {
+                best = at, nan = true;
+                break;
+              }
+              if (!found || v > m) best = at, m = v, found = true;
+            }
+          grad[best] += dy[((n * g.in_c + c) * g.out_h + oh) * g.out_w + ow];
+        }
+    }
+}
+
+namespace detail {
+// Which of a 2×2 window's a, b (first row), c, d (second row) took the output's value: the first NaN in
+// window order, else the first maximum.
+// Selects, not branches: a branch on comparisons of random activations mispredicts half the time.
+template <class T>
+inline int window_choice(T a, T b, T c, T d) {
+  int k = 0;
+  T m = a;
+  const bool gt_b = b > m;
+  k = gt_b ? 1 : k, m = gt_b ? b : m;
+  const bool gt_c = c > m;
+  k = gt_c ? 2 : k, m = gt_c ? c : m;
+  k = d > m ? 3 : k;
+  const bool na = a != a, nb = b != b, nc = c != c, nd = d != d;
+  const int first_nan = na ? 0 : nb ? 1 : nc ? 2 : 3;
+  return (na | nb | nc | nd) ? first_nan : k;
+}
+}  // namespace detail
+
+#if defined(__AVX512F__)
+namespace detail {
+// Backward of n windows over input rows r0 and r1, 16 at a time: g holds their outputs' gradients, and
+// every one of their 2n inputs in d0 and d1 is written (0 + the gradient where window_choice points, 0
+// elsewhere). The window's four values come apart by the permutes of pool2x2_row; window_choice's
+// selects become mask operations; two permutes per row interleave the four results back.
+inline void pool2x2_backward_row(const float* r0, const float* r1, const float* g, float* d0, float* d1,
+                                 std::size_t n) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const __m512 zero = _mm512_setzero_ps();
+  auto first = [](std::size_t count) { return static_cast<__mmask16>(count >= 16 ? 0xFFFFu : (1u << count) - 1); };
+  for (std::size_t i = 0; i < n; i += 16) {
+    const std::size_t m = std::min<std::size_t>(16, n - i);
+    const __mmask16 lo = first(2 * m), hi = first(2 * m > 16 ? 2 * m - 16 : 0);
+    const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * i), a1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * i + 16);
+    const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * i), b1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * i + 16);
+    const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
+    const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+    // The first maximum: b, c, d each taken only when strictly greater than the best so far.
+    const __mmask16 gt_b = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
+    const __m512 ab = _mm512_mask_blend_ps(gt_b, a, b);
+    const __mmask16 gt_c = _mm512_cmp_ps_mask(c, ab, _CMP_GT_OQ);
+    const __m512 abc = _mm512_mask_blend_ps(gt_c, ab, c);
+    const __mmask16 gt_d = _mm512_cmp_ps_mask(d, abc, _CMP_GT_OQ);
+    const __mmask16 max_d = gt_d, max_c = gt_c & ~gt_d, max_b = gt_b & ~gt_c & ~gt_d;
+    const __mmask16 max_a = static_cast<__mmask16>(~(gt_b | gt_c | gt_d));
+    // Else the first NaN.
+    const __mmask16 na = _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), nb = _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+    const __mmask16 nc = _mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q), nd = _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q);
+    const __mmask16 any = na | nb | nc | nd;
+    const __mmask16 to_a = (any & na) | (~any & max_a), to_b = (any & nb & ~na) | (~any & max_b);
+    const __mmask16 to_c = (any & nc & ~(na | nb)) | (~any & max_c);
+    const __mmask16 to_d = (any & nd & ~(na | nb | nc)) | (~any & max_d);
+    const __m512 gv = _mm512_maskz_loadu_ps(first(m), g + i);
+    const __m512 ga = _mm512_maskz_add_ps(to_a, zero, gv), gb = _mm512_maskz_add_ps(to_b, zero, gv);
+    const __m512 gc = _mm512_maskz_add_ps(to_c, zero, gv), gd = _mm512_maskz_add_ps(to_d, zero, gv);
+    const __m512 row0_lo = _mm512_permutex2var_ps(ga, low, gb), row0_hi = _mm512_permutex2var_ps(ga, high, gb);
+    const __m512 row1_lo = _mm512_permutex2var_ps(gc, low, gd), row1_hi = _mm512_permutex2var_ps(gc, high, gd);
+    if (m == 16) {
+      _mm512_storeu_ps(d0 + 2 * i, row0_lo), _mm512_storeu_ps(d0 + 2 * i + 16, row0_hi);
+      _mm512_storeu_ps(d1 + 2 * i, row1_lo), _mm512_storeu_ps(d1 + 2 * i + 16, row1_hi);
+    } else {
+      _mm512_mask_storeu_ps(d0 + 2 * i, lo, row0_lo), _mm512_mask_storeu_ps(d0 + 2 * i + 16, hi, row0_hi);
+      _mm512_mask_storeu_ps(d1 + 2 * i, lo, row1_lo), _mm512_mask_storeu_ps(d1 + 2 * i + 16, hi, row1_hi);
+    }
+  }
+}
+}  // namespace detail
+#endif
+
 // Backward of one image: each output's gradient goes to the input it took its value from — the first
 // maximum of its window in window order, or the first NaN. Overlapping windows add up, in output order.
-// x: [c, in_h, in_w]; dy: [c, out_h, out_w]; dx: [c, in_h, in_w], overwritten.
+// x: [c, in_h, in_w]; dy: [c, out_h, out_w]; dx: [c, in_h, in_w], overwritten. 2×2 windows at stride 2
+// (the letter CNN's) write every input once, without bounds and, for rows of 4 windows or more, 16
+// windows at a time; the bits are maxpool2d_backward_reference's.
 template <class T>
 void maxpool2d_backward(const T* x, const T* dy, const Conv2dGeometry& g, T* dx) {
-  std::fill_n(dx, g.in_image(), T(0));
+  const bool fast_2x2 = g.k_h == 2 && g.k_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 &&
+                        g.pad_w == 0 && 2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
+  if (!fast_2x2) {
+    maxpool2d_backward_reference(x, dy, g, 1, dx);
+    return;
+  }
+  const std::size_t covered = 2 * g.out_w;  // the columns some window reads
   for (std::size_t c = 0; c < g.in_c; ++c) {
-    const T* plane = x + c * g.in_h * g.in_w;
-    T* grad = dx + c * g.in_h * g.in_w;
-    for (std::size_t oh = 0; oh < g.out_h; ++oh)
+    for (std::size_t oh = 0; oh < g.out_h; ++oh) {
+      const T* r0 = x + (c * g.in_h + 2 * oh) * g.in_w;
+      const T* r1 = r0 + g.in_w;
+      T* d0 = dx + (c * g.in_h + 2 * oh) * g.in_w;
+      T* d1 = d0 + g.in_w;
+      const T* grad = dy + (c * g.out_h + oh) * g.out_w;
+      std::fill(d0 + covered, d0 + g.in_w, T(0));
+      std::fill(d1 + covered, d1 + g.in_w, T(0));
+#if defined(__AVX512F__)
+      if constexpr (std::is_same_v<T, float>)
+        if (g.out_w >= 4) {
+          detail::pool2x2_backward_row(r0, r1, grad, d0, d1, g.out_w);
+          continue;
+        }
+#endif
       for (std::size_t ow = 0; ow < g.out_w; ++ow) {
-        const std::ptrdiff_t h0 = std::ptrdiff_t(oh * g.stride_h) - std::ptrdiff_t(g.pad_h);
-        const std::ptrdiff_t w0 = std::ptrdiff_t(ow * g.stride_w) - std::ptrdiff_t(g.pad_w);
-        std::size_t best = 0;
-        T m = -std::numeric_limits<T>::infinity();
-        bool found = false, nan = false;
-        for (std::ptrdiff_t ih = std::max<std::ptrdiff_t>(h0, 0);
-             ih < std::min<std::ptrdiff_t>(h0 + std::ptrdiff_t(g.k_h), std::ptrdiff_t(g.in_h)) && !nan; ++ih)
-          for (std::ptrdiff_t iw = std::max<std::ptrdiff_t>(w0, 0);
-               iw < std::min<std::ptrdiff_t>(w0 + std::ptrdiff_t(g.k_w), std::ptrdiff_t(g.in_w)); ++iw) {
-            const std::size_t at = std::size_t(ih) * g.in_w + std::size_t(iw);
-            const T v = plane[at];
-            if (v != v) {
-              best = at, nan = true;
-              break;
-            }
-            if (!found || v > m) best = at, m = v, found = true;
-          }
-        grad[best] += dy[c * g.out_h * g.out_w + oh * g.out_w + ow];
+        const std::size_t i = 2 * ow;
+        const int k = detail::window_choice(r0[i], r0[i + 1], r1[i], r1[i + 1]);
+        const T v = T(0) + grad[ow];  // as the reference adds it to a zeroed gradient
+        d0[i] = k == 0 ? v : T(0), d0[i + 1] = k == 1 ? v : T(0);
+        d1[i] = k == 2 ? v : T(0), d1[i + 1] = k == 3 ? v : T(0);
       }
+    }
+    std::fill(dx + (c * g.in_h + 2 * g.out_h) * g.in_w, dx + (c + 1) * g.in_h * g.in_w, T(0));  // rows no window reads
   }
 }
 

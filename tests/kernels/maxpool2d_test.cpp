@@ -1,0 +1,69 @@
+// The max pool's backward kernel against its plain-loop oracle, bit for bit: 2×2 windows at stride 2
+// (window by window, or 16 at a time in rows of 4 windows or more: rows of 3 to 35 windows) on maps
+// whose last row or column no window reads, with ties, NaN, −inf and signed zero gradients; other
+// windows through the general loop.
+#include <parcnn/kernels/maxpool2d.hpp>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+kernels::Conv2dGeometry pool(std::size_t c, std::size_t h, std::size_t w, std::size_t k, std::size_t s, std::size_t p) {
+  kernels::Conv2dGeometry g;
+  g.in_c = g.out_c = c, g.in_h = h, g.in_w = w, g.k_h = g.k_w = k, g.stride_h = g.stride_w = s, g.pad_h = g.pad_w = p;
+  g.out_h = (h + 2 * p - k) / s + 1;
+  g.out_w = (w + 2 * p - k) / s + 1;
+  return g;
+}
+
+template <class T>
+void check_backward_matches_reference() {
+  const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+  for (const auto& g : {pool(3, 8, 8, 2, 2, 0), pool(5, 7, 9, 2, 2, 0), pool(2, 26, 26, 2, 2, 0), pool(3, 7, 6, 2, 2, 0),
+                        pool(2, 4, 70, 2, 2, 0), pool(2, 7, 7, 3, 2, 1), pool(1, 6, 6, 2, 1, 0)}) {
+    SCOPED_TRACE(std::to_string(g.in_c) + "x" + std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + " k" +
+                 std::to_string(g.k_h) + " s" + std::to_string(g.stride_h));
+    const std::size_t images = 2;
+    // Few distinct values, so that most windows hold ties; then NaNs and −inf in some windows.
+    Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, 7);
+    for (T& v : x) v = std::round(v * 2);
+    x(0, 0, 0, 1) = nan;
+    x(1, g.in_c - 1, 1, 1) = nan;
+    x(1, 0, 0, 0) = nan;
+    x(1, 0, 1, 1) = nan;  // two NaNs in one window: the first one takes the gradient
+    x(0, g.in_c - 1, 2, 2) = -inf;
+    x(0, g.in_c - 1, 2, 3) = -inf;
+    x(0, g.in_c - 1, 3, 2) = -inf;
+    x(0, g.in_c - 1, 3, 3) = -inf;  // a window of −inf only: its first element
+    Tensor<T> dy = random_tensor<T>(Shape{images, g.in_c, g.out_h, g.out_w}, 8);
+    dy(0, 0, 0, 0) = T(-0.0);  // 0 + (−0) is +0: the kernel adds as the oracle does
+    Tensor<T> expected(x.shape()), actual(x.shape());
+    kernels::maxpool2d_backward_reference(x.data(), dy.data(), g, images, expected.data());
+    std::fill(actual.begin(), actual.end(), T(7));  // overwritten, the unread last row and column too
+    for (std::size_t n = 0; n < images; ++n)
+      kernels::maxpool2d_backward(x.data() + n * g.in_image(), dy.data() + n * g.in_c * g.out_h * g.out_w, g,
+                                  actual.data() + n * g.in_image());
+    EXPECT_TRUE(bitwise<T>(actual, expected));
+    EXPECT_FALSE(std::signbit(actual(0, 0, 0, 0) + actual(0, 0, 0, 1) + actual(0, 0, 1, 0) + actual(0, 0, 1, 1)));
+  }
+}
+
+TEST(MaxPool2dKernelTest, BackwardHasTheBitsOfTheReferenceFloat) { check_backward_matches_reference<float>(); }
+TEST(MaxPool2dKernelTest, BackwardHasTheBitsOfTheReferenceDouble) { check_backward_matches_reference<double>(); }
+
+TEST(MaxPool2dKernelTest, BackwardSendsEachGradientToTheFirstNaNElseTheFirstMaximum) {
+  const auto g = pool(1, 2, 8, 2, 2, 0);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // Four windows: a tie (first of the two 3s), a NaN after the maximum, two NaNs, a later maximum.
+  const std::vector<float> x{1, 3, 5, nan, nan, 0, 1, 2,  //
+                             3, 2, 4, 9, nan, 9, 0, 4};
+  const std::vector<float> dy{10, 20, 30, 40};
+  std::vector<float> dx(x.size(), -1.0f);
+  kernels::maxpool2d_backward(x.data(), dy.data(), g, dx.data());
+  EXPECT_EQ(dx, (std::vector<float>{0, 10, 0, 20, 30, 0, 0, 0,  //
+                                    0, 0, 0, 0, 0, 0, 0, 40}));
+}
+
+}  // namespace
+}  // namespace parcnn::test
