@@ -58,6 +58,26 @@ void check_reduce_is_the_chain_in_chunk_order() {
 TEST(GradientChunksTest, ReduceIsTheChainInChunkOrderFloat) { check_reduce_is_the_chain_in_chunk_order<float>(); }
 TEST(GradientChunksTest, ReduceIsTheChainInChunkOrderDouble) { check_reduce_is_the_chain_in_chunk_order<double>(); }
 
+TEST(GradientChunksTest, ASliceOfOneChunkNumbersItsImagesFromZero) {
+  GradientChunks<float> chunks;
+  chunks.plan({Shape{3, 4}, Shape{5}, Shape{2}}, 20, 3);
+  const GradientSlice<float> all{&chunks, 0};
+  EXPECT_EQ(all.count(), 7u);
+  EXPECT_EQ(all.images(6).begin, 18u);
+  const GradientSlice<float> last = all.only(6);  // images 18 and 19 of the batch
+  EXPECT_EQ(last.count(), 1u);
+  EXPECT_EQ(last.images(0).begin, 0u);
+  EXPECT_EQ(last.images(0).end, 2u);
+  EXPECT_EQ(last.grad(0, 1).data(), chunks.grad(6, 1).data());
+  const GradientSlice<float> inner = last.from(1);  // a sub-layer's parameters, the same chunk
+  EXPECT_EQ(inner.count(), 1u);
+  EXPECT_EQ(inner.images(0).end, 2u);
+  EXPECT_EQ(inner.grad(0, 1).data(), chunks.grad(6, 2).data());
+  EXPECT_EQ(all.only(2).images(0).begin, 0u);
+  EXPECT_EQ(all.only(2).images(0).end, 3u);
+  EXPECT_EQ(all.only(2).grad(0, 0).data(), chunks.grad(2, 0).data());
+}
+
 TEST(GradientChunksTest, ReduceRejectsOutputsOfOtherShapes) {
   GradientChunks<float> chunks;
   chunks.plan({Shape{3, 4}, Shape{5}}, 8, 4);

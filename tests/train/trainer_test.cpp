@@ -1,5 +1,5 @@
-// The trainer: it learns, and its weights are the same bits with 1, 2 and 3 threads and under every
-// strategy.
+// The trainer: it learns, and its weights are the same bits with 1, 2 and 3 threads, under every
+// strategy, and whether each chunk runs forward and back on one worker or every layer over the batch.
 #include <parcnn/train/trainer.hpp>
 
 #include "support/test_support.hpp"
@@ -20,14 +20,14 @@ void toy_batch(std::size_t batch, std::uint64_t seed, Tensor<float>& images, std
 }
 
 std::vector<Tensor<float>> train_and_collect(const Strategy& strategy, std::size_t threads, std::size_t steps,
-                                             bool adam) {
+                                             bool adam, bool by_chunks = true) {
   return Threads(threads).run([&] {
     Sequential<float> model = models::letter_cnn<float>(4, 3);
     Parameters<float> params(model);
     SGD<float> sgd(params.all(), SgdOptions{0.05, 0.9});
     Adam<float> adam_opt(params.all(), AdamOptions{1e-3});
     Optimizer<float>& opt = adam ? static_cast<Optimizer<float>&>(adam_opt) : sgd;
-    Trainer<float> trainer(model, params, opt, TrainerOptions{strategy, 4});
+    Trainer<float> trainer(model, params, opt, TrainerOptions{strategy, 4, by_chunks});
     Tensor<float> images;
     std::vector<std::size_t> labels;
     for (std::size_t s = 0; s < steps; ++s) {
@@ -42,15 +42,50 @@ std::vector<Tensor<float>> train_and_collect(const Strategy& strategy, std::size
 
 TEST(TrainerTest, WeightsAreTheSameBitsForEveryThreadCountAndStrategy) {
   for (bool adam : {false, true}) {
-    const std::vector<Tensor<float>> reference = train_and_collect(strategy::Sequential{}, 1, 3, adam);
-    for (const Strategy& s : all_strategies())
-      for (std::size_t threads : thread_counts()) {
-        const std::vector<Tensor<float>> w = train_and_collect(s, threads, 3, adam);
-        for (std::size_t p = 0; p < w.size(); ++p)
-          ASSERT_TRUE(bitwise<float>(w[p], reference[p]))
-              << (adam ? "Adam" : "SGD") << ", " << s.name() << ", " << threads << " threads, parameter " << p;
-      }
+    // The reference: one thread, every layer over the whole batch in turn.
+    const std::vector<Tensor<float>> reference = train_and_collect(strategy::Sequential{}, 1, 3, adam, false);
+    for (bool by_chunks : {false, true})
+      for (const Strategy& s : all_strategies())
+        for (std::size_t threads : thread_counts()) {
+          const std::vector<Tensor<float>> w = train_and_collect(s, threads, 3, adam, by_chunks);
+          for (std::size_t p = 0; p < w.size(); ++p)
+            ASSERT_TRUE(bitwise<float>(w[p], reference[p]))
+                << (adam ? "Adam" : "SGD") << ", " << s.name() << ", " << threads << " threads, "
+                << (by_chunks ? "by chunks" : "by layers") << ", parameter " << p;
+        }
   }
+}
+
+TEST(TrainerTest, ByChunksGivesTheLossAndAccuracyOfTheWholeBatch) {
+  Tensor<float> images;
+  std::vector<std::size_t> labels;
+  toy_batch(13, 5, images, labels);
+  StepStats stats[2];
+  for (bool by_chunks : {false, true}) {
+    Sequential<float> model = models::letter_cnn<float>(4, 3);
+    Parameters<float> params(model);
+    SGD<float> sgd(params.all(), SgdOptions{0.05});
+    Trainer<float> trainer(model, params, sgd, TrainerOptions{strategy::Auto{}, 4, by_chunks});
+    stats[by_chunks] = Threads(2).run([&] { return trainer.step(images, labels); });
+  }
+  EXPECT_EQ(stats[1].loss, stats[0].loss);  // the same log-probabilities, summed in the same order
+  EXPECT_EQ(stats[1].correct, stats[0].correct);
+  EXPECT_EQ(stats[1].images, 13u);
+}
+
+TEST(TrainerTest, ByChunksChecksTheLabels) {
+  Sequential<float> model = models::letter_cnn<float>(4, 3);
+  Parameters<float> params(model);
+  SGD<float> sgd(params.all(), SgdOptions{0.05});
+  Trainer<float> trainer(model, params, sgd, TrainerOptions{strategy::Auto{}, 4, true});
+  Tensor<float> images;
+  std::vector<std::size_t> labels;
+  toy_batch(13, 5, images, labels);
+  labels[12] = 4;  // not one of the 4 classes
+  EXPECT_THROW(trainer.step(images, labels), ShapeError);
+  labels.pop_back();
+  EXPECT_THROW(trainer.step(images, labels), ShapeError);
+  EXPECT_THROW(trainer.step(Tensor<float>(Shape{13, 1, 27, 28}).view(), labels), ShapeError);
 }
 
 TEST(TrainerTest, LearnsASeparableProblem) {

@@ -93,15 +93,27 @@ class GradientChunks {
 };
 
 // The gradients of one layer's parameters inside a model's GradientChunks: parameter p of the layer is
-// parameter first + p of the model.
+// parameter first + p of the model. A slice covers every chunk of the batch, or with only(c) chunk c
+// alone, for a backward pass over that chunk's images (numbered from 0 there) — as a trainer runs when
+// each chunk goes forward and back on one worker.
 template <class T>
 struct GradientSlice {
   GradientChunks<T>* chunks = nullptr;
   std::size_t first = 0;
+  std::size_t chunk_begin = 0;  // the slice's chunks: [chunk_begin, chunk_end), chunk_end 0 for all
+  std::size_t chunk_end = 0;
 
-  std::size_t count() const { return chunks ? chunks->chunks() : 0; }
-  Range images(std::size_t c) const { return chunks->images(c); }
-  TensorView<T> grad(std::size_t c, std::size_t p) const { return chunks->grad(c, first + p); }
+  std::size_t count() const { return chunks ? (chunk_end ? chunk_end : chunks->chunks()) - chunk_begin : 0; }
+  Range images(std::size_t c) const {
+    const Range r = chunks->images(chunk_begin + c);
+    const std::size_t origin = chunks->images(chunk_begin).begin;
+    return Range{r.begin - origin, r.end - origin};
+  }
+  TensorView<T> grad(std::size_t c, std::size_t p) const { return chunks->grad(chunk_begin + c, first + p); }
+  // The same chunks, for parameters from first + p on (a layer inside a composite one).
+  GradientSlice from(std::size_t p) const { return GradientSlice{chunks, first + p, chunk_begin, chunk_end}; }
+  // Chunk c of this slice alone.
+  GradientSlice only(std::size_t c) const { return GradientSlice{chunks, first, chunk_begin + c, chunk_begin + c + 1}; }
 };
 
 }  // namespace parcnn

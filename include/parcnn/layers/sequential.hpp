@@ -366,14 +366,14 @@ class Sequential final : public Layer<T> {
   void backward_layers(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,
                        TensorView<T> grad_in, GradientSlice<T> grads, Workspace<T>& ws) const {
     const std::size_t L = layers_.size();
-    std::size_t first = grads.first + parameter_count();  // one past the last layer's parameters
+    std::size_t first = parameter_count();  // one past the last layer's parameters, counted from grads.first
     TensorView<const T> g = grad_out;
     for (std::size_t i = L; i-- > 0;) {
       first -= layers_[i].second->parameter_count();
       const TensorView<const T> layer_in = i == 0 ? in : TensorView<const T>(ws.tensor(i - 1).view());
       const TensorView<const T> layer_out = i + 1 == L ? out : TensorView<const T>(ws.tensor(i).view());
       TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, layer_in.shape()).view();
-      layers_[i].second->backward(layer_in, layer_out, g, layer_grad_in, GradientSlice<T>{grads.chunks, first}, ws.child(i));
+      layers_[i].second->backward(layer_in, layer_out, g, layer_grad_in, grads.from(first), ws.child(i));
       g = layer_grad_in;
     }
   }

@@ -1,6 +1,7 @@
 // parcnn/train/loss.hpp — classification losses, averaged over the batch, with their gradients.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string>
@@ -31,18 +32,25 @@ void check_targets(const char* loss, TensorView<const T> scores, const std::vect
 }
 }  // namespace detail
 
+// nll_loss's gradient alone, dL/dlog_probs [N, C]: −1/N at each image's target, 0 elsewhere. It does
+// not depend on the log-probabilities, so a trainer can write it before the forward pass. The targets
+// must be checked (nll_loss does).
+template <class T>
+void nll_loss_grad(const std::vector<std::size_t>& targets, TensorView<T> grad) {
+  const std::size_t N = grad.dim(0), C = grad.dim(1);
+  std::fill(grad.begin(), grad.end(), T(0));
+  for (std::size_t n = 0; n < N; ++n) grad.data()[n * C + targets[n]] = T(-1.0 / double(N));
+}
+
 // Negative log-likelihood of log-probabilities [N, C]: −(1/N) Σ_n log_probs[n, target_n]. Writes
 // dL/dlog_probs into `grad` unless it is empty. The sum runs in image order, in double.
 template <class T>
 double nll_loss(TensorView<const T> log_probs, const std::vector<std::size_t>& targets, TensorView<T> grad = {}) {
   detail::check_targets("nll_loss", log_probs, targets, grad);
-  const std::size_t N = log_probs.dim(0), C = log_probs.dim(1);
+  const std::size_t N = log_probs.dim(0);
   double sum = 0;
   for (std::size_t n = 0; n < N; ++n) sum -= double(log_probs(n, targets[n]));
-  if (!grad.empty()) {
-    std::fill(grad.begin(), grad.end(), T(0));
-    for (std::size_t n = 0; n < N; ++n) grad.data()[n * C + targets[n]] = T(-1.0 / double(N));
-  }
+  if (!grad.empty()) nll_loss_grad(targets, grad);
   return sum / double(N);
 }
 
