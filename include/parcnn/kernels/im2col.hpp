@@ -203,12 +203,84 @@ void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* 
 }
 
 // The adjoint of im2col over a whole image: image = Σ over the columns' entries of where each came from.
+namespace detail {
+// to[i] += from[i] for i < n: one addition per element, so the same bits however it is vectorised. With
+// AVX-512, floats 16 at a time and the rest masked: col2im's rows are short (11 values for conv2 of the
+// letter CNN, 3 for conv3), and a compiled loop ran them mostly in its scalar remainder.
+template <class T>
+inline void add_row(T* to, const T* from, std::size_t n) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(to + i, _mm512_add_ps(_mm512_loadu_ps(to + i), _mm512_loadu_ps(from + i)));
+    if (i < n) {
+      const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+      _mm512_mask_storeu_ps(to + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, to + i), _mm512_maskz_loadu_ps(m, from + i)));
+    }
+    return;
+  }
+#endif
+  for (std::size_t i = 0; i < n; ++i) to[i] += from[i];
+}
+
+#if defined(__AVX512F__)
+// col2im for stride 1 and image rows of at most 16 values (conv2 and conv3 of the letter CNN): each image
+// row is one register, loaded once per kernel row, and the k_w column shifts of that kernel row are added
+// into it in register — a k-row's segment loaded, moved to its columns by a permutation fixed per kx,
+// added under the mask of those columns. Adding straight into memory, each k-row's masked store and the
+// next one's load of the same row, one column over, stalled on store forwarding.
+// Each element gets the same additions in the same order as in col2im (ky, then kx).
+inline void col2im_short_rows(const float* cols, std::size_t ld, const Conv2dGeometry& g, float* image) {
+  std::fill_n(image, g.in_image(), 0.0f);
+  __m512i index[16];
+  __mmask16 load[16], add[16];
+  std::size_t first[16];
+  for (std::size_t kx = 0; kx < g.k_w; ++kx) {
+    const Range inside = columns_inside(g, kx, Range{0, g.out_w});
+    const std::size_t n = inside.end - inside.begin;
+    const std::size_t to = n ? inside.begin + kx - g.pad_w : 0;  // the first column it adds to
+    alignas(64) std::int32_t lanes[16];
+    for (std::size_t i = 0; i < 16; ++i) lanes[i] = std::int32_t((i + 16 - to) % 16);
+    index[kx] = _mm512_load_si512(lanes);
+    load[kx] = static_cast<__mmask16>((1u << n) - 1);
+    add[kx] = static_cast<__mmask16>(((1u << n) - 1) << to);
+    first[kx] = inside.begin;
+  }
+  const __mmask16 row = static_cast<__mmask16>((1u << g.in_w) - 1);
+  for (std::size_t ci = 0; ci < g.in_c; ++ci) {
+    float* plane = image + ci * g.in_h * g.in_w;
+    for (std::size_t ky = 0; ky < g.k_h; ++ky) {
+      const float* k_rows = cols + (ci * g.k_h + ky) * g.k_w * ld;
+      for (std::size_t oh = 0; oh < g.out_h; ++oh) {
+        const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
+        if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) continue;
+        float* dst = plane + std::size_t(ih) * g.in_w;
+        __m512 acc = _mm512_maskz_loadu_ps(row, dst);
+        for (std::size_t kx = 0; kx < g.k_w; ++kx) {
+          const __m512 v = _mm512_maskz_loadu_ps(load[kx], k_rows + kx * ld + oh * g.out_w + first[kx]);
+          acc = _mm512_mask_add_ps(acc, add[kx], acc, _mm512_permutexvar_ps(index[kx], v));
+        }
+        _mm512_mask_storeu_ps(dst, row, acc);
+      }
+    }
+  }
+}
+#endif
+}  // namespace detail
+
 // cols is [K, positions] with row stride ld; image [in_c, in_h, in_w] is overwritten. Entries are added
 // in a fixed order (k, then position), so the result does not depend on who calls it. Each k-row's
 // output columns that land inside the image are worked out once (detail::columns_inside, as in im2col),
-// so the inner loop adds a row segment without bounds (at stride 1 a plain vectorised add).
+// so the inner loop adds a row segment without bounds (at stride 1 vectorised, detail::add_row).
 template <class T>
 void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>)
+    if (g.stride_w == 1 && g.in_w <= 16 && g.k_w <= 16) {
+      detail::col2im_short_rows(cols, ld, g, image);
+      return;
+    }
+#endif
   std::fill_n(image, g.in_image(), T(0));
   const std::ptrdiff_t s = std::ptrdiff_t(g.stride_w);
   for (std::size_t ci = 0; ci < g.in_c; ++ci) {
@@ -225,9 +297,7 @@ void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
           T* dst = plane + std::size_t(ih) * g.in_w;
           const T* src = row + oh * g.out_w;
           if (s == 1) {
-            T* to = dst + (lo + shift);
-            const T* from = src + lo;
-            for (std::ptrdiff_t i = 0; i < hi - lo; ++i) to[i] += from[i];
+            if (hi > lo) detail::add_row(dst + (lo + shift), src + lo, std::size_t(hi - lo));
           } else {
             for (std::ptrdiff_t ow = lo; ow < hi; ++ow) dst[ow * s + shift] += src[ow];
           }
