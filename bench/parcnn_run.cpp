@@ -3,8 +3,9 @@
 // agreement check. Prints one JSON object.
 //
 //   parcnn_run --weights W.safetensors [--input X.f32 --output Y.f32] [--mode forward|train] [--batch B]
-//              [--threads T] [--strategy S] [--repeat R] [--plan]
-// --strategy tuned measures a plan with parcnn::tune first (not timed); --plan prints the plan to stderr.
+//              [--threads T] [--strategy S] [--repeat R] [--plan] [--by-layers]
+// --strategy tuned measures a plan with parcnn::tune first (not timed); --plan prints the plan to stderr;
+// --by-layers trains every layer over the whole batch in turn (TrainerOptions::by_chunks off).
 // X.f32: float32 little-endian [B, 1, 28, 28]; Y.f32 receives the log-probabilities [B, 26].
 #include <parcnn/parcnn.hpp>
 
@@ -18,9 +19,10 @@
 int main(int argc, char** argv) {
   const examples::Flags flags(argc, argv,
                               {{"weights", ""}, {"input", ""}, {"output", ""}, {"mode", "forward"}, {"batch", "64"},
-                               {"threads", "1"}, {"strategy", "auto"}, {"repeat", "50"}, {"plan", "false"}},
+                               {"threads", "1"}, {"strategy", "auto"}, {"repeat", "50"}, {"plan", "false"},
+                               {"by-layers", "false"}},
                               "usage: parcnn_run --weights W [--input X --output Y] [--mode forward|train] [--batch B]\n"
-                              "                  [--threads T] [--strategy S] [--repeat R] [--plan]\n");
+                              "                  [--threads T] [--strategy S] [--repeat R] [--plan] [--by-layers]\n");
   try {
     const std::size_t batch = flags.count("batch"), repeat = std::max<std::size_t>(1, flags.count("repeat"));
     const bool train = flags.str("mode") == "train";
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
     for (std::size_t n = 0; n < batch; ++n) labels[n] = (n * 7) % 26;
     parcnn::Parameters<float> params(model);
     parcnn::SGD<float> sgd(params.all(), parcnn::SgdOptions{0.01});
-    parcnn::Trainer<float> trainer(model, params, sgd, parcnn::TrainerOptions{strategy, 8});
+    parcnn::Trainer<float> trainer(model, params, sgd, parcnn::TrainerOptions{strategy, 8, !flags.on("by-layers")});
     parcnn::Workspace<float> ws;
 
     if (!flags.str("output").empty()) {  // before any training step changes the weights
