@@ -78,6 +78,20 @@ TEST(GradientChunksTest, ASliceOfOneChunkNumbersItsImagesFromZero) {
   EXPECT_EQ(all.only(2).grad(0, 0).data(), chunks.grad(2, 0).data());
 }
 
+TEST(GradientChunksTest, APlanWithoutZeroLeavesEachChunkToClearItsOwn) {
+  GradientChunks<float> chunks;
+  chunks.plan({Shape{3, 4}, Shape{5}}, 6, 3);
+  for (std::size_t c = 0; c < 2; ++c)
+    for (std::size_t p = 0; p < 2; ++p) std::fill(chunks.grad(c, p).begin(), chunks.grad(c, p).end(), 2.0f);
+  chunks.plan({Shape{3, 4}, Shape{5}}, 6, 3, /*zero=*/false);
+  EXPECT_EQ(chunks.grad(1, 1)(4), 2.0f);
+  chunks.zero_chunk(1);
+  for (std::size_t p = 0; p < 2; ++p) {
+    for (float v : chunks.grad(1, p)) EXPECT_EQ(v, 0.0f);
+    for (float v : chunks.grad(0, p)) EXPECT_EQ(v, 2.0f);
+  }
+}
+
 TEST(GradientChunksTest, ReduceRejectsOutputsOfOtherShapes) {
   GradientChunks<float> chunks;
   chunks.plan({Shape{3, 4}, Shape{5}}, 8, 4);

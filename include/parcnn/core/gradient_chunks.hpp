@@ -25,8 +25,10 @@ class GradientChunks {
 
  public:
   // Buffers for parameters of the given shapes and a batch of `batch` images in chunks of
-  // `chunk_images`, all zero. Reuses its memory when the plan does not grow.
-  void plan(const std::vector<Shape>& parameters, std::size_t batch, std::size_t chunk_images) {
+  // `chunk_images`, all zero — or, with `zero` false, left as they are for each chunk's user to clear
+  // with zero_chunk (on its own thread, just before it adds to them). Reuses its memory when the plan
+  // does not grow.
+  void plan(const std::vector<Shape>& parameters, std::size_t batch, std::size_t chunk_images, bool zero = true) {
     if (chunk_images == 0) throw ConfigError("GradientChunks: images per chunk must be at least 1");
     batch_ = batch;
     chunk_images_ = chunk_images;
@@ -37,8 +39,16 @@ class GradientChunks {
       for (std::size_t p = 0; p < parameters.size(); ++p) {
         Tensor<T>& b = buffers_[c * parameters.size() + p];
         b.resize(parameters[p]);
-        std::fill(b.begin(), b.end(), T(0));
+        if (zero) std::fill(b.begin(), b.end(), T(0));
       }
+  }
+
+  // Sets chunk c's buffers to zero.
+  void zero_chunk(std::size_t c) {
+    for (std::size_t p = 0; p < shapes_.size(); ++p) {
+      Tensor<T>& b = buffers_[c * shapes_.size() + p];
+      std::fill(b.begin(), b.end(), T(0));
+    }
   }
 
   std::size_t chunks() const { return shapes_.empty() ? 0 : buffers_.size() / shapes_.size(); }

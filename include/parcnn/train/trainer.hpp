@@ -84,10 +84,11 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
 
   StepStats step(TensorView<const T> images, const std::vector<std::size_t>& labels) {
-    const std::size_t workers = current_workers();
-    chunks_.plan(shapes_, images.rank() > 0 ? images.dim(0) : 0, options_.chunk_images);
+    const std::size_t workers = current_workers(), batch = images.rank() > 0 ? images.dim(0) : 0;
+    const bool by_chunks = options_.by_chunks && ceil_div(batch, options_.chunk_images) >= workers;
+    chunks_.plan(shapes_, batch, options_.chunk_images, /*zero=*/!by_chunks);  // by chunks: each clears its own
     StepStats stats;
-    if (options_.by_chunks && chunks_.chunks() >= workers) {
+    if (by_chunks) {
       stats = step_by_chunks(images, labels, workers);
     } else {
       const TensorView<const T> log_probs = model_.forward_for_backward(images, options_.strategy, ws_);
@@ -122,6 +123,7 @@ class Trainer {
     run_blocks(IndexSpace{chunks_.chunks()}, Cut{}, [&](const Block& blk, std::size_t worker) {
       for (std::size_t c = blk.n.begin; c < blk.n.end; ++c)
         solo_[worker]->execute([&] {
+          chunks_.zero_chunk(c);
           const Range r = chunks_.images(c);
           const TensorView<const T> x = images.batch(r.begin, r.end);
           Workspace<T>& ws = chunk_ws_[worker];
