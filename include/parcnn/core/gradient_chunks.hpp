@@ -39,8 +39,9 @@ class GradientChunks {
       for (std::size_t p = 0; p < parameters.size(); ++p) {
         Tensor<T>& b = buffers_[c * parameters.size() + p];
         b.resize(parameters[p]);
-        if (zero) std::fill(b.begin(), b.end(), T(0));
       }
+    if (zero)
+      for (std::size_t c = 0; c < chunks; ++c) zero_chunk(c);
   }
 
   // Sets chunk c's buffers to zero.

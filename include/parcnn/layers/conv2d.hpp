@@ -130,7 +130,7 @@ class Conv2d final : public Layer<T> {
                                    : kernels::cost::im2col_ns<T>(double(in[0] * f * eh) * K, double(in[0] * Q) * K));
     if (e.max_pool_2x2) w.one_core_ns += kernels::cost::max_pool_2x2_ns(double(in[0] * out_c_), double(eh), double(ew));
     if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
-    w.stacked_images = std::max<std::size_t>(1, stack_columns / Q);
+    w.stacked_images = most_stacked_images(Q);
     return w;
   }
 
@@ -230,13 +230,16 @@ class Conv2d final : public Layer<T> {
   // Positions per stacked GEMM: several images of a small feature map share one matrix product.
   static constexpr std::size_t stack_columns = 512;
 
-  // Images per stacked GEMM over `images` images of Q positions: at most stack_columns positions, in
+  // The most images of Q positions one stacked GEMM takes: stack_columns positions, at least one image.
+  static std::size_t most_stacked_images(std::size_t Q) { return std::max<std::size_t>(1, stack_columns / Q); }
+
+  // Images per stacked GEMM over `images` images of Q positions: at most most_stacked_images(Q), in
   // stacks of (nearly) equal size — 64 images of conv3's 9 positions go in two stacks of 32, not in
   // 56 and a thin 8.
   static std::size_t stack_images(std::size_t Q, std::size_t images) {
-    const std::size_t most = std::clamp<std::size_t>(stack_columns / Q, 1, std::max<std::size_t>(1, images));
-    const std::size_t stacks = (images + most - 1) / most;
-    return std::max<std::size_t>(1, (images + stacks - 1) / std::max<std::size_t>(1, stacks));
+    if (images <= 1) return 1;
+    const std::size_t stacks = ceil_div(images, std::min(most_stacked_images(Q), images));
+    return ceil_div(images, stacks);
   }
 
   // Chunks in parallel; in a chunk, its images in order (see GradientChunks), several per GEMM.

@@ -24,8 +24,7 @@
 //     output row, which on this host costs from nothing to 60 % from one run to the next (fc1 of the
 //     letter CNN at batch 256 on 2 threads: 178 and 179 µs by images and by channel in one run, 171
 //     and 282 in another), where whole images per task never lost more than 9 % (fc3 at batch 64:
-//     4.18 against 3.85 µs);
-//     The blocks: up to four per worker, which evens out a core that falls behind, but never so many
+//     4.18 against 3.85 µs). The blocks: up to four per worker, which evens out a core that falls behind, but never so many
 //     that a block holds fewer images than the layer computes together (Workload::stacked_images) or
 //     less than `min_block_ns` of work (batch_grain);
 //  3b. a layer with parameters and one output position per image (a Linear layer) whose images do not
@@ -172,10 +171,11 @@ struct Auto {
   // Images per block for a cut by images: about n / (k × workers), k the largest of 1 to
   // batch_blocks_per_worker that leaves every block the layer's stacked images and min_block_ns of
   // work; rounded down or up, whichever leaves the busiest worker fewer images (64 images in 3 blocks
-  // per worker: blocks of 11, not 7 blocks of 10, of which one worker would run four). Measured (layers_bench, 2 threads), blocks of the old
-  // fixed quarter per worker against these: conv3 at batch 16 (it stacks 56 images of 3×3 positions
-  // in one GEMM) 92 µs in blocks of 2 images, 63 in blocks of 8; at batch 64, 251 and 229 in blocks of
-  // 32; fc1 at batch 16 (a Linear layer's tile is 4 rows) 17.2 in blocks of 2, 11.4 in blocks of 4.
+  // per worker: blocks of 11, not 7 blocks of 10, of which one worker would run four). Measured
+  // (layers_bench, 2 threads), blocks of the old fixed quarter per worker against these: conv3 at
+  // batch 16 (it stacks 56 images of 3×3 positions in one GEMM) 92 µs in blocks of 2 images, 63 in
+  // blocks of 8; at batch 64, 251 and 229 in blocks of 32; fc1 at batch 16 (a Linear layer's tile is 4
+  // rows) 17.2 in blocks of 2, 11.4 in blocks of 4.
   std::size_t batch_grain(const Workload& work, std::size_t workers) const {
     const std::size_t n = work.space.n, w = std::max<std::size_t>(1, workers);
     const std::size_t stacked = std::max<std::size_t>(1, work.stacked_images);

@@ -110,8 +110,8 @@ class Trainer {
   }
 
  private:
-  // Chunks over the workers; each chunk forward and back on its worker alone, in a one-thread arena of
-  // that worker's (so that nothing inside forks or gathers a team) with a workspace of that worker's.
+  // Chunks over the workers; each chunk forward and back on one worker alone, in a one-thread arena (so
+  // that nothing inside forks or gathers a team) with a workspace of its own block's.
   StepStats step_by_chunks(TensorView<const T> images, const std::vector<std::size_t>& labels, std::size_t workers) {
     log_probs_.resize(model_.output_shape(images.shape()));
     grad_out_.resize(log_probs_.shape());
@@ -122,18 +122,23 @@ class Trainer {
       while (solo_.size() < workers) solo_.push_back(std::make_unique<tbb::task_arena>(1));
     }
     const std::size_t classes = log_probs_.dim(1);
-    run_blocks(IndexSpace{chunks_.chunks()}, Cut{}, [&](const Block& blk, std::size_t worker) {
-      for (std::size_t c = blk.n.begin; c < blk.n.end; ++c)
-        solo_[worker]->execute([&] {
+    // One block per worker, taking chunks in turn (block b: chunks b, b + workers, ...), each with the
+    // workspace and arena of its block index: every step uses every one, so they are all sized after
+    // the first and no later step allocates, whichever thread runs which block.
+    const std::size_t C = chunks_.chunks();
+    run_blocks(IndexSpace{workers}, Cut{}, [&](const Block& blk, std::size_t) {
+      const std::size_t b = blk.n.begin;
+      solo_[b]->execute([&] {
+        for (std::size_t c = b; c < C; c += workers) {
           chunks_.zero_chunk(c);
           const Range r = chunks_.images(c);
           const TensorView<const T> x = images.batch(r.begin, r.end);
-          Workspace<T>& ws = chunk_ws_[worker];
-          const TensorView<const T> y = model_.forward_for_backward(x, strategy::Sequential{}, ws);
+          const TensorView<const T> y = model_.forward_for_backward(x, strategy::Sequential{}, chunk_ws_[b]);
           std::copy(y.begin(), y.end(), log_probs_.data() + r.begin * classes);
           const TensorView<const T> g = TensorView<const T>(grad_out_.view()).batch(r.begin, r.end);
-          model_.backward(x, y, g, TensorView<T>(), GradientSlice<T>{&chunks_, 0}.only(c), ws);
-        });
+          model_.backward(x, y, g, TensorView<T>(), GradientSlice<T>{&chunks_, 0}.only(c), chunk_ws_[b]);
+        }
+      });
     });
     return score(log_probs_.view(), labels, TensorView<T>());
   }
@@ -156,8 +161,8 @@ class Trainer {
   GradientChunks<T> chunks_;
   Tensor<T> grad_out_;
   Tensor<T> log_probs_;                                 // by chunks: the whole batch's model output
-  std::vector<Workspace<T>> chunk_ws_;                  // by chunks: one per worker slot
-  std::vector<std::unique_ptr<tbb::task_arena>> solo_;  // by chunks: a one-thread arena per worker slot
+  std::vector<Workspace<T>> chunk_ws_;                  // by chunks: one per block of chunks (per worker)
+  std::vector<std::unique_ptr<tbb::task_arena>> solo_;  // by chunks: a one-thread arena per block
 };
 
 }  // namespace parcnn
