@@ -1,10 +1,13 @@
-// Team: inside Team::run, run_blocks runs every block exactly once, on slots below the worker count,
-// job after job; exceptions reach the leader; nested calls and helpers that never start are safe.
+// Team: inside Team::run, run_blocks runs every block exactly once, on slots below the worker count
+// that no two running blocks share, job after job; exceptions reach the leader; nested calls and
+// helpers that never start are safe; a Threads scope's team keeps its helpers between runs and hands
+// oneTBB's workers back before a fork through oneTBB.
 #include <parcnn/parallel/run.hpp>
 #include <parcnn/parallel/team.hpp>
 #include <parcnn/parallel/threads.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -40,6 +43,24 @@ void expect_every_block_once(std::size_t jobs) {
     for (int v : written) ASSERT_EQ(v, int(j) + 1) << "job " << j;
     ASSERT_LT(max_slot.load(), current_workers());
   }
+}
+
+// Runs `jobs` run_blocks calls in which every block holds its slot for a while: two blocks running
+// at once on one slot (one scratch buffer for two threads) fail.
+void expect_slots_never_shared(std::size_t jobs) {
+  std::vector<std::atomic<bool>> busy(current_workers());
+  std::atomic<int> shared{0};
+  for (std::size_t j = 0; j < jobs; ++j) {
+    run_blocks(IndexSpace{8}, Cut{}, [&](const Block&, std::size_t slot) {
+      ASSERT_LT(slot, busy.size());
+      if (busy[slot].exchange(true)) ++shared;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(2);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      busy[slot] = false;
+    });
+  }
+  EXPECT_EQ(shared.load(), 0);
 }
 
 TEST(TeamTest, EveryBlockOnceJobAfterJob) {
@@ -100,6 +121,64 @@ TEST(TeamTest, TheLeaderFinishesAloneWhenNoHelperStarts) {
     release = true;
     blocker.wait();
   });
+}
+
+TEST(TeamTest, NoTwoRunningBlocksShareASlot) {
+  for (std::size_t threads : thread_counts()) {
+    Threads(threads).run([&] { Team::run(current_workers(), [&] { expect_slots_never_shared(200); }); });
+  }
+}
+
+// A Threads scope keeps its team: runs in quick succession, runs with a pause longer than the linger
+// between them, and forks through oneTBB in between (which send the lingering helpers back) all run
+// every block once on unshared slots, and the scope closes with helpers still lingering.
+TEST(TeamTest, AKeptTeamServesRunAfterRunAndGivesWayToOneTbb) {
+  for (std::size_t threads : thread_counts()) {
+    Threads arena(threads, std::chrono::microseconds(200));
+    for (int round = 0; round < 30; ++round) {
+      arena.run([&] {
+        Team::run(current_workers(), [&] {
+          expect_every_block_once(5);
+          expect_slots_never_shared(3);
+        });
+        if (round % 3 == 1) expect_every_block_once(3);  // outside the team: through oneTBB
+        if (round % 5 == 2) std::this_thread::sleep_for(std::chrono::microseconds(300));
+      });
+    }
+  }
+}
+
+// The other worker is busy, so the helper task waits in the arena's queue; the leader, waiting in
+// oneTBB inside its run for a task queued after it, may take the helper task first. It must not stay
+// in it as a helper waiting for its own run to end. Both a Threads scope's team (with and without a
+// linger) and a team of a plain arena's (made for one run).
+void expect_the_leader_never_helps_itself() {
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<bool> started{false}, release{false};
+    tbb::task_group blocker;
+    blocker.run([&] {
+      started = true;
+      while (!release) std::this_thread::yield();
+    });
+    while (!started) std::this_thread::yield();
+    std::atomic<int> ran{0};
+    Team::run(2, [&] {
+      tbb::task_group queued;
+      for (int t = 0; t < 4; ++t) tbb::this_task_arena::enqueue(queued.defer([&] { ++ran; }));
+      queued.wait();
+      expect_every_block_once(2);
+    });
+    EXPECT_EQ(ran.load(), 4);
+    release = true;
+    blocker.wait();
+  }
+}
+
+TEST(TeamTest, TheLeaderNeverHelpsItself) {
+  for (auto linger : {std::chrono::microseconds(0), std::chrono::microseconds(1000)})
+    Threads(2, linger).run(expect_the_leader_never_helps_itself);
+  tbb::task_arena plain(2);
+  plain.execute(expect_the_leader_never_helps_itself);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 // calling thread's slot in the current arena, below current_workers(): a layer gives each slot its own
 // scratch memory, planned before the run. Blocks are fixed by the cut, never by work stealing, so a
 // strategy with a given thread count computes the same values on every run. Inside Team::run
-// (parallel/team.hpp) the blocks go to the team's spinning helpers instead of a fork-join.
+// (parallel/team.hpp) the blocks go to the team's spinning helpers instead of a fork-join, and `worker`
+// is the participant's number in the team.
 #pragma once
 
 #include <cassert>
@@ -33,6 +34,7 @@ void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
     team->run_blocks(grid, kernel);
     return;
   }
+  Team::release_lingering();  // the fork needs oneTBB's workers, not spinning in a team
   tbb::parallel_for(
       tbb::blocked_range<std::size_t>(0, count, 1),
       [&](const tbb::blocked_range<std::size_t>& r) {

@@ -12,6 +12,15 @@
 // calls publishes its blocks to them instead of forking. Only the blocks are shared: everything else
 // in f runs on the leader alone, as before.
 //
+// A Threads scope (parallel/threads.hpp) keeps one team for its arena from run to run, and its helpers
+// linger, spinning, for `linger` after each run (as OpenMP's threads spin before they sleep), so that
+// the next forward finds them awake. A oneTBB worker that goes to sleep between two forwards costs
+// the next one its wake-up: here 4 µs after 10 µs idle, 17–23 µs after 0.1–1 ms, and now and then a
+// whole 4 ms scheduler tick, during which the leader runs every block alone (a futex wake-up measured
+// alone; at batch 1 on 2 threads such stretches made the cut network slower than one thread). A fork
+// through oneTBB from the scope's thread first sends lingering helpers back to oneTBB, whose workers
+// it needs.
+//
 // The same blocks and the same bits as with oneTBB. No deadlock, whether or not a helper ever starts:
 // blocks are claimed, never assigned; the leader claims whatever no helper has taken and waits only
 // for blocks a helper is running. Each participant first claims from its own share of the blocks (the
@@ -21,6 +30,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -45,35 +55,55 @@ inline void cpu_relax() {
   asm volatile("yield");
 #endif
 }
+
+inline std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 }  // namespace detail
 
 class Team {
  public:
   static constexpr std::size_t max_participants = 64;
 
+  // A team of `parts` participants (the leader and parts − 1 helpers) whose helpers stay for `linger`
+  // after each run. Threads owns one per arena; it must be destroyed inside that arena (~Threads does).
+  Team(std::size_t parts, std::chrono::nanoseconds linger)
+      : parts_(std::clamp<std::size_t>(parts, 1, max_participants)), linger_ns_(linger.count()) {}
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+  ~Team() { close(); }
+
+  std::size_t parts() const { return parts_; }
+
+  // Sends the helpers away and waits for their tasks; those that never started run here, as no-ops.
+  // Idempotent; not while a run is being led.
+  void close() {
+    dismiss();
+    helpers_.wait();
+  }
+
   // Runs f() on the calling thread, leading a team of up to `workers` − 1 helpers in the current arena;
-  // returns once f has returned and every helper has left. With one worker, or inside another team's
-  // run, just runs f().
+  // returns once f has returned (the helpers of a Threads scope's team stay for its linger; any other
+  // team's have left). With one worker, or inside another team's run, just runs f().
   template <class F>
   static void run(std::size_t workers, F&& f) {
     if (workers <= 1 || leader() != nullptr) {
       f();
       return;
     }
-    Team team(std::min(workers, max_participants));
-    tbb::task_group helpers;
-    for (std::size_t p = 1; p < team.parts_; ++p) helpers.run([&team, p] { team.help(p); });
-    leader() = &team;
-    struct Release {  // also on an exception from f: stop the helpers before the team goes
-      Team& team;
-      tbb::task_group& helpers;
-      ~Release() {
-        leader() = nullptr;
-        team.stop_.store(true, std::memory_order_release);
-        helpers.wait();
-      }
-    } release{team, helpers};
-    f();
+    workers = std::min(workers, max_participants);
+    Team* kept = scope();
+    if (kept && kept->parts_ == workers && kept->try_hold()) {
+      struct Unhold {
+        Team& team;
+        ~Unhold() { team.held_.store(false, std::memory_order_release); }
+      } unhold{*kept};
+      kept->lead(f);
+      return;
+    }
+    Team team(workers, std::chrono::nanoseconds(0));
+    team.lead(f);
   }
 
   // The team the calling thread leads, when it may publish blocks now (not from inside one of its own
@@ -83,9 +113,33 @@ class Team {
     return t && !t->in_job_ ? t : nullptr;
   }
 
+  // Before the calling thread forks through oneTBB: the lingering helpers of its scope's team, if
+  // that team is idle, go back to oneTBB, where the fork needs its workers. Cheap when none linger.
+  static void release_lingering() {
+    Team* kept = scope();
+    if (kept == nullptr || !kept->lingering() || !kept->try_hold()) return;
+    kept->dismiss();
+    kept->held_.store(false, std::memory_order_release);
+  }
+
+  // Makes `team` the calling thread's kept team for its lifetime (Threads::run), then restores the
+  // previous one.
+  class Scope {
+   public:
+    explicit Scope(Team& team) : previous_(scope()) { scope() = &team; }
+    ~Scope() { scope() = previous_; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    Team* previous_;
+  };
+
   // Runs every block of `grid` as kernel(block, slot) on the leader and whichever helpers join; returns
-  // when all have run. `slot` is the running thread's slot in the arena, as with run_blocks. An
-  // exception from a block is rethrown here once every block has run or been skipped.
+  // when all have run. `slot` is the participant's number in the team (the leader's 0), below the
+  // team's size and so below current_workers(), and no two participants share one: it indexes the
+  // layer's scratch as the arena slot does with oneTBB. An exception from a block is rethrown here once
+  // every block has run or been skipped.
   template <class Kernel>
   void run_blocks(const BlockGrid& grid, Kernel& kernel) {
     // Close the job board (an odd generation) and wait until no helper is still reading the last job.
@@ -112,23 +166,74 @@ class Team {
   }
 
  private:
-  explicit Team(std::size_t parts) : parts_(parts) {}
+  // A seat per helper: vacant (no task for it), called (a task is queued and may take the seat) or
+  // taken (a helper is in its loop). Only the leader calls; only a helper takes and vacates; so one
+  // helper at most holds each seat, and its number is that participant's scratch slot.
+  enum Seat : std::uint8_t { vacant, called, taken };
 
   static Team*& leader() {
     static thread_local Team* t = nullptr;
     return t;
   }
+  static Team*& scope() {
+    static thread_local Team* t = nullptr;
+    return t;
+  }
+
+  bool try_hold() {
+    bool expected = false;
+    return held_.compare_exchange_strong(expected, true, std::memory_order_acquire);
+  }
+
+  bool lingering() const {
+    for (std::size_t p = 1; p < parts_; ++p)
+      if (seats_[p].load(std::memory_order_relaxed) != vacant) return true;
+    return false;
+  }
+
+  // Leads one run: calls helpers to the vacant seats, runs f, and marks when the team went idle.
+  template <class F>
+  void lead(F& f) {
+    dismissed_.store(false, std::memory_order_relaxed);
+    leading_.store(true, std::memory_order_seq_cst);
+    for (std::size_t p = 1; p < parts_; ++p) {
+      std::uint8_t seat = vacant;
+      if (seats_[p].compare_exchange_strong(seat, called, std::memory_order_seq_cst))
+        // Queued in the arena, not in the leader's own pool: a pool the leader leaves with a task
+        // still in it is not one oneTBB's workers look in.
+        tbb::this_task_arena::enqueue(helpers_.defer([this, p] { help(p); }));
+    }
+    leader() = this;
+    struct Idle {  // also on an exception from f
+      Team& team;
+      ~Idle() {
+        leader() = nullptr;
+        team.idle_since_ns_.store(detail::steady_ns(), std::memory_order_relaxed);
+        team.leading_.store(false, std::memory_order_seq_cst);
+      }
+    } idle{*this};
+    f();
+  }
+
+  // Sends every helper away and waits until each has left its loop; a called helper that has not
+  // started finds its seat vacant and returns at once. Only while no run is being led.
+  void dismiss() {
+    dismissed_.store(true, std::memory_order_seq_cst);
+    for (std::size_t p = 1; p < parts_; ++p) {
+      std::uint8_t seat = called;
+      seats_[p].compare_exchange_strong(seat, vacant, std::memory_order_seq_cst);
+      while (seats_[p].load(std::memory_order_seq_cst) == taken) detail::cpu_relax();
+    }
+  }
 
   // Participant p's part: claim and run blocks until none is left to claim.
   void work(std::size_t p) {
-    const int slot = tbb::this_task_arena::current_thread_index();
-    const std::size_t s = slot >= 0 ? static_cast<std::size_t>(slot) : 0;
     for (std::size_t q = 0; q < parts_; ++q) {
       Share& share = shares_[(p + q) % parts_];
       for (std::size_t i; (i = share.next.fetch_add(1, std::memory_order_relaxed)) < share.end;) {
         if (!failed_.load(std::memory_order_relaxed)) {
           try {
-            call_(kernel_, grid_->block(i), s);
+            call_(kernel_, grid_->block(i), p);
           } catch (...) {
             std::lock_guard<std::mutex> lock(error_mutex_);
             if (!failed_.load(std::memory_order_relaxed)) error_ = std::current_exception();
@@ -140,21 +245,46 @@ class Team {
     }
   }
 
-  // A helper: spin until the leader stops the team, joining each job it publishes.
+  // Whether a helper may leave now: no run is being led, and the team was dismissed or has been idle
+  // for its linger.
+  bool may_leave() const {
+    if (leading_.load(std::memory_order_seq_cst)) return false;
+    if (dismissed_.load(std::memory_order_seq_cst)) return true;
+    return detail::steady_ns() - idle_since_ns_.load(std::memory_order_relaxed) >= linger_ns_;
+  }
+
+  // Helper p: take the seat, join each job the leader publishes, and leave once may_leave().
   void help(std::size_t p) {
+    // The leader's own thread may pick up this task while it waits in oneTBB (inside a block, or
+    // between runs): it must not spin as its own helper. Give the seat back for a later call.
+    if (leader() == this || scope() == this) {
+      std::uint8_t seat = called;
+      seats_[p].compare_exchange_strong(seat, vacant, std::memory_order_seq_cst);
+      return;
+    }
+    std::uint8_t seat = called;
+    if (!seats_[p].compare_exchange_strong(seat, taken, std::memory_order_seq_cst)) return;  // dismissed
     std::uint64_t seen = 0;
-    while (!stop_.load(std::memory_order_acquire)) {
+    for (unsigned spins = 0;; ++spins) {
       const std::uint64_t g = generation_.load(std::memory_order_acquire);
-      if (g == seen || (g & 1) != 0) {
-        detail::cpu_relax();
+      if (g != seen && (g & 1) == 0) {
+        active_.fetch_add(1, std::memory_order_seq_cst);
+        if (generation_.load(std::memory_order_seq_cst) == g) {  // still that job: its fields are complete
+          work(p);
+          seen = g;
+        }
+        active_.fetch_sub(1, std::memory_order_release);
         continue;
       }
-      active_.fetch_add(1, std::memory_order_seq_cst);
-      if (generation_.load(std::memory_order_seq_cst) == g) {  // still that job: its fields are complete
-        work(p);
-        seen = g;
+      if (spins % 32 == 0 && may_leave()) {
+        seats_[p].store(vacant, std::memory_order_seq_cst);
+        // A run may have begun between the check and the store, and its leader seen the seat taken:
+        // stay for it, unless it has already called another helper to the seat.
+        if (!leading_.load(std::memory_order_seq_cst) || dismissed_.load(std::memory_order_seq_cst)) return;
+        seat = vacant;
+        if (!seats_[p].compare_exchange_strong(seat, taken, std::memory_order_seq_cst)) return;
       }
-      active_.fetch_sub(1, std::memory_order_release);
+      detail::cpu_relax();
     }
   }
 
@@ -164,11 +294,17 @@ class Team {
   };
 
   const std::size_t parts_;
+  const std::int64_t linger_ns_;
+  tbb::task_group helpers_;
   bool in_job_ = false;  // the leader's only
   alignas(64) std::atomic<std::uint64_t> generation_{0};  // odd: being written; even: published
   alignas(64) std::atomic<std::size_t> active_{0};        // helpers reading the current job
   alignas(64) std::atomic<std::size_t> done_{0};
-  alignas(64) std::atomic<bool> stop_{false};
+  alignas(64) std::atomic<bool> leading_{false};
+  std::atomic<bool> dismissed_{false};
+  std::atomic<std::int64_t> idle_since_ns_{0};
+  std::atomic<bool> held_{false};  // a thread leads or dismisses this team now
+  std::atomic<std::uint8_t> seats_[max_participants] = {};
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;
   std::mutex error_mutex_;
