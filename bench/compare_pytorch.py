@@ -16,8 +16,10 @@ makes the shared weights.
 parcnn's binaries come from build/, or from $PARCNN_BUILD_DIR.
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,6 +99,7 @@ def main():
         sys.exit(f"compare_pytorch: {binary} not found; build parcnn first or set PARCNN_BUILD_DIR")
 
     tmp = tempfile.mkdtemp(prefix="parcnn_compare_")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     weights = os.path.join(tmp, "model.safetensors")
     try:
         import numpy as np

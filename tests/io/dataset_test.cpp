@@ -1,10 +1,8 @@
 // Labelled IDX data sets and batches: shapes, normalisation, seeded shuffling, mismatched files.
 #include <parcnn/io/dataset.hpp>
 
-#include <filesystem>
 #include <fstream>
 
-#include <unistd.h>
 #include <set>
 
 #include "support/test_support.hpp"
@@ -12,16 +10,12 @@
 namespace parcnn::test {
 namespace {
 
-namespace fs = std::filesystem;
-
 std::string write_idx(const std::string& name, const std::vector<std::uint32_t>& dims, const std::vector<unsigned char>& data) {
-  const fs::path dir = fs::temp_directory_path() / ("parcnn_dataset_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
   std::vector<unsigned char> b{0, 0, 8, static_cast<unsigned char>(dims.size())};
   for (std::uint32_t d : dims)
     for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
   b.insert(b.end(), data.begin(), data.end());
-  const std::string path = (dir / name).string();
+  const std::string path = temp_path(name);
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
   return path;
 }

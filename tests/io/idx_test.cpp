@@ -2,23 +2,12 @@
 #include <parcnn/io/idx.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
 
 #include "support/test_support.hpp"
 
 namespace parcnn::test {
 namespace {
-
-namespace fs = std::filesystem;
-
-std::string temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("parcnn_idx_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
 
 std::vector<unsigned char> idx_bytes(const std::vector<std::uint32_t>& dims, std::size_t data_bytes, unsigned char type = 8) {
   std::vector<unsigned char> b{0, 0, type, static_cast<unsigned char>(dims.size())};

@@ -1,23 +1,12 @@
 // safetensors: a round trip, the exact layout, and every mismatch or defect reported.
 #include <parcnn/io/safetensors.hpp>
 
-#include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
 
 #include "support/test_support.hpp"
 
 namespace parcnn::test {
 namespace {
-
-namespace fs = std::filesystem;
-
-std::string temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("parcnn_safetensors_test_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
 
 std::vector<char> read_all(const std::string& p) {
   std::ifstream in(p, std::ios::binary);

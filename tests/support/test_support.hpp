@@ -6,8 +6,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <system_error>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <oneapi/tbb/global_control.h>
 
@@ -22,6 +26,22 @@ inline std::vector<Strategy> all_strategies() {
                            "tiled", "tiled:3x5", "tiled:4x4x7", "auto"})
     s.push_back(Strategy::parse(name));
   return s;
+}
+
+// A file name in this test process's own temporary directory, removed with everything in it when the
+// process ends.
+inline std::string temp_path(const std::string& name) {
+  struct Directory {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("parcnn_test_" + std::to_string(::getpid()));
+    Directory() { std::filesystem::create_directories(path); }
+    ~Directory() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Directory directory;
+  return (directory.path / name).string();
 }
 
 // 1, 2 and 3 threads. oneTBB caps its workers at the core count; the tests lift the cap so that a
