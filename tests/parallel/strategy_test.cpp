@@ -156,6 +156,38 @@ TEST(StrategyTest, AutoCutsWeightBoundLayersByChannel) {
   EXPECT_EQ(strategy::Auto{}.choose(conv, 2).strategy, "channel");
 }
 
+// Where the host places the two cores far apart (a cache line's round trip of 540 ns, not about 100),
+// every cut costs several times more, and Auto scales its costs by the measured hand-off; below 1.5
+// times the reference nothing changes.
+TEST(StrategyTest, AutoScalesItsCostsByTheMeasuredHandOff) {
+  strategy::Auto close, near_noise, far;
+  close.hand_off_ns = 100;
+  near_noise.hand_off_ns = 200;
+  far.hand_off_ns = 540;
+  EXPECT_EQ(strategy::Auto{}.cost_scale(), 1.0);  // outside a Threads scope: nothing measured
+  EXPECT_EQ(close.cost_scale(), 1.0);
+  EXPECT_EQ(near_noise.cost_scale(), 1.0);
+  EXPECT_DOUBLE_EQ(far.cost_scale(), 3.6);
+  EXPECT_DOUBLE_EQ(far.fork_join_cost(), 3.6 * far.fork_join_ns);
+
+  Workload stage = conv_like(1, 64, 5, 5);  // conv2 with its pool and GELU at batch 1: 5 rows, 64 channels
+  stage.one_core_ns = 21.4e3;
+  Workload fc3x3 = conv_like(1, 128, 1, 1);  // conv3 with its pool: one output position, weight-bound
+  fc3x3.one_core_ns = 12.9e3;
+  fc3x3.parameter_bytes = 4.0 * 128 * 64 * 9;
+  fc3x3.bytes = fc3x3.parameter_bytes + 4.0 * (64 * 25 + 128);
+  for (const Workload& w : {stage, fc3x3, linear_like(1)}) {
+    EXPECT_EQ(close.choose(w, 2).strategy, "channel") << w.space.str();
+    EXPECT_EQ(near_noise.choose(w, 2).strategy, "channel") << w.space.str();
+    const strategy::AutoChoice c = far.choose(w, 2);
+    EXPECT_EQ(c.strategy, "sequential") << w.space.str() << ": " << c.reason;
+  }
+  // Work enough to pay even the dearer cut, and whole images, which share nothing, are cut as before.
+  EXPECT_EQ(far.choose(conv_like(1, 64, 5, 5, 1e9), 2).strategy, "channel");
+  EXPECT_EQ(far.choose(conv_like(64, 64, 11, 11), 2).strategy, "batch");
+  EXPECT_EQ(far.batch_grain(conv_like(64, 64, 11, 11), 2), close.batch_grain(conv_like(64, 64, 11, 11), 2));
+}
+
 TEST(StrategyTest, AutoCutsRowsOfLargeImagesEvenWithManyImages) {
   const strategy::AutoChoice stem = strategy::Auto{}.choose(conv_like(64, 64, 112, 112), 2);  // 0.8 M outputs
   EXPECT_EQ(stem.strategy, "spatial");

@@ -148,6 +148,26 @@ TEST(TeamTest, AKeptTeamServesRunAfterRunAndGivesWayToOneTbb) {
   }
 }
 
+// A Threads scope's team measures the hand-off to its helper once one is there; nothing else does.
+TEST(TeamTest, AKeptTeamMeasuresTheHandOff) {
+  if (hardware_threads() < 2) GTEST_SKIP() << "one core: no helper to measure against";
+  EXPECT_EQ(Team::measured_hand_off_ns(), 0.0);
+  Threads(2).run([&] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (Team::measured_hand_off_ns() == 0.0 && std::chrono::steady_clock::now() < until)
+      Team::run(2, [&] { expect_every_block_once(1); });
+    const double h = Team::measured_hand_off_ns();
+    EXPECT_GT(h, 0.0);
+    EXPECT_LT(h, 100e3);  // the probe gives up after 100 µs without an answer
+  });
+  EXPECT_EQ(Team::measured_hand_off_ns(), 0.0);  // gone with the scope
+  tbb::task_arena plain(2);
+  plain.execute([&] {
+    Team::run(2, [&] { expect_every_block_once(5); });
+    EXPECT_EQ(Team::measured_hand_off_ns(), 0.0);
+  });
+}
+
 // The other worker is busy, so the helper task waits in the arena's queue; the leader, waiting in
 // oneTBB inside its run for a task queued after it, may take the helper task first. It must not stay
 // in it as a helper waiting for its own run to end. Both a Threads scope's team (with and without a

@@ -381,7 +381,7 @@ class Sequential final : public Layer<T> {
   Cut auto_depth_first_cut(const Shape& in, const Workload& work, const strategy::Auto& a, std::size_t workers) const {
     const std::size_t n = work.space.n;
     Cut c = Cut::whole(work.space);
-    if (n < workers || (workers > 1 && a.saved_ns(work, workers) <= a.fork_join_ns)) return c;
+    if (n < workers || (workers > 1 && a.saved_ns(work, workers) <= a.fork_join_cost())) return c;
     const std::size_t w = std::max<std::size_t>(workers, 1);
     const std::size_t per_worker = w > 1 && ceil_div(n, 2 * w) >= a.depth_first_min_images ? 2 : 1;
     c.n = std::min(a.depth_first_max_images, ceil_div(n, per_worker * w));

@@ -40,6 +40,15 @@
 //     23.6 µs) spatial 16.0, channel 17.0; conv3 (3 rows, 14.3 µs) channel 11.6, spatial 15.2; 3×3
 //     512@7² (7 rows, efficiency 0.875) spatial 714, channel 816, sequential 1412; conv1 through the
 //     direct kernel, whose blocks share nothing (3.5 µs), channel 2.9, spatial 3.3.
+// The costs of a cut (fork_join_ns, the in-image figures) were measured with the two vCPUs close. When
+// the host places them far apart, one cache line takes 400–650 ns there and back instead of about 100,
+// and every cut that shares data costs several times more: at batch 1 on 2 threads, conv2 with its
+// pool and GELU (21.4 µs alone) ran 35.9 µs cut by channel, fc1 4.0 µs cut against 2.0 alone, the
+// whole network 67 µs under auto against 48 µs on one thread. So where the hand-off measured in this
+// Threads scope (Team::measured_hand_off_ns) exceeds `reference_hand_off_ns` by half, every cost is
+// scaled by their ratio, and the channel cuts of rules 2 and 3b must pay the in-image cost too (conv3
+// with its pool and GELU at batch 1: 12.9 µs alone, 15.4 cut by channel); where the cores are close,
+// nothing changes.
 // Near the thresholds no rule is right on every run (the fork-join itself varies on a busy host):
 // strategy::Tuned measures instead of guessing.
 #pragma once
@@ -53,6 +62,7 @@
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/sequential.hpp"
 #include "parcnn/parallel/spatial.hpp"
+#include "parcnn/parallel/team.hpp"
 
 namespace parcnn::strategy {
 
@@ -83,6 +93,12 @@ struct Auto {
   double weight_bound_ratio = 4.0;
   // Output values per image from which rows are cut before images (rule 3).
   double large_image_outputs = 512.0 * 1024;
+  // The round trip of a cache line between two cores at which the costs above were measured (Team's
+  // probe: 100–150 ns with the vCPUs close, 500–550 far apart), and the figure to scale them by:
+  // `hand_off_ns` when set (>= 0), else what the calling Threads scope measured (none: no scaling).
+  double reference_hand_off_ns = 150;
+  double hand_off_ns = -1;
+
   // Blocks per worker when cutting by images (rule 3), at most; fewer where the batch or the layer's
   // time is too small (batch_grain).
   std::size_t batch_blocks_per_worker = 4;
@@ -120,16 +136,24 @@ struct Auto {
     const IndexSpace& s = work.space;
     if (workers <= 1) return Choice::sequential_one_worker;
     const double saved = saved_ns(work, workers);
-    if (saved <= fork_join_ns) return Choice::sequential_small;
+    if (saved <= fork_join_cost()) return Choice::sequential_small;
     const bool channels_split = splits_channels(s, workers), rows_split = splits_rows(s, workers);
-    if (weight_bound(work) && channels_split && !rows_split) return Choice::channel_weight_bound;
+    if (weight_bound(work) && channels_split && !rows_split && pays_channel_cut(work, saved))
+      return Choice::channel_weight_bound;
     if (rows_split && double(s.c) * double(s.h) * double(s.w) >= large_image_outputs) return Choice::spatial_large_image;
     if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
-    if (work.parameter_bytes > 0 && s.h == 1 && s.w == 1 && channels_split) return Choice::channel_one_position;
+    if (work.parameter_bytes > 0 && s.h == 1 && s.w == 1 && channels_split && pays_channel_cut(work, saved))
+      return Choice::channel_one_position;
     if (!rows_split && !channels_split) return Choice::sequential_in_image;
     const bool by_rows = in_image_by_rows(work, workers);
-    if (saved <= fork_join_ns + in_image_cost(work, by_rows)) return Choice::sequential_small_in_image;
+    if (saved <= fork_join_cost() + in_image_cost(work, by_rows)) return Choice::sequential_small_in_image;
     return by_rows ? Choice::spatial : Choice::channel;
+  }
+
+  // Rules 2 and 3b: a channel cut of a layer that reads a small input pays only the fork-join where
+  // the cores are close; where they are far apart (cost_scale() > 1) the in-image cost too.
+  bool pays_channel_cut(const Workload& work, double saved) const {
+    return cost_scale() == 1.0 || saved > fork_join_cost() + in_image_cost(work, false);
   }
 
   bool splits_channels(const IndexSpace& s, std::size_t workers) const {
@@ -145,10 +169,21 @@ struct Auto {
     return !splits_channels(work.space, workers) || in_image_cost(work, true) <= in_image_cost(work, false);
   }
 
-  // What a cut inside one image costs beyond the fork-join: the layer's figure, else in_image_ns.
+  // What a cut inside one image costs beyond the fork-join: the layer's figure, else in_image_ns;
+  // scaled by the hand-off.
   double in_image_cost(const Workload& work, bool by_rows) const {
     const double layer_ns = by_rows ? work.row_cut_ns : work.channel_cut_ns;
-    return layer_ns >= 0 ? layer_ns : in_image_ns;
+    return (layer_ns >= 0 ? layer_ns : in_image_ns) * cost_scale();
+  }
+
+  // What a fork-join costs here: fork_join_ns scaled by the hand-off.
+  double fork_join_cost() const { return fork_join_ns * cost_scale(); }
+
+  // How much dearer than where they were measured every cut is: the hand-off (hand_off_ns, else the
+  // Threads scope's measurement) over reference_hand_off_ns when it is at least 1.5 (noise below), else 1.
+  double cost_scale() const {
+    const double ratio = (hand_off_ns >= 0 ? hand_off_ns : Team::measured_hand_off_ns()) / reference_hand_off_ns;
+    return ratio >= 1.5 ? ratio : 1.0;
   }
 
   // The layer's time on one core: its own estimate, else from its FLOPs and bytes.
@@ -223,13 +258,13 @@ struct Auto {
       case Choice::sequential_small:
         return {"sequential", c,
                 fmt("about %.2f us on one core: a cut would save %.2f us, not worth a fork-join (%.2f us)",
-                    estimated_ns(work) / 1e3, saved_ns(work, workers) / 1e3, fork_join_ns / 1e3)};
+                    estimated_ns(work) / 1e3, saved_ns(work, workers) / 1e3, fork_join_cost() / 1e3)};
       case Choice::sequential_small_in_image:
         return {"sequential", c,
                 fmt("%.0f images split badly, and a cut inside an image would save %.2f us of about %.2f us, "
                     "less than it costs (%.2f us)",
                     double(s.n), saved_ns(work, workers) / 1e3, estimated_ns(work) / 1e3,
-                    (fork_join_ns + in_image_cost(work, in_image_by_rows(work, workers))) / 1e3)};
+                    (fork_join_cost() + in_image_cost(work, in_image_by_rows(work, workers))) / 1e3)};
       case Choice::spatial_large_image:
         return {"spatial", c,
                 fmt("large images: %.2f M output values each; %.0f rows split with efficiency %.2f",
