@@ -19,7 +19,8 @@
 // whole 4 ms scheduler tick, during which the leader runs every block alone (a futex wake-up measured
 // alone; at batch 1 on 2 threads such stretches made the cut network slower than one thread). A fork
 // through oneTBB from the scope's thread first sends lingering helpers back to oneTBB, whose workers
-// it needs.
+// it needs. Such a team also times a cache line's round trip to its helper, at most once a second
+// (measured_hand_off_ns): strategy::Auto scales its cut costs by it.
 //
 // The same blocks and the same bits as with oneTBB. No deadlock, whether or not a helper ever starts:
 // blocks are claimed, never assigned; the leader claims whatever no helper has taken and waits only
