@@ -107,19 +107,30 @@ TEST(TeamTest, NestedCallsRunThroughOneTbb) {
   });
 }
 
+// Keeps the arena's other worker busy for its lifetime, so that a helper task cannot start there.
+class BusyWorker {
+ public:
+  BusyWorker() {
+    task_.run([this] {
+      started_ = true;
+      while (!release_) std::this_thread::yield();
+    });
+    while (!started_) std::this_thread::yield();
+  }
+  ~BusyWorker() {
+    release_ = true;
+    task_.wait();
+  }
+
+ private:
+  std::atomic<bool> started_{false}, release_{false};
+  tbb::task_group task_;
+};
+
 TEST(TeamTest, TheLeaderFinishesAloneWhenNoHelperStarts) {
   Threads(2).run([&] {
-    // Occupy the arena's other worker until the team's run is over: its helper cannot start.
-    std::atomic<bool> started{false}, release{false};
-    tbb::task_group blocker;
-    blocker.run([&] {
-      started = true;
-      while (!release) std::this_thread::yield();
-    });
-    while (!started) std::this_thread::yield();
+    const BusyWorker busy;
     Team::run(2, [&] { expect_every_block_once(50); });
-    release = true;
-    blocker.wait();
   });
 }
 
@@ -174,13 +185,7 @@ TEST(TeamTest, AKeptTeamMeasuresTheHandOff) {
 // linger) and a team of a plain arena's (made for one run).
 void expect_the_leader_never_helps_itself() {
   for (int round = 0; round < 50; ++round) {
-    std::atomic<bool> started{false}, release{false};
-    tbb::task_group blocker;
-    blocker.run([&] {
-      started = true;
-      while (!release) std::this_thread::yield();
-    });
-    while (!started) std::this_thread::yield();
+    const BusyWorker busy;
     std::atomic<int> ran{0};
     Team::run(2, [&] {
       tbb::task_group queued;
@@ -189,8 +194,6 @@ void expect_the_leader_never_helps_itself() {
       expect_every_block_once(2);
     });
     EXPECT_EQ(ran.load(), 4);
-    release = true;
-    blocker.wait();
   }
 }
 
