@@ -72,9 +72,10 @@ inline void register_layer(const std::string& name, std::shared_ptr<const Layer<
           const Strategy strategy = strategy_name == "tuned"
                                         ? Strategy(arena.run([&] { return tune(*layer, x.shape()); }))
                                         : Strategy::parse(strategy_name);
-          state.SetLabel(cut_label(*layer, x.shape(), strategy, threads));
           arena.run([&] {
             layer->forward(x, y, strategy, ws);  // warm-up: sizes the workspace
+            // Inside the scope, after a call: what auto cuts there depends on the hand-off it measured.
+            state.SetLabel(cut_label(*layer, x.shape(), strategy, threads));
             for (auto _ : state) {
               layer->forward(x, y, strategy, ws);
               benchmark::DoNotOptimize(y.data());

@@ -126,10 +126,22 @@ class Team {
   // The round trip of one cache line between this thread and a helper of its Threads scope's team, in
   // ns, as last measured (at most once a second, at the start of a run with a helper present); 0 when
   // not measured. About 100 ns when the host puts the two vCPUs close, 400–650 ns when far apart —
-  // where every cut inside an image costs several times more (strategy::Auto scales by it).
+  // where every cut inside an image costs several times more (strategy::Auto scales by it). Asked
+  // first outside a run (a layer run on its own, a plan printed before any run), the team gathers
+  // once to measure, waiting up to 1 ms for its helper to start.
   static double measured_hand_off_ns() {
-    const Team* kept = scope();
-    return kept ? kept->hand_off_ns_.load(std::memory_order_relaxed) : 0.0;
+    Team* kept = scope();
+    if (kept == nullptr) return 0.0;
+    if (kept->hand_off_ns_.load(std::memory_order_relaxed) == 0.0 && leader() == nullptr && kept->linger_ns_ > 0 &&
+        kept->parts_ > 1 && kept->try_hold()) {
+      struct Unhold {
+        Team& team;
+        ~Unhold() { team.held_.store(false, std::memory_order_release); }
+      } unhold{*kept};
+      auto measure = [kept] { kept->probe_hand_off(1'000'000); };
+      kept->lead(measure);
+    }
+    return kept->hand_off_ns_.load(std::memory_order_relaxed);
   }
 
   // Makes `team` the calling thread's kept team for its lifetime (Threads::run), then restores the
@@ -226,12 +238,18 @@ class Team {
     f();
   }
 
-  // Measures hand_off_ns_ against helper 1, if it is in its loop and the last measurement is over a
-  // second old: the median of 31 round trips of a counter it echoes. A helper that stops answering
-  // (it left) ends the probe without a figure.
-  void probe_hand_off() {
+  // Measures hand_off_ns_ against helper 1 when the last try is over a second old: the median of 31
+  // round trips of a counter it echoes. Only with the helper in its loop, waited for up to `wait_ns`
+  // (a try that waits counts as a try, helper or not). A helper that stops answering (it left) ends
+  // the probe without a figure.
+  void probe_hand_off(std::int64_t wait_ns = 0) {
     const std::int64_t now = detail::steady_ns();
-    if (now - probed_at_ns_ < 1'000'000'000 || seats_[1].load(std::memory_order_relaxed) != taken) return;
+    if (now - probed_at_ns_ < 1'000'000'000) return;
+    if (wait_ns > 0) probed_at_ns_ = now;
+    while (seats_[1].load(std::memory_order_acquire) != taken) {
+      if (detail::steady_ns() - now >= wait_ns) return;
+      detail::cpu_relax();
+    }
     probed_at_ns_ = now;
     constexpr int rounds = 31;
     std::int64_t trips[rounds];
