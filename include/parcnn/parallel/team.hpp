@@ -19,7 +19,7 @@
 // whole 4 ms scheduler tick, during which the leader runs every block alone (a futex wake-up measured
 // alone; at batch 1 on 2 threads such stretches made the cut network slower than one thread). A fork
 // through oneTBB from the scope's thread first sends lingering helpers back to oneTBB, whose workers
-// it needs. Such a team also times a cache line's round trip to its helper, at most once a second
+// it needs. Such a team also times a cache line's round trip to its helper, at most every 0.1 s
 // (measured_hand_off_ns): strategy::Auto scales its cut costs by it.
 //
 // The same blocks and the same bits as with oneTBB. No deadlock, whether or not a helper ever starts:
@@ -124,7 +124,7 @@ class Team {
   }
 
   // The round trip of one cache line between this thread and a helper of its Threads scope's team, in
-  // ns, as last measured (at most once a second, at the start of a run with a helper present); 0 when
+  // ns, as last measured (at most every 0.1 s, at the start of a run with a helper present); 0 when
   // not measured. About 100 ns when the host puts the two vCPUs close, 400–650 ns when far apart —
   // where every cut inside an image costs several times more (strategy::Auto scales by it). Asked
   // first outside a run (a layer run on its own, a plan printed before any run), the team gathers
@@ -238,13 +238,13 @@ class Team {
     f();
   }
 
-  // Measures hand_off_ns_ against helper 1 when the last try is over a second old: the median of 31
+  // Measures hand_off_ns_ against helper 1 when the last try is over 0.1 s old: the median of 31
   // round trips of a counter it echoes. Only with the helper in its loop, waited for up to `wait_ns`
   // (a try that waits counts as a try, helper or not). A helper that stops answering (it left) ends
   // the probe without a figure.
   void probe_hand_off(std::int64_t wait_ns = 0) {
     const std::int64_t now = detail::steady_ns();
-    if (now - probed_at_ns_ < 1'000'000'000) return;
+    if (now - probed_at_ns_ < 100'000'000) return;
     if (wait_ns > 0) probed_at_ns_ = now;
     while (seats_[1].load(std::memory_order_acquire) != taken) {
       if (detail::steady_ns() - now >= wait_ns) return;
