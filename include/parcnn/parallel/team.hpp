@@ -96,10 +96,7 @@ class Team {
     workers = std::min(workers, max_participants);
     Team* kept = scope();
     if (kept && kept->parts_ == workers && kept->try_hold()) {
-      struct Unhold {
-        Team& team;
-        ~Unhold() { team.held_.store(false, std::memory_order_release); }
-      } unhold{*kept};
+      const Held held{*kept};
       kept->lead(f);
       return;
     }
@@ -119,8 +116,8 @@ class Team {
   static void release_lingering() {
     Team* kept = scope();
     if (kept == nullptr || !kept->lingering() || !kept->try_hold()) return;
+    const Held held{*kept};
     kept->dismiss();
-    kept->held_.store(false, std::memory_order_release);
   }
 
   // The round trip of one cache line between this thread and a helper of its Threads scope's team, in
@@ -134,10 +131,7 @@ class Team {
     if (kept == nullptr) return 0.0;
     if (kept->hand_off_ns_.load(std::memory_order_relaxed) == 0.0 && leader() == nullptr && kept->linger_ns_ > 0 &&
         kept->parts_ > 1 && kept->try_hold()) {
-      struct Unhold {
-        Team& team;
-        ~Unhold() { team.held_.store(false, std::memory_order_release); }
-      } unhold{*kept};
+      const Held held{*kept};
       auto measure = [kept] { kept->probe_hand_off(1'000'000); };
       kept->lead(measure);
     }
@@ -202,10 +196,15 @@ class Team {
     return t;
   }
 
+  // A thread holds a kept team while it leads or dismisses it: try_hold, then a Held to let go.
   bool try_hold() {
     bool expected = false;
     return held_.compare_exchange_strong(expected, true, std::memory_order_acquire);
   }
+  struct Held {
+    Team& team;
+    ~Held() { team.held_.store(false, std::memory_order_release); }
+  };
 
   bool lingering() const {
     for (std::size_t p = 1; p < parts_; ++p)
