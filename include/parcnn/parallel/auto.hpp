@@ -41,7 +41,7 @@
 //     512@7² (7 rows, efficiency 0.875) spatial 714, channel 816, sequential 1412; conv1 through the
 //     direct kernel, whose blocks share nothing (3.5 µs), channel 2.9, spatial 3.3.
 // The costs of a cut (fork_join_ns, the in-image figures) were measured with the two vCPUs close. When
-// the host places them far apart, one cache line takes 400–650 ns there and back instead of about 100,
+// the host places them far apart, one cache line takes 360–650 ns there and back instead of about 100,
 // and every cut that shares data costs several times more: at batch 1 on 2 threads, conv2 with its
 // pool and GELU (21.4 µs alone) ran 35.9 µs cut by channel, fc1 4.0 µs cut against 2.0 alone, the
 // whole network 67 µs under auto against 48 µs on one thread. So where the hand-off measured in this
@@ -94,7 +94,7 @@ struct Auto {
   // Output values per image from which rows are cut before images (rule 3).
   double large_image_outputs = 512.0 * 1024;
   // The round trip of a cache line between two cores at which the costs above were measured (Team's
-  // probe: 100–150 ns with the vCPUs close, 500–550 far apart), and the figure to scale them by:
+  // probe: 110 ns with the vCPUs close, 500–560 far apart), and the figure to scale them by:
   // `hand_off_ns` when set (>= 0), else what the calling Threads scope measured (none: no scaling).
   double reference_hand_off_ns = 150;
   double hand_off_ns = -1;

@@ -75,8 +75,6 @@ class Team {
   Team& operator=(const Team&) = delete;
   ~Team() { close(); }
 
-  std::size_t parts() const { return parts_; }
-
   // Sends the helpers away and waits for their tasks; those that never started run here, as no-ops.
   // Idempotent; not while a run is being led.
   void close() {
@@ -122,7 +120,7 @@ class Team {
 
   // The round trip of one cache line between this thread and a helper of its Threads scope's team, in
   // ns, as last measured (at most every 0.1 s, at the start of a run with a helper present); 0 when
-  // not measured. About 100 ns when the host puts the two vCPUs close, 400–650 ns when far apart —
+  // not measured. About 110 ns when the host puts the two vCPUs close, 500–560 ns when far apart —
   // where every cut inside an image costs several times more (strategy::Auto scales by it). Asked
   // first outside a run (a layer run on its own, a plan printed before any run), the team gathers
   // once to measure, waiting up to 1 ms for its helper to start.
