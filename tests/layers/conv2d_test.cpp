@@ -25,6 +25,7 @@ const std::vector<ConvCase>& conv_cases() {
       {7, 9, 13, 6, 6, 1, 1, 0, true},         {2, 3, 7, 7, 7, 7, 1, 3, true},
       {2, 1, 32, 28, 28, 3, 1, 0, true},       {2, 32, 64, 13, 13, 3, 1, 0, true},
       {2, 64, 128, 5, 5, 3, 1, 0, true},       {1, 2, 3, 4, 4, 3, 3, 1, true},
+      {7, 512, 9, 7, 7, 3, 1, 1, true},  // a long patch: fewer images per stacked GEMM (4 + 3)
   };
   return cases;
 }
@@ -62,6 +63,16 @@ TYPED_TEST(Conv2dTest, MatchesReferenceOnManyShapes) {
     EXPECT_EQ(y.shape(), conv.output_shape(x.shape()));
     EXPECT_TRUE(near<T>(y, reference(conv, x), tolerance<T>()));
   }
+}
+
+// Images per stacked GEMM: as many as fill stack_columns positions, fewer where the patch is so long
+// that their columns would pass stack_column_bytes.
+TEST(Conv2dStackTest, StacksFewerImagesOfALongPatch) {
+  // The letter CNN's conv3: 9 positions of a 576-value patch, 56 images (1.2 MB of columns).
+  EXPECT_EQ(Conv2d<float>(64, 128, 3).workload(Shape{64, 64, 5, 5}).stacked_images, 56u);
+  // A 3×3 512@7²: 10 images would fill the positions, 4 the bytes (0.9 MB of columns each).
+  EXPECT_EQ(Conv2d<float>(512, 512, 3, 1, 1).workload(Shape{16, 512, 7, 7}).stacked_images, 4u);
+  EXPECT_EQ(Conv2d<double>(512, 512, 3, 1, 1).workload(Shape{16, 512, 7, 7}).stacked_images, 2u);
 }
 
 TYPED_TEST(Conv2dTest, OutputSizeFollowsPyTorch) {

@@ -119,7 +119,7 @@ class Conv2d final : public Layer<T> {
     }
     // One core runs the images in stacks of about stack_columns positions, each GEMM's columns padded
     // to whole vectors; then the epilogue's pool rows and GELU values.
-    const std::size_t Q = f * eh * f * ew, stack = stack_images(Q, in[0]);
+    const std::size_t Q = f * eh * f * ew, stack = stack_images(Q, g.patch(), in[0]);
     const std::size_t last = in[0] % stack;  // images in a last, smaller stack
     const double columns = double(in[0] / stack) * double(kernels::gemm_whole_vectors<T>(stack * Q)) +
                            double(last ? kernels::gemm_whole_vectors<T>(last * Q) : 0);
@@ -130,7 +130,7 @@ class Conv2d final : public Layer<T> {
                                    : kernels::cost::im2col_ns<T>(double(in[0] * f * eh) * K, double(in[0] * Q) * K));
     if (e.max_pool_2x2) w.one_core_ns += kernels::cost::max_pool_2x2_ns(double(in[0] * out_c_), double(eh), double(ew));
     if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
-    w.stacked_images = most_stacked_images(Q);
+    w.stacked_images = most_stacked_images(Q, g.patch());
     return w;
   }
 
@@ -208,9 +208,9 @@ class Conv2d final : public Layer<T> {
       });
       return;
     }
-    // Blocks of whole images: stack up to about stack_columns positions of several images in one GEMM.
+    // Blocks of whole images: several images in one GEMM (stack_images).
     const bool whole_images = cut.h == eh && cut.w == ew;
-    const std::size_t stack = whole_images ? stack_images(Q, cut.n) : 1;
+    const std::size_t stack = whole_images ? stack_images(Q, K, cut.n) : 1;
     const bool direct = e.empty() && stack == 1;  // GEMM into y (through a tile for part rows)
     ws.reserve_scratch(scratch_slots(grid, workers),
                        direct ? kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w)
@@ -229,16 +229,27 @@ class Conv2d final : public Layer<T> {
 
   // Positions per stacked GEMM: several images of a small feature map share one matrix product.
   static constexpr std::size_t stack_columns = 512;
+  // The most bytes of im2col columns (patch × positions) one forward stack builds. More images per
+  // stack lost when the patch is long: the 3×3 512@7² (4,608 × 49 columns, 0.9 MB per image) at batch
+  // 16 on 2 threads ran 9.6 ms in stacks of 8 images, 8.8 in stacks of 4 and 9.3 in stacks of 2 (the
+  // columns of both cores and the 9.4 MB of weights crowd the shared L3), and on one thread 18.4 and
+  // 18.0 ms in stacks of 8 and 4. The backward's stacks are not capped: there longer stacks won
+  // (the same layer's backward at batch 16, one thread: 40.9 ms in stacks of 8, 43.0 in stacks of 4).
+  static constexpr std::size_t stack_column_bytes = std::size_t{4} << 20;
 
-  // The most images of Q positions one stacked GEMM takes: stack_columns positions, at least one image.
-  static std::size_t most_stacked_images(std::size_t Q) { return std::max<std::size_t>(1, stack_columns / Q); }
+  // The most images of Q positions and K patch values one forward stack takes: stack_columns
+  // positions and stack_column_bytes of columns, at least one image.
+  static std::size_t most_stacked_images(std::size_t Q, std::size_t K) {
+    const std::size_t by_positions = stack_columns / Q, by_bytes = stack_column_bytes / (sizeof(T) * K * Q);
+    return std::max<std::size_t>(1, std::min(by_positions, by_bytes));
+  }
 
-  // Images per stacked GEMM over `images` images of Q positions: at most most_stacked_images(Q), in
-  // stacks of (nearly) equal size — 64 images of conv3's 9 positions go in two stacks of 32, not in
-  // 56 and a thin 8.
-  static std::size_t stack_images(std::size_t Q, std::size_t images) {
+  // Images per forward stack over `images` images: at most most_stacked_images(Q, K), in stacks of
+  // (nearly) equal size — 64 images of conv3's 9 positions go in two stacks of 32, not in 56 and a
+  // thin 8.
+  static std::size_t stack_images(std::size_t Q, std::size_t K, std::size_t images) {
     if (images <= 1) return 1;
-    const std::size_t stacks = ceil_div(images, std::min(most_stacked_images(Q), images));
+    const std::size_t stacks = ceil_div(images, std::min(most_stacked_images(Q, K), images));
     return ceil_div(images, stacks);
   }
 
