@@ -200,10 +200,10 @@ TEST(LetterCnnCostTest, AutoCutsOnlyWhatPaysForItsForkJoin) {
   EXPECT_EQ(choice("fc1", 1), "sequential");      // 2.0, by channel 2.0 to 2.1
   EXPECT_EQ(choice("fc2", 1), "channel");         // 3.9, 2.8
   EXPECT_EQ(choice("conv1", 1), "channel");       // 3.5; by channel 2.9, by rows 3.3 (direct kernel)
-  EXPECT_EQ(choice("conv3", 1), "channel");       // 14.3, 11.4
-  EXPECT_EQ(choice("conv2", 1), "spatial");       // 23.6, 16.0
+  EXPECT_EQ(choice("conv3", 1), "channel");       // 12.1, 8.5 (each channel block builds its columns)
+  EXPECT_EQ(choice("conv2", 1), "channel");       // 22.0; by channel 14.6, by rows 15.5
   // At batch 1 the stages of conv1 and conv2 are cut by channel and stay fused (conv1 + pool1 + gelu1
-  // 4.1 µs, 5.1 on one worker; conv2 + pool2 + gelu2 16.4, layer by layer with conv2 cut by rows 17.8).
+  // 4.1 µs, 5.1 on one worker; conv2 + pool2 + gelu2 13.4, 20.0 on one worker).
   kernels::Epilogue e;
   EXPECT_EQ(m.stage(0, Shape{1, 1, 28, 28}, e, 2), 3u);
   EXPECT_EQ(m.stage(3, Shape{1, 32, 13, 13}, e, 2), 6u);

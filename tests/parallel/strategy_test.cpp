@@ -172,11 +172,16 @@ TEST(StrategyTest, AutoScalesItsCostsByTheMeasuredHandOff) {
 
   Workload stage = conv_like(1, 64, 5, 5);  // conv2 with its pool and GELU at batch 1: 5 rows, 64 channels
   stage.one_core_ns = 21.4e3;
+  // As Conv2d gives it: each channel block builds its own columns, a cut that costs next to nothing
+  // beyond the fork-join where the cores are close, and at least in_image_ns, scaled, where they are not.
+  Workload own_columns = stage;
+  own_columns.channel_cut_ns = 0;
+  own_columns.channel_cut_repeats_ns = 4.3e3;
   Workload fc3x3 = conv_like(1, 128, 1, 1);  // conv3 with its pool: one output position, weight-bound
   fc3x3.one_core_ns = 12.9e3;
   fc3x3.parameter_bytes = 4.0 * 128 * 64 * 9;
   fc3x3.bytes = fc3x3.parameter_bytes + 4.0 * (64 * 25 + 128);
-  for (const Workload& w : {stage, fc3x3, linear_like(1)}) {
+  for (const Workload& w : {stage, own_columns, fc3x3, linear_like(1)}) {
     EXPECT_EQ(close.choose(w, 2).strategy, "channel") << w.space.str();
     EXPECT_EQ(near_noise.choose(w, 2).strategy, "channel") << w.space.str();
     const strategy::AutoChoice c = far.choose(w, 2);
@@ -268,6 +273,34 @@ TEST(StrategyTest, AutoTakesTheInImageCutTheLayerSaysIsCheaper) {
   few.one_core_ns = 10e3;
   few.channel_cut_ns = 0;
   EXPECT_EQ(strategy::Auto{}.choose(few, 2).strategy, "spatial");
+}
+
+TEST(StrategyTest, AutoWeighsWhatAChannelCutRepeats) {
+  // conv2 of the letter CNN at batch 1 through im2col: 11 rows and 64 channels split; each channel
+  // block builds the image's columns itself (4.8 µs of its 22), a row block only its rows' (3 µs, the
+  // default in_image_ns, for its halo rows and narrower GEMMs).
+  Workload conv2 = conv_like(1, 64, 11, 11);
+  conv2.one_core_ns = 22e3;
+  conv2.channel_cut_ns = 0;
+  conv2.channel_cut_repeats_ns = 4.8e3;  // on 2 workers half of it beyond a worker's share: 2.4 µs
+  EXPECT_EQ(strategy::Auto{}.choose(conv2, 2).strategy, "channel");
+  EXPECT_EQ(strategy::Auto{}.choose(conv2, 4).strategy, "spatial");  // on 4, three quarters: 3.6 µs
+  conv2.channel_cut_repeats_ns = 7e3;
+  EXPECT_EQ(strategy::Auto{}.choose(conv2, 2).strategy, "spatial");
+  // A cut of channels alone must still pay for what it repeats: 3 rows do not split.
+  Workload conv3 = conv_like(1, 128, 3, 3);
+  conv3.one_core_ns = 6e3;
+  conv3.channel_cut_ns = 0;
+  conv3.channel_cut_repeats_ns = 3e3;  // saves 3 µs for 1.2 + 1.5
+  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "channel");
+  conv3.channel_cut_repeats_ns = 4e3;  // 1.2 + 2
+  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "sequential");
+  // So must a weight-bound layer's (rule 2), which otherwise pays only the fork-join.
+  conv3.parameter_bytes = 4.0 * 128 * 64 * 9;
+  conv3.bytes = conv3.parameter_bytes + 4.0 * (64 * 25 + 128 * 9);
+  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "sequential");
+  conv3.channel_cut_repeats_ns = 3e3;
+  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "channel");
 }
 
 TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {

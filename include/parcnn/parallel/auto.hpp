@@ -31,24 +31,26 @@
 //     fill the workers: by channel, each task reading only its rows of the weights;
 //  4. otherwise parallelism inside an image, when the saving also pays what such a cut costs beyond
 //     the fork-join: the layer's own figure for a cut of its channels and of its rows
-//     (Workload::channel_cut_ns, row_cut_ns), else `in_image_ns` (a convolution through im2col builds
-//     the image's columns before its channel tasks start; a spatial cut repeats halo rows and runs
-//     narrower GEMMs). Of the cuts that split well — rows at efficiency >= 0.85 or 4 rows per worker,
-//     channels at >= 0.9 or 4 per worker — the cheaper, rows on a tie: each row task builds only its own
-//     im2col columns; each channel task reads only its own weight rows, all sharing the input; else
-//     sequential. Measured alone at batch 1, 2 threads (bench/layers_bench, Zen 5): conv2 (11 rows,
-//     23.6 µs) spatial 16.0, channel 17.0; conv3 (3 rows, 14.3 µs) channel 11.6, spatial 15.2; 3×3
-//     512@7² (7 rows, efficiency 0.875) spatial 714, channel 816, sequential 1412; conv1 through the
-//     direct kernel, whose blocks share nothing (3.5 µs), channel 2.9, spatial 3.3.
+//     (Workload::channel_cut_ns, row_cut_ns), else `in_image_ns` (a spatial cut of a convolution
+//     through im2col repeats halo rows and runs narrower GEMMs), and for a channel cut the share of the
+//     work every block repeats (Workload::channel_cut_repeats_ns: a convolution through im2col builds
+//     the image's columns in each channel block). Of the cuts that split well — rows at efficiency
+//     >= 0.85 or 4 rows per worker, channels at >= 0.9 or 4 per worker — the cheaper, rows on a tie:
+//     each row task builds only its own im2col columns; each channel task reads only its own weight
+//     rows; else sequential. Measured alone at batch 1, 2 threads (bench/layers_bench, Zen 5): conv2
+//     (11 rows, 22 µs) channel 14.6, spatial 15.5; conv3 (3 rows, 12.1 µs) channel 8.5, spatial 13.6;
+//     3×3 512@7² (7 rows, efficiency 0.875, its columns ten times conv2's) spatial 714, channel 816,
+//     sequential 1412; conv1 through the direct kernel, whose blocks share nothing (3.5 µs), channel
+//     2.9, spatial 3.3.
 // The costs of a cut (fork_join_ns, the in-image figures) were measured with the two vCPUs close. When
 // the host places them far apart, one cache line takes 360–650 ns there and back instead of about 100,
 // and every cut that shares data costs several times more: at batch 1 on 2 threads, conv2 with its
 // pool and GELU (21.4 µs alone) ran 35.9 µs cut by channel, fc1 4.0 µs cut against 2.0 alone, the
 // whole network 67 µs under auto against 48 µs on one thread. So where the hand-off measured in this
 // Threads scope (Team::measured_hand_off_ns) exceeds `reference_hand_off_ns` by half, every cost is
-// scaled by their ratio, and the channel cuts of rules 2 and 3b must pay the in-image cost too (conv3
-// with its pool and GELU at batch 1: 12.9 µs alone, 15.4 cut by channel); where the cores are close,
-// nothing changes.
+// scaled by their ratio, a cut inside an image costs at least in_image_ns, and the channel cuts of
+// rules 2 and 3b must pay the in-image cost too (conv3 with its pool and GELU at batch 1: 12.9 µs
+// alone, 15.4 cut by channel); where the cores are close, nothing changes.
 // Near the thresholds no rule is right on every run (the fork-join itself varies on a busy host):
 // strategy::Tuned measures instead of guessing.
 #pragma once
@@ -79,10 +81,10 @@ struct Auto {
   // 3.6; 1×1 max pool at batch 16: 10.3 and 6.5).
   double fork_join_ns = 1200;
   // What a cut inside one image costs beyond the fork-join (rule 4) for a layer that does not say
-  // (Workload::channel_cut_ns, row_cut_ns): about 3 µs for a convolution through im2col at
-  // batch 1 on 2 threads (conv3 of the letter CNN: 14.3 µs alone, 11.6 by channel; conv2 23.6, 16.0
-  // by rows); weight-bound layers, whose channel cut shares nothing but a small input, pay only the
-  // fork-join (fc2 at batch 1: 3.9 µs alone, 2.9 by channel).
+  // (Workload::channel_cut_ns, row_cut_ns): about 3 µs for a convolution through im2col cut by rows at
+  // batch 1 on 2 threads (conv2 of the letter CNN: 22 µs alone, 15.5 by rows); weight-bound layers,
+  // whose channel cut shares nothing but a small input, pay only the fork-join (fc2 at batch 1: 3.9 µs
+  // alone, 2.9 by channel).
   double in_image_ns = 3000;
   // For a layer that gives no one-core estimate (Workload::one_core_ns = 0): the longer of its FLOPs
   // at this rate and its bytes at that one.
@@ -138,22 +140,24 @@ struct Auto {
     const double saved = saved_ns(work, workers);
     if (saved <= fork_join_cost()) return Choice::sequential_small;
     const bool channels_split = splits_channels(s, workers), rows_split = splits_rows(s, workers);
-    if (weight_bound(work) && channels_split && !rows_split && pays_channel_cut(work, saved))
+    if (weight_bound(work) && channels_split && !rows_split && pays_channel_cut(work, saved, workers))
       return Choice::channel_weight_bound;
     if (rows_split && double(s.c) * double(s.h) * double(s.w) >= large_image_outputs) return Choice::spatial_large_image;
     if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
-    if (work.parameter_bytes > 0 && s.h == 1 && s.w == 1 && channels_split && pays_channel_cut(work, saved))
+    if (work.parameter_bytes > 0 && s.h == 1 && s.w == 1 && channels_split && pays_channel_cut(work, saved, workers))
       return Choice::channel_one_position;
     if (!rows_split && !channels_split) return Choice::sequential_in_image;
     const bool by_rows = in_image_by_rows(work, workers);
-    if (saved <= fork_join_cost() + in_image_cost(work, by_rows)) return Choice::sequential_small_in_image;
+    if (saved <= fork_join_cost() + in_image_cost(work, by_rows, workers)) return Choice::sequential_small_in_image;
     return by_rows ? Choice::spatial : Choice::channel;
   }
 
   // Rules 2 and 3b: a channel cut of a layer that reads a small input pays only the fork-join where
-  // the cores are close; where they are far apart (cost_scale() > 1) the in-image cost too.
-  bool pays_channel_cut(const Workload& work, double saved) const {
-    return cost_scale() == 1.0 || saved > fork_join_cost() + in_image_cost(work, false);
+  // the cores are close and its blocks repeat nothing; else the in-image cost too (cost_scale() > 1:
+  // the cores far apart).
+  bool pays_channel_cut(const Workload& work, double saved, std::size_t workers) const {
+    if (cost_scale() == 1.0 && work.channel_cut_repeats_ns <= 0) return true;
+    return saved > fork_join_cost() + in_image_cost(work, false, workers);
   }
 
   bool splits_channels(const IndexSpace& s, std::size_t workers) const {
@@ -166,14 +170,25 @@ struct Auto {
   // Inside an image (rule 4): the cheaper of the cuts that split well, rows on a tie.
   bool in_image_by_rows(const Workload& work, std::size_t workers) const {
     if (!splits_rows(work.space, workers)) return false;
-    return !splits_channels(work.space, workers) || in_image_cost(work, true) <= in_image_cost(work, false);
+    return !splits_channels(work.space, workers) ||
+           in_image_cost(work, true, workers) <= in_image_cost(work, false, workers);
   }
 
-  // What a cut inside one image costs beyond the fork-join: the layer's figure, else in_image_ns;
-  // scaled by the hand-off.
-  double in_image_cost(const Workload& work, bool by_rows) const {
-    const double layer_ns = by_rows ? work.row_cut_ns : work.channel_cut_ns;
-    return (layer_ns >= 0 ? layer_ns : in_image_ns) * cost_scale();
+  // What a cut inside one image costs beyond the fork-join: the layer's figure, else in_image_ns,
+  // scaled by the hand-off; for a channel cut, also the share of the work its blocks repeat that a
+  // cut without repeats would have given the other workers. The layers' figures hold where the cores
+  // are close; where they are far apart (cost_scale() > 1) a cut costs at least in_image_ns, scaled:
+  // whatever else its blocks share, the image crosses between the cores. (conv2 and conv3 of the
+  // letter CNN at batch 1, each channel block building its own columns, cost next to nothing beyond
+  // the fork-join with the vCPUs close — conv2 with its pool and GELU 20.0 µs alone, 13.4 cut — and
+  // with the vCPUs far apart the two cuts made the network 51 µs against 46.5 without them.)
+  double in_image_cost(const Workload& work, bool by_rows, std::size_t workers) const {
+    const double scale = cost_scale();
+    double layer_ns = by_rows ? work.row_cut_ns : work.channel_cut_ns;
+    if (layer_ns < 0 || (scale > 1.0 && layer_ns < in_image_ns)) layer_ns = in_image_ns;
+    const double repeated =
+        by_rows ? 0.0 : work.channel_cut_repeats_ns * (1.0 - 1.0 / double(std::max<std::size_t>(1, workers)));
+    return layer_ns * scale + repeated;
   }
 
   // What a fork-join costs here: fork_join_ns scaled by the hand-off.
@@ -264,7 +279,7 @@ struct Auto {
                 fmt("%.0f images split badly, and a cut inside an image would save %.2f us of about %.2f us, "
                     "less than it costs (%.2f us)",
                     double(s.n), saved_ns(work, workers) / 1e3, estimated_ns(work) / 1e3,
-                    (fork_join_cost() + in_image_cost(work, in_image_by_rows(work, workers))) / 1e3)};
+                    (fork_join_cost() + in_image_cost(work, in_image_by_rows(work, workers), workers)) / 1e3)};
       case Choice::spatial_large_image:
         return {"spatial", c,
                 fmt("large images: %.2f M output values each; %.0f rows split with efficiency %.2f",

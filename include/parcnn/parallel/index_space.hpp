@@ -44,11 +44,14 @@ struct Workload {
   // (kernels/cost.hpp); 0 when it gives none, and strategy::Auto then estimates from flops and bytes.
   double one_core_ns = 0;
   // What a cut inside one image costs beyond the fork-join, when the layer knows it (ns; negative:
-  // strategy::Auto's in_image_ns): a cut of its output channels, and one of its output rows. A
-  // convolution through im2col pays about 3 µs at batch 1 (its channel blocks wait for the image's
-  // columns); the direct kernel for small patches (kernels/conv2d_direct.hpp) shares nothing.
+  // strategy::Auto's in_image_ns): a cut of its output channels, and one of its output rows. The
+  // direct kernel for small patches (kernels/conv2d_direct.hpp) shares nothing between channel blocks.
   double channel_cut_ns = -1;
   double row_cut_ns = -1;
+  // What every block of a cut of its channels inside an image does in full rather than in part, in ns
+  // on one core: a convolution through im2col builds in each channel block the columns it reads. Such
+  // a cut saves only (one_core_ns - this) × (1 - 1/workers).
+  double channel_cut_repeats_ns = 0;
   // Images the layer's kernels compute together at full speed (a convolution's stacked GEMM, a Linear
   // layer's register tile of rows): a block of fewer images runs them less efficiently, so
   // strategy::Auto cuts images into blocks of at least this many where the batch allows.
