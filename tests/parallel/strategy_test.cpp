@@ -301,6 +301,10 @@ TEST(StrategyTest, AutoWeighsWhatAChannelCutRepeats) {
   EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "sequential");
   conv3.channel_cut_repeats_ns = 3e3;
   EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "channel");
+  // With an image per worker the columns of each are built once, in parallel, and nothing is repeated.
+  conv3.channel_cut_repeats_ns = 4e3;
+  conv3.space.n = 2;
+  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "channel");
 }
 
 TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {

@@ -186,8 +186,9 @@ struct Auto {
     const double scale = cost_scale();
     double layer_ns = by_rows ? work.row_cut_ns : work.channel_cut_ns;
     if (layer_ns < 0 || (scale > 1.0 && layer_ns < in_image_ns)) layer_ns = in_image_ns;
+    const bool repeats = !by_rows && work.space.n < workers;  // with an image per worker, nothing is repeated
     const double repeated =
-        by_rows ? 0.0 : work.channel_cut_repeats_ns * (1.0 - 1.0 / double(std::max<std::size_t>(1, workers)));
+        repeats ? work.channel_cut_repeats_ns * (1.0 - 1.0 / double(std::max<std::size_t>(1, workers))) : 0.0;
     return layer_ns * scale + repeated;
   }
 

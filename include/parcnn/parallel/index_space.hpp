@@ -48,9 +48,9 @@ struct Workload {
   // direct kernel for small patches (kernels/conv2d_direct.hpp) shares nothing between channel blocks.
   double channel_cut_ns = -1;
   double row_cut_ns = -1;
-  // What every block of a cut of its channels inside an image does in full rather than in part, in ns
-  // on one core: a convolution through im2col builds in each channel block the columns it reads. Such
-  // a cut saves only (one_core_ns - this) × (1 - 1/workers).
+  // What every block of a cut of its channels does in full rather than in part when the images are
+  // fewer than the workers, in ns on one core: a convolution through im2col then builds in each
+  // channel block the columns it reads. Such a cut saves only (one_core_ns - this) × (1 - 1/workers).
   double channel_cut_repeats_ns = 0;
   // Images the layer's kernels compute together at full speed (a convolution's stacked GEMM, a Linear
   // layer's register tile of rows): a block of fewer images runs them less efficiently, so
