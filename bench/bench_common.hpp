@@ -45,10 +45,11 @@ inline std::string cut_label(const Layer<float>& layer, const Shape& in, const S
   const Cut df = model->depth_first_cut(in, strategy, workers);
   if (df.n < in[0]) return "depth-first:" + std::to_string(df.n);
   std::string label;
-  for (const auto& st : model->stages(in, workers, strategy)) {
+  const Strategy pass = model->layer_by_layer_strategy(in, strategy, workers);  // as forward cuts
+  for (const auto& st : model->stages(in, workers, pass)) {
     label += (label.empty() ? "" : " ") + model->layer_name(st.first);
     if (st.next > st.first + 1) label += "[+" + std::to_string(st.next - st.first - 1) + "]";
-    label += ":" + str(BlockGrid(st.work.space, strategy.cut(st.work, workers)).cut());
+    label += ":" + str(BlockGrid(st.work.space, pass.cut(st.work, workers)).cut());
   }
   return label;
 }

@@ -209,5 +209,20 @@ TEST(LetterCnnCostTest, AutoCutsOnlyWhatPaysForItsForkJoin) {
   EXPECT_EQ(m.stage(3, Shape{1, 32, 13, 13}, e, 2), 6u);
 }
 
+// At batch 1 the model runs layer by layer in a team, whose hand-off costs less than a fork-join
+// (Auto::in_team): there fc1 (2.0 µs alone) is cut, as it is not on its own (above); its plan says so.
+TEST(LetterCnnCostTest, ALayerByLayerPassDecidesAsItsTeam) {
+  const Sequential<float> m = models::letter_cnn<float>(26, 1);
+  const Shape in{1, 1, 28, 28};
+  EXPECT_TRUE(std::holds_alternative<strategy::Auto>(m.layer_by_layer_strategy(in, Strategy(), 2).value()));
+  const std::string plan = m.describe(in, Strategy(), 2);
+  const std::size_t fc1 = plan.find("\nfc1 ");
+  ASSERT_NE(fc1, std::string::npos) << plan;
+  const std::string line = plan.substr(fc1 + 1, plan.find('\n', fc1 + 1) - fc1 - 1);
+  EXPECT_NE(line.find("channel"), std::string::npos) << line;
+  // With one worker there is no team, and nothing to cut.
+  EXPECT_EQ(m.describe(in, Strategy(), 1).find("channel"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace parcnn::test

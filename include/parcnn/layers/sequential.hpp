@@ -245,6 +245,15 @@ class Sequential final : public Layer<T> {
     return whole;
   }
 
+  // The strategy each layer of forward's layer-by-layer pass on input `in` cuts by with `workers`
+  // slots: Auto decides as in a team (Auto::in_team) where the pass keeps one, any other strategy as
+  // given.
+  Strategy layer_by_layer_strategy(const Shape& in, const Strategy& strategy,
+                                   std::size_t workers = current_workers()) const {
+    const auto* a = std::get_if<strategy::Auto>(&strategy.value());
+    return a && team_size(in, strategy, Pass::inference, workers) > 1 ? Strategy(a->in_team()) : strategy;
+  }
+
   // One line per layer: its output shape, its work (FLOPs, and its estimated time on one core) and the
   // cut `strategy` makes of it with `workers` slots, with the reason where the strategy is Auto.
   std::string describe(const Shape& in, const Strategy& strategy, std::size_t workers = current_workers()) const {
@@ -263,12 +272,13 @@ class Sequential final : public Layer<T> {
     if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value()))
       if (const auto* e = t->find(workload(in), workers))  // the model's entry (see tune())
         text += "whole model, measured: " + strategy::Tuned::timings_text(*e) + "\n";
-    for (const Stage& st : stages(in, depth_first ? 1 : workers, strategy)) {
+    const Strategy cuts = depth_first ? strategy : layer_by_layer_strategy(in, strategy, workers);
+    for (const Stage& st : stages(in, depth_first ? 1 : workers, cuts)) {
       const std::size_t i = st.first;
       const Workload& w = st.work;
       const strategy::AutoChoice c = depth_first
                                          ? strategy::AutoChoice{"sequential", Cut::whole(w.space), "inside a depth-first block"}
-                                         : strategy.explain(w, workers);
+                                         : cuts.explain(w, workers);
       const BlockGrid grid(w.space, c.cut);
       char line[512];
       std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s %9.3f MFLOP %9.1f us/core  %-11s %4zu blocks  %s\n",
@@ -288,8 +298,9 @@ class Sequential final : public Layer<T> {
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
     const Cut cut = depth_first_cut(in.shape(), strategy);
     if (cut.n >= in.dim(0)) {  // one cut per layer: a team keeps the workers awake between them
-      Team::run(team_size(in.shape(), strategy, Pass::inference),
-                [&] { run_layer_by_layer(in, out, strategy, ws, Pass::inference); });
+      with_pass_strategy(in.shape(), strategy, Pass::inference, [&](const Strategy& s, std::size_t team) {
+        Team::run(team, [&] { run_layer_by_layer(in, out, s, ws, Pass::inference); });
+      });
       return;
     }
     // Depth-first. Each block has a workspace of its own (the same block index gets the same workspace
@@ -307,11 +318,24 @@ class Sequential final : public Layer<T> {
 
   void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                         Workspace<T>& ws) const override {
-    Team::run(team_size(in.shape(), strategy, Pass::for_backward),
-              [&] { run_layer_by_layer(in, out, strategy, ws, Pass::for_backward); });
+    with_pass_strategy(in.shape(), strategy, Pass::for_backward, [&](const Strategy& s, std::size_t team) {
+      Team::run(team, [&] { run_layer_by_layer(in, out, s, ws, Pass::for_backward); });
+    });
   }
 
   enum class Pass { inference, for_backward };
+
+  // Calls f(the strategy each layer of a layer-by-layer pass cuts by, the workers of its team): Auto
+  // in a team decides as one (Auto::in_team), any other strategy as given. Allocates nothing.
+  template <class F>
+  void with_pass_strategy(const Shape& in, const Strategy& strategy, Pass pass, F&& f) const {
+    const std::size_t team = team_size(in, strategy, pass);
+    const auto* a = std::get_if<strategy::Auto>(&strategy.value());
+    if (a && team > 1)
+      f(Strategy(a->in_team()), team);
+    else
+      f(strategy, team);
+  }
 
   // Every stage in turn, each cut by `strategy`, its output in ws.tensor(its last layer). In inference
   // a stage is a layer with the epilogue it fuses (see stage(); `workers` is 1 inside a depth-first
@@ -393,8 +417,8 @@ class Sequential final : public Layer<T> {
   // or more are cut into several blocks, else 1. A team costs about one fork-join to gather (Team::run)
   // and saves one on every cut stage: with a single one it only adds its hand-off (conv1 with its pool
   // and GELU at batch 1 on 2 threads, fused and cut by channel: 5.7–6.0 µs in a team, 4.1 without).
-  std::size_t team_size(const Shape& in, const Strategy& strategy, Pass pass) const {
-    const std::size_t workers = current_workers();
+  std::size_t team_size(const Shape& in, const Strategy& strategy, Pass pass,
+                        std::size_t workers = current_workers()) const {
     if (workers <= 1) return 1;
     std::size_t cut_stages = 0;
     const bool two = any_stage(in, workers, strategy, pass,

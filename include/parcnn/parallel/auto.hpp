@@ -80,6 +80,12 @@ struct Auto {
   // half the work (GELU over 16,384 values: 3.6 µs alone, 2.9 cut; log-softmax at batch 64: 4.9 and
   // 3.6; 1×1 max pool at batch 16: 10.3 and 6.5).
   double fork_join_ns = 1200;
+  // What a cut costs handed to the spinning helpers of a team instead (Team::run, as a model's
+  // layer-by-layer pass runs; see in_team): nothing to spawn, no thread to wake. A throwaway program
+  // timed the bare hand-off of two blocks at 0.18 µs in a team and 0.9 through oneTBB; the letter CNN
+  // at batch 1 on 2 threads ran the same with this at 0.2, 0.4 or 0.8 µs, 0.8–1.6 µs slower with 1.2
+  // (fused and unfused, two runs of 31 × 200 forwards each).
+  double team_fork_join_ns = 400;
   // What a cut inside one image costs beyond the fork-join (rule 4) for a layer that does not say
   // (Workload::channel_cut_ns, row_cut_ns): about 3 µs for a convolution through im2col cut by rows at
   // batch 1 on 2 threads (conv2 of the letter CNN: 22 µs alone, 15.5 by rows); weight-bound layers,
@@ -190,6 +196,13 @@ struct Auto {
     const double repeated =
         repeats ? work.channel_cut_repeats_ns * (1.0 - 1.0 / double(std::max<std::size_t>(1, workers))) : 0.0;
     return layer_ns * scale + repeated;
+  }
+
+  // This Auto as it decides for cuts a team runs: its fork-join at team_fork_join_ns.
+  Auto in_team() const {
+    Auto a = *this;
+    a.fork_join_ns = team_fork_join_ns;
+    return a;
   }
 
   // What a fork-join costs here: fork_join_ns scaled by the hand-off.
