@@ -250,8 +250,9 @@ class Sequential final : public Layer<T> {
   // given.
   Strategy layer_by_layer_strategy(const Shape& in, const Strategy& strategy,
                                    std::size_t workers = current_workers()) const {
-    const auto* a = std::get_if<strategy::Auto>(&strategy.value());
-    return a && team_size(in, strategy, Pass::inference, workers) > 1 ? Strategy(a->in_team()) : strategy;
+    Strategy cuts;
+    with_pass_strategy(in, strategy, Pass::inference, [&](const Strategy& s, std::size_t) { cuts = s; }, workers);
+    return cuts;
   }
 
   // One line per layer: its output shape, its work (FLOPs, and its estimated time on one core) and the
@@ -328,8 +329,9 @@ class Sequential final : public Layer<T> {
   // Calls f(the strategy each layer of a layer-by-layer pass cuts by, the workers of its team): Auto
   // in a team decides as one (Auto::in_team), any other strategy as given. Allocates nothing.
   template <class F>
-  void with_pass_strategy(const Shape& in, const Strategy& strategy, Pass pass, F&& f) const {
-    const std::size_t team = team_size(in, strategy, pass);
+  void with_pass_strategy(const Shape& in, const Strategy& strategy, Pass pass, F&& f,
+                          std::size_t workers = current_workers()) const {
+    const std::size_t team = team_size(in, strategy, pass, workers);
     const auto* a = std::get_if<strategy::Auto>(&strategy.value());
     if (a && team > 1)
       f(Strategy(a->in_team()), team);
