@@ -83,7 +83,7 @@ struct Auto {
   // What a cut costs handed to the spinning helpers of a team instead (Team::run, as a model's
   // layer-by-layer pass runs; see in_team): nothing to spawn, no thread to wake. A throwaway program
   // timed the bare hand-off of two blocks at 0.18 µs in a team and 0.9 through oneTBB; the letter CNN
-  // at batch 1 on 2 threads ran the same with this at 0.2, 0.4 or 0.8 µs, 0.8–1.6 µs slower with 1.2
+  // at batch 1 on 2 threads ran the same with this at 0.2, 0.4 or 0.8 µs, 0.7–1.6 µs slower with 1.2
   // (fused and unfused, two runs of 31 × 200 forwards each).
   double team_fork_join_ns = 400;
   // What a cut inside one image costs beyond the fork-join (rule 4) for a layer that does not say
