@@ -1,11 +1,14 @@
 // Sequential: shape inference, error messages naming the layer, parameter names, workspace reuse,
-// depth-first blocks and fused epilogues.
+// depth-first blocks, fused epilogues, and forward called from inside parallel regions.
 #include <parcnn/layers/conv2d.hpp>
 #include <parcnn/layers/flatten.hpp>
 #include <parcnn/layers/gelu.hpp>
 #include <parcnn/layers/linear.hpp>
 #include <parcnn/layers/maxpool2d.hpp>
 #include <parcnn/layers/sequential.hpp>
+#include <parcnn/models/letter_cnn.hpp>
+
+#include <oneapi/tbb/parallel_for.h>
 
 #include "support/test_support.hpp"
 
@@ -246,6 +249,42 @@ TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
                                                    << ", " << threads << " threads";
         }
     }
+}
+
+// A server that answers requests from its own oneTBB loop, one image each, with any strategy: with
+// and without a Threads scope (2 threads, and 3 on 2 cores), some iterations slowed, every forward
+// completes with the bits of the sequential run. So does forward inside the blocks of a cut and inside
+// a team's run.
+TEST(SequentialTest, ForwardFromInsideParallelRegionsCompletes) {
+  thread_counts();  // lets a 3-thread scope run 3 threads
+  const Sequential<float> m = models::letter_cnn<float>(26, 1);
+  const Tensor<float> x = random_tensor<float>(Shape{1, 1, 28, 28}, 21, 0, 1);
+  const Tensor<float> expected = m.forward(x, strategy::Sequential{});
+  for (const Strategy& s : all_strategies()) {
+    auto expect_forward = [&] {
+      const Tensor<float> y = m.forward(x, s);
+      EXPECT_TRUE(bitwise<float>(y, expected)) << s.name();
+    };
+    auto users_loop = [&] {
+      tbb::parallel_for(0, 32, [&](int i) {
+        if (i % 4 == 1) std::this_thread::sleep_for(std::chrono::microseconds(50 * (i % 9)));
+        expect_forward();
+      });
+    };
+    finishes_within(std::chrono::seconds(120), "forward under " + s.name() + " from parallel regions", [&] {
+      users_loop();
+      for (std::size_t threads : {2, 3}) {
+        Threads scope(threads);
+        scope.run(users_loop);
+        scope.run([&] {
+          run_blocks(IndexSpace{4}, Cut{}, [&](const Block&, std::size_t) { expect_forward(); });
+          Team::run(current_workers(), [&] {
+            run_blocks(IndexSpace{3}, Cut{}, [&](const Block&, std::size_t) { expect_forward(); });
+          });
+        });
+      }
+    });
+  }
 }
 
 }  // namespace

@@ -139,6 +139,40 @@ TYPED_TEST(LetterCnnTest, ConcurrentForwardCallsOnOneModel) {
     EXPECT_TRUE(near<T>(results[t], expected, tolerance<T>())) << strategies[t % strategies.size()].name();
 }
 
+// Eight threads share one model; each runs forward hundreds of times under a strategy of its own inside
+// a Threads scope of its own (1 to 3 threads, so up to 16 on 2 cores), at batch 1 and 3 in turn. Every
+// result has the bits of the single-threaded sequential run.
+TEST(LetterCnnStressTest, EightThreadsEachInItsOwnScopeGiveTheSequentialBits) {
+  thread_counts();  // lets a 3-thread scope run 3 threads
+  const Sequential<float> m = models::letter_cnn<float>(26, 7);
+  const Tensor<float> x1 = random_tensor<float>(Shape{1, 1, 28, 28}, 7, 0, 1);
+  const Tensor<float> x3 = random_tensor<float>(Shape{3, 1, 28, 28}, 8, 0, 1);
+  const Tensor<float> expected1 = m.forward(x1, strategy::Sequential{});
+  const Tensor<float> expected3 = m.forward(x3, strategy::Sequential{});
+  const std::vector<Strategy> strategies = all_strategies();
+  std::vector<int> mismatches(8, 0);
+  finishes_within(std::chrono::seconds(240), "eight threads sharing one model", [&] {
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < mismatches.size(); ++t)
+      threads.emplace_back([&, t] {
+        const Strategy& s = strategies[(3 * t + 1) % strategies.size()];
+        Threads scope(1 + t % 3);
+        Workspace<float> ws;
+        scope.run([&] {
+          for (int repeat = 0; repeat < 200; ++repeat) {
+            const bool one = repeat % 2 == 0;
+            const Tensor<float> y(m.forward(one ? x1 : x3, s, ws));
+            mismatches[t] += !bitwise_equal<float>(y, one ? expected1 : expected3);
+          }
+        });
+      });
+    for (auto& th : threads) th.join();
+  });
+  for (std::size_t t = 0; t < mismatches.size(); ++t)
+    EXPECT_EQ(mismatches[t], 0) << strategies[(3 * t + 1) % strategies.size()].name() << " on " << 1 + t % 3
+                                << " threads";
+}
+
 TEST(LetterCnnBackwardTest, WholeNetworkGradientsMatchFiniteDifferences) {
   Sequential<double> m = models::letter_cnn<double>(10, 4, GeluApproximation::tanh);
   expect_gradients_match_finite_differences(m, random_tensor<double>(Shape{3, 1, 28, 28}, 5, 0, 1), 1e-6, 12);

@@ -1,7 +1,8 @@
 // Team: inside Team::run, run_blocks runs every block exactly once, on slots below the worker count
-// that no two running blocks share, job after job; exceptions reach the leader; nested calls and
-// helpers that never start are safe; a Threads scope's team keeps its helpers between runs and hands
-// oneTBB's workers back before a fork through oneTBB.
+// that no two running blocks share, job after job; exceptions reach the leader; nested calls, calls
+// from a user's own parallel loop and helpers that never start complete (under a slowed schedule, with
+// a deadline); only a Threads scope's thread leads a team; a scope's team keeps its helpers between
+// runs and hands oneTBB's workers back before a fork through oneTBB.
 #include <parcnn/parallel/run.hpp>
 #include <parcnn/parallel/team.hpp>
 #include <parcnn/parallel/threads.hpp>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_group.h>
 
 #include "support/test_support.hpp"
@@ -93,17 +95,69 @@ TEST(TeamTest, ExceptionsReachTheLeaderAndTheTeamStillStops) {
   });
 }
 
+// A helper that takes an outer block (slowed by 2 ms, so that it does) calls Team::run and run_blocks
+// inside it: on the helper they run through oneTBB, and nobody waits for a task no thread will take.
 TEST(TeamTest, NestedCallsRunThroughOneTbb) {
+  finishes_within(std::chrono::seconds(120), "nested Team::run and run_blocks", [] {
+    for (std::size_t threads : thread_counts())
+      for (int round = 0; round < 10; ++round)
+        Threads(threads).run([&] {
+          Team::run(current_workers(), [&] {
+            std::atomic<int> inner{0};
+            run_blocks(IndexSpace{4}, Cut{}, [&](const Block&, std::size_t) {
+              EXPECT_EQ(Team::publishing(), nullptr);  // inside a block: no publishing
+              std::this_thread::sleep_for(std::chrono::milliseconds(2));
+              run_blocks(IndexSpace{8}, Cut{}, [&](const Block&, std::size_t) { ++inner; });
+              Team::run(2, [&] {  // a team inside a team is just the call
+                EXPECT_EQ(Team::publishing(), nullptr);
+                run_blocks(IndexSpace{3}, Cut{}, [&](const Block&, std::size_t) { ++inner; });
+              });
+            });
+            EXPECT_EQ(inner.load(), 4 * 11);
+          });
+        });
+  });
+}
+
+// Only the thread of a Threads scope leads a team: outside one (oneTBB's implicit arena, a plain arena
+// of the user's) and on the scope's other threads Team::run just calls f.
+TEST(TeamTest, OnlyAThreadsScopesThreadLeadsATeam) {
+  auto expect_no_team = [] {
+    EXPECT_FALSE(Team::can_lead(2));
+    Team::run(2, [] { EXPECT_EQ(Team::publishing(), nullptr); });
+    expect_every_block_once(20);
+  };
+  expect_no_team();
+  tbb::task_arena plain(2);
+  plain.execute(expect_no_team);
   Threads(2).run([&] {
-    Team::run(2, [&] {
-      std::atomic<int> inner{0};
-      run_blocks(IndexSpace{4}, Cut{}, [&](const Block&, std::size_t) {
-        EXPECT_EQ(Team::publishing(), nullptr);  // inside a block: no publishing
-        run_blocks(IndexSpace{8}, Cut{}, [&](const Block&, std::size_t) { ++inner; });
-        Team::run(2, [&] { ++inner; });  // a team inside a team is just the call
-      });
-      EXPECT_EQ(inner.load(), 4 * 9);
+    EXPECT_TRUE(Team::can_lead(2));
+    EXPECT_FALSE(Team::can_lead(3));  // the scope's team has 2 participants
+    Team::run(2, [] { EXPECT_FALSE(Team::can_lead(2)); });  // it leads one already
+    tbb::parallel_for(0, 8, [&](int) {
+      if (!Team::can_lead(2)) Team::run(2, [] { EXPECT_EQ(Team::publishing(), nullptr); });
     });
+  });
+}
+
+// A user's own oneTBB loop whose iterations each run a team's worth of cuts (Team::run around nested
+// run_blocks), with and without a Threads scope, iterations slowed at random: every call completes
+// and covers its blocks once.
+TEST(TeamTest, CallsFromAUsersParallelLoopComplete) {
+  auto loop = [] {
+    tbb::parallel_for(0, 64, [](int i) {
+      if (i % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(100 * (i % 7)));
+      Team::run(current_workers(), [&] {
+        expect_every_block_once(3);
+        run_blocks(IndexSpace{3}, Cut{}, [](const Block&, std::size_t) { expect_every_block_once(1); });
+      });
+    });
+  };
+  finishes_within(std::chrono::seconds(120), "a user's parallel_for over Team::run", [&] {
+    for (int round = 0; round < 5; ++round) {
+      loop();
+      for (std::size_t threads : thread_counts()) Threads(threads).run(loop);
+    }
   });
 }
 
@@ -172,17 +226,12 @@ TEST(TeamTest, AKeptTeamMeasuresTheHandOff) {
     EXPECT_LT(h, 100e3);  // the probe gives up after 100 µs without an answer
   });
   EXPECT_EQ(Team::measured_hand_off_ns(), 0.0);  // gone with the scope
-  tbb::task_arena plain(2);
-  plain.execute([&] {
-    Team::run(2, [&] { expect_every_block_once(5); });
-    EXPECT_EQ(Team::measured_hand_off_ns(), 0.0);
-  });
 }
 
 // The other worker is busy, so the helper task waits in the arena's queue; the leader, waiting in
 // oneTBB inside its run for a task queued after it, may take the helper task first. It must not stay
-// in it as a helper waiting for its own run to end. Both a Threads scope's team (with and without a
-// linger) and a team of a plain arena's (made for one run).
+// in it as a helper waiting for its own run to end; with and without a linger. In a plain arena no
+// team forms, and the queued tasks run as usual.
 void expect_the_leader_never_helps_itself() {
   for (int round = 0; round < 50; ++round) {
     const BusyWorker busy;

@@ -5,8 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <future>
+#include <thread>
 #include <system_error>
 #include <string>
 #include <vector>
@@ -26,6 +31,24 @@ inline std::vector<Strategy> all_strategies() {
                            "tiled", "tiled:3x5", "tiled:4x4x7", "auto"})
     s.push_back(Strategy::parse(name));
   return s;
+}
+
+// Runs f() on a thread of its own and, when it has not returned within `limit`, ends the test program
+// at once with a message naming `what` (exit code 1): a deadlock fails in seconds instead of hanging CI
+// until its timeout. An exception from f is rethrown here.
+template <class F>
+void finishes_within(std::chrono::seconds limit, const std::string& what, F&& f) {
+  std::packaged_task<void()> task(std::forward<F>(f));
+  std::future<void> done = task.get_future();
+  std::thread runner(std::move(task));
+  if (done.wait_for(limit) != std::future_status::ready) {
+    std::fprintf(stderr, "FAILED: %s did not finish within %lld s (a deadlock)\n", what.c_str(),
+                 static_cast<long long>(limit.count()));
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+  runner.join();
+  done.get();
 }
 
 // A file name in this test process's own temporary directory, removed with everything in it when the

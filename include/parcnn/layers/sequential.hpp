@@ -246,17 +246,19 @@ class Sequential final : public Layer<T> {
   }
 
   // The strategy each layer of forward's layer-by-layer pass on input `in` cuts by with `workers`
-  // slots: Auto decides as in a team (Auto::in_team) where the pass keeps one, any other strategy as
-  // given.
+  // slots, as run inside a Threads scope of `workers` threads: Auto decides as in a team
+  // (Auto::in_team) where the pass keeps one, any other strategy as given.
   Strategy layer_by_layer_strategy(const Shape& in, const Strategy& strategy,
                                    std::size_t workers = current_workers()) const {
     Strategy cuts;
-    with_pass_strategy(in, strategy, Pass::inference, [&](const Strategy& s, std::size_t) { cuts = s; }, workers);
+    with_pass_strategy(in, strategy, Pass::inference, [&](const Strategy& s, std::size_t) { cuts = s; }, workers,
+                       /*in_scope=*/true);
     return cuts;
   }
 
   // One line per layer: its output shape, its work (FLOPs, and its estimated time on one core) and the
-  // cut `strategy` makes of it with `workers` slots, with the reason where the strategy is Auto.
+  // cut `strategy` makes of it with `workers` slots inside a Threads scope (the way to run a model;
+  // outside one no team forms), with the reason where the strategy is Auto.
   std::string describe(const Shape& in, const Strategy& strategy, std::size_t workers = current_workers()) const {
     const std::vector<Shape> s = shapes(in);
     std::string text;
@@ -327,13 +329,15 @@ class Sequential final : public Layer<T> {
   enum class Pass { inference, for_backward };
 
   // Calls f(the strategy each layer of a layer-by-layer pass cuts by, the workers of its team): Auto
-  // in a team decides as one (Auto::in_team), any other strategy as given. Allocates nothing.
+  // in a team decides as one (Auto::in_team), any other strategy as given. A team forms only where
+  // Team::can_lead (in a Threads scope), or is assumed to with `in_scope` (a plan described for one).
+  // Allocates nothing.
   template <class F>
   void with_pass_strategy(const Shape& in, const Strategy& strategy, Pass pass, F&& f,
-                          std::size_t workers = current_workers()) const {
+                          std::size_t workers = current_workers(), bool in_scope = false) const {
     const std::size_t team = team_size(in, strategy, pass, workers);
     const auto* a = std::get_if<strategy::Auto>(&strategy.value());
-    if (a && team > 1)
+    if (a && team > 1 && (in_scope || Team::can_lead(team)))
       f(Strategy(a->in_team()), team);
     else
       f(strategy, team);

@@ -1,32 +1,33 @@
 // parcnn/parallel/team.hpp — Team: helpers that stay awake for a run of many short parallel steps.
 //
 // Every run_blocks hands its blocks to oneTBB, and each such fork-join costs its own wake-up and
-// join: on two cores here run_blocks of two 1 µs blocks takes 2.2 µs through oneTBB and 1.3 µs
-// through a team (one run; how far apart the host places the two vCPUs moves both: 2.4 µs through a
-// team in another run). A model at batch 1 forks a dozen times per forward (channel and spatial cuts
-// of a few µs each), and whether the other core's worker is still awake when the next cut comes
-// decides whether the cut pays at all.
+// join. A model at batch 1 forks a dozen times per forward (channel and spatial cuts of a few µs
+// each), and whether the other core's worker is still awake when the next cut comes decides whether
+// the cut pays at all.
 //
-// Inside `Team::run(workers, f)` the calling thread leads a team: up to workers − 1 helpers, oneTBB
-// tasks of the current arena, spin (with a pause) for the length of f, and every run_blocks the leader
-// calls publishes its blocks to them instead of forking. Only the blocks are shared: everything else
-// in f runs on the leader alone, as before.
+// A team belongs to a Threads scope (parallel/threads.hpp), which keeps one for its arena from run to
+// run. Inside `Team::run(workers, f)` on the scope's thread, that thread leads the team: up to
+// workers − 1 helpers, oneTBB tasks of the scope's arena, spin (with a pause) for the length of f and
+// linger, spinning, for the scope's `linger` after it (as OpenMP's threads spin before they sleep), and
+// every run_blocks the leader calls publishes its blocks to them instead of forking. Only the blocks
+// are shared: everything else in f runs on the leader alone. A fork through oneTBB from the scope's
+// thread first sends lingering helpers back to oneTBB, whose workers it needs. The team also times a
+// cache line's round trip to its helper, at most every 0.1 s (measured_hand_off_ns): strategy::Auto
+// scales its cut costs by it.
 //
-// A Threads scope (parallel/threads.hpp) keeps one team for its arena from run to run, and its helpers
-// linger, spinning, for `linger` after each run (as OpenMP's threads spin before they sleep), so that
-// the next forward finds them awake. A oneTBB worker that goes to sleep between two forwards costs
-// the next one its wake-up: here 4 µs after 10 µs idle, 17–23 µs after 0.1–1 ms, and now and then a
-// whole 4 ms scheduler tick, during which the leader runs every block alone (a futex wake-up measured
-// alone; at batch 1 on 2 threads such stretches made the cut network slower than one thread). A fork
-// through oneTBB from the scope's thread first sends lingering helpers back to oneTBB, whose workers
-// it needs. Such a team also times a cache line's round trip to its helper, at most every 0.1 s
-// (measured_hand_off_ns): strategy::Auto scales its cut costs by it.
+// Anywhere else — outside a Threads scope, on a helper, inside a block, on another thread of the scope
+// (a user's own parallel loop), while the team is led by another thread — Team::run just calls f and
+// every cut goes through oneTBB, which may be nested to any depth.
 //
-// The same blocks and the same bits as with oneTBB. No deadlock, whether or not a helper ever starts:
-// blocks are claimed, never assigned; the leader claims whatever no helper has taken and waits only
-// for blocks a helper is running. Each participant first claims from its own share of the blocks (the
-// same share on every call, so a layer's weight rows stay in the same core's cache), then from the
-// others'. A run_blocks inside a block, or on a helper, runs through oneTBB as usual.
+// Never a deadlock, by design: no thread ever waits for a helper task to start. Blocks are claimed,
+// never assigned: the leader claims whatever no helper has taken and waits only for blocks a running
+// helper is running. A helper task waits in the arena's queue, which oneTBB's threads take from only at
+// their outermost level, never while they wait inside a task, so a spinning helper never holds up work
+// beneath it; it leaves once the team is idle for its linger or dismissed. Only ~Threads waits for the
+// queued tasks, from inside its own arena, where the calling thread may take them itself.
+// The same blocks and the same bits as with oneTBB. Each participant first claims from its own share
+// of the blocks (the same share on every call, so a layer's weight rows stay in the same core's
+// cache), then from the others'.
 #pragma once
 
 #include <algorithm>
@@ -48,6 +49,8 @@
 
 namespace parcnn {
 
+class Threads;
+
 namespace detail {
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -67,39 +70,34 @@ class Team {
  public:
   static constexpr std::size_t max_participants = 64;
 
-  // A team of `parts` participants (the leader and parts − 1 helpers) whose helpers stay for `linger`
-  // after each run. Threads owns one per arena; it must be destroyed inside that arena (~Threads does).
-  Team(std::size_t parts, std::chrono::nanoseconds linger)
-      : parts_(std::clamp<std::size_t>(parts, 1, max_participants)), linger_ns_(linger.count()) {}
   Team(const Team&) = delete;
   Team& operator=(const Team&) = delete;
   ~Team() { close(); }
 
-  // Sends the helpers away and waits for their tasks; those that never started run here, as no-ops.
-  // Idempotent; not while a run is being led.
-  void close() {
-    dismiss();
-    helpers_.wait();
-  }
-
-  // Runs f() on the calling thread, leading a team of up to `workers` − 1 helpers in the current arena;
-  // returns once f has returned (the helpers of a Threads scope's team stay for its linger; any other
-  // team's have left). With one worker, or inside another team's run, just runs f().
+  // Runs f() on the calling thread; where can_lead(workers), leading the Threads scope's team of
+  // `workers` participants, whose helpers stay for the scope's linger after f returns. Anywhere else
+  // just runs f(), and run_blocks inside it goes through oneTBB.
   template <class F>
   static void run(std::size_t workers, F&& f) {
-    if (workers <= 1 || leader() != nullptr) {
+    if (!can_lead(workers)) {
       f();
       return;
     }
-    workers = std::min(workers, max_participants);
     Team* kept = scope();
-    if (kept && kept->parts_ == workers && kept->try_hold()) {
-      const Held held{*kept};
-      kept->lead(f);
+    if (!kept->try_hold()) {  // another thread of the scope leads it now
+      f();
       return;
     }
-    Team team(workers, std::chrono::nanoseconds(0));
-    team.lead(f);
+    const Held held{*kept};
+    kept->lead(f);
+  }
+
+  // Whether Team::run(workers, f) here would lead a team: the calling thread is in a Threads scope whose
+  // team has `workers` (> 1) participants, leads none already, and no other thread leads that team now.
+  static bool can_lead(std::size_t workers) {
+    const Team* kept = scope();
+    return workers > 1 && leader() == nullptr && kept != nullptr &&
+           kept->parts_ == std::min(workers, max_participants) && !kept->held_.load(std::memory_order_relaxed);
   }
 
   // The team the calling thread leads, when it may publish blocks now (not from inside one of its own
@@ -180,6 +178,20 @@ class Team {
   }
 
  private:
+  friend class Threads;
+
+  // A team of `parts` participants (the leader and parts − 1 helpers) whose helpers stay for `linger`
+  // after each run. Only a Threads scope owns one, and destroys it inside its arena.
+  Team(std::size_t parts, std::chrono::nanoseconds linger)
+      : parts_(std::clamp<std::size_t>(parts, 1, max_participants)), linger_ns_(linger.count()) {}
+
+  // Sends the helpers away and waits for their tasks; those that never started run here, as no-ops.
+  // Only inside the team's own arena (~Threads), where the calling thread may take them itself.
+  void close() {
+    dismiss();
+    helpers_.wait();
+  }
+
   // A seat per helper: vacant (no task for it), called (a task is queued and may take the seat) or
   // taken (a helper is in its loop). Only the leader calls; only a helper takes and vacates; so one
   // helper at most holds each seat, and its number is that participant's scratch slot.
