@@ -12,47 +12,51 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 
 #include "../examples/cli.hpp"
 
 int main(int argc, char** argv) {
-  const examples::Flags flags(argc, argv,
-                              {{"weights", ""}, {"input", ""}, {"output", ""}, {"mode", "forward"}, {"batch", "64"},
-                               {"threads", "1"}, {"strategy", "auto"}, {"repeat", "50"}, {"plan", "false"},
-                               {"by-layers", "false"}},
-                              "usage: parcnn_run --weights W [--input X --output Y] [--mode forward|train] [--batch B]\n"
-                              "                  [--threads T] [--strategy S] [--repeat R] [--plan] [--by-layers]\n");
+  CLI::App app{"Times the letter CNN (26 classes) forward or a training step on given weights; prints one JSON object."};
+  std::string weights, input, output, mode = "forward", strategy_name = "auto";
+  std::size_t batch = 64, threads = 1, repeat = 50;
+  bool plan = false, by_layers = false;
+  app.add_option("--weights", weights, "weights of the 26-class letter CNN (safetensors)")->required()->check(CLI::ExistingFile);
+  app.add_option("--input", input, "float32 little-endian images [B, 1, 28, 28] (default: seeded uniform values)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--output", output, "write the log-probabilities [B, 26] as float32")->check(examples::writable_path());
+  app.add_option("--mode", mode, "forward or train")->check(CLI::IsMember({"forward", "train"}))->capture_default_str();
+  app.add_option("--batch", batch, "images per run")->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
+  app.add_option("--threads", threads, "threads")->check(CLI::Range(std::size_t(1), std::size_t(4096)))->capture_default_str();
+  app.add_option("--strategy", strategy_name, "parallel strategy, or tuned")->check(examples::strategy_name(true))->capture_default_str();
+  app.add_option("--repeat", repeat, "timed runs")->check(CLI::Range(std::size_t(1), std::size_t(10000000)))->capture_default_str();
+  app.add_flag("--plan", plan, "print the plan to stderr");
+  app.add_flag("--by-layers", by_layers, "train every layer over the whole batch in turn");
+  if (const auto status = examples::parse(app, argc, argv)) return *status;
+
   try {
-    const std::size_t batch = flags.count("batch"), repeat = std::max<std::size_t>(1, flags.count("repeat"));
-    const bool train = flags.str("mode") == "train";
-    if (!train && flags.str("mode") != "forward") flags.fail("--mode is forward or train");
+    const bool train = mode == "train";
     parcnn::Sequential<float> model = parcnn::models::letter_cnn<float>(26);
-    parcnn::io::load_safetensors(flags.str("weights"), model);
+    parcnn::io::load_safetensors(weights, model);
     parcnn::Tensor<float> x(parcnn::Shape{batch, 1, 28, 28});
-    if (!flags.str("input").empty()) {
-      std::ifstream in(flags.str("input"), std::ios::binary);
-      if (!in.read(reinterpret_cast<char*>(x.data()), std::streamsize(x.size() * sizeof(float))))
-        throw parcnn::IoError(flags.str("input") + ": needs " + std::to_string(x.size()) + " float32 values");
-    } else {
+    if (!input.empty())
+      examples::read_file(input, x.data(), x.size() * sizeof(float));
+    else
       parcnn::fill_uniform<float>(x, -1.0, 2.0, 1);
-    }
-    parcnn::Threads arena(flags.count("threads"));
-    const parcnn::Strategy strategy = flags.str("strategy") == "tuned"
+    parcnn::Threads arena(threads);
+    const parcnn::Strategy strategy = strategy_name == "tuned"
                                           ? parcnn::Strategy(arena.run([&] { return parcnn::tune(model, x.shape()); }))
-                                          : parcnn::Strategy::parse(flags.str("strategy"));
-    if (flags.on("plan")) std::fputs(model.describe(x.shape(), strategy, arena.count()).c_str(), stderr);
+                                          : parcnn::Strategy::parse(strategy_name);
+    if (plan) std::fputs(model.describe(x.shape(), strategy, arena.count()).c_str(), stderr);
     std::vector<std::size_t> labels(batch);
     for (std::size_t n = 0; n < batch; ++n) labels[n] = (n * 7) % 26;
     parcnn::Parameters<float> params(model);
     parcnn::SGD<float> sgd(params.all(), parcnn::SgdOptions{0.01});
-    parcnn::Trainer<float> trainer(model, params, sgd, parcnn::TrainerOptions{strategy, 8, !flags.on("by-layers")});
+    parcnn::Trainer<float> trainer(model, params, sgd, parcnn::TrainerOptions{strategy, 8, !by_layers});
     parcnn::Workspace<float> ws;
 
-    if (!flags.str("output").empty()) {  // before any training step changes the weights
+    if (!output.empty()) {  // before any training step changes the weights
       const auto y = arena.run([&] { return parcnn::Tensor<float>(model.forward(x, strategy, ws)); });
-      std::ofstream(flags.str("output"), std::ios::binary)
-          .write(reinterpret_cast<const char*>(y.data()), std::streamsize(y.size() * sizeof(float)));
+      examples::write_file(output, y.data(), y.size() * sizeof(float));
     }
     auto once = [&] {
       if (train)
@@ -72,9 +76,12 @@ int main(int argc, char** argv) {
     });
     std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
     const double median = ms[ms.size() / 2];
-    std::printf("{\"mode\":\"%s\",\"batch\":%zu,\"threads\":%zu,\"strategy\":\"%s\",\"ms\":%.4f,\"images_per_second\":%.1f}\n",
-                train ? "train" : "forward", batch, flags.count("threads"), strategy.name().c_str(), median,
-                double(batch) / (median / 1e3));
+    examples::print_json_line({{"mode", mode},
+                               {"batch", batch},
+                               {"threads", threads},
+                               {"strategy", strategy.name()},
+                               {"ms", median},
+                               {"images_per_second", double(batch) / (median / 1e3)}});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "parcnn_run: %s\n", e.what());
     return 1;

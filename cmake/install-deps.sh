@@ -5,7 +5,7 @@ set -euo pipefail
 
 # dataset-fashion-mnist: the training example and its CI run; python3-torch is optional (bench/).
 packages=(g++ cmake make libeigen3-dev libtbb-dev zlib1g-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
-          dataset-fashion-mnist)
+          libcli11-dev dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do

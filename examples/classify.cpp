@@ -7,38 +7,48 @@
 #include "cli.hpp"
 
 int main(int argc, char** argv) {
-  const examples::Flags flags(
-      argc, argv,
-      {{"weights", "fashion_mnist.safetensors"}, {"data", examples::fashion_mnist_dir}, {"threads", std::to_string(parcnn::hardware_threads())},
-       {"strategy", "auto"}, {"limit", "0"}},
-      "usage: classify [--weights FILE] [--data DIR] [--threads T] [--strategy NAME] [--limit N]\n");
+  CLI::App app{"Classifies the Fashion-MNIST test set with letter-CNN weights: accuracy and confusion matrix."};
+  std::string weights = "fashion_mnist.safetensors", data = examples::fashion_mnist_dir, strategy_name = "auto";
+  std::size_t threads = parcnn::hardware_threads(), limit = 0;
+  app.add_option("--weights", weights, "weights of the 10-class letter CNN (safetensors)")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
+  app.add_option("--data", data, "directory of the Fashion-MNIST IDX files")->check(CLI::ExistingDirectory)->capture_default_str();
+  app.add_option("--threads", threads, "threads")->check(CLI::Range(std::size_t(1), std::size_t(4096)))->capture_default_str();
+  app.add_option("--strategy", strategy_name, "parallel strategy")->check(examples::strategy_name(false))->capture_default_str();
+  app.add_option("--limit", limit, "classify the first N test images only (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  if (const auto status = examples::parse(app, argc, argv)) return *status;
+
+  constexpr std::size_t classes = 10;
   try {
-    parcnn::io::ImageDataset test = parcnn::io::load_idx_dataset(
-        examples::data_file(flags.str("data"), "t10k-images-idx3-ubyte"), examples::data_file(flags.str("data"), "t10k-labels-idx1-ubyte"));
-    test.truncate(flags.count("limit"));
-    parcnn::Sequential<float> model = parcnn::models::letter_cnn<float>(10);
-    parcnn::io::load_safetensors(flags.str("weights"), model);
-    const parcnn::Strategy strategy = parcnn::Strategy::parse(flags.str("strategy"));
+    const std::string labels_path = examples::data_file(data, "t10k-labels-idx1-ubyte");
+    parcnn::io::ImageDataset test =
+        parcnn::io::load_idx_dataset(examples::data_file(data, "t10k-images-idx3-ubyte"), labels_path);
+    test.check_labels(classes, labels_path);
+    test.truncate(limit);
+    parcnn::Sequential<float> model = parcnn::models::letter_cnn<float>(classes);
+    parcnn::io::load_safetensors(weights, model);
+    const parcnn::Strategy strategy = parcnn::Strategy::parse(strategy_name);
     parcnn::io::BatchLoader<float> batches(test, 1000, {0.2860, 0.3530}, false, 0);
-    std::size_t confusion[10][10] = {};
+    std::size_t confusion[classes][classes] = {};
     parcnn::Tensor<float> x;
     std::vector<std::size_t> y;
     parcnn::Workspace<float> ws;
-    parcnn::Threads arena(flags.count("threads"));
+    parcnn::Threads arena(threads);
     while (batches.next(x, y)) {
       const auto predicted = arena.run([&] { return parcnn::predictions<float>(model.forward(x, strategy, ws)); });
       for (std::size_t n = 0; n < y.size(); ++n) ++confusion[y[n]][predicted[n]];
     }
     std::size_t correct = 0;
-    for (std::size_t c = 0; c < 10; ++c) correct += confusion[c][c];
+    for (std::size_t c = 0; c < classes; ++c) correct += confusion[c][c];
     std::printf("test accuracy %.4f (%zu of %zu)\n\nconfusion matrix (rows: true class, columns: predicted)\n",
                 double(correct) / double(test.count), correct, test.count);
     std::printf("%-12s", "");
-    for (std::size_t c = 0; c < 10; ++c) std::printf("%6zu", c);
+    for (std::size_t c = 0; c < classes; ++c) std::printf("%6zu", c);
     std::printf("\n");
-    for (std::size_t r = 0; r < 10; ++r) {
+    for (std::size_t r = 0; r < classes; ++r) {
       std::printf("%zu %-10s", r, examples::fashion_mnist_classes[r]);
-      for (std::size_t c = 0; c < 10; ++c) std::printf("%6zu", confusion[r][c]);
+      for (std::size_t c = 0; c < classes; ++c) std::printf("%6zu", confusion[r][c]);
       std::printf("\n");
     }
   } catch (const std::exception& e) {

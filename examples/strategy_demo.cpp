@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -22,9 +21,6 @@
 #include "cli.hpp"
 
 namespace {
-
-const char* usage =
-    "usage: strategy_demo [--batch N] [--threads T] [--repeat R] [--strategies a,b,...] [--plan] [--json]\n";
 
 // Median wall time of `repeat` forward passes (after one warm-up that sizes the workspace), in ms.
 double median_ms(const parcnn::Sequential<float>& model, const parcnn::Tensor<float>& x, const parcnn::Strategy& s,
@@ -44,26 +40,25 @@ double median_ms(const parcnn::Sequential<float>& model, const parcnn::Tensor<fl
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Flags flags(argc, argv,
-                              {{"batch", "64"}, {"threads", std::to_string(parcnn::hardware_threads())}, {"repeat", "20"},
-                               {"strategies", "sequential,batch,channel,spatial,tiled:4x4,tiled:8x8x16,auto,tuned"},
-                               {"plan", "false"}, {"json", "false"}},
-                              usage);
+  CLI::App app{"The letter CNN forward under every parallel strategy and thread count: time, speed-up, "
+               "efficiency, and whether the results match the sequential run."};
+  std::size_t batch = 64, threads = parcnn::hardware_threads(), repeat = 20;
+  std::vector<std::string> strategies{"sequential", "batch", "channel", "spatial", "tiled:4x4", "tiled:8x8x16", "auto", "tuned"};
+  bool plan = false, json = false;
+  app.add_option("--batch", batch, "images per forward")->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
+  app.add_option("--threads", threads, "run thread counts 1 to T")->check(CLI::Range(std::size_t(1), std::size_t(4096)))->capture_default_str();
+  app.add_option("--repeat", repeat, "timed runs per strategy")->check(CLI::Range(std::size_t(1), std::size_t(1000000)))->capture_default_str();
+  app.add_option("--strategies", strategies, "comma-separated strategy names; tuned measures a plan first")
+      ->delimiter(',')
+      ->check(examples::strategy_name(true))
+      ->capture_default_str();
+  app.add_flag("--plan", plan, "print per layer what auto (and the tuner) chooses");
+  app.add_flag("--json", json, "one JSON object per line instead of the table");
+  if (const auto status = examples::parse(app, argc, argv)) return *status;
   struct {
     std::size_t batch, threads, repeat;
     bool json, plan;
-  } const o{flags.count("batch"), flags.count("threads"), flags.count("repeat"), flags.on("json"), flags.on("plan")};
-  if (o.batch == 0 || o.threads == 0 || o.repeat == 0) flags.fail("--batch, --threads and --repeat must be at least 1");
-  std::vector<std::string> strategies;  // "tuned", or a name Strategy::parse takes
-  try {
-    std::stringstream list(flags.str("strategies"));
-    for (std::string name; std::getline(list, name, ',');) {
-      if (name != "tuned") parcnn::Strategy::parse(name);
-      strategies.push_back(name);
-    }
-  } catch (const parcnn::ConfigError& e) {
-    flags.fail(e.what());
-  }
+  } const o{batch, threads, repeat, json, plan};
 
   const auto model = parcnn::models::letter_cnn<float>(26, /*seed=*/1);
   parcnn::Tensor<float> x(parcnn::Shape{o.batch, 1, 28, 28});
@@ -118,10 +113,16 @@ int main(int argc, char** argv) {
       const double speedup = base_ms / ms, efficiency = speedup / double(t);
       const double images_per_s = double(o.batch) / (ms / 1e3);
       if (o.json) {
-        std::printf("{\"strategy\":\"%s\",\"threads\":%zu,\"batch\":%zu,\"ms\":%.4f,\"speedup\":%.4f,"
-                    "\"efficiency\":%.4f,\"images_per_second\":%.1f,\"match\":%s,\"bitwise\":%s,\"max_abs_diff\":%.3g}\n",
-                    s.name().c_str(), t, o.batch, ms, speedup, efficiency, images_per_s, match ? "true" : "false",
-                    bitwise ? "true" : "false", diff);
+        examples::print_json_line({{"strategy", s.name()},
+                                   {"threads", t},
+                                   {"batch", o.batch},
+                                   {"ms", ms},
+                                   {"speedup", speedup},
+                                   {"efficiency", efficiency},
+                                   {"images_per_second", images_per_s},
+                                   {"match", match},
+                                   {"bitwise", bitwise},
+                                   {"max_abs_diff", diff}});
       } else {
         char how[64];
         if (t == 1 && s.name() == "sequential") std::snprintf(how, sizeof how, "reference");

@@ -7,64 +7,69 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 
 #include "cli.hpp"
 
 namespace {
-
-const char* usage =
-    "usage: train_fashion_mnist [--data DIR] [--epochs E] [--batch B] [--lr LR] [--optimizer adam|sgd]\n"
-    "                           [--momentum M] [--threads T] [--strategy NAME] [--chunk IMAGES] [--limit N]\n"
-    "                           [--seed S] [--init torch|he] [--save FILE] [--min-accuracy A]\n"
-    "  --data DIR        Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)\n"
-    "  --lr LR           learning rate (default 1e-3 for adam, 0.05 for sgd)\n"
-    "  --limit N         train on the first N training images only (0: all)\n"
-    "  --chunk IMAGES    images per gradient chunk (default 8)\n"
-    "  --init torch|he   PyTorch's default initialisation (default), or He/Xavier\n"
-    "  --min-accuracy A  exit with status 1 if the final test accuracy is below A\n";
 
 using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Flags flags(argc, argv,
-                              {{"data", examples::fashion_mnist_dir}, {"epochs", "3"}, {"batch", "64"}, {"lr", ""},
-                               {"optimizer", "adam"}, {"momentum", "0.9"}, {"threads", std::to_string(parcnn::hardware_threads())},
-                               {"strategy", "auto"}, {"chunk", "8"}, {"limit", "0"}, {"seed", "0"}, {"save", ""},
-                               {"min-accuracy", "0"}, {"init", "torch"}},
-                              usage);
-  const std::string optimizer_name = flags.str("optimizer");
-  if (optimizer_name != "adam" && optimizer_name != "sgd") flags.fail("--optimizer is adam or sgd");
-  const std::size_t epochs = flags.count("epochs"), batch = flags.count("batch"), threads = flags.count("threads");
-  const std::size_t seed = flags.count("seed");
-  const double lr = flags.str("lr").empty() ? (optimizer_name == "adam" ? 1e-3 : 0.05) : flags.number("lr");
-  if (batch == 0 || threads == 0 || epochs == 0) flags.fail("--epochs, --batch and --threads must be at least 1");
+  CLI::App app{"Trains the letter CNN (10 classes) on Fashion-MNIST and saves its weights."};
+  std::string data = examples::fashion_mnist_dir, optimizer_name = "adam", strategy_name = "auto", init = "torch", save;
+  std::size_t epochs = 3, batch = 64, threads = parcnn::hardware_threads(), chunk = 8, limit = 0, seed = 0;
+  double lr = 0, momentum = 0.9, min_accuracy = 0;
+  app.add_option("--data", data, "directory of the Fashion-MNIST IDX files")->check(CLI::ExistingDirectory)->capture_default_str();
+  app.add_option("--epochs", epochs, "passes over the training set")->check(CLI::Range(std::size_t(1), std::size_t(100000)))->capture_default_str();
+  app.add_option("--batch", batch, "images per step")->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
+  app.add_option("--lr", lr, "learning rate (default 1e-3 for adam, 0.05 for sgd)")->check(examples::finite_positive());
+  app.add_option("--optimizer", optimizer_name, "adam or sgd")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
+  app.add_option("--momentum", momentum, "SGD momentum")->check(examples::finite_in(0, 1))->capture_default_str();
+  app.add_option("--threads", threads, "threads")->check(CLI::Range(std::size_t(1), std::size_t(4096)))->capture_default_str();
+  app.add_option("--strategy", strategy_name, "parallel strategy")->check(examples::strategy_name(false))->capture_default_str();
+  app.add_option("--chunk", chunk, "images per gradient chunk")->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
+  app.add_option("--limit", limit, "train on the first N training images only (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--seed", seed, "seed of the initial weights and the shuffle")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--init", init, "torch (PyTorch's default initialisation) or he (He/Xavier)")
+      ->check(CLI::IsMember({"torch", "he"}))
+      ->capture_default_str();
+  app.add_option("--save", save, "write the trained weights to FILE (safetensors)")->check(examples::writable_path());
+  app.add_option("--min-accuracy", min_accuracy, "exit with status 1 if the final test accuracy is below A")
+      ->check(examples::finite_in(0, 1))
+      ->capture_default_str();
+  if (const auto status = examples::parse(app, argc, argv)) return *status;
+  if (app.count("--lr") == 0) lr = optimizer_name == "adam" ? 1e-3 : 0.05;
 
+  constexpr std::size_t classes = 10;
   try {
-    const std::string dir = flags.str("data");
-    parcnn::io::ImageDataset train = parcnn::io::load_idx_dataset(examples::data_file(dir, "train-images-idx3-ubyte"),
-                                                                  examples::data_file(dir, "train-labels-idx1-ubyte"));
-    const parcnn::io::ImageDataset test = parcnn::io::load_idx_dataset(examples::data_file(dir, "t10k-images-idx3-ubyte"),
-                                                                       examples::data_file(dir, "t10k-labels-idx1-ubyte"));
-    train.truncate(flags.count("limit"));
+    const std::string train_labels = examples::data_file(data, "train-labels-idx1-ubyte"),
+                      test_labels = examples::data_file(data, "t10k-labels-idx1-ubyte");
+    parcnn::io::ImageDataset train =
+        parcnn::io::load_idx_dataset(examples::data_file(data, "train-images-idx3-ubyte"), train_labels);
+    const parcnn::io::ImageDataset test =
+        parcnn::io::load_idx_dataset(examples::data_file(data, "t10k-images-idx3-ubyte"), test_labels);
+    train.check_labels(classes, train_labels);
+    test.check_labels(classes, test_labels);
+    train.truncate(limit);
     const parcnn::io::Normalization norm{0.2860, 0.3530};
 
-    const std::string init = flags.str("init");
-    if (init != "torch" && init != "he") flags.fail("--init is torch or he");
     parcnn::Sequential<float> model = parcnn::models::letter_cnn<float>(
-        10, seed, parcnn::GeluApproximation::tanh,
+        classes, seed, parcnn::GeluApproximation::tanh,
         init == "torch" ? parcnn::models::LetterCnnInit::torch_default : parcnn::models::LetterCnnInit::he_xavier);
     parcnn::Parameters<float> params(model);
     std::unique_ptr<parcnn::Optimizer<float>> optimizer;
     if (optimizer_name == "adam")
       optimizer = std::make_unique<parcnn::Adam<float>>(params.all(), parcnn::AdamOptions{lr});
     else
-      optimizer = std::make_unique<parcnn::SGD<float>>(params.all(), parcnn::SgdOptions{lr, flags.number("momentum")});
+      optimizer = std::make_unique<parcnn::SGD<float>>(params.all(), parcnn::SgdOptions{lr, momentum});
     parcnn::Trainer<float> trainer(model, params, *optimizer,
-                                   parcnn::TrainerOptions{parcnn::Strategy::parse(flags.str("strategy")), flags.count("chunk")});
+                                   parcnn::TrainerOptions{parcnn::Strategy::parse(strategy_name), chunk});
 
     std::printf("letter CNN, %zu parameters; %zu training and %zu test images; %s lr %g, batch %zu, %zu thread(s), strategy %s\n",
                 params.count(), train.count, test.count, optimizer_name.c_str(), lr, batch, threads,
@@ -85,6 +90,10 @@ int main(int argc, char** argv) {
         const auto t0 = Clock::now();
         const parcnn::StepStats s = arena.run([&] { return trainer.step(x, y); });
         seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+        if (!std::isfinite(s.loss))
+          throw std::runtime_error("training diverged: the loss is " + std::to_string(s.loss) + " at step " +
+                                   std::to_string(done + 1) + " of epoch " + std::to_string(epoch) +
+                                   " (learning rate " + std::to_string(lr) + "; try a smaller --lr)");
         loss_sum += s.loss * double(s.images);
         correct += s.correct;
         seen += s.images;
@@ -106,13 +115,15 @@ int main(int argc, char** argv) {
                   epochs, loss_sum / double(seen), double(correct) / double(seen), double(seen) / seconds, seconds,
                   test_accuracy);
     }
-    if (!flags.str("save").empty()) {
-      parcnn::io::save_safetensors(flags.str("save"), model, {{"model", "letter_cnn"}, {"classes", "10"}});
-      std::printf("weights saved to %s\n", flags.str("save").c_str());
+    if (!save.empty()) {
+      parcnn::io::save_safetensors(save, model, {{"model", "letter_cnn"}, {"classes", "10"}});
+      std::printf("weights saved to %s\n", save.c_str());
     }
-    std::printf("{\"epochs\":%zu,\"test_accuracy\":%.4f,\"train_seconds\":%.3f,\"images_per_second\":%.1f}\n", epochs,
-                test_accuracy, train_seconds, double(trained_images) / train_seconds);
-    return test_accuracy >= flags.number("min-accuracy") ? 0 : 1;
+    examples::print_json_line({{"epochs", epochs},
+                               {"test_accuracy", test_accuracy},
+                               {"train_seconds", train_seconds},
+                               {"images_per_second", double(trained_images) / train_seconds}});
+    return test_accuracy >= min_accuracy ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_fashion_mnist: %s\n", e.what());
     return 1;

@@ -24,5 +24,21 @@ TEST(ShapeTest, RejectsRanksOutsideOneToFour) {
   EXPECT_THROW(Shape(std::initializer_list<std::size_t>{}), ShapeError);
 }
 
+// Sizes whose element count does not fit (2^32 × 2^32 wrapped to 0 and made a tensor of no memory):
+// a ShapeError naming the shape, from the constructor and from numel() after a dimension is set.
+TEST(ShapeTest, AnElementCountAbove2To60IsAnError) {
+  const std::size_t big = std::size_t(1) << 32;
+  expect_throw_with([&] { Shape{big, big}; }, {"[4294967296, 4294967296]", "2^60"});
+  expect_throw_with([&] { Shape{big, big, 32, 9}; }, {"2^60"});
+  EXPECT_EQ((Shape{std::size_t(1) << 30, std::size_t(1) << 30}).numel(), std::size_t(1) << 60);
+  EXPECT_THROW((Shape{std::size_t(1) << 30, std::size_t(1) << 31}), ShapeError);
+  EXPECT_EQ((Shape{big, 0, big}).numel(), 0u);  // nothing to hold
+  Shape s{4, 4};
+  s[1] = std::size_t(1) << 62;
+  EXPECT_THROW(s.numel(), ShapeError);
+  EXPECT_THROW(s.inner_numel(), ShapeError);
+  EXPECT_THROW(Tensor<float>(Shape{big, big}), ShapeError);
+}
+
 }  // namespace
 }  // namespace parcnn::test

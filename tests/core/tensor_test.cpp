@@ -116,5 +116,11 @@ TEST(WorkspaceTest, ScratchPerWorkerGrowsOnlyWhenAsked) {
   EXPECT_EQ(&ws.child(2), &ws.child(2));
 }
 
+// A tensor whose byte count does not fit is refused before anything is allocated.
+TEST(TensorTest, StorageThatCannotExistIsRefused) {
+  EXPECT_THROW(AlignedBuffer<double>(std::size_t(-1) / 4), std::bad_array_new_length);
+  EXPECT_THROW(Tensor<float>(Shape{std::size_t(1) << 40, std::size_t(1) << 40}), ShapeError);
+}
+
 }  // namespace
 }  // namespace parcnn::test

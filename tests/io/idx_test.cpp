@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <sys/resource.h>
+
 #include "support/test_support.hpp"
 
 namespace parcnn::test {
@@ -70,6 +72,39 @@ TEST(IdxTest, EveryDefectIsAClearErrorNamingTheFile) {
   for (std::size_t i = 20; i < gz.size() - 8; i += 7) gz[i] = char(gz[i] ^ 0x5A);
   std::ofstream(p, std::ios::binary).write(gz.data(), std::streamsize(gz.size()));
   expect_throw_with<IoError>([&] { io::read_idx(p); }, {p});
+}
+
+// A 16-byte header promising 5,000,000 × 28 × 28 bytes (3.7 GB) and no data: plain, the file's size
+// says so before anything is allocated; compressed, the buffer grows only with the data that arrives.
+// Either way a "truncated" error, and the process never holds anything near 3.7 GB.
+TEST(IdxTest, AHeaderPromisingMoreThanTheFileHoldsAllocatesNothingForIt) {
+  const auto header = idx_bytes({5000000, 28, 28}, 0);
+  write_plain(temp_path("huge.idx"), header);
+  write_gz(temp_path("huge.idx.gz"), header);
+  const auto some = idx_bytes({5000000, 28, 28}, 3 << 20);
+  write_gz(temp_path("some.idx.gz"), some);
+  expect_throw_with<IoError>([] { io::read_idx(temp_path("huge.idx")); }, {"truncated", "promises 3920000000", "holds 0"});
+  expect_throw_with<IoError>([] { io::read_idx(temp_path("huge.idx.gz")); }, {"truncated", "holds 0"});
+  expect_throw_with<IoError>([] { io::read_idx(temp_path("some.idx.gz")); }, {"truncated", "holds 3145728"});
+  struct rusage usage;
+  ASSERT_EQ(getrusage(RUSAGE_SELF, &usage), 0);
+  EXPECT_LT(usage.ru_maxrss, 512L << 10) << "peak resident KiB";  // 3.7 GB were allocated and zeroed before
+}
+
+// zlib treats a gzip stream whose 8-byte trailer (CRC and length) is cut off as a soft end of file:
+// the data are all there, but the file is truncated, and says so.
+TEST(IdxTest, AGzipFileWithoutItsTrailerIsTruncated) {
+  const std::string p = temp_path("cut.idx.gz");
+  write_gz(p, idx_bytes({16, 16}, 256));
+  std::ifstream in(p, std::ios::binary);
+  std::vector<char> gz((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  for (std::size_t cut : {1, 4, 8}) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc).write(gz.data(), std::streamsize(gz.size() - cut));
+    expect_throw_with<IoError>([&] { io::read_idx(p); }, {p, "truncated"});
+  }
+  std::ofstream(p, std::ios::binary | std::ios::trunc).write(gz.data(), std::streamsize(gz.size()));
+  EXPECT_EQ(io::read_idx(p).data.size(), 256u);
 }
 
 }  // namespace

@@ -132,6 +132,20 @@ TYPED_TEST(Conv2dTest, RejectsBadInputWithShapes) {
   expect_throw_with<ConfigError>([] { Conv2d<T>(0, 4, 3); }, {"channels"});
 }
 
+// Sizes that cannot exist: parameters or outputs of more than 2^60 elements and padding that would
+// wrap 2·padding are clear errors naming the layer, not objects without memory or wrapped kernels.
+TYPED_TEST(Conv2dTest, AbsurdSizesAreErrorsNamingTheLayer) {
+  using T = TypeParam;
+  const std::size_t big = std::size_t(1) << 32;
+  expect_throw_with<ConfigError>([&] { Conv2d<T>(1, 1, Size2d(big)); }, {"Conv2d(1->1, k=4294967296)", "2^60"});
+  expect_throw_with<ConfigError>([&] { Conv2d<T>(1, 1, 3, 1, Size2d(std::size_t(1) << 63)); },
+                                 {"Conv2d(1->1, k=3", "padding", "2^60"});
+  expect_throw_with<ConfigError>([&] { Conv2d<T>(1, 1, 3, 1, Size2d(std::size_t(-1))); }, {"padding", "2^60"});
+  const Conv2d<T> wide(1, 1, 3, 1, Size2d(std::size_t(1) << 40));
+  expect_throw_with([&] { wide.output_shape(Shape{1, 1, 5, 5}); }, {"Conv2d(1->1, k=3", "more than 2^60"});
+  EXPECT_EQ(Conv2d<T>(1, 1, 3, 1, 1000).output_shape(Shape{1, 1, 5, 5}), (Shape{1, 1, 2003, 2003}));
+}
+
 TYPED_TEST(Conv2dTest, NaNInputPropagatesToTheOutputsItTouches) {
   using T = TypeParam;
   const ConvCase c{2, 2, 3, 7, 7, 3, 1, 0, true};

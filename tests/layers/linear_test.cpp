@@ -59,6 +59,29 @@ TYPED_TEST(LinearTest, RejectsBadInputWithShapes) {
   expect_throw_with<ConfigError>([] { Linear<T>(0, 3); }, {"Linear(0->3)"});
 }
 
+TYPED_TEST(LinearTest, AbsurdSizesAreErrorsNamingTheLayer) {
+  using T = TypeParam;
+  const std::size_t big = std::size_t(1) << 32;
+  expect_throw_with<ConfigError>([&] { Linear<T>(big, big); }, {"Linear(4294967296->4294967296)", "2^60"});
+}
+
+// No layer runs in place: an output that overlaps its input (which silently gave a wrong result) is an
+// error naming the layer; a view of another part of the same buffer is fine.
+TYPED_TEST(LinearTest, AnOutputOverlappingTheInputIsAnError) {
+  using T = TypeParam;
+  Linear<T> fc(4, 4);
+  fill_uniform<T>(fc.weight(), -1, 1, 3);
+  Tensor<T> buffer = random_tensor<T>(Shape{3, 4}, 5);
+  Workspace<T> ws;
+  expect_throw_with([&] { fc.forward(buffer.view(), buffer.view(), {}, ws); },
+                    {"Linear(4->4)", "overlaps the input", "in place"});
+  Tensor<T> both = random_tensor<T>(Shape{4, 4}, 6);
+  expect_throw_with([&] { fc.forward(both.batch(0, 2), both.batch(1, 3), {}, ws); }, {"overlaps"});
+  const Tensor<T> expected = fc.forward(both.batch(0, 2));
+  fc.forward(both.batch(0, 2), both.batch(2, 4), {}, ws);
+  EXPECT_TRUE(bitwise<T>(both.batch(2, 4), expected));
+}
+
 TYPED_TEST(LinearTest, NaNPropagatesToItsRowOnly) {
   using T = TypeParam;
   const Linear<T> l = random_linear<T>(5, 4, true, 3);

@@ -102,6 +102,15 @@ TYPED_TEST(MaxPool2dTest, RejectsBadInputWithShapes) {
   expect_throw_with<ConfigError>([] { MaxPool2d<T>(2, 0); }, {"stride"});
 }
 
+TYPED_TEST(MaxPool2dTest, AbsurdSizesAreErrorsNamingTheLayer) {
+  using T = TypeParam;
+  expect_throw_with<ConfigError>([] { MaxPool2d<T>(2, 2, Size2d(std::size_t(1) << 63)); }, {"MaxPool2d(k=2", "padding"});
+  expect_throw_with<ConfigError>([] { MaxPool2d<T>(Size2d(std::size_t(1) << 62)); }, {"MaxPool2d", "2^60"});
+  // A padded window adds a row and a column: 2^60 elements in, more out.
+  expect_throw_with([] { MaxPool2d<T>(2, Size2d(1), 1).output_shape(Shape{std::size_t(1) << 40, 1, std::size_t(1) << 20, 1}); },
+                    {"MaxPool2d(k=2, stride=1, pad=1)", "more than 2^60"});
+}
+
 TEST(MaxPool2dBackwardTest, GradientsMatchFiniteDifferences) {
   // Random inputs: every window has a unique maximum, far (relative to the step) from the kink.
   for (const PoolCase& c : std::vector<PoolCase>{{3, 2, 6, 5, 2, std::nullopt, 0, PoolRounding::floor},

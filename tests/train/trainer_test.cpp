@@ -108,5 +108,29 @@ TEST(TrainerTest, LearnsASeparableProblem) {
   EXPECT_EQ(after.correct, 32u);
 }
 
+// A model that does not end in LogSoftmax trained silently on a wrong loss ("loss 0.000000"), and the
+// Parameters of another model with as many tensors were accepted: both are errors now.
+TEST(TrainerTest, RefusesAModelWithoutLogSoftmaxAndAnotherModelsParameters) {
+  Sequential<float> model = models::letter_cnn<float>(4, 3), twin = models::letter_cnn<float>(4, 4);
+  Parameters<float> params(model), twins(twin);
+  SGD<float> sgd(params.all(), SgdOptions{0.05});
+  expect_throw_with<ConfigError>([&] { Trainer<float>(model, twins, sgd); }, {"Trainer", "belong to another model"});
+  Sequential<float> logits = small_cnn(1, 4, 28, 4);  // ends in its Linear layer
+  Parameters<float> logit_params(logits);
+  expect_throw_with<ConfigError>([&] { Trainer<float>(logits, logit_params, sgd); },
+                                 {"Trainer", "must end in LogSoftmax", "Linear(784->4)"});
+  Sequential<float> none;
+  Parameters<float> no_params(none);
+  expect_throw_with<ConfigError>([&] { Trainer<float>(none, no_params, sgd); }, {"must end in LogSoftmax", "none"});
+  Trainer<float> fine(model, params, sgd);
+}
+
+// predictions() takes scores [N, C]; any other rank was read as nonsense.
+TEST(TrainerTest, PredictionsCheckTheirShape) {
+  EXPECT_EQ(predictions<float>(Tensor<float>(Shape{2, 3})), (std::vector<std::size_t>{0, 0}));
+  expect_throw_with([] { predictions<float>(Tensor<float>(Shape{6})); }, {"predictions", "[N, C]", "got [6]"});
+  expect_throw_with([] { predictions<float>(Tensor<float>(Shape{1, 2, 3, 4})); }, {"got [1, 2, 3, 4]"});
+}
+
 }  // namespace
 }  // namespace parcnn::test

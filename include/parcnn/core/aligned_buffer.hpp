@@ -46,6 +46,7 @@ class AlignedBuffer {
   void reset(std::size_t count) {
     release();
     if (count == 0) return;
+    if (count > std::size_t(-1) / sizeof(T)) throw std::bad_array_new_length();
     data_ = static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t(storage_alignment)));
     size_ = count;
   }

@@ -1,8 +1,13 @@
 // parcnn/core/shape.hpp — the shape of a tensor: rank 1 to 4, NCHW order for rank 4.
+//
+// A shape holds at most max_numel elements (2^60), so that its element count, its size in bytes and
+// any sum of a few of its extents fit in both size_t and ptrdiff_t: a larger one throws ShapeError
+// instead of wrapping around.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 
@@ -10,19 +15,27 @@
 
 namespace parcnn {
 
+// a · b, or false when the product exceeds `limit`.
+inline bool multiply_within(std::size_t a, std::size_t b, std::size_t limit, std::size_t& product) {
+  return !__builtin_mul_overflow(a, b, &product) && product <= limit;
+}
+
 class Shape {
  public:
   static constexpr std::size_t max_rank = 4;
+  static constexpr std::size_t max_numel = std::size_t(1) << 60;
 
   Shape() = default;
 
-  // Shape{N, C, H, W}, Shape{N, F}, ... Throws ShapeError for a rank outside 1..4.
+  // Shape{N, C, H, W}, Shape{N, F}, ... Throws ShapeError for a rank outside 1..4 and for more than
+  // max_numel elements.
   Shape(std::initializer_list<std::size_t> dims) {
     if (dims.size() == 0 || dims.size() > max_rank)
       throw ShapeError("Shape: rank must be 1 to 4, got " + std::to_string(dims.size()));
     rank_ = dims.size();
     std::size_t i = 0;
     for (std::size_t d : dims) dims_[i++] = d;
+    numel();
   }
 
   std::size_t rank() const { return rank_; }
@@ -31,17 +44,25 @@ class Shape {
 
   // Number of elements; 1 for the empty (rank 0) shape of a default-constructed tensor is avoided by
   // returning 0 there, so that an empty tensor holds nothing.
+  // Throws ShapeError when the count exceeds max_numel (a dimension set through operator[]).
   std::size_t numel() const {
     if (rank_ == 0) return 0;
+    if (has_zero_dim()) return 0;
     std::size_t n = 1;
-    for (std::size_t i = 0; i < rank_; ++i) n *= dims_[i];
+    for (std::size_t i = 0; i < rank_; ++i)
+      if (!multiply_within(n, dims_[i], max_numel, n))
+        throw ShapeError("Shape " + str() + ": more than 2^60 elements");
     return n;
   }
 
   // Elements per index of the first dimension (one image of an NCHW batch).
   std::size_t inner_numel() const {
+    for (std::size_t i = 1; i < rank_; ++i)
+      if (dims_[i] == 0) return 0;
     std::size_t n = 1;
-    for (std::size_t i = 1; i < rank_; ++i) n *= dims_[i];
+    for (std::size_t i = 1; i < rank_; ++i)
+      if (!multiply_within(n, dims_[i], max_numel, n))
+        throw ShapeError("Shape " + str() + ": more than 2^60 elements");
     return n;
   }
 

@@ -19,6 +19,16 @@ struct ImageDataset {
   std::vector<std::uint8_t> labels;  // count
   std::size_t classes = 0;           // 1 + the largest label
 
+  // Throws ConfigError naming `source`, the first image whose label is not one of `model_classes`
+  // (a model's outputs) and that label: a label past them would index outside every per-class table.
+  void check_labels(std::size_t model_classes, const std::string& source) const {
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] >= model_classes)
+        throw ConfigError(source + ": image " + std::to_string(i) + " has label " + std::to_string(labels[i]) +
+                          ", not one of the model's " + std::to_string(model_classes) + " classes (0 to " +
+                          std::to_string(model_classes - 1) + ")");
+  }
+
   // The first `n` images only (all when n is 0 or larger than count).
   void truncate(std::size_t n) {
     if (n == 0 || n >= count) return;

@@ -3,7 +3,8 @@
 // Format: two zero bytes, a type byte (0x08: unsigned byte, the only type these data sets use), the
 // number of dimensions, each dimension as a big-endian 32-bit count, then the data. Every part is
 // checked; a missing, truncated, over-long or corrupt file throws IoError naming the file and what is
-// wrong. zlib's gzread reads plain files unchanged, so one path serves both.
+// wrong, before more memory is allocated than the file's data needs. zlib's gzread reads plain files
+// unchanged, so one path serves both.
 #pragma once
 
 #include <zlib.h>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -52,10 +54,23 @@ inline std::size_t read_bytes(gzFile f, const std::string& path, void* out, std:
       const char* msg = gzerror(f, &code);
       throw IoError(path + ": corrupt or unreadable data (" + std::string(msg ? msg : "zlib error") + ")");
     }
-    if (got == 0) break;
+    if (got == 0) {
+      int code = Z_OK;
+      gzerror(f, &code);
+      // zlib reports a gzip stream cut short (its trailer or data missing) as a soft end of file.
+      if (code == Z_BUF_ERROR) throw IoError(path + ": truncated: the gzip stream ends before its end marker");
+      break;
+    }
     done += std::size_t(got);
   }
   return done;
+}
+
+// The size of the file at `path` in bytes, or -1 when it cannot be told (not a regular file).
+inline long long file_bytes(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? -1 : static_cast<long long>(n);
 }
 }  // namespace detail
 
@@ -87,8 +102,20 @@ inline IdxArray read_idx(const std::string& path, std::size_t max_bytes = std::s
     total *= dim;
     out.dims.push_back(dim);
   }
-  out.data.resize(total);
-  const std::size_t got = detail::read_bytes(f.get(), path, out.data.data(), total);
+  const std::size_t header = 4 + 4 * rank;
+  const long long on_disk = detail::file_bytes(path);
+  if (gzdirect(f.get()) && on_disk >= 0 && std::size_t(on_disk) - header < total)  // plain: its size tells
+    throw IoError(path + ": truncated: the header promises " + std::to_string(total) + " data bytes, the file holds " +
+                  std::to_string(std::size_t(on_disk) - header));
+  // Compressed, the size is known only once read: the buffer grows with the data that arrives (at
+  // most doubling), so a header that promises more than the file holds costs no more memory than it.
+  std::size_t got = 0;
+  while (got < total) {
+    out.data.resize(std::min(total, std::max<std::size_t>(got * 2, std::size_t(1) << 20)));
+    const std::size_t want = out.data.size() - got, n = detail::read_bytes(f.get(), path, out.data.data() + got, want);
+    got += n;
+    if (n < want) break;
+  }
   if (got != total)
     throw IoError(path + ": truncated: the header promises " + std::to_string(total) + " data bytes, the file holds " +
                   std::to_string(got));

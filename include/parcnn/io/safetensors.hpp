@@ -10,6 +10,7 @@
 // do not match in one error; every offset is checked against the file before anything is read.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -82,12 +83,19 @@ void load_safetensors(const std::string& path, Layer<T>& model) {
   std::string text(n, '\0');
   if (!in.read(text.data(), std::streamsize(n))) throw IoError(path + ": cannot read the header");
   nlohmann::json header;
+  std::vector<std::string> names;
   try {
-    header = nlohmann::json::parse(text);
+    header = nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+      if (depth == 1 && event == nlohmann::json::parse_event_t::key) names.push_back(parsed.get<std::string>());
+      return true;
+    });
   } catch (const nlohmann::json::exception& e) {
     throw IoError(path + ": the header is not valid JSON (" + e.what() + ")");
   }
   if (!header.is_object()) throw IoError(path + ": the header is not a JSON object");
+  std::sort(names.begin(), names.end());
+  const auto twice = std::adjacent_find(names.begin(), names.end());
+  if (twice != names.end()) throw IoError(path + ": the header names '" + *twice + "' twice");
   const std::uint64_t data_size = size - 8 - n;
 
   struct Entry {
@@ -106,11 +114,13 @@ void load_safetensors(const std::string& path, Layer<T>& model) {
       throw IoError(where + ": needs a dtype string, a shape array and two data_offsets");
     Entry e;
     e.dtype = v["dtype"].get<std::string>();
-    std::uint64_t count = 1;
+    std::size_t count = 1;
     for (const nlohmann::json& d : v["shape"]) {
       if (!d.is_number_unsigned()) throw IoError(where + ": shape entries must be non-negative integers");
       e.shape.push_back(d.get<std::size_t>());
-      count *= e.shape.back();
+      if (!multiply_within(count, e.shape.back(), data_size, count))
+        throw IoError(where + ": its shape holds more values than the file's " + std::to_string(data_size) +
+                      " data bytes");
     }
     for (const nlohmann::json& o : v["data_offsets"])
       if (!o.is_number_unsigned()) throw IoError(where + ": data_offsets must be non-negative integers");
@@ -125,6 +135,22 @@ void load_safetensors(const std::string& path, Layer<T>& model) {
                     e.dtype + " values");
     entries[name] = e;
   }
+  // As the format requires, the tensors' bytes tile the data exactly: no overlap, no gap, nothing after.
+  std::vector<std::pair<std::uint64_t, std::string>> starts;
+  for (const auto& [name, e] : entries) starts.emplace_back(e.begin, name);
+  std::sort(starts.begin(), starts.end(), [&](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : entries.at(a.second).end < entries.at(b.second).end;
+  });
+  std::uint64_t covered = 0;
+  for (const auto& [begin, name] : starts) {
+    if (begin < covered) throw IoError(path + ": tensor '" + name + "' overlaps the bytes of another tensor");
+    if (begin > covered)
+      throw IoError(path + ": data bytes [" + std::to_string(covered) + ", " + std::to_string(begin) +
+                    ") belong to no tensor");
+    covered = entries.at(name).end;
+  }
+  if (covered != data_size)
+    throw IoError(path + ": " + std::to_string(data_size - covered) + " data bytes after the last tensor belong to no tensor");
 
   std::vector<NamedParameter<T>> params = model.parameters();
   std::vector<std::string> problems;

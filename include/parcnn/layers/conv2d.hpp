@@ -39,8 +39,12 @@ class Conv2d final : public Layer<T> {
     if (in_c_ == 0 || out_c_ == 0 || kernel_.h == 0 || kernel_.w == 0)
       throw ConfigError(name() + ": channels and kernel size must be at least 1");
     if (stride_.h == 0 || stride_.w == 0) throw ConfigError(name() + ": stride must be at least 1");
-    weight_ = Tensor<T>(Shape{out_c_, in_c_, kernel_.h, kernel_.w});
-    if (bias) bias_ = Tensor<T>(Shape{out_c_});
+    for (std::size_t extent : {kernel_.h, kernel_.w, stride_.h, stride_.w, padding_.h, padding_.w})
+      if (extent > Shape::max_numel) throw ConfigError(name() + ": kernel, stride and padding must be at most 2^60");
+    this->make_parameters([&] {
+      weight_ = Tensor<T>(Shape{out_c_, in_c_, kernel_.h, kernel_.w});
+      if (bias) bias_ = Tensor<T>(Shape{out_c_});
+    });
   }
 
   std::string name() const override {
@@ -81,7 +85,7 @@ class Conv2d final : public Layer<T> {
       throw ShapeError(name() + ": expected input [N, " + std::to_string(in_c_) + ", H, W] with N >= 1, H >= " +
                        std::to_string(min_h) + ", W >= " + std::to_string(min_w) + ", got " + in.str());
     const kernels::Conv2dGeometry g = geometry(in);
-    return Shape{in[0], out_c_, g.out_h, g.out_w};
+    return this->output_of({in[0], out_c_, g.out_h, g.out_w}, in);
   }
 
   Workload workload(const Shape& in) const override { return fused_workload(in, kernels::Epilogue{}); }
@@ -94,7 +98,7 @@ class Conv2d final : public Layer<T> {
     if (e.max_pool_2x2 && (conv[2] < 2 || conv[3] < 2))
       throw ShapeError(name() + " + " + e.str() + ": the output " + conv.str() + " is smaller than one 2x2 window");
     const kernels::Conv2dGeometry g = geometry(in);
-    return Shape{in[0], out_c_, kernels::epilogue_out_h(g, e), kernels::epilogue_out_w(g, e)};
+    return this->output_of({in[0], out_c_, kernels::epilogue_out_h(g, e), kernels::epilogue_out_w(g, e)}, in);
   }
 
   // Only the outputs the epilogue reads count: with a pool, conv2's 100 of 121 positions.

@@ -6,10 +6,13 @@
 //
 // Preconditions, checked on every call (ShapeError otherwise, naming the layer, the expected and the
 // actual shape): the input matches what the layer accepts; its parameters still have their shapes;
-// `out` has output_shape(in.shape()).
+// `out` has output_shape(in.shape()) and shares no memory with `in` (no layer runs in place).
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +67,7 @@ class Layer {
   // Runs the layer into `out`, using `ws` for scratch. Allocates nothing once `ws` has seen this shape.
   void forward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const {
     check_output(output_shape(in.shape()), out.shape());
+    check_apart(in, out);
     run(in, out, strategy, ws);
   }
 
@@ -80,6 +84,7 @@ class Layer {
   void forward_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                             Workspace<T>& ws) const {
     check_output(output_shape(in.shape()), out.shape());
+    check_apart(in, out);
     run_for_backward(in, out, strategy, ws);
   }
 
@@ -113,6 +118,7 @@ class Layer {
     if (e.empty()) return forward(in, out, strategy, ws);
     if (!accepts_epilogue(e)) throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output");
     check_output(fused_output_shape(in.shape(), e), out.shape(), &e);
+    check_apart(in, out);
     run_fused(in, out, e, strategy, ws);
   }
 
@@ -141,12 +147,45 @@ class Layer {
   }
 
  protected:
+  // Shape{dims}, the output for input `in`; a ShapeError naming the layer where it would hold more than
+  // Shape::max_numel elements (absurd sizes or padding).
+  Shape output_of(std::initializer_list<std::size_t> dims, const Shape& in) const {
+    try {
+      return Shape(dims);
+    } catch (const ShapeError&) {
+      throw ShapeError(name() + ": the output for input " + in.str() + " would hold more than 2^60 elements");
+    }
+  }
+
+  // Runs make() (which builds the layer's parameters); a ConfigError naming the layer where they
+  // would hold more than Shape::max_numel elements or cannot be allocated.
+  template <class F>
+  void make_parameters(F&& make) {
+    try {
+      make();
+    } catch (const ShapeError&) {
+      throw ConfigError(name() + ": its parameters would hold more than 2^60 elements");
+    } catch (const std::bad_alloc&) {
+      throw ConfigError(name() + ": its parameters do not fit in memory");
+    }
+  }
+
   // ShapeError "<name>[ + <epilogue>]: output must have shape <expected>, got <actual>" unless they
   // agree. The message is built only then: forward must not allocate.
   void check_output(const Shape& expected, const Shape& actual, const kernels::Epilogue* e = nullptr) const {
     if (actual == expected) return;
     throw ShapeError(name() + (e ? " + " + e->str() : std::string()) + ": output must have shape " + expected.str() +
                      ", got " + actual.str());
+  }
+
+  // ShapeError unless `out` and `in` share no memory: every kernel reads its input while it writes its
+  // output, so an output over its own input would be silently wrong.
+  void check_apart(TensorView<const T> in, TensorView<T> out) const {
+    if (in.empty() || out.empty()) return;
+    const auto a = reinterpret_cast<std::uintptr_t>(in.data()), b = reinterpret_cast<std::uintptr_t>(out.data());
+    if (a + in.size() * sizeof(T) <= b || b + out.size() * sizeof(T) <= a) return;
+    throw ShapeError(name() + ": the output " + out.shape().str() + " overlaps the input " + in.shape().str() +
+                     " in memory; layers do not run in place");
   }
 
   // The computation, with shapes already checked.

@@ -23,8 +23,10 @@ class Linear final : public Layer<T> {
  public:
   Linear(std::size_t in_features, std::size_t out_features, bool bias = true) : in_(in_features), out_(out_features) {
     if (in_ == 0 || out_ == 0) throw ConfigError(name() + ": feature counts must be at least 1");
-    weight_ = Tensor<T>(Shape{out_, in_});
-    if (bias) bias_ = Tensor<T>(Shape{out_});
+    this->make_parameters([&] {
+      weight_ = Tensor<T>(Shape{out_, in_});
+      if (bias) bias_ = Tensor<T>(Shape{out_});
+    });
   }
 
   std::string name() const override { return "Linear(" + std::to_string(in_) + "->" + std::to_string(out_) + ")"; }
@@ -61,7 +63,7 @@ class Linear final : public Layer<T> {
     if (in.rank() != 2 || in[1] != in_ || in[0] == 0)
       throw ShapeError(name() + ": expected input [N, " + std::to_string(in_) + "] with N >= 1, got " + in.str() +
                        (in.rank() == 4 ? " (flatten it first)" : ""));
-    return Shape{in[0], out_};
+    return this->output_of({in[0], out_}, in);
   }
 
   Workload workload(const Shape& in) const override {

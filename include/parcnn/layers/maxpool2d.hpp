@@ -29,7 +29,9 @@ class MaxPool2d final : public Layer<T> {
       : kernel_(kernel), stride_(stride.value_or(kernel)), padding_(padding), rounding_(rounding) {
     if (kernel_.h == 0 || kernel_.w == 0) throw ConfigError(name() + ": kernel size must be at least 1");
     if (stride_.h == 0 || stride_.w == 0) throw ConfigError(name() + ": stride must be at least 1");
-    if (2 * padding_.h > kernel_.h || 2 * padding_.w > kernel_.w)
+    for (std::size_t extent : {kernel_.h, kernel_.w, stride_.h, stride_.w})
+      if (extent > Shape::max_numel) throw ConfigError(name() + ": kernel and stride must be at most 2^60");
+    if (padding_.h > kernel_.h / 2 || padding_.w > kernel_.w / 2)
       throw ConfigError(name() + ": padding may be at most half the kernel size");
   }
 
@@ -49,7 +51,7 @@ class MaxPool2d final : public Layer<T> {
       throw ShapeError(name() + ": expected input [N, C, H, W] with N, C >= 1, H >= " + std::to_string(min_h) +
                        ", W >= " + std::to_string(min_w) + ", got " + in.str());
     const kernels::Conv2dGeometry g = geometry(in);
-    return Shape{in[0], in[1], g.out_h, g.out_w};
+    return this->output_of({in[0], in[1], g.out_h, g.out_w}, in);
   }
 
   Workload workload(const Shape& in) const override {

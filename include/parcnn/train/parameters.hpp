@@ -31,6 +31,16 @@ class Parameters {
   Parameters& operator=(const Parameters&) = delete;
 
   std::size_t size() const { return params_.size(); }
+
+  // Whether these are `model`'s own parameters, tensor for tensor (not another model's of the same
+  // layout).
+  bool belong_to(Layer<T>& model) const {
+    const std::vector<NamedParameter<T>> p = model.parameters();
+    if (p.size() != params_.size()) return false;
+    for (std::size_t i = 0; i < p.size(); ++i)
+      if (p[i].tensor != params_[i].value) return false;
+    return true;
+  }
   Parameter<T>& operator[](std::size_t i) { return params_.at(i); }
   auto begin() { return params_.begin(); }
   auto end() { return params_.end(); }

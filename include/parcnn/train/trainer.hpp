@@ -25,6 +25,7 @@
 
 #include "parcnn/core/gradient_chunks.hpp"
 #include "parcnn/core/workspace.hpp"
+#include "parcnn/layers/log_softmax.hpp"
 #include "parcnn/layers/sequential.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/strategy.hpp"
@@ -58,9 +59,11 @@ std::size_t argmax_row(TensorView<const T> scores, std::size_t n) {
   return best;
 }
 
-// argmax_row for every row: the predicted class of each image.
+// argmax_row for every row of scores [N, C] (C >= 1): the predicted class of each image.
 template <class T>
 std::vector<std::size_t> predictions(TensorView<const T> scores) {
+  if (scores.rank() != 2 || scores.dim(1) == 0)
+    throw ShapeError("predictions: expected scores [N, C] with C >= 1, got " + scores.shape().str());
   std::vector<std::size_t> out(scores.dim(0));
   for (std::size_t n = 0; n < scores.dim(0); ++n) out[n] = argmax_row(scores, n);
   return out;
@@ -78,9 +81,14 @@ class Trainer {
         shapes_(model.parameter_shapes()),
         grads_(params.grads()) {
     if (options_.chunk_images == 0) throw ConfigError("Trainer: chunk_images must be at least 1");
-    if (shapes_.size() != grads_.size())
-      throw ConfigError("Trainer: the Parameters given belong to another model (" + std::to_string(grads_.size()) +
-                        " parameters for a model of " + std::to_string(shapes_.size()) + ")");
+    if (!params.belong_to(model))
+      throw ConfigError("Trainer: the Parameters given belong to another model (made with Parameters(model) from "
+                        "another object; " + std::to_string(grads_.size()) + " parameters for a model of " +
+                        std::to_string(shapes_.size()) + ")");
+    if (model.size() == 0 || dynamic_cast<const LogSoftmax<T>*>(&model[model.size() - 1]) == nullptr)
+      throw ConfigError("Trainer: the model must end in LogSoftmax (its loss is the negative log-likelihood of the "
+                        "model's output); its last layer is " +
+                        (model.size() == 0 ? std::string("none") : model[model.size() - 1].name()));
   }
 
   const TrainerOptions& options() const { return options_; }
