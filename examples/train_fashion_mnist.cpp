@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
         seconds += std::chrono::duration<double>(Clock::now() - t0).count();
         if (!std::isfinite(s.loss))
           throw std::runtime_error("training diverged: the loss is " + std::to_string(s.loss) + " at step " +
-                                   std::to_string(done + 1) + " of epoch " + std::to_string(epoch) +
-                                   " (learning rate " + std::to_string(lr) + "; try a smaller --lr)");
+                                   std::to_string(done + 1) + " of epoch " + std::to_string(epoch) + " (learning rate " +
+                                   CLI::detail::to_string(lr) + "; try a smaller --lr)");
         loss_sum += s.loss * double(s.images);
         correct += s.correct;
         seen += s.images;

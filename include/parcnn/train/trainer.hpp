@@ -82,9 +82,9 @@ class Trainer {
         grads_(params.grads()) {
     if (options_.chunk_images == 0) throw ConfigError("Trainer: chunk_images must be at least 1");
     if (!params.belong_to(model))
-      throw ConfigError("Trainer: the Parameters given belong to another model (made with Parameters(model) from "
-                        "another object; " + std::to_string(grads_.size()) + " parameters for a model of " +
-                        std::to_string(shapes_.size()) + ")");
+      throw ConfigError("Trainer: the Parameters given belong to another model object (" +
+                        std::to_string(grads_.size()) + " tensors; the model has " + std::to_string(shapes_.size()) +
+                        "): pass Parameters(model) of the model being trained");
     if (model.size() == 0 || dynamic_cast<const LogSoftmax<T>*>(&model[model.size() - 1]) == nullptr)
       throw ConfigError("Trainer: the model must end in LogSoftmax (its loss is the negative log-likelihood of the "
                         "model's output); its last layer is " +
