@@ -4,8 +4,16 @@
 set -euo pipefail
 
 # dataset-fashion-mnist: the training example and its CI run; python3-torch is optional (bench/).
+# --sanitizers adds what .ci/sanitizers and .ci/fuzz need: clang with its sanitizer and libFuzzer
+# runtimes, and llvm-symbolizer for readable reports (GCC's own sanitizer runtimes come with g++).
 packages=(g++ cmake make libeigen3-dev libtbb-dev zlib1g-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
           libcli11-dev dataset-fashion-mnist)
+for option in "$@"; do
+  case "$option" in
+    --sanitizers) packages+=(clang-14 libclang-rt-14-dev llvm-14) ;;
+    *) echo "install-deps: unknown option '$option' (known: --sanitizers)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -266,7 +266,7 @@ TEST(SequentialTest, ForwardFromInsideParallelRegionsCompletes) {
       EXPECT_TRUE(bitwise<float>(y, expected)) << s.name();
     };
     auto users_loop = [&] {
-      tbb::parallel_for(0, 32, [&](int i) {
+      users_parallel_for(32, [&](int i) {
         if (i % 4 == 1) std::this_thread::sleep_for(std::chrono::microseconds(50 * (i % 9)));
         expect_forward();
       });

@@ -73,14 +73,23 @@ TEST(TuneTest, OneWorkerMeasuresOnlyTheModel) {
   const Sequential<float> m = small_model();
   const strategy::Tuned plan = with_threads(1, [&] { return tune(m, Shape{4, 3, 9, 9}, {}, quick); });
   const auto stages = m.stages(Shape{4, 3, 9, 9}, 1);
-  ASSERT_EQ(plan.size(), stages.size() + 1);  // each stage sequential; the model: layer by layer or in blocks
+  ASSERT_EQ(plan.size(), stages.size() + 1);  // each stage unmeasured; the model: layer by layer or in blocks
+  const strategy::Tuned::Entry* whole = plan.find(m.workload(Shape{4, 3, 9, 9}), 1);
+  ASSERT_NE(whole, nullptr);
+  EXPECT_FALSE(whole->timings.empty());
+  // Each stage runs sequential (Auto's choice on one worker), unless the model ran fastest with one
+  // other strategy in every layer (batch cuts even one worker's images into blocks): which one wins
+  // is a matter of timing.
+  const std::string everywhere = " in every layer";
+  const std::string& won = whole->strategy;
+  const bool one_strategy = won.size() > everywhere.size() && won.compare(won.size() - everywhere.size(), everywhere.size(), everywhere) == 0 &&
+                            won != "auto" + everywhere;
   for (const auto& st : stages) {
     const strategy::Tuned::Entry* e = plan.find(st.work, 1);
     ASSERT_NE(e, nullptr);
-    EXPECT_EQ(e->strategy, "sequential");
+    EXPECT_EQ(e->strategy, one_strategy ? won.substr(0, won.size() - everywhere.size()) : "sequential") << won;
     EXPECT_TRUE(e->timings.empty());
   }
-  EXPECT_FALSE(plan.find(m.workload(Shape{4, 3, 9, 9}), 1)->timings.empty());
   const strategy::Tuned one = with_threads(1, [&] { return tune(m, Shape{1, 3, 9, 9}, {}, quick); });
   EXPECT_EQ(one.size(), stages.size());  // one image on one worker: nothing to choose
 }

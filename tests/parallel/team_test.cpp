@@ -134,7 +134,7 @@ TEST(TeamTest, OnlyAThreadsScopesThreadLeadsATeam) {
     EXPECT_TRUE(Team::can_lead(2));
     EXPECT_FALSE(Team::can_lead(3));  // the scope's team has 2 participants
     Team::run(2, [] { EXPECT_FALSE(Team::can_lead(2)); });  // it leads one already
-    tbb::parallel_for(0, 8, [&](int) {
+    users_parallel_for(8, [&](int) {
       if (!Team::can_lead(2)) Team::run(2, [] { EXPECT_EQ(Team::publishing(), nullptr); });
     });
   });
@@ -145,7 +145,7 @@ TEST(TeamTest, OnlyAThreadsScopesThreadLeadsATeam) {
 // and covers its blocks once.
 TEST(TeamTest, CallsFromAUsersParallelLoopComplete) {
   auto loop = [] {
-    tbb::parallel_for(0, 64, [](int i) {
+    users_parallel_for(64, [](int i) {
       if (i % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(100 * (i % 7)));
       Team::run(current_workers(), [&] {
         expect_every_block_once(3);

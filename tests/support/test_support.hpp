@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/parallel_for.h>
 
 #include <parcnn/parcnn.hpp>
 
@@ -49,6 +50,19 @@ void finishes_within(std::chrono::seconds limit, const std::string& what, F&& f)
   }
   runner.join();
   done.get();
+}
+
+// tbb::parallel_for over [0, n), as a user's own loop runs it, with the order oneTBB guarantees (the
+// loop's body after what preceded the loop, the loop's end after every body) told to ThreadSanitizer.
+template <class F>
+void users_parallel_for(int n, F&& f) {
+  detail::happens_before(&f);
+  tbb::parallel_for(0, n, [&](int i) {
+    detail::happens_after(&f);
+    f(i);
+    detail::happens_before(&n);
+  });
+  detail::happens_after(&n);
 }
 
 // A file name in this test process's own temporary directory, removed with everything in it when the

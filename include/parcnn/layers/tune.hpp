@@ -183,17 +183,28 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
     const Cut c = model->depth_first_cut(in, per_layer.fallback, workers);
     candidates.push_back({c.n >= n ? "auto in every layer" : model_cut_name(c), layers, c});
   }
-  candidates.push_back({"layer-by-layer, tuned per layer", per_layer, Cut::whole(work.space)});
+  // A candidate that makes exactly the cuts of an earlier one (with one worker, every strategy cuts
+  // nothing) is not timed again: noise alone would pick between the two names.
+  auto add = [&](Candidate c) {
+    for (const Candidate& other : candidates) {
+      bool same = detail::same_cut(other.cut, c.cut);
+      for (const auto& st : stages)
+        same = same && detail::same_cut(other.layers.find(st.work, workers)->cut, c.layers.find(st.work, workers)->cut);
+      if (same) return;
+    }
+    candidates.push_back(std::move(c));
+  };
+  add({"layer-by-layer, tuned per layer", per_layer, Cut::whole(work.space)});
   for (const Strategy& s : {Strategy(strategy::Sequential{}), Strategy(strategy::Batch{}), Strategy(strategy::Channel{}),
                             Strategy(strategy::Spatial{})}) {
     const strategy::Tuned layers =
         everywhere(s.name(), [&](const Workload& w) { return strategy::AutoChoice{s.name(), s.cut(w, workers), ""}; });
-    candidates.push_back({s.name() + " in every layer", layers, Cut::whole(work.space)});
+    add({s.name() + " in every layer", layers, Cut::whole(work.space)});
   }
   for (std::size_t per_worker : {1, 2, 4}) {
     Cut c = Cut::whole(work.space);
     c.n = std::max<std::size_t>(1, (n + workers * per_worker - 1) / (workers * per_worker));
-    if (c.n < n && c.n != candidates[0].cut.n) candidates.push_back({model_cut_name(c), per_layer, c});
+    if (c.n < n && c.n != candidates[0].cut.n) add({model_cut_name(c), per_layer, c});
   }
 
   std::vector<std::string> names;

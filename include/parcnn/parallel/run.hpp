@@ -16,6 +16,7 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include "parcnn/parallel/happens_before.hpp"
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/team.hpp"
 
@@ -35,14 +36,18 @@ void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
     return;
   }
   Team::release_lingering();  // the fork needs oneTBB's workers, not spinning in a team
+  detail::happens_before(&grid);
   tbb::parallel_for(
       tbb::blocked_range<std::size_t>(0, count, 1),
       [&](const tbb::blocked_range<std::size_t>& r) {
+        detail::happens_after(&grid);
         const int slot = tbb::this_task_arena::current_thread_index();
         assert(slot >= 0);
         for (std::size_t i = r.begin(); i != r.end(); ++i) kernel(grid.block(i), static_cast<std::size_t>(slot));
+        detail::happens_before(&kernel);
       },
       tbb::simple_partitioner());
+  detail::happens_after(&kernel);
 }
 
 // Scratch slots a run of `grid` can touch: one when it runs as a single block on the calling thread

@@ -41,6 +41,7 @@
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
+#include "parcnn/parallel/happens_before.hpp"
 #include "parcnn/parallel/index_space.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -190,6 +191,7 @@ class Team {
   void close() {
     dismiss();
     helpers_.wait();
+    detail::happens_after(&helpers_);
   }
 
   // A seat per helper: vacant (no task for it), called (a task is queued and may take the seat) or
@@ -229,10 +231,15 @@ class Team {
     leading_.store(true, std::memory_order_seq_cst);
     for (std::size_t p = 1; p < parts_; ++p) {
       std::uint8_t seat = vacant;
-      if (seats_[p].compare_exchange_strong(seat, called, std::memory_order_seq_cst))
-        // Queued in the arena, not in the leader's own pool: a pool the leader leaves with a task
-        // still in it is not one oneTBB's workers look in.
-        tbb::this_task_arena::enqueue(helpers_.defer([this, p] { help(p); }));
+      if (!seats_[p].compare_exchange_strong(seat, called, std::memory_order_seq_cst)) continue;
+      // Queued in the arena, not in the leader's own pool: a pool the leader leaves with a task still
+      // in it is not one oneTBB's workers look in.
+      detail::happens_before(this);
+      tbb::this_task_arena::enqueue(helpers_.defer([this, p] {
+        detail::happens_after(this);
+        help(p);
+        detail::happens_before(&helpers_);
+      }));
     }
     if (linger_ns_ > 0) probe_hand_off();
     leader() = this;

@@ -22,6 +22,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/parallel/happens_before.hpp"
 #include "parcnn/parallel/team.hpp"
 
 namespace parcnn {
@@ -33,6 +34,25 @@ inline std::size_t hardware_threads() { return static_cast<std::size_t>(tbb::inf
 inline std::size_t current_workers() {
   const int n = tbb::this_task_arena::max_concurrency();
   return n > 0 ? static_cast<std::size_t>(n) : 1;
+}
+
+// arena.execute(f): f runs in `arena`, on this thread or, when the arena has no slot free, on one of
+// its workers; the order that gives is told to ThreadSanitizer (parallel/happens_before.hpp).
+template <class F>
+decltype(auto) execute_in(tbb::task_arena& arena, F&& f) {
+  struct After {  // also on an exception from f
+    const void* key;
+    ~After() { detail::happens_after(key); }
+  } after{&arena};
+  detail::happens_before(&f);
+  return arena.execute([&]() -> decltype(auto) {
+    detail::happens_after(&f);
+    const struct Before {
+      const void* key;
+      ~Before() { detail::happens_before(key); }
+    } before{&arena};
+    return f();
+  });
 }
 
 class Threads {
@@ -64,7 +84,7 @@ class Threads {
   // Runs f() with `count` worker slots available to every strategy inside it; returns what f returns.
   template <class F>
   decltype(auto) run(F&& f) {
-    return arena_.execute([&]() -> decltype(auto) {
+    return execute_in(arena_, [&]() -> decltype(auto) {
       Team::Scope scope(team_);
       return f();
     });

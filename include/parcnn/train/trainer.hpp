@@ -136,7 +136,7 @@ class Trainer {
     const std::size_t C = chunks_.chunks();
     run_blocks(IndexSpace{workers}, Cut{}, [&](const Block& blk, std::size_t) {
       const std::size_t b = blk.n.begin;
-      solo_[b]->execute([&] {
+      execute_in(*solo_[b], [&] {
         for (std::size_t c = b; c < C; c += workers) {
           chunks_.zero_chunk(c);
           const Range r = chunks_.images(c);
