@@ -229,8 +229,10 @@ std::vector<std::pair<Sequential<float>, std::size_t>> fusion_models() {
 TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
   const Tensor<float> odd = random_tensor<float>(Shape{7, 2, 9, 9}, 11), even = random_tensor<float>(Shape{7, 2, 8, 8}, 12);
   const Tensor<float> one = random_tensor<float>(Shape{1, 2, 9, 9}, 13);  // fused on 2 threads only when not cut
-  for (auto& [m, first_stage_end] : fusion_models())
+  for (auto& model_and_end : fusion_models())
     for (const Tensor<float>* x : {&odd, &even, &one}) {
+      const Sequential<float>& m = model_and_end.first;  // a lambda below captures it (not a binding)
+      const std::size_t first_stage_end = model_and_end.second;
       kernels::Epilogue e;
       const std::size_t end = m.stage(0, x->shape(), e, 2);
       if (x == &odd) {

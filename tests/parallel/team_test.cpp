@@ -165,7 +165,9 @@ TEST(TeamTest, CallsFromAUsersParallelLoopComplete) {
 class BusyWorker {
  public:
   BusyWorker() {
+    detail::happens_before(this);  // oneTBB runs the task after this (told to ThreadSanitizer)
     task_.run([this] {
+      detail::happens_after(this);
       started_ = true;
       while (!release_) std::this_thread::yield();
     });
