@@ -26,7 +26,7 @@ struct Case {
   std::function<std::string()> run;   // the message it gives: what() or the program's output and status
 };
 
-// Runs what the message of an exception from f says; "no error" when f returns.
+// The message of the exception f throws; "no error" when f returns.
 template <class F>
 std::string message_of(F&& f) {
   try {
