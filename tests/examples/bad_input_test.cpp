@@ -86,21 +86,14 @@ std::string letter_cnn_weights(std::size_t classes) {
   return path;
 }
 
-// A safetensors file for a Sequential holding Linear(2, 1) as "fc", with the given header entries.
+// A safetensors file in the temporary directory with the given header entries (for load_fc).
 std::string safetensors_with(const std::string& name, const std::string& entries, std::size_t data_bytes) {
-  const std::string header = "{" + entries + "}", path = temp_path(name);
-  std::vector<unsigned char> b(8);
-  const std::uint64_t n = header.size();
-  std::memcpy(b.data(), &n, 8);
-  b.insert(b.end(), header.begin(), header.end());
-  b.resize(b.size() + data_bytes, 0);
-  write_bytes(path, b);
-  return path;
+  write_safetensors(temp_path(name), entries, data_bytes);
+  return temp_path(name);
 }
-std::string entry(const char* name, const char* shape, int begin, int end) {
-  return std::string("\"") + name + "\": {\"dtype\": \"F32\", \"shape\": " + shape + ", \"data_offsets\": [" +
-         std::to_string(begin) + ", " + std::to_string(end) + "]}";
-}
+const auto entry = safetensors_entry;
+
+// Loads `path` into a Sequential holding Linear(2, 1) as "fc"; the message it gives.
 std::string load_fc(const std::string& path) {
   return message_of([&] {
     Sequential<float> m;

@@ -83,40 +83,27 @@ TEST(SafetensorsTest, CorruptOrTruncatedFilesAreClearErrors) {
   expect_throw_with<IoError>([&] { io::load_safetensors(temp_path("none.safetensors"), m); }, {"cannot open"});
 }
 
-// A file of the given JSON header and `data_bytes` data bytes (values 0).
-void write_safetensors(const std::string& p, const std::string& header, std::size_t data_bytes) {
-  std::vector<char> b(8);
-  const std::uint64_t n = header.size();
-  std::memcpy(b.data(), &n, 8);
-  b.insert(b.end(), header.begin(), header.end());
-  b.resize(b.size() + data_bytes, 0);
-  write_all(p, b);
-}
-
 // The bytes of the tensors must tile the data exactly, each name once, and no shape may overflow:
 // overlapping offsets, a duplicate key, a gap, trailing bytes and an absurd shape were read silently.
 TEST(SafetensorsTest, OffsetsMustTileTheDataAndNamesBeUnique) {
   Sequential<float> m;
   m.add("fc", Linear<float>(2, 1));  // fc.weight [1, 2]: 8 bytes; fc.bias [1]: 4 bytes
   const std::string p = temp_path("tiling.safetensors");
-  auto entry = [](const char* name, const char* shape, int begin, int end) {
-    return std::string("\"") + name + "\": {\"dtype\": \"F32\", \"shape\": " + shape + ", \"data_offsets\": [" +
-           std::to_string(begin) + ", " + std::to_string(end) + "]}";
-  };
-  write_safetensors(p, "{" + entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 8, 12) + "}", 12);
+  const auto entry = safetensors_entry;
+  write_safetensors(p, entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 8, 12), 12);
   io::load_safetensors(p, m);  // the well-formed file
-  write_safetensors(p, "{" + entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 4, 8) + "}", 8);
+  write_safetensors(p, entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 4, 8), 8);
   expect_throw_with<IoError>([&] { io::load_safetensors(p, m); }, {p, "overlaps the bytes of another tensor"});
   write_safetensors(p,
-                    "{" + entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 8, 12) + ", " +
-                        entry("fc.bias", "[1]", 8, 12) + "}",
+                    entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 8, 12) + ", " +
+                        entry("fc.bias", "[1]", 8, 12),
                     12);
   expect_throw_with<IoError>([&] { io::load_safetensors(p, m); }, {p, "names 'fc.bias' twice"});
-  write_safetensors(p, "{" + entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 12, 16) + "}", 16);
+  write_safetensors(p, entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 12, 16), 16);
   expect_throw_with<IoError>([&] { io::load_safetensors(p, m); }, {p, "data bytes [8, 12) belong to no tensor"});
-  write_safetensors(p, "{" + entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 8, 12) + "}", 20);
+  write_safetensors(p, entry("fc.weight", "[1, 2]", 0, 8) + ", " + entry("fc.bias", "[1]", 8, 12), 20);
   expect_throw_with<IoError>([&] { io::load_safetensors(p, m); }, {p, "8 data bytes after the last tensor"});
-  write_safetensors(p, "{" + entry("fc.weight", "[4294967296, 4294967296, 32, 9]", 0, 8) + "}", 8);
+  write_safetensors(p, entry("fc.weight", "[4294967296, 4294967296, 32, 9]", 0, 8), 8);
   expect_throw_with<IoError>([&] { io::load_safetensors(p, m); }, {p, "'fc.weight'", "more values than"});
 }
 

@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 #include <system_error>
@@ -63,6 +65,24 @@ void users_parallel_for(int n, F&& f) {
     detail::happens_before(&n);
   });
   detail::happens_after(&n);
+}
+
+// One tensor of a safetensors header: "name": {"dtype": "F32", "shape": shape, "data_offsets": [begin, end]}.
+inline std::string safetensors_entry(const char* name, const char* shape, int begin, int end) {
+  return std::string("\"") + name + "\": {\"dtype\": \"F32\", \"shape\": " + shape + ", \"data_offsets\": [" +
+         std::to_string(begin) + ", " + std::to_string(end) + "]}";
+}
+
+// Writes a safetensors file at `path`: the JSON object of `entries` (safetensors_entry, comma-separated)
+// as its header, then `data_bytes` zero bytes of data.
+inline void write_safetensors(const std::string& path, const std::string& entries, std::size_t data_bytes) {
+  const std::string header = "{" + entries + "}";
+  std::string bytes(8, '\0');
+  const std::uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  bytes += header;
+  bytes.resize(bytes.size() + data_bytes, '\0');
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
 }
 
 // A file name in this test process's own temporary directory, removed with everything in it when the
