@@ -2,17 +2,23 @@
 """The letter CNN in parcnn and in PyTorch, side by side, in one run.
 
 Forward at several batch sizes and the training step (forward + NLL + backward + SGD) at batch 64, for
-each thread count, alternating the systems:
+each thread count, in --rounds alternating rounds (each round runs every system once, in turn):
   parcnn            every strategy in --strategies (tuned: a plan measured by parcnn::tune first); the
                     table shows the best and auto
   pytorch-best      channels_last, OPENBLAS_NUM_THREADS=1, glibc malloc tuned, OPENBLAS_CORETYPE unset
   pytorch-installed PyTorch as Debian installs it, NCHW (only the thread count set)
 Both sides use the same weights (PyTorch's, saved as safetensors) and inputs; before timing anything the
-script checks that their log-probabilities agree. Medians of --repeat runs (at least 2000 images' worth
-at small batches) after a warm-up. Run with Debian's /usr/bin/python3 and python3-torch, which also
-makes the shared weights.
+script checks that their log-probabilities agree. Each run reports its median over --repeat timed calls
+(at least 2000 images' worth at small batches) after a warm-up; the table gives the median of the rounds
+and their spread (min-max), the ratio of the medians, and the lowest and highest ratio of one round.
 
-  bench/compare_pytorch.py [--threads 1,2] [--batches 1,16,64,256] [--repeat 30] [--json]
+PyTorch's BLAS is read from the PyTorch process's own memory map and printed with the results. On
+Debian's reference BLAS (python3-torch with nothing else installed) PyTorch's Linear layers run several
+times slower than its users see, so the script prints no ratio then and says how to install OpenBLAS
+(`bash cmake/install-deps.sh --bench` installs everything this script needs). Run with Debian's
+/usr/bin/python3.
+
+  bench/compare_pytorch.py [--threads 1,2] [--batches 1,16,64,256] [--rounds 5] [--repeat 30] [--json]
 parcnn's binaries come from build/, or from $PARCNN_BUILD_DIR.
 """
 import argparse
@@ -23,6 +29,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+from pytorch_env import INSTALL_OPENBLAS, loaded_blas, spread
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEST_ENV = {"OPENBLAS_NUM_THREADS": "1",
@@ -61,7 +69,7 @@ def torch_child(weights_dir, kind, batch, threads, channels_last, repeat):
         once()
         times.append(time.perf_counter() - t0)
     times.sort()
-    print(json.dumps({"images_per_second": batch / times[len(times) // 2]}))
+    print(json.dumps({"images_per_second": batch / times[len(times) // 2], "blas": loaded_blas()}))
 
 
 def run_torch(weights_dir, kind, batch, threads, best, repeat):
@@ -72,7 +80,7 @@ def run_torch(weights_dir, kind, batch, threads, best, repeat):
     code = (f"import sys; sys.path.insert(0, {HERE!r}); import compare_pytorch as c; "
             f"c.torch_child({weights_dir!r}, {kind!r}, {batch}, {threads}, {best}, {repeat})")
     out = subprocess.run(["/usr/bin/python3", "-c", code], env=env, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["images_per_second"]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run_parcnn(binary, weights, kind, batch, threads, strategy, repeat, extra=()):
@@ -87,9 +95,12 @@ def main():
     p.add_argument("--threads", default="1,2")
     p.add_argument("--batches", default="1,16,64,256")
     p.add_argument("--strategies", default="batch,channel,spatial,auto,tuned")
-    p.add_argument("--repeat", type=int, default=30)
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds; the table gives their medians")
+    p.add_argument("--repeat", type=int, default=30, help="timed calls per run")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    if args.rounds < 1 or args.repeat < 1:
+        sys.exit("compare_pytorch: --rounds and --repeat must be at least 1")
     threads = [int(t) for t in args.threads.split(",")]
     batches = [int(b) for b in args.batches.split(",")]
     strategies = args.strategies.split(",")
@@ -124,37 +135,68 @@ def main():
     if diff > 1e-3:
         sys.exit(f"compare_pytorch: parcnn and PyTorch disagree (max abs diff {diff}); not timing")
 
+    # Which BLAS PyTorch runs on, as its timed children will (the best configuration's environment).
+    blas = run_torch(tmp, "forward", 1, 1, True, 1)["blas"]
+    print(f"PyTorch's BLAS: {blas['name']} ({blas['path'] or 'no BLAS library mapped'})", file=sys.stderr)
+    if blas["reference"]:
+        print("compare_pytorch: PyTorch is on the reference BLAS, not what its users run: no ratio is printed; "
+              f"{INSTALL_OPENBLAS}", file=sys.stderr)
+
     rows = []
     for kind, kind_batches in (("forward", batches), ("train", [64])):
         for batch in kind_batches:
             repeat = max(args.repeat, 2000 // batch)  # small batches: enough runs for a stable median
             for t in threads:
-                per = {s: run_parcnn(binary, weights, kind, batch, t, s, repeat) for s in strategies}
-                best_s = max(per, key=per.get)
-                torch_best = run_torch(tmp, kind, batch, t, True, repeat)
-                torch_installed = run_torch(tmp, kind, batch, t, False, repeat)
-                row = {"kind": kind, "batch": batch, "threads": t,
-                       "parcnn_images_per_second": per[best_s], "parcnn_strategy": best_s,
-                       "parcnn_auto_images_per_second": per.get("auto"),
-                       "parcnn_tuned_images_per_second": per.get("tuned"),
-                       "pytorch_images_per_second": torch_best,
-                       "pytorch_as_installed_images_per_second": torch_installed,
-                       "ratio": per[best_s] / torch_best}
-                rows.append(row)
+                runs = {s: [] for s in strategies + ["pytorch-best", "pytorch-installed"]}
+                for _ in range(args.rounds):  # alternating: a slow spell of the machine hits every system
+                    for s in strategies:
+                        runs[s].append(run_parcnn(binary, weights, kind, batch, t, s, repeat))
+                    runs["pytorch-best"].append(run_torch(tmp, kind, batch, t, True, repeat)["images_per_second"])
+                    runs["pytorch-installed"].append(
+                        run_torch(tmp, kind, batch, t, False, repeat)["images_per_second"])
+                rows.append(summarise(kind, batch, t, strategies, runs, blas))
                 if args.json:
-                    print(json.dumps(row), flush=True)
-    if args.json:
-        return
-    print(f"{'kind':8} {'batch':>5} {'thr':>3}  {'parcnn best':>18}  {'parcnn auto':>11}  {'parcnn tuned':>12}"
-          f"  {'PyTorch best':>12}  {'PyTorch inst.':>13}  {'ratio':>5}")
+                    print(json.dumps(rows[-1]), flush=True)
+    if not args.json:
+        print_table(rows, blas, args.rounds)
+
+
+def summarise(kind, batch, threads, strategies, runs, blas):
+    """One row: medians over the rounds with their spread; the ratio of the best parcnn strategy's median
+    to PyTorch best's, and the lowest and highest ratio of a single round (None on the reference BLAS)."""
+    med = {s: spread(v) for s, v in runs.items()}
+    best_s = max(strategies, key=lambda s: med[s][0])
+    per_round = [p / q for p, q in zip(runs[best_s], runs["pytorch-best"])]
+    ok = not blas["reference"]
+    return {"kind": kind, "batch": batch, "threads": threads, "rounds": len(runs[best_s]),
+            "parcnn_images_per_second": med[best_s][0], "parcnn_spread": list(med[best_s][1:]),
+            "parcnn_strategy": best_s,
+            "parcnn_auto_images_per_second": med["auto"][0] if "auto" in med else None,
+            "parcnn_tuned_images_per_second": med["tuned"][0] if "tuned" in med else None,
+            "pytorch_images_per_second": med["pytorch-best"][0], "pytorch_spread": list(med["pytorch-best"][1:]),
+            "pytorch_as_installed_images_per_second": med["pytorch-installed"][0],
+            "pytorch_blas": blas["name"],
+            "ratio": med[best_s][0] / med["pytorch-best"][0] if ok else None,
+            "ratio_min": min(per_round) if ok else None, "ratio_max": max(per_round) if ok else None}
+
+
+def print_table(rows, blas, rounds):
+    def cell(median, lo_hi):
+        return f"{median:.0f} ({lo_hi[0]:.0f}-{lo_hi[1]:.0f})"
+    print(f"{'kind':8} {'batch':>5} {'thr':>3}  {'parcnn best (spread)':>27}  {'auto':>7}  {'tuned':>7}"
+          f"  {'PyTorch best (spread)':>23}  {'inst.':>7}  {'ratio':>5}  {'one round':>11}")
     for r in rows:
-        best = f"{r['parcnn_images_per_second']:.0f} ({r['parcnn_strategy']})"
+        best = f"{cell(r['parcnn_images_per_second'], r['parcnn_spread'])} {r['parcnn_strategy']}"
         auto, tuned = (f"{v:.0f}" if v else "-" for v in (r["parcnn_auto_images_per_second"],
                                                            r["parcnn_tuned_images_per_second"]))
-        print(f"{r['kind']:8} {r['batch']:5} {r['threads']:3}  {best:>18}  {auto:>11}  {tuned:>12}"
-              f"  {r['pytorch_images_per_second']:12.0f}  {r['pytorch_as_installed_images_per_second']:13.0f}"
-              f"  {r['ratio']:5.2f}")
-    print("images/s, medians; ratio = parcnn best / PyTorch best configuration")
+        ratio = f"{r['ratio']:5.2f}  {r['ratio_min']:5.2f}-{r['ratio_max']:.2f}" if r["ratio"] else "    -"
+        print(f"{r['kind']:8} {r['batch']:5} {r['threads']:3}  {best:>27}  {auto:>7}  {tuned:>7}"
+              f"  {cell(r['pytorch_images_per_second'], r['pytorch_spread']):>23}"
+              f"  {r['pytorch_as_installed_images_per_second']:7.0f}  {ratio}")
+    print(f"images/s, medians of {rounds} alternating rounds (min-max); ratio = parcnn best / PyTorch best "
+          f"configuration, then the lowest and highest ratio of one round. PyTorch's BLAS: {blas['name']}")
+    if blas["reference"]:
+        print(f"No ratio: PyTorch ran on the reference BLAS; {INSTALL_OPENBLAS}.")
 
 
 if __name__ == "__main__":

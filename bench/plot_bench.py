@@ -90,11 +90,14 @@ def plot_compare(path, out_dir, plt):
     for i, (name, values) in enumerate(series.items()):
         ax.bar([x + (i - (len(series) - 1) / 2) * width for x in range(len(rows))], values, width, label=name)
     for x, r in enumerate(rows):
+        if r.get("ratio") is None:  # PyTorch on the reference BLAS: no ratio (see compare_pytorch.py)
+            continue
         ax.annotate(f"{r['ratio']:.1f}x", (x, r["parcnn_images_per_second"]), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(rows)), labels, fontsize=8)
     ax.set_ylabel("images / s")
-    ax.set_title("letter CNN: parcnn against PyTorch, same weights and inputs (labels: parcnn / PyTorch best)",
-                 fontsize=10)
+    blas = rows[0].get("pytorch_blas", "BLAS not recorded") if rows else ""
+    ax.set_title(f"letter CNN: parcnn against PyTorch on {blas}, same weights and inputs "
+                 "(labels: parcnn / PyTorch best)", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

@@ -75,3 +75,4 @@ def fashion_mnist(data_dir, split):
     labels = read_idx(os.path.join(data_dir, f"{name}-labels-idx1-ubyte.gz"))
     x = (torch.from_numpy(images.astype(np.float32) / 255.0) - 0.2860) / 0.3530
     return x.unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+

@@ -7,18 +7,21 @@ batch 64, inputs standardised (mean 0.2860, std 0.3530), on the same number of t
   pytorch-best      channels_last, OPENBLAS_NUM_THREADS=1, glibc malloc tuned to keep its buffers
   pytorch-installed PyTorch as Debian installs it (only the thread count set)
 The runs alternate (--rounds); each reports images/s over its training loop, and the table gives the
-median per system and the ratio parcnn / pytorch-best. PyTorch comes from Debian's python3-torch (run
-this with /usr/bin/python3); without it, the PyTorch rows are skipped with a message.
+median per system with its spread (min-max) and the ratio parcnn / pytorch-best. PyTorch comes from
+Debian's python3-torch (run this with /usr/bin/python3); without it, the PyTorch rows are skipped with a
+message. PyTorch's BLAS is read from its process's memory map and printed; on Debian's reference BLAS
+no ratio is printed (see compare_pytorch.py; `bash cmake/install-deps.sh --bench` installs OpenBLAS).
 
-  bench/train_vs_pytorch.py [--threads 2] [--limit 0] [--rounds 1] [--json]
+  bench/train_vs_pytorch.py [--threads 2] [--limit 0] [--rounds 3] [--json]
 """
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
+
+from pytorch_env import INSTALL_OPENBLAS, loaded_blas, spread
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = "/usr/share/datasets/fashion-mnist"
@@ -64,7 +67,7 @@ def torch_child(threads, limit, data, channels_last):
         F.nll_loss(model(xb), y_all[idx_b]).backward()
         opt.step()
     seconds = time.perf_counter() - start
-    print(json.dumps({"images_per_second": len(y_all) / seconds}))
+    print(json.dumps({"images_per_second": len(y_all) / seconds, "blas": loaded_blas()}))
 
 
 def run_torch(args, best):
@@ -75,14 +78,14 @@ def run_torch(args, best):
     code = (f"import sys; sys.path.insert(0, {HERE!r}); import train_vs_pytorch as t; "
             f"t.torch_child({args.threads}, {args.limit}, {args.data!r}, {best})")
     out = subprocess.run(["/usr/bin/python3", "-c", code], env=env, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["images_per_second"]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--limit", type=int, default=0, help="train on the first N images (0: the whole epoch)")
-    p.add_argument("--rounds", type=int, default=1, help="alternating rounds; the table shows medians")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds; the table shows medians")
     p.add_argument("--strategy", default="auto", help="parcnn's strategy")
     p.add_argument("--data", default=DATA)
     p.add_argument("--json", action="store_true")
@@ -93,27 +96,37 @@ def main():
         print("train_vs_pytorch: PyTorch is not installed (Debian package python3-torch); "
               "measuring parcnn alone", file=sys.stderr)
     results = {"parcnn": [], "pytorch-best": [], "pytorch-installed": []}
+    blas = None
     for _ in range(args.rounds):
         results["parcnn"].append(run_parcnn(args))
         if have_torch:
-            results["pytorch-best"].append(run_torch(args, best=True))
-            results["pytorch-installed"].append(run_torch(args, best=False))
-    med = {k: statistics.median(v) for k, v in results.items() if v}
-    best = med.get("pytorch-best")
+            best = run_torch(args, best=True)
+            blas = best["blas"]
+            results["pytorch-best"].append(best["images_per_second"])
+            results["pytorch-installed"].append(run_torch(args, best=False)["images_per_second"])
+    med = {k: spread(v) for k, v in results.items() if v}
+    ratio = None
+    if blas and not blas["reference"]:
+        ratio = med["parcnn"][0] / med["pytorch-best"][0]
     if args.json:
-        print(json.dumps({"kind": "train", "batch": 64, "threads": args.threads,
-                          "parcnn_images_per_second": med["parcnn"],
-                          "pytorch_images_per_second": best,
-                          "pytorch_as_installed_images_per_second": med.get("pytorch-installed"),
-                          "ratio": med["parcnn"] / best if best else None}))
+        print(json.dumps({"kind": "train", "batch": 64, "threads": args.threads, "rounds": args.rounds,
+                          "parcnn_images_per_second": med["parcnn"][0], "parcnn_spread": list(med["parcnn"][1:]),
+                          "pytorch_images_per_second": med["pytorch-best"][0] if blas else None,
+                          "pytorch_spread": list(med["pytorch-best"][1:]) if blas else None,
+                          "pytorch_as_installed_images_per_second": med["pytorch-installed"][0] if blas else None,
+                          "pytorch_blas": blas["name"] if blas else None, "ratio": ratio}))
         return
     images = args.limit or 60000
     print(f"training, letter CNN on Fashion-MNIST, {images} images, batch 64, Adam, {args.threads} thread(s), "
-          f"median of {args.rounds} round(s)")
-    for name, value in med.items():
-        print(f"  {name:18s} {value:9.0f} images/s")
-    if best:
-        print(f"  parcnn / pytorch-best: {med['parcnn'] / best:.2f}")
+          f"median of {args.rounds} alternating round(s) (min-max)")
+    for name, (m, lo, hi) in med.items():
+        print(f"  {name:18s} {m:9.0f} images/s ({lo:.0f}-{hi:.0f})")
+    if blas:
+        print(f"  PyTorch's BLAS: {blas['name']} ({blas['path']})")
+    if ratio:
+        print(f"  parcnn / pytorch-best: {ratio:.2f}")
+    elif blas:
+        print(f"  no ratio: PyTorch ran on the reference BLAS; {INSTALL_OPENBLAS}")
 
 
 if __name__ == "__main__":
