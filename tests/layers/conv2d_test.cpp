@@ -1,8 +1,9 @@
 // Conv2d against the direct reference kernel on many shapes, under every strategy, and its errors;
-// with a fused epilogue, against the pooling and GELU layers run after it.
+// with a fused epilogue, against the pooling and GELU layers run after it, forward and backward.
 #include <parcnn/layers/conv2d.hpp>
 #include <parcnn/layers/gelu.hpp>
 #include <parcnn/layers/maxpool2d.hpp>
+#include <parcnn/layers/sequential.hpp>
 
 #include "support/test_support.hpp"
 
@@ -221,6 +222,72 @@ TYPED_TEST(Conv2dTest, FusedEpilogueRejectsBadShapes) {
                     {"Conv2d(3->4, k=3) + 2x2 max pool", "[1, 4, 1, 3]", "smaller than one 2x2 window"});
   expect_throw_with([&] { conv.forward_fused(Tensor<T>(Shape{1, 2, 7, 7}), wrong, pool, {}, ws); },
                     {"[N, 3, H, W]", "got [1, 2, 7, 7]"});
+}
+
+// The convolution, then MaxPool2d(2) and GELU layers as the epilogue lists them, in a Sequential: its
+// backward runs them through Conv2d::backward_fused, or one by one with fusion off.
+template <class T>
+Sequential<T> stage_of(const Conv2d<T>& conv, const kernels::Epilogue& e, bool fused) {
+  Sequential<T> m;
+  m.add("conv", conv);
+  if (e.max_pool_2x2) m.add("pool", MaxPool2d<T>(2));
+  if (e.gelu) m.add("gelu", GELU<T>(e.gelu_approximation));
+  m.fuse_epilogues(fused);
+  return m;
+}
+
+TYPED_TEST(Conv2dTest, FusedBackwardMatchesTheLayersApartWithTheSameBitsOnEveryThreadCount) {
+  using T = TypeParam;
+  std::uint64_t seed = 300;
+  for (const ConvCase& c : conv_cases()) {
+    const Conv2d<T> conv = random_conv<T>(c, seed++);
+    const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
+    const Shape conv_out = conv.output_shape(x.shape());
+    if (conv_out[2] < 2 || conv_out[3] < 2) continue;
+    for (const kernels::Epilogue& e : epilogues()) {
+      if (!e.max_pool_2x2) continue;
+      SCOPED_TRACE(conv.name() + " + " + e.str() + " on " + x.shape().str());
+      ASSERT_TRUE(conv.accepts_backward_epilogue(x.shape(), e));
+      const Sequential<T> fused = stage_of(conv, e, true), apart = stage_of(conv, e, false);
+      const Tensor<T> grad = random_tensor<T>(fused.output_shape(x.shape()), seed++);
+      const std::vector<Tensor<T>> expected = run_backward<T>(apart, x, grad, 2);
+      const std::vector<Tensor<T>> first = run_backward<T>(fused, x, grad, 2);
+      for (std::size_t i = 0; i < expected.size(); ++i)
+        EXPECT_TRUE(near<T>(first[i], expected[i], tolerance<T>())) << "gradient " << i << " (0: the input's)";
+      for (std::size_t threads : thread_counts()) {
+        const std::vector<Tensor<T>> again = Threads(threads).run([&] { return run_backward<T>(fused, x, grad, 2); });
+        for (std::size_t i = 0; i < first.size(); ++i)
+          EXPECT_TRUE(bitwise<T>(again[i], first[i])) << "gradient " << i << ", " << threads << " threads";
+      }
+    }
+  }
+}
+
+TEST(Conv2dBackwardTest, FusedGradientsMatchFiniteDifferences) {
+  kernels::Epilogue e;
+  e.max_pool_2x2 = e.gelu = true;
+  e.gelu_approximation = GeluApproximation::tanh;
+  for (const ConvCase& c : std::vector<ConvCase>{{3, 2, 3, 6, 5, 3, 1, 0, true}, {2, 3, 17, 9, 8, 3, 2, 1, true}}) {
+    Sequential<double> stage = stage_of(random_conv<double>(c, 11), e, true);
+    const Tensor<double> x = random_tensor<double>(Shape{c.batch, c.in_c, c.h, c.w}, 12);
+    expect_gradients_match_finite_differences(stage, x);
+  }
+}
+
+TEST(Conv2dBackwardTest, FusedBackwardRejectsBadShapesAndEpilogues) {
+  kernels::Epilogue pool, gelu;
+  pool.max_pool_2x2 = gelu.gelu = true;
+  const Conv2d<float> conv(3, 4, 3);
+  const Tensor<float> x(Shape{1, 3, 7, 7}), y(Shape{1, 4, 5, 5}), pooled(Shape{1, 4, 2, 2}), wrong(Shape{1, 4, 3, 3});
+  GradientChunks<float> chunks;
+  chunks.plan(conv.parameter_shapes(), 1, 1);
+  Workspace<float> ws;
+  Tensor<float> dx(x.shape());
+  expect_throw_with([&] { conv.backward_fused(x, y, wrong, pooled, dx, pool, {&chunks, 0}, ws); },
+                    {"Conv2d(3->4, k=3) + 2x2 max pool", "pooled maps and their gradient [1, 4, 2, 2]", "[1, 4, 3, 3]"});
+  expect_throw_with<ConfigError>([&] { conv.backward_fused(x, y, y, y, dx, gelu, {&chunks, 0}, ws); },
+                                 {"Conv2d(3->4, k=3)", "cannot run its backward pass through the epilogue GELU"});
+  EXPECT_FALSE(conv.accepts_backward_epilogue(Shape{1, 3, 3, 7}, pool));  // an output of one row
 }
 
 TEST(Conv2dBackwardTest, GradientsMatchFiniteDifferences) {

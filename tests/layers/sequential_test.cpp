@@ -253,6 +253,38 @@ TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
     }
 }
 
+// Backward runs conv → 2×2 pool (→ GELU) as one stage (Conv2d::backward_fused) wherever the pool comes
+// first; the gradients match the layers' own backward passes and keep their bits on 1, 2 and 3 threads.
+TEST(SequentialTest, FusedBackwardMatchesTheLayersApart) {
+  const Tensor<float> odd = random_tensor<float>(Shape{7, 2, 9, 9}, 21), even = random_tensor<float>(Shape{5, 2, 8, 8}, 22);
+  const std::size_t backward_ends[] = {1, 1, 1, 3};  // on the odd input: fused only where the pool comes first
+  std::size_t model = 0;
+  for (auto& model_and_end : fusion_models()) {
+    const Sequential<float>& m = model_and_end.first;
+    for (const Tensor<float>* x : {&odd, &even}) {
+      SCOPED_TRACE(m[1].name() + " on " + x->shape().str());
+      kernels::Epilogue e;
+      if (x == &odd) {
+        EXPECT_EQ(m.backward_stage(0, x->shape(), e), backward_ends[model]);
+      }
+      Sequential<float> apart = m;
+      apart.fuse_epilogues(false);
+      EXPECT_EQ(apart.backward_stage(0, x->shape(), e), 1u);
+      const Tensor<float> grad = random_tensor<float>(m.output_shape(x->shape()), 23);
+      const std::vector<Tensor<float>> expected = run_backward<float>(apart, *x, grad, 3);
+      const std::vector<Tensor<float>> first = run_backward<float>(m, *x, grad, 3);
+      for (std::size_t i = 0; i < expected.size(); ++i)
+        EXPECT_TRUE(near<float>(first[i], expected[i], tolerance<float>())) << "gradient " << i;
+      for (std::size_t threads : thread_counts()) {
+        const auto again = Threads(threads).run([&] { return run_backward<float>(m, *x, grad, 3); });
+        for (std::size_t i = 0; i < first.size(); ++i)
+          EXPECT_TRUE(bitwise<float>(again[i], first[i])) << "gradient " << i << ", " << threads << " threads";
+      }
+    }
+    ++model;
+  }
+}
+
 // A server that answers requests from its own oneTBB loop, one image each, with any strategy: with
 // and without a Threads scope (2 threads, and 3 on 2 cores), some iterations slowed, every forward
 // completes with the bits of the sequential run. So does forward inside the blocks of a cut and inside

@@ -191,43 +191,58 @@ inline int window_choice(T a, T b, T c, T d) {
 
 #if defined(__AVX512F__)
 namespace detail {
-// Backward of n windows over input rows r0 and r1, 16 at a time: g holds their outputs' gradients, and
-// every one of their 2n inputs in d0 and d1 is written (0 + the gradient where window_choice points, 0
-// elsewhere). The window's four values come apart by the permutes of pool2x2_row; window_choice's
-// selects become mask operations; two permutes per row interleave the four results back. The split is
-// written out in both on purpose: one inline helper returning the four vectors made the forward pool
-// 8-15 % slower (pool1 at batch 64, layers_bench: 107-111 -> 125-126 µs; code generation).
-inline void pool2x2_backward_row(const float* r0, const float* r1, const float* g, float* d0, float* d1,
-                                 std::size_t n) {
+// The first `count` lanes of 16 (all for 16 or more).
+inline __mmask16 pool_lanes(std::size_t count) {
+  return static_cast<__mmask16>(count >= 16 ? 0xFFFFu : (1u << count) - 1);
+}
+
+// window_choice of m ≤ 16 consecutive 2×2 windows over rows r0 and r1 (reading 2m values of each), as
+// four disjoint lane masks: the windows whose value is their a (r0[2i]), b (r0[2i + 1]), c (r1[2i]) or d.
+struct WindowChoice {
+  __mmask16 a, b, c, d;
+};
+inline WindowChoice window_choice_16(const float* r0, const float* r1, std::size_t m) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __mmask16 lo = pool_lanes(2 * m), hi = pool_lanes(2 * m > 16 ? 2 * m - 16 : 0);
+  const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0), a1 = _mm512_maskz_loadu_ps(hi, r0 + 16);
+  const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1), b1 = _mm512_maskz_loadu_ps(hi, r1 + 16);
+  const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
+  const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+  // The first maximum: b, c, d each taken only when strictly greater than the best so far.
+  const __mmask16 gt_b = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
+  const __m512 ab = _mm512_mask_blend_ps(gt_b, a, b);
+  const __mmask16 gt_c = _mm512_cmp_ps_mask(c, ab, _CMP_GT_OQ);
+  const __m512 abc = _mm512_mask_blend_ps(gt_c, ab, c);
+  const __mmask16 gt_d = _mm512_cmp_ps_mask(d, abc, _CMP_GT_OQ);
+  const __mmask16 max_d = gt_d, max_c = gt_c & ~gt_d, max_b = gt_b & ~gt_c & ~gt_d;
+  const __mmask16 max_a = static_cast<__mmask16>(~(gt_b | gt_c | gt_d));
+  // Else the first NaN.
+  const __mmask16 na = _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), nb = _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+  const __mmask16 nc = _mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q), nd = _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q);
+  const __mmask16 any = na | nb | nc | nd;
+  return WindowChoice{static_cast<__mmask16>((any & na) | (~any & max_a)),
+                      static_cast<__mmask16>((any & nb & ~na) | (~any & max_b)),
+                      static_cast<__mmask16>((any & nc & ~(na | nb)) | (~any & max_c)),
+                      static_cast<__mmask16>((any & nd & ~(na | nb | nc)) | (~any & max_d))};
+}
+
+// Backward of n windows over input rows r0 and r1, 16 at a time: g holds their outputs' gradients, and
+// every one of their 2n inputs in d0 and d1 is written (0 + the gradient where window_choice points, 0
+// elsewhere). window_choice_16 gives the windows' choices as masks; two permutes per row interleave
+// the four results back. (The forward pool keeps its own copy of the split: one inline helper returning
+// the four vectors made it 8-15 % slower, through code generation.)
+inline void pool2x2_backward_row(const float* r0, const float* r1, const float* g, float* d0, float* d1,
+                                 std::size_t n) {
   const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   const __m512 zero = _mm512_setzero_ps();
-  auto first = [](std::size_t count) { return static_cast<__mmask16>(count >= 16 ? 0xFFFFu : (1u << count) - 1); };
   for (std::size_t i = 0; i < n; i += 16) {
     const std::size_t m = std::min<std::size_t>(16, n - i);
-    const __mmask16 lo = first(2 * m), hi = first(2 * m > 16 ? 2 * m - 16 : 0);
-    const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * i), a1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * i + 16);
-    const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * i), b1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * i + 16);
-    const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
-    const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
-    // The first maximum: b, c, d each taken only when strictly greater than the best so far.
-    const __mmask16 gt_b = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
-    const __m512 ab = _mm512_mask_blend_ps(gt_b, a, b);
-    const __mmask16 gt_c = _mm512_cmp_ps_mask(c, ab, _CMP_GT_OQ);
-    const __m512 abc = _mm512_mask_blend_ps(gt_c, ab, c);
-    const __mmask16 gt_d = _mm512_cmp_ps_mask(d, abc, _CMP_GT_OQ);
-    const __mmask16 max_d = gt_d, max_c = gt_c & ~gt_d, max_b = gt_b & ~gt_c & ~gt_d;
-    const __mmask16 max_a = static_cast<__mmask16>(~(gt_b | gt_c | gt_d));
-    // Else the first NaN.
-    const __mmask16 na = _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), nb = _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
-    const __mmask16 nc = _mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q), nd = _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q);
-    const __mmask16 any = na | nb | nc | nd;
-    const __mmask16 to_a = (any & na) | (~any & max_a), to_b = (any & nb & ~na) | (~any & max_b);
-    const __mmask16 to_c = (any & nc & ~(na | nb)) | (~any & max_c);
-    const __mmask16 to_d = (any & nd & ~(na | nb | nc)) | (~any & max_d);
-    const __m512 gv = _mm512_maskz_loadu_ps(first(m), g + i);
+    const __mmask16 lo = pool_lanes(2 * m), hi = pool_lanes(2 * m > 16 ? 2 * m - 16 : 0);
+    const WindowChoice choice = window_choice_16(r0 + 2 * i, r1 + 2 * i, m);
+    const __mmask16 to_a = choice.a, to_b = choice.b, to_c = choice.c, to_d = choice.d;
+    const __m512 gv = _mm512_maskz_loadu_ps(pool_lanes(m), g + i);
     const __m512 ga = _mm512_maskz_add_ps(to_a, zero, gv), gb = _mm512_maskz_add_ps(to_b, zero, gv);
     const __m512 gc = _mm512_maskz_add_ps(to_c, zero, gv), gd = _mm512_maskz_add_ps(to_d, zero, gv);
     const __m512 row0_lo = _mm512_permutex2var_ps(ga, low, gb), row0_hi = _mm512_permutex2var_ps(ga, high, gb);

@@ -11,10 +11,14 @@
 //  - the direct kernel stages each block's own input rows and shares nothing.
 // In inference a Sequential fuses a following 2×2 max pool and/or GELU into the convolution
 // (forward_fused, kernels/epilogue.hpp): they run on each block's output tile while it is in cache,
-// and only the outputs the pool reads are computed.
+// and only the outputs the pool reads are computed. In training it runs the backward pass of the
+// convolution, such a pool and GELU as one (backward_fused, kernels/conv2d_pooled_backward.hpp),
+// through the windows' maxima alone.
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -22,6 +26,7 @@
 #include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/conv2d.hpp"
 #include "parcnn/kernels/conv2d_direct.hpp"
+#include "parcnn/kernels/conv2d_pooled_backward.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/layers/size2d.hpp"
 #include "parcnn/parallel/run.hpp"
@@ -89,6 +94,13 @@ class Conv2d final : public Layer<T> {
   }
 
   Workload workload(const Shape& in) const override { return fused_workload(in, kernels::Epilogue{}); }
+
+  // A 2×2 max pool, then GELU or not, on an output of at least one window.
+  bool accepts_backward_epilogue(const Shape& in, const kernels::Epilogue& e) const override {
+    if (!e.max_pool_2x2) return false;
+    const kernels::Conv2dGeometry g = geometry(in);
+    return g.out_h >= 2 && g.out_w >= 2 && g.positions() <= std::numeric_limits<std::uint32_t>::max();
+  }
 
   // Any epilogue (bias, then a 2×2 pool and/or GELU) runs on the output tile of each block.
   bool accepts_epilogue(const kernels::Epilogue&) const override { return true; }
@@ -284,6 +296,33 @@ class Conv2d final : public Layer<T> {
           kernels::conv2d_backward(in.data() + n * g.in_image(), std::min(stack, images.end - n), weight_.data(),
                                    grad_out.data() + n * g.out_image(), g, dw, db,
                                    grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(), ws.scratch(worker));
+      }
+    });
+  }
+
+  // Chunks in parallel; in a chunk, its images in order (see GradientChunks).
+  void run_backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
+                          TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::Epilogue& e,
+                          GradientSlice<T> grads, Workspace<T>& ws) const override {
+    const kernels::Conv2dGeometry g = geometry(in.shape());
+    T* weight_cl = nullptr;
+    if (!grad_in.empty()) {
+      weight_cl = ws.shared(kernels::conv2d_weight_channels_last_size<T>(g));
+      kernels::conv2d_weight_channels_last(weight_.data(), g, weight_cl);
+    }
+    const std::size_t pooled_image = pooled.size() / in.dim(0);
+    ws.reserve_scratch(current_workers(), kernels::conv2d_pooled_backward_scratch<T>(g));
+    run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t worker) {
+      for (std::size_t c = blk.n.begin; c < blk.n.end; ++c) {
+        T* dw = grads.grad(c, 0).data();
+        T* db = has_bias() ? grads.grad(c, 1).data() : nullptr;
+        const Range images = grads.images(c);
+        for (std::size_t n = images.begin; n < images.end; ++n)
+          kernels::conv2d_pooled_backward(in.data() + n * g.in_image(), out.data() + n * g.out_image(),
+                                          pooled.data() + n * pooled_image, grad_out.data() + n * pooled_image,
+                                          weight_cl, g, e, dw, db,
+                                          grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(),
+                                          ws.scratch(worker));
       }
     });
   }

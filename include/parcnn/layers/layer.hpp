@@ -133,6 +133,38 @@ class Layer {
     if (out.shape() != expected || grad_out.shape() != expected)
       throw ShapeError(name() + ": backward expects output and output gradient of shape " + expected.str() + ", got " +
                        out.shape().str() + " and " + grad_out.shape().str());
+    check_backward(in, grad_in, grads);
+    run_backward(in, out, grad_out, grad_in, grads, ws);
+  }
+
+  // Backward through a stage of training: this layer and the layers after it that make up epilogue `e`
+  // (a 2×2 max pool, then GELU or not), all run apart by forward_for_backward, in one pass — where
+  // accepts_backward_epilogue(in, e) (Conv2d does: its output gradient is zero but at each window's maximum,
+  // and it goes through those alone). `out` is this layer's output, `pooled` the pool's, grad_out the
+  // gradient of the stage's output (the pool's, or GELU's); grad_in and grads as in backward. The values
+  // are those of the layers' own backward passes up to rounding; the bits depend on neither the cut nor
+  // the thread count.
+  virtual bool accepts_backward_epilogue(const Shape& in, const kernels::Epilogue& e) const {
+    (void)in, (void)e;
+    return false;
+  }
+  void backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
+                      TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::Epilogue& e,
+                      GradientSlice<T> grads, Workspace<T>& ws) const {
+    if (!accepts_backward_epilogue(in.shape(), e))
+      throw ConfigError(name() + ": cannot run its backward pass through the epilogue " + e.str());
+    const Shape expected = output_shape(in.shape()), stage = fused_output_shape(in.shape(), e);
+    if (out.shape() != expected || pooled.shape() != stage || grad_out.shape() != stage)
+      throw ShapeError(name() + " + " + e.str() + ": backward expects output " + expected.str() +
+                       ", pooled maps and their gradient " + stage.str() + ", got " + out.shape().str() + ", " +
+                       pooled.shape().str() + " and " + grad_out.shape().str());
+    check_backward(in, grad_in, grads);
+    run_backward_fused(in, out, pooled, grad_out, grad_in, e, grads, ws);
+  }
+
+ protected:
+  // The input gradient's shape (when there is one) and the gradient buffers a backward pass writes.
+  void check_backward(TensorView<const T> in, TensorView<T> grad_in, const GradientSlice<T>& grads) const {
     if (!grad_in.empty() && grad_in.shape() != in.shape())
       throw ShapeError(name() + ": input gradient must have shape " + in.shape().str() + ", got " +
                        grad_in.shape().str());
@@ -143,10 +175,8 @@ class Layer {
       if (grads.count() == 0 || grads.images(grads.count() - 1).end != in.dim(0))
         throw ShapeError(name() + ": gradient chunks are planned for another batch size than " + in.shape().str());
     }
-    run_backward(in, out, grad_out, grad_in, grads, ws);
   }
 
- protected:
   // Shape{dims}, the output for input `in`; a ShapeError naming the layer where it would hold more than
   // Shape::max_numel elements (absurd sizes or padding).
   Shape output_of(std::initializer_list<std::size_t> dims, const Shape& in) const {
@@ -205,6 +235,14 @@ class Layer {
 
   virtual void run_backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,
                             TensorView<T> grad_in, GradientSlice<T> grads, Workspace<T>& ws) const = 0;
+
+  // backward_fused's computation (only called where accepts_backward_epilogue, shapes checked).
+  virtual void run_backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
+                                  TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::Epilogue& e,
+                                  GradientSlice<T> grads, Workspace<T>& ws) const {
+    (void)in, (void)out, (void)pooled, (void)grad_out, (void)grad_in, (void)grads, (void)ws;
+    throw ConfigError(name() + ": cannot run its backward pass through the epilogue " + e.str());
+  }
 };
 
 }  // namespace parcnn

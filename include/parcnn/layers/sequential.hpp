@@ -52,10 +52,12 @@ class Sequential final : public Layer<T> {
     return *this;
   }
 
-  // Whether forward fuses epilogues (on by default): a layer that accepts one (Conv2d) runs the 2×2
-  // max pool and GELU layers after it on its output tile (kernels/epilogue.hpp). The bits are the same
-  // either way; off, every layer runs on its own (to time them apart, say). forward_for_backward never
-  // fuses: backward needs every activation.
+  // Whether forward and backward fuse epilogues (on by default). In forward a layer that accepts one
+  // (Conv2d) runs the 2×2 max pool and GELU layers after it on its output tile (kernels/epilogue.hpp):
+  // the same bits either way. forward_for_backward never fuses (backward needs every activation), but
+  // backward runs such a layer's backward pass through the pool and GELU after it in one
+  // (Layer::backward_fused): the same values up to rounding, the same bits on every cut and thread
+  // count. Off, every layer runs on its own (to time them apart, say).
   Sequential& fuse_epilogues(bool on) {
     fuse_ = on;
     return *this;
@@ -92,6 +94,28 @@ class Sequential final : public Layer<T> {
         e = kernels::Epilogue{};
         return first + 1;
       }
+    }
+    return next;
+  }
+
+  // The stage of a backward pass that starts at layer `first` on input shape `in`: that layer with the
+  // epilogue `e` of the layers after it (a 2×2 max pool, then GELU or not) that its backward_fused runs
+  // them with (Layer::accepts_backward_epilogue), none with fusion off; returns one past its last layer.
+  std::size_t backward_stage(std::size_t first, const Shape& in, kernels::Epilogue& e) const {
+    e = kernels::Epilogue{};
+    std::size_t next = first + 1;
+    if (!fuse_) return next;
+    const Layer<T>& head = *layers_[first].second;
+    Shape s = head.output_shape(in);
+    kernels::Epilogue trial;
+    for (std::size_t k = first + 1; k < layers_.size(); ++k) {
+      const std::optional<kernels::EpilogueStep> step = layers_[k].second->epilogue_step(s);
+      if (!step || !trial.can_append(*step)) break;
+      trial = trial.then(*step);
+      if (!head.accepts_backward_epilogue(in, trial)) break;
+      e = trial;
+      next = k + 1;
+      s = layers_[k].second->output_shape(s);
     }
     return next;
   }
@@ -392,20 +416,33 @@ class Sequential final : public Layer<T> {
   }
 
  private:
-  // Every layer's backward, last to first; the activations are checked (run_backward).
+  // Every stage's backward, last to first; the activations are checked (run_backward).
   void backward_layers(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,
                        TensorView<T> grad_in, GradientSlice<T> grads, Workspace<T>& ws) const {
+    backward_from(0, 0, in, out, grad_out, grad_in, grads, ws);
+  }
+
+  // The backward passes of the stages from layer i on, whose parameters start at `p` (counted from
+  // grads.first): the later stages first (recursing once per stage), then the one at i.
+  void backward_from(std::size_t i, std::size_t p, TensorView<const T> in, TensorView<const T> out,
+                     TensorView<const T> grad_out, TensorView<T> grad_in, GradientSlice<T> grads,
+                     Workspace<T>& ws) const {
     const std::size_t L = layers_.size();
-    std::size_t first = parameter_count();  // one past the last layer's parameters, counted from grads.first
-    TensorView<const T> g = grad_out;
-    for (std::size_t i = L; i-- > 0;) {
-      first -= layers_[i].second->parameter_count();
-      const TensorView<const T> layer_in = i == 0 ? in : TensorView<const T>(ws.tensor(i - 1).view());
-      const TensorView<const T> layer_out = i + 1 == L ? out : TensorView<const T>(ws.tensor(i).view());
-      TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, layer_in.shape()).view();
-      layers_[i].second->backward(layer_in, layer_out, g, layer_grad_in, grads.from(first), ws.child(i));
-      g = layer_grad_in;
-    }
+    if (i == L) return;
+    auto activation = [&](std::size_t k) { return k + 1 == L ? out : TensorView<const T>(ws.tensor(k).view()); };
+    const TensorView<const T> layer_in = i == 0 ? in : activation(i - 1);
+    kernels::Epilogue e;
+    const std::size_t next = backward_stage(i, layer_in.shape(), e);
+    std::size_t params = 0;
+    for (std::size_t k = i; k < next; ++k) params += layers_[k].second->parameter_count();
+    backward_from(next, p + params, in, out, grad_out, grad_in, grads, ws);
+    const TensorView<const T> g = next == L ? grad_out : TensorView<const T>(ws.tensor(L + next - 1).view());
+    TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, layer_in.shape()).view();
+    if (next == i + 1)
+      layers_[i].second->backward(layer_in, activation(i), g, layer_grad_in, grads.from(p), ws.child(i));
+    else
+      layers_[i].second->backward_fused(layer_in, activation(i), activation(i + 1), g, layer_grad_in, e,
+                                        grads.from(p), ws.child(i));
   }
 
   Cut auto_depth_first_cut(const Shape& in, const Workload& work, const strategy::Auto& a, std::size_t workers) const {

@@ -1,0 +1,297 @@
+// parcnn/kernels/conv2d_pooled_backward.hpp — the backward pass of a convolution followed by a 2×2 max
+// pool (stride 2, floor) and optionally GELU, from the gradient of the pooled (and GELU'd) maps.
+//
+// Each pooled value is one convolution output (its window's first NaN, else its first maximum), so the
+// convolution's output gradient is zero but at one position per window: conv2 of the letter CNN has 25
+// such positions of 121 per map, conv3 1 of 9. Rather than write that gradient out densely and run two
+// dense GEMMs and a col2im over it, the kernel visits the windows alone. Per image, with J windows per map:
+//   v[co, j] = grad[co, j] · gelu'(pooled[co, j])        (grad itself without GELU)
+//   p[co, j] = the convolution output window j of channel co took
+//   dW[co, :] += v[co, j] · rows[p[co, j], :]   for j in order   rows: the input patches, one per position
+//   db[co]    += Σ_j v[co, j]                                    (detail::image_sum)
+//   dx[:, window of p[co, j]] += v[co, j] · W[co]   for co, then j, in order (channels last, then transposed)
+// Every element is one chain in a fixed order that does not depend on the cut, the thread count or the
+// images run with it: the trained weights stay the same bits under every strategy.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "parcnn/kernels/conv2d.hpp"
+#include "parcnn/kernels/conv2d_geometry.hpp"
+#include "parcnn/kernels/epilogue.hpp"
+#include "parcnn/kernels/gelu.hpp"
+#include "parcnn/kernels/gemm.hpp"
+#include "parcnn/kernels/im2col.hpp"
+#include "parcnn/kernels/maxpool2d.hpp"
+#include "parcnn/kernels/transpose.hpp"
+#include "parcnn/kernels/vec.hpp"
+
+namespace parcnn::kernels {
+
+// The weight [out_c, in_c, k_h, k_w] channels last, [out_c, k_h, k_w, ldc] with ldc =
+// gemm_whole_vectors(in_c) and zeros past in_c: the rows conv2d_pooled_backward adds into dx.
+template <class T>
+std::size_t conv2d_weight_channels_last_size(const Conv2dGeometry& g) {
+  return g.out_c * g.k_h * g.k_w * gemm_whole_vectors<T>(g.in_c);
+}
+template <class T>
+void conv2d_weight_channels_last(const T* weight, const Conv2dGeometry& g, T* out) {
+  const std::size_t ldc = gemm_whole_vectors<T>(g.in_c);
+  for (std::size_t co = 0; co < g.out_c; ++co)
+    for (std::size_t ky = 0; ky < g.k_h; ++ky)
+      for (std::size_t kx = 0; kx < g.k_w; ++kx) {
+        T* row = out + ((co * g.k_h + ky) * g.k_w + kx) * ldc;
+        for (std::size_t ci = 0; ci < g.in_c; ++ci) row[ci] = weight[((co * g.in_c + ci) * g.k_h + ky) * g.k_w + kx];
+        std::fill(row + g.in_c, row + ldc, T(0));
+      }
+}
+
+namespace detail {
+// The padded extent of the channels-last input gradient conv2d_pooled_backward accumulates in.
+inline std::size_t pooled_backward_dx_positions(const Conv2dGeometry& g) {
+  return (g.in_h + 2 * g.pad_h) * (g.in_w + 2 * g.pad_w);
+}
+
+// Scratch layout of conv2d_pooled_backward, in elements of T from a vector-aligned start, each part on
+// a whole vector.
+template <class T>
+struct PooledBackwardScratch {
+  std::size_t columns, rows, values, positions, channels, channel_values, offsets, dx_t, total;
+  explicit PooledBackwardScratch(const Conv2dGeometry& g) {
+    const std::size_t K = g.patch(), P = g.positions(), J = g.out_c * (g.out_h / 2) * (g.out_w / 2);
+    const std::size_t ldc = gemm_whole_vectors<T>(g.in_c), patch_vectors = g.k_h * g.k_w * ldc / Vec<T>::lanes;
+    std::size_t at = 0;
+    auto part = [&](std::size_t bytes) {
+      const std::size_t start = at;
+      at += gemm_whole_vectors<T>((bytes + sizeof(T) - 1) / sizeof(T));
+      return start;
+    };
+    columns = part(sizeof(T) * K * P);                       // im2col's [K, P]
+    rows = part(sizeof(T) * (P * K + Vec<T>::lanes));        // its transpose, read a whole vector at a time
+    values = part(sizeof(T) * J);                            // v
+    positions = part(sizeof(std::uint32_t) * J);             // p
+    channels = part(sizeof(std::uint32_t) * 4 * g.out_c);    // one window's channels by the value they took
+    channel_values = part(sizeof(T) * 4 * g.out_c);          // and their v
+    offsets = part(sizeof(std::uint32_t) * patch_vectors);   // each patch vector's place in the frame
+    dx_t = part(sizeof(T) * pooled_backward_dx_positions(g) * ldc);
+    total = at;
+  }
+};
+
+// dweight[co, k0 + i·L …] for NV whole vectors (the last one `tail` lanes when tail > 0) of channels
+// [c0, c1): one chain per element over the windows j in order, G channels side by side so that G·NV
+// chains are in flight.
+template <int NV, int G, class T>
+void pooled_weight_block(const T* rows, std::size_t K, const T* v, const std::uint32_t* pos, std::size_t c0,
+                         std::size_t c1, std::size_t J, std::size_t k0, std::size_t tail, T* dweight) {
+  using V = typename Vec<T>::type;
+  constexpr std::size_t L = Vec<T>::lanes;
+  for (std::size_t co = c0; co + G <= c1; co += G) {
+    V acc[G][NV];
+    for (int c = 0; c < G; ++c)
+      for (int q = 0; q < NV; ++q) {
+        const T* dw = dweight + (co + c) * K + k0 + q * L;
+        if (tail && q == NV - 1) {
+          acc[c][q] = V{};
+          copy_partial(reinterpret_cast<T*>(&acc[c][q]), dw, tail);
+        } else {
+          acc[c][q] = load(dw);
+        }
+      }
+    for (std::size_t j = 0; j < J; ++j)
+      for (int c = 0; c < G; ++c) {
+        const T a = v[(co + c) * J + j];
+        const T* r = rows + std::size_t(pos[(co + c) * J + j]) * K + k0;
+        for (int q = 0; q < NV; ++q) acc[c][q] = a * load(r + q * L) + acc[c][q];
+      }
+    for (int c = 0; c < G; ++c)
+      for (int q = 0; q < NV; ++q) {
+        T* dw = dweight + (co + c) * K + k0 + q * L;
+        if (tail && q == NV - 1)
+          copy_partial(dw, reinterpret_cast<const T*>(&acc[c][q]), tail);
+        else
+          store(dw, acc[c][q]);
+      }
+  }
+}
+
+// pooled_weight_block over every channel: groups of G = 8 / NV, then the channels left one by one.
+template <int NV, class T>
+void pooled_weight_blocks(const T* rows, std::size_t K, const T* v, const std::uint32_t* pos, std::size_t out_c,
+                          std::size_t J, std::size_t k0, std::size_t tail, T* dweight) {
+  constexpr int G = 8 / NV;
+  const std::size_t grouped = out_c / G * G;
+  pooled_weight_block<NV, G>(rows, K, v, pos, 0, grouped, J, k0, tail, dweight);
+  pooled_weight_block<NV, 1>(rows, K, v, pos, grouped, out_c, J, k0, tail, dweight);
+}
+
+// For each of the eh × ew 2×2 windows (stride 2) over a map with rows of `width`: the position in the
+// map of the value the window took (window_choice), row by row.
+template <class T>
+void window_positions(const T* map, std::size_t width, std::size_t eh, std::size_t ew, std::uint32_t* pos) {
+  for (std::size_t oh = 0; oh < eh; ++oh) {
+    const T* r0 = map + 2 * oh * width;
+    std::uint32_t* p = pos + oh * ew;
+    std::size_t ow = 0;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      const __m512i twice = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(int(width));
+      for (; ow < ew; ow += 16) {
+        const std::size_t m = std::min<std::size_t>(16, ew - ow);
+        const WindowChoice c = window_choice_16(r0 + 2 * ow, r0 + width + 2 * ow, m);
+        __m512i at = _mm512_add_epi32(_mm512_set1_epi32(int(2 * oh * width + 2 * ow)), twice);
+        at = _mm512_mask_add_epi32(at, static_cast<__mmask16>(c.b | c.d), at, one);
+        at = _mm512_mask_add_epi32(at, static_cast<__mmask16>(c.c | c.d), at, down);
+        _mm512_mask_storeu_epi32(p + ow, pool_lanes(m), at);
+      }
+    }
+#endif
+    for (; ow < ew; ++ow) {
+      const T* w = r0 + 2 * ow;
+      const int k = window_choice(w[0], w[1], w[width], w[width + 1]);
+      p[ow] = std::uint32_t(2 * oh * width + 2 * ow + std::size_t(k >> 1) * width + std::size_t(k & 1));
+    }
+  }
+}
+
+// Adds Σ_i values[i] · W[channels[i]] (channels last, W_cl: rows of `row` elements) over the patch of
+// one convolution output, whose top-left input is `at` in the channels-last frame: the patch's vector u
+// goes to at + offsets[u]. The sum in registers, NV vectors at a time, each element one chain over the
+// channels in order.
+template <int NV, class T>
+void pooled_dx_vectors(const T* weight_cl, std::size_t row, const std::uint32_t* channels, const T* values,
+                       std::size_t count, std::size_t u0, const std::uint32_t* offsets, T* at) {
+  using V = typename Vec<T>::type;
+  constexpr std::size_t L = Vec<T>::lanes;
+  V acc[NV];
+  for (int u = 0; u < NV; ++u) acc[u] = V{};
+  for (std::size_t i = 0; i < count; ++i) {
+    const T a = values[i];
+    const T* w = weight_cl + std::size_t(channels[i]) * row + u0 * L;
+    for (int u = 0; u < NV; ++u) acc[u] = a * load(w + u * L) + acc[u];
+  }
+  for (int u = 0; u < NV; ++u) {
+    T* to = at + offsets[u0 + std::size_t(u)];
+    store(to, load(to) + acc[u]);
+  }
+}
+
+template <class T>
+void pooled_dx_position(const T* weight_cl, std::size_t patch_vectors, const std::uint32_t* channels,
+                        const T* values, std::size_t count, const std::uint32_t* offsets, T* at) {
+  constexpr std::size_t L = Vec<T>::lanes, block = 16;
+  const std::size_t row = patch_vectors * L;
+  std::size_t u0 = 0;
+  for (; u0 + block <= patch_vectors; u0 += block)
+    pooled_dx_vectors<block>(weight_cl, row, channels, values, count, u0, offsets, at);
+  for (; u0 + 4 <= patch_vectors; u0 += 4)
+    pooled_dx_vectors<4>(weight_cl, row, channels, values, count, u0, offsets, at);
+  for (; u0 + 2 <= patch_vectors; u0 += 2)
+    pooled_dx_vectors<2>(weight_cl, row, channels, values, count, u0, offsets, at);
+  for (; u0 < patch_vectors; ++u0) pooled_dx_vectors<1>(weight_cl, row, channels, values, count, u0, offsets, at);
+}
+}  // namespace detail
+
+// Scratch elements conv2d_pooled_backward needs.
+template <class T>
+std::size_t conv2d_pooled_backward_scratch(const Conv2dGeometry& g) {
+  return detail::PooledBackwardScratch<T>(g).total;
+}
+
+// Backward of one image through convolution → 2×2 max pool (→ GELU when e.gelu; e.max_pool_2x2 must be
+// set). x: the image [in_c, in_h, in_w]; y: its convolution output [out_c, out_h, out_w] (with bias);
+// pooled: the pool's output [out_c, out_h/2, out_w/2] (GELU's input; read only with GELU); grad: the
+// gradient of the epilogue's output; weight_cl: conv2d_weight_channels_last of the weight. Adds into
+// dweight [out_c, K] and dbias (if not null); writes dx (if not null). scratch:
+// conv2d_pooled_backward_scratch<T>(g) elements, aligned to a vector.
+template <class T>
+void conv2d_pooled_backward(const T* x, const T* y, const T* pooled, const T* grad, const T* weight_cl,
+                            const Conv2dGeometry& g, const Epilogue& e, T* dweight, T* dbias, T* dx, T* scratch) {
+  constexpr std::size_t L = detail::Vec<T>::lanes;
+  const std::size_t K = g.patch(), P = g.positions(), eh = g.out_h / 2, ew = g.out_w / 2, J = eh * ew;
+  const detail::PooledBackwardScratch<T> at(g);
+  T* v = scratch + at.values;
+  auto* pos = reinterpret_cast<std::uint32_t*>(scratch + at.positions);
+
+  // The windows' gradients and the positions they came from.
+  if (e.gelu)
+    gelu_backward(e.gelu_approximation, pooled, grad, v, g.out_c * J);
+  else
+    std::copy(grad, grad + g.out_c * J, v);
+  for (std::size_t co = 0; co < g.out_c; ++co)
+    detail::window_positions(y + co * P, g.out_w, eh, ew, pos + co * J);
+  if (dbias)
+    for (std::size_t co = 0; co < g.out_c; ++co) {
+      T sum = dbias[co];
+      sum += detail::image_sum(v + co * J, J);
+      dbias[co] = sum;
+    }
+
+  // dW: the patches as rows (im2col, transposed), then whole-vector blocks of every channel's row.
+  T* rows = scratch + at.rows;
+  im2col(x, g, Range{0, g.out_h}, Range{0, g.out_w}, scratch + at.columns, P);
+  transpose(scratch + at.columns, K, P, rows);
+  // Blocks of 4 vectors: a block's segment of every row (conv2 of the letter CNN: 121 × 256 bytes) stays
+  // in L1 while every channel reads it.
+  constexpr std::size_t block = 4;
+  for (std::size_t k0 = 0; k0 < K; k0 += block * L) {
+    const std::size_t n = std::min(K - k0, block * L), vectors = (n + L - 1) / L, tail = n % L;
+    if (vectors == 4)
+      detail::pooled_weight_blocks<4>(rows, K, v, pos, g.out_c, J, k0, tail, dweight);
+    else if (vectors == 3)
+      detail::pooled_weight_blocks<3>(rows, K, v, pos, g.out_c, J, k0, tail, dweight);
+    else if (vectors == 2)
+      detail::pooled_weight_blocks<2>(rows, K, v, pos, g.out_c, J, k0, tail, dweight);
+    else
+      detail::pooled_weight_blocks<1>(rows, K, v, pos, g.out_c, J, k0, tail, dweight);
+  }
+  if (!dx) return;
+
+  // dx: each window's v · W[co] added over its patch, channels last in a padded frame, then transposed.
+  const std::size_t ldc = gemm_whole_vectors<T>(g.in_c);
+  const std::size_t frame_w = g.in_w + 2 * g.pad_w;
+  T* dx_t = scratch + at.dx_t;
+  std::fill_n(dx_t, detail::pooled_backward_dx_positions(g) * ldc, T(0));
+  // Window by window, its channels sorted by the position they took; for each position, the sum of
+  // v · W[co] over its channels in registers, then added over the position's patch at once.
+  const std::size_t per_kx = ldc / L, patch_vectors = g.k_h * g.k_w * per_kx;
+  auto* offsets = reinterpret_cast<std::uint32_t*>(scratch + at.offsets);
+  for (std::size_t u = 0; u < patch_vectors; ++u) {
+    const std::size_t kk = u / per_kx;
+    offsets[u] = std::uint32_t(((kk / g.k_w) * frame_w + kk % g.k_w) * ldc + (u % per_kx) * L);
+  }
+  auto* channels = reinterpret_cast<std::uint32_t*>(scratch + at.channels);
+  T* values = scratch + at.channel_values;
+  for (std::size_t j = 0; j < J; ++j) {
+    std::size_t count[4] = {0, 0, 0, 0};
+    const std::size_t oh = j / ew, ow = j % ew, base = 2 * oh * g.out_w + 2 * ow;
+    for (std::size_t co = 0; co < g.out_c; ++co) {
+      const std::size_t d = pos[co * J + j] - base, below = d >= g.out_w;  // d: 0, 1, out_w or out_w + 1
+      const std::size_t q = 2 * below + d - below * g.out_w;
+      channels[q * g.out_c + count[q]] = std::uint32_t(co);
+      values[q * g.out_c + count[q]++] = v[co * J + j];
+    }
+    for (std::size_t q = 0; q < 4; ++q)
+      if (count[q]) {
+        const std::size_t y_row = 2 * oh + (q >> 1), y_col = 2 * ow + (q & 1);
+        detail::pooled_dx_position(weight_cl, patch_vectors, channels + q * g.out_c, values + q * g.out_c, count[q],
+                                   offsets, dx_t + (y_row * g.stride_h * frame_w + y_col * g.stride_w) * ldc);
+      }
+  }
+  const std::size_t HW = g.in_h * g.in_w;
+  if (g.pad_h == 0 && g.pad_w == 0 && ldc == g.in_c) {
+    transpose(dx_t, HW, g.in_c, dx);
+    return;
+  }
+  for (std::size_t ih = 0; ih < g.in_h; ++ih)
+    for (std::size_t iw = 0; iw < g.in_w; ++iw) {
+      const T* from = dx_t + ((ih + g.pad_h) * frame_w + iw + g.pad_w) * ldc;
+      for (std::size_t ci = 0; ci < g.in_c; ++ci) dx[ci * HW + ih * g.in_w + iw] = from[ci];
+    }
+}
+
+}  // namespace parcnn::kernels
