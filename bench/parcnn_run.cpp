@@ -3,9 +3,10 @@
 // agreement check. Prints one JSON object.
 //
 //   parcnn_run --weights W.safetensors [--input X.f32 --output Y.f32] [--mode forward|train] [--batch B]
-//              [--threads T] [--strategy S] [--repeat R] [--plan] [--by-layers]
+//              [--threads T] [--strategy S] [--repeat R] [--plan] [--by-layers] [--chunk-images C]
 // --strategy tuned measures a plan with parcnn::tune first (not timed); --plan prints the plan to stderr;
-// --by-layers trains every layer over the whole batch in turn (TrainerOptions::by_chunks off).
+// --by-layers trains every layer over the whole batch in turn (TrainerOptions::by_chunks off);
+// --chunk-images sets TrainerOptions::chunk_images.
 // X.f32: float32 little-endian [B, 1, 28, 28]; Y.f32 receives the log-probabilities [B, 26].
 #include <parcnn/parcnn.hpp>
 
@@ -18,7 +19,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"Times the letter CNN (26 classes) forward or a training step on given weights; prints one JSON object."};
   std::string weights, input, output, mode = "forward", strategy_name = "auto";
-  std::size_t batch = 64, threads = 1, repeat = 50;
+  std::size_t batch = 64, threads = 1, repeat = 50, chunk_images = parcnn::TrainerOptions{}.chunk_images;
   bool plan = false, by_layers = false;
   app.add_option("--weights", weights, "weights of the 26-class letter CNN (safetensors)")->required()->check(CLI::ExistingFile);
   app.add_option("--input", input, "float32 little-endian images [B, 1, 28, 28] (default: seeded uniform values)")
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat, "timed runs")->check(CLI::Range(std::size_t(1), std::size_t(10000000)))->capture_default_str();
   app.add_flag("--plan", plan, "print the plan to stderr");
   app.add_flag("--by-layers", by_layers, "train every layer over the whole batch in turn");
+  app.add_option("--chunk-images", chunk_images, "images per gradient chunk")
+      ->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
   if (const auto status = examples::parse(app, argc, argv)) return *status;
 
   try {
@@ -51,7 +54,7 @@ int main(int argc, char** argv) {
     for (std::size_t n = 0; n < batch; ++n) labels[n] = (n * 7) % 26;
     parcnn::Parameters<float> params(model);
     parcnn::SGD<float> sgd(params.all(), parcnn::SgdOptions{0.01});
-    parcnn::Trainer<float> trainer(model, params, sgd, parcnn::TrainerOptions{strategy, 8, !by_layers});
+    parcnn::Trainer<float> trainer(model, params, sgd, parcnn::TrainerOptions{strategy, chunk_images, !by_layers});
     parcnn::Workspace<float> ws;
 
     if (!output.empty()) {  // before any training step changes the weights

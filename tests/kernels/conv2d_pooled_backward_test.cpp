@@ -83,22 +83,26 @@ void check_against_the_kernels_apart() {
       kernels::conv2d_weight_channels_last(w.data(), g, weight_cl.data());
       AlignedBuffer<T> scratch;
       scratch.reserve(kernels::conv2d_pooled_backward_scratch<T>(g));
+      std::vector<T> acc(w.size()), add_scratch(g.patch());
       for (std::size_t n = 0; n < images; ++n)
         kernels::conv2d_pooled_backward(x.data() + n * g.in_image(), y.data() + n * g.out_image(),
                                         pooled.data() + n * g.out_c * J, grad.data() + n * g.out_c * J,
-                                        weight_cl.data(), g, e, dw.data(), db.data(), dx.data() + n * g.in_image(),
+                                        weight_cl.data(), g, e, acc.data(), db.data(), dx.data() + n * g.in_image(),
                                         scratch.data());
+      kernels::conv2d_pooled_weight_gradient_add(g, acc.data(), dw.data(), add_scratch.data());
       EXPECT_TRUE(near<T>(dw, dw_apart, tolerance<T>())) << "weight gradient";
       EXPECT_TRUE(near<T>(db, db_apart, tolerance<T>())) << "bias gradient";
       EXPECT_TRUE(near<T>(dx, dx_apart, tolerance<T>())) << "input gradient";
 
       // Without the input gradient or the bias, the weight gradient keeps its bits.
       Tensor<T> dw_alone(w.shape());
+      std::fill(acc.begin(), acc.end(), T(0));
       for (std::size_t n = 0; n < images; ++n)
         kernels::conv2d_pooled_backward(x.data() + n * g.in_image(), y.data() + n * g.out_image(),
                                         pooled.data() + n * g.out_c * J, grad.data() + n * g.out_c * J,
-                                        static_cast<const T*>(nullptr), g, e, dw_alone.data(), static_cast<T*>(nullptr),
+                                        static_cast<const T*>(nullptr), g, e, acc.data(), static_cast<T*>(nullptr),
                                         static_cast<T*>(nullptr), scratch.data());
+      kernels::conv2d_pooled_weight_gradient_add(g, acc.data(), dw_alone.data(), add_scratch.data());
       EXPECT_TRUE(bitwise<T>(dw_alone, dw));
     }
 }

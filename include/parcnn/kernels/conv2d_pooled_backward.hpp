@@ -39,7 +39,11 @@ std::size_t conv2d_weight_channels_last_size(const Conv2dGeometry& g) {
 }
 template <class T>
 void conv2d_weight_channels_last(const T* weight, const Conv2dGeometry& g, T* out) {
-  const std::size_t ldc = gemm_whole_vectors<T>(g.in_c);
+  const std::size_t ldc = gemm_whole_vectors<T>(g.in_c), taps = g.k_h * g.k_w;
+  if (ldc == g.in_c) {  // each channel's [in_c, taps] transposed whole
+    for (std::size_t co = 0; co < g.out_c; ++co) transpose(weight + co * g.in_c * taps, g.in_c, taps, out + co * taps * ldc);
+    return;
+  }
   for (std::size_t co = 0; co < g.out_c; ++co)
     for (std::size_t ky = 0; ky < g.k_h; ++ky)
       for (std::size_t kx = 0; kx < g.k_w; ++kx) {
@@ -55,38 +59,51 @@ inline std::size_t pooled_backward_dx_positions(const Conv2dGeometry& g) {
   return (g.in_h + 2 * g.pad_h) * (g.in_w + 2 * g.pad_w);
 }
 
+// Whether the weight gradient accumulates channels last ([out_c, k_h, k_w, in_c]): where the input's
+// channels fill whole vectors, each patch is then k_h·k_w segments of the channels-last input, read in
+// place; else the weight's own layout [out_c, K], read from the patches built as rows.
+template <class T>
+bool pooled_weight_channels_last(const Conv2dGeometry& g) {
+  return g.in_c % Vec<T>::lanes == 0;
+}
+
 // Scratch layout of conv2d_pooled_backward, in elements of T from a vector-aligned start, each part on
 // a whole vector.
 template <class T>
 struct PooledBackwardScratch {
-  std::size_t columns, rows, values, positions, channels, channel_values, offsets, dx_t, total;
+  std::size_t columns, rows, values, positions, frame, channels, channel_values, offsets, x_cl, dx_t, total;
   explicit PooledBackwardScratch(const Conv2dGeometry& g) {
     const std::size_t K = g.patch(), P = g.positions(), J = g.out_c * (g.out_h / 2) * (g.out_w / 2);
     const std::size_t ldc = gemm_whole_vectors<T>(g.in_c), patch_vectors = g.k_h * g.k_w * ldc / Vec<T>::lanes;
+    const bool rows_needed = !pooled_weight_channels_last<T>(g);
     std::size_t at = 0;
     auto part = [&](std::size_t bytes) {
       const std::size_t start = at;
       at += gemm_whole_vectors<T>((bytes + sizeof(T) - 1) / sizeof(T));
       return start;
     };
-    columns = part(sizeof(T) * K * P);                       // im2col's [K, P]
-    rows = part(sizeof(T) * (P * K + Vec<T>::lanes));        // its transpose, read a whole vector at a time
-    values = part(sizeof(T) * J);                            // v
-    positions = part(sizeof(std::uint32_t) * J);             // p
-    channels = part(sizeof(std::uint32_t) * 4 * g.out_c);    // one window's channels by the value they took
-    channel_values = part(sizeof(T) * 4 * g.out_c);          // and their v
-    offsets = part(sizeof(std::uint32_t) * patch_vectors);   // each patch vector's place in the frame
+    columns = part(rows_needed ? sizeof(T) * K * P : 0);                      // im2col's [K, P]
+    rows = part(rows_needed ? sizeof(T) * (P * K + Vec<T>::lanes) : 0);       // its transpose, read by whole vectors
+    values = part(sizeof(T) * J);                                            // v
+    positions = part(sizeof(std::uint32_t) * J);                             // p
+    frame = part(sizeof(std::uint32_t) * J);                                 // p's patch in the frame
+    channels = part(sizeof(std::uint32_t) * 4 * g.out_c);  // one window's channels by the value they took
+    channel_values = part(sizeof(T) * 4 * g.out_c);        // and their v
+    offsets = part(sizeof(std::uint32_t) * patch_vectors);  // each patch vector's place in the frame
+    x_cl = part(rows_needed ? 0 : sizeof(T) * pooled_backward_dx_positions(g) * ldc);
     dx_t = part(sizeof(T) * pooled_backward_dx_positions(g) * ldc);
     total = at;
   }
 };
 
-// dweight[co, k0 + i·L …] for NV whole vectors (the last one `tail` lanes when tail > 0) of channels
-// [c0, c1): one chain per element over the windows j in order, G channels side by side so that G·NV
-// chains are in flight.
+// dweight[co, k0 + i·L …] (rows of K) for NV whole vectors (the last one `tail` lanes when tail > 0) of
+// channels [c0, c1): window j of channel co reads its patch's vector q at
+// src + index[co·J + j] · stride + offset[q]. One chain per element over the windows in order; G channels
+// side by side so that G·NV chains are in flight.
 template <int NV, int G, class T>
-void pooled_weight_block(const T* rows, std::size_t K, const T* v, const std::uint32_t* pos, std::size_t c0,
-                         std::size_t c1, std::size_t J, std::size_t k0, std::size_t tail, T* dweight) {
+void pooled_weight_block(const T* src, const std::uint32_t* index, std::size_t stride, const std::size_t* offset,
+                         const T* v, std::size_t c0, std::size_t c1, std::size_t J, std::size_t K, std::size_t k0,
+                         std::size_t tail, T* dweight) {
   using V = typename Vec<T>::type;
   constexpr std::size_t L = Vec<T>::lanes;
   for (std::size_t co = c0; co + G <= c1; co += G) {
@@ -104,8 +121,8 @@ void pooled_weight_block(const T* rows, std::size_t K, const T* v, const std::ui
     for (std::size_t j = 0; j < J; ++j)
       for (int c = 0; c < G; ++c) {
         const T a = v[(co + c) * J + j];
-        const T* r = rows + std::size_t(pos[(co + c) * J + j]) * K + k0;
-        for (int q = 0; q < NV; ++q) acc[c][q] = a * load(r + q * L) + acc[c][q];
+        const T* r = src + std::size_t(index[(co + c) * J + j]) * stride;
+        for (int q = 0; q < NV; ++q) acc[c][q] = a * load(r + offset[q]) + acc[c][q];
       }
     for (int c = 0; c < G; ++c)
       for (int q = 0; q < NV; ++q) {
@@ -120,16 +137,40 @@ void pooled_weight_block(const T* rows, std::size_t K, const T* v, const std::ui
 
 // pooled_weight_block over every channel: groups of G = 8 / NV, then the channels left one by one.
 template <int NV, class T>
-void pooled_weight_blocks(const T* rows, std::size_t K, const T* v, const std::uint32_t* pos, std::size_t out_c,
-                          std::size_t J, std::size_t k0, std::size_t tail, T* dweight) {
+void pooled_weight_blocks(const T* src, const std::uint32_t* index, std::size_t stride, const std::size_t* offset,
+                          const T* v, std::size_t out_c, std::size_t J, std::size_t K, std::size_t k0,
+                          std::size_t tail, T* dweight) {
   constexpr int G = 8 / NV;
   const std::size_t grouped = out_c / G * G;
-  pooled_weight_block<NV, G>(rows, K, v, pos, 0, grouped, J, k0, tail, dweight);
-  pooled_weight_block<NV, 1>(rows, K, v, pos, grouped, out_c, J, k0, tail, dweight);
+  pooled_weight_block<NV, G>(src, index, stride, offset, v, 0, grouped, J, K, k0, tail, dweight);
+  pooled_weight_block<NV, 1>(src, index, stride, offset, v, grouped, out_c, J, K, k0, tail, dweight);
+}
+
+// The weight gradient's vectors [k0, k0 + n) of every channel (rows of K), in blocks of up to 4 vectors:
+// a block's segment of every patch (conv2 of the letter CNN: 121 × 256 bytes) stays in L1 while every
+// channel reads it. Vector u of a patch is at src + index · stride + offset(u).
+template <class T, class Offset>
+void pooled_weight_gradient(const T* src, const std::uint32_t* index, std::size_t stride, Offset&& offset, const T* v,
+                            std::size_t out_c, std::size_t J, std::size_t K, T* dweight) {
+  constexpr std::size_t L = Vec<T>::lanes, block = 4;
+  std::size_t at[block];
+  for (std::size_t k0 = 0; k0 < K; k0 += block * L) {
+    const std::size_t n = std::min(K - k0, block * L), vectors = (n + L - 1) / L, tail = n % L;
+    for (std::size_t q = 0; q < vectors; ++q) at[q] = offset(k0 / L + q);
+    if (vectors == 4)
+      pooled_weight_blocks<4>(src, index, stride, at, v, out_c, J, K, k0, tail, dweight);
+    else if (vectors == 3)
+      pooled_weight_blocks<3>(src, index, stride, at, v, out_c, J, K, k0, tail, dweight);
+    else if (vectors == 2)
+      pooled_weight_blocks<2>(src, index, stride, at, v, out_c, J, K, k0, tail, dweight);
+    else
+      pooled_weight_blocks<1>(src, index, stride, at, v, out_c, J, K, k0, tail, dweight);
+  }
 }
 
 // For each of the eh × ew 2×2 windows (stride 2) over a map with rows of `width`: the position in the
-// map of the value the window took (window_choice), row by row.
+// map of the value the window took (window_choice), row by row. With AVX-512, 16 windows at a time:
+// the first maximum by three compares, and window_choice itself for any 16 that hold a NaN.
 template <class T>
 void window_positions(const T* map, std::size_t width, std::size_t eh, std::size_t ew, std::uint32_t* pos) {
   for (std::size_t oh = 0; oh < eh; ++oh) {
@@ -138,14 +179,29 @@ void window_positions(const T* map, std::size_t width, std::size_t eh, std::size
     std::size_t ow = 0;
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
-      const __m512i twice = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
       const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(int(width));
+      const __m512i down_one = _mm512_set1_epi32(int(width + 1));
       for (; ow < ew; ow += 16) {
         const std::size_t m = std::min<std::size_t>(16, ew - ow);
-        const WindowChoice c = window_choice_16(r0 + 2 * ow, r0 + width + 2 * ow, m);
-        __m512i at = _mm512_add_epi32(_mm512_set1_epi32(int(2 * oh * width + 2 * ow)), twice);
-        at = _mm512_mask_add_epi32(at, static_cast<__mmask16>(c.b | c.d), at, one);
-        at = _mm512_mask_add_epi32(at, static_cast<__mmask16>(c.c | c.d), at, down);
+        const __mmask16 lo = pool_lanes(2 * m), hi = pool_lanes(2 * m > 16 ? 2 * m - 16 : 0);
+        const T* a_row = r0 + 2 * ow;
+        const __m512 a0 = _mm512_maskz_loadu_ps(lo, a_row), a1 = _mm512_maskz_loadu_ps(hi, a_row + 16);
+        const __m512 b0 = _mm512_maskz_loadu_ps(lo, a_row + width), b1 = _mm512_maskz_loadu_ps(hi, a_row + width + 16);
+        const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
+        const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+        const __m512 sum = _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d));
+        if (_mm512_cmp_ps_mask(sum, sum, _CMP_UNORD_Q)) break;  // a NaN among them (lanes past m read 0)
+        const __mmask16 gt_b = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
+        const __m512 ab = _mm512_mask_blend_ps(gt_b, a, b);
+        const __mmask16 gt_c = _mm512_cmp_ps_mask(c, ab, _CMP_GT_OQ);
+        const __m512 abc = _mm512_mask_blend_ps(gt_c, ab, c);
+        const __mmask16 gt_d = _mm512_cmp_ps_mask(d, abc, _CMP_GT_OQ);
+        __m512i off = _mm512_maskz_mov_epi32(gt_b, one);
+        off = _mm512_mask_mov_epi32(off, gt_c, down);
+        off = _mm512_mask_mov_epi32(off, gt_d, down_one);
+        const __m512i at = _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(int(2 * oh * width + 2 * ow)), even), off);
         _mm512_mask_storeu_epi32(p + ow, pool_lanes(m), at);
       }
     }
@@ -202,28 +258,71 @@ std::size_t conv2d_pooled_backward_scratch(const Conv2dGeometry& g) {
   return detail::PooledBackwardScratch<T>(g).total;
 }
 
+// Whether conv2d_pooled_backward can take this geometry: offsets into its frames fit 32 bits.
+template <class T>
+bool conv2d_pooled_backward_fits(const Conv2dGeometry& g) {
+  const double frame = double(detail::pooled_backward_dx_positions(g)) * double(gemm_whole_vectors<T>(g.in_c));
+  return g.out_h >= 2 && g.out_w >= 2 && double(g.positions()) < 4294967295.0 && frame < 4294967295.0;
+}
+
+// Adds the weight gradient conv2d_pooled_backward accumulated (`acc`, out_c × K elements in its layout,
+// detail::pooled_weight_channels_last) into dweight [out_c, K]. scratch: K elements.
+template <class T>
+void conv2d_pooled_weight_gradient_add(const Conv2dGeometry& g, const T* acc, T* dweight, T* scratch) {
+  const std::size_t K = g.patch(), taps = g.k_h * g.k_w;
+  for (std::size_t co = 0; co < g.out_c; ++co) {
+    const T* from = acc + co * K;
+    if (detail::pooled_weight_channels_last<T>(g)) {
+      transpose(from, taps, g.in_c, scratch);  // [taps, in_c] → [in_c, taps]
+      from = scratch;
+    }
+    T* to = dweight + co * K;
+    for (std::size_t k = 0; k < K; ++k) to[k] += from[k];
+  }
+}
+
 // Backward of one image through convolution → 2×2 max pool (→ GELU when e.gelu; e.max_pool_2x2 must be
-// set). x: the image [in_c, in_h, in_w]; y: its convolution output [out_c, out_h, out_w] (with bias);
-// pooled: the pool's output [out_c, out_h/2, out_w/2] (GELU's input; read only with GELU); grad: the
-// gradient of the epilogue's output; weight_cl: conv2d_weight_channels_last of the weight. Adds into
-// dweight [out_c, K] and dbias (if not null); writes dx (if not null). scratch:
-// conv2d_pooled_backward_scratch<T>(g) elements, aligned to a vector.
+// set; conv2d_pooled_backward_fits(g)). x: the image [in_c, in_h, in_w]; y: its convolution output
+// [out_c, out_h, out_w] (with bias); pooled: the pool's output [out_c, out_h/2, out_w/2] (GELU's input;
+// read only with GELU); grad: the gradient of the epilogue's output; weight_cl:
+// conv2d_weight_channels_last of the weight (read only for dx). Adds the weight gradient into
+// dweight_acc (out_c × K, in the layout of detail::pooled_weight_channels_last: over a chunk's images,
+// then conv2d_pooled_weight_gradient_add) and the bias gradient into dbias (if not null); writes dx (if
+// not null). scratch: conv2d_pooled_backward_scratch<T>(g) elements, aligned to a vector.
 template <class T>
 void conv2d_pooled_backward(const T* x, const T* y, const T* pooled, const T* grad, const T* weight_cl,
-                            const Conv2dGeometry& g, const Epilogue& e, T* dweight, T* dbias, T* dx, T* scratch) {
+                            const Conv2dGeometry& g, const Epilogue& e, T* dweight_acc, T* dbias, T* dx, T* scratch) {
   constexpr std::size_t L = detail::Vec<T>::lanes;
   const std::size_t K = g.patch(), P = g.positions(), eh = g.out_h / 2, ew = g.out_w / 2, J = eh * ew;
   const detail::PooledBackwardScratch<T> at(g);
   T* v = scratch + at.values;
   auto* pos = reinterpret_cast<std::uint32_t*>(scratch + at.positions);
+  auto* frame = reinterpret_cast<std::uint32_t*>(scratch + at.frame);
+  auto* offsets = reinterpret_cast<std::uint32_t*>(scratch + at.offsets);
 
-  // The windows' gradients and the positions they came from.
+  // The windows' gradients, the positions they came from, and where those positions' patches start in
+  // the channels-last frame (padded input, ldc values per position).
   if (e.gelu)
     gelu_backward(e.gelu_approximation, pooled, grad, v, g.out_c * J);
   else
     std::copy(grad, grad + g.out_c * J, v);
-  for (std::size_t co = 0; co < g.out_c; ++co)
+  const std::size_t ldc = gemm_whole_vectors<T>(g.in_c), frame_w = g.in_w + 2 * g.pad_w;
+  const bool channels_last = detail::pooled_weight_channels_last<T>(g), need_frame = channels_last || dx;
+  for (std::size_t co = 0; co < g.out_c; ++co) {
     detail::window_positions(y + co * P, g.out_w, eh, ew, pos + co * J);
+    if (!need_frame) continue;
+    for (std::size_t oh = 0, j = co * J; oh < eh; ++oh)
+      for (std::size_t ow = 0; ow < ew; ++ow, ++j) {
+        const std::size_t d = pos[j] - 2 * (oh * g.out_w + ow), below = d >= g.out_w;  // d: 0, 1, out_w or out_w + 1
+        const std::size_t y_row = 2 * oh + below, y_col = 2 * ow + d - below * g.out_w;
+        frame[j] = std::uint32_t((y_row * g.stride_h * frame_w + y_col * g.stride_w) * ldc);
+      }
+  }
+  const std::size_t per_kx = ldc / L, patch_vectors = g.k_h * g.k_w * per_kx;
+  for (std::size_t u = 0; u < patch_vectors; ++u) {
+    const std::size_t kk = u / per_kx;
+    offsets[u] = std::uint32_t(((kk / g.k_w) * frame_w + kk % g.k_w) * ldc + (u % per_kx) * L);
+  }
   if (dbias)
     for (std::size_t co = 0; co < g.out_c; ++co) {
       T sum = dbias[co];
@@ -231,56 +330,49 @@ void conv2d_pooled_backward(const T* x, const T* y, const T* pooled, const T* gr
       dbias[co] = sum;
     }
 
-  // dW: the patches as rows (im2col, transposed), then whole-vector blocks of every channel's row.
-  T* rows = scratch + at.rows;
-  im2col(x, g, Range{0, g.out_h}, Range{0, g.out_w}, scratch + at.columns, P);
-  transpose(scratch + at.columns, K, P, rows);
-  // Blocks of 4 vectors: a block's segment of every row (conv2 of the letter CNN: 121 × 256 bytes) stays
-  // in L1 while every channel reads it.
-  constexpr std::size_t block = 4;
-  for (std::size_t k0 = 0; k0 < K; k0 += block * L) {
-    const std::size_t n = std::min(K - k0, block * L), vectors = (n + L - 1) / L, tail = n % L;
-    if (vectors == 4)
-      detail::pooled_weight_blocks<4>(rows, K, v, pos, g.out_c, J, k0, tail, dweight);
-    else if (vectors == 3)
-      detail::pooled_weight_blocks<3>(rows, K, v, pos, g.out_c, J, k0, tail, dweight);
-    else if (vectors == 2)
-      detail::pooled_weight_blocks<2>(rows, K, v, pos, g.out_c, J, k0, tail, dweight);
-    else
-      detail::pooled_weight_blocks<1>(rows, K, v, pos, g.out_c, J, k0, tail, dweight);
+  // dW: each channel's row, whole vectors at a time, from the channels-last input in its frame (or the
+  // patches as rows: im2col, transposed).
+  if (channels_last) {
+    T* x_cl = scratch + at.x_cl;
+    if (g.pad_h == 0 && g.pad_w == 0) {
+      transpose(x, g.in_c, g.in_h * g.in_w, x_cl);
+    } else {
+      std::fill_n(x_cl, detail::pooled_backward_dx_positions(g) * ldc, T(0));
+      for (std::size_t ci = 0; ci < g.in_c; ++ci)
+        for (std::size_t ih = 0; ih < g.in_h; ++ih)
+          for (std::size_t iw = 0; iw < g.in_w; ++iw)
+            x_cl[((ih + g.pad_h) * frame_w + iw + g.pad_w) * ldc + ci] = x[(ci * g.in_h + ih) * g.in_w + iw];
+    }
+    detail::pooled_weight_gradient(x_cl, frame, 1, [&](std::size_t u) { return std::size_t(offsets[u]); }, v, g.out_c,
+                                   J, K, dweight_acc);
+  } else {
+    T* rows = scratch + at.rows;
+    im2col(x, g, Range{0, g.out_h}, Range{0, g.out_w}, scratch + at.columns, P);
+    transpose(scratch + at.columns, K, P, rows);
+    detail::pooled_weight_gradient(rows, pos, K, [&](std::size_t u) { return u * L; }, v, g.out_c, J, K, dweight_acc);
   }
   if (!dx) return;
 
   // dx: each window's v · W[co] added over its patch, channels last in a padded frame, then transposed.
-  const std::size_t ldc = gemm_whole_vectors<T>(g.in_c);
-  const std::size_t frame_w = g.in_w + 2 * g.pad_w;
   T* dx_t = scratch + at.dx_t;
   std::fill_n(dx_t, detail::pooled_backward_dx_positions(g) * ldc, T(0));
   // Window by window, its channels sorted by the position they took; for each position, the sum of
   // v · W[co] over its channels in registers, then added over the position's patch at once.
-  const std::size_t per_kx = ldc / L, patch_vectors = g.k_h * g.k_w * per_kx;
-  auto* offsets = reinterpret_cast<std::uint32_t*>(scratch + at.offsets);
-  for (std::size_t u = 0; u < patch_vectors; ++u) {
-    const std::size_t kk = u / per_kx;
-    offsets[u] = std::uint32_t(((kk / g.k_w) * frame_w + kk % g.k_w) * ldc + (u % per_kx) * L);
-  }
   auto* channels = reinterpret_cast<std::uint32_t*>(scratch + at.channels);
   T* values = scratch + at.channel_values;
   for (std::size_t j = 0; j < J; ++j) {
     std::size_t count[4] = {0, 0, 0, 0};
-    const std::size_t oh = j / ew, ow = j % ew, base = 2 * oh * g.out_w + 2 * ow;
+    const std::size_t base = 2 * (j / ew) * g.out_w + 2 * (j % ew);
     for (std::size_t co = 0; co < g.out_c; ++co) {
-      const std::size_t d = pos[co * J + j] - base, below = d >= g.out_w;  // d: 0, 1, out_w or out_w + 1
+      const std::size_t d = pos[co * J + j] - base, below = d >= g.out_w;
       const std::size_t q = 2 * below + d - below * g.out_w;
       channels[q * g.out_c + count[q]] = std::uint32_t(co);
       values[q * g.out_c + count[q]++] = v[co * J + j];
     }
     for (std::size_t q = 0; q < 4; ++q)
-      if (count[q]) {
-        const std::size_t y_row = 2 * oh + (q >> 1), y_col = 2 * ow + (q & 1);
+      if (count[q])
         detail::pooled_dx_position(weight_cl, patch_vectors, channels + q * g.out_c, values + q * g.out_c, count[q],
-                                   offsets, dx_t + (y_row * g.stride_h * frame_w + y_col * g.stride_w) * ldc);
-      }
+                                   offsets, dx_t + frame[channels[q * g.out_c] * J + j]);
   }
   const std::size_t HW = g.in_h * g.in_w;
   if (g.pad_h == 0 && g.pad_w == 0 && ldc == g.in_c) {

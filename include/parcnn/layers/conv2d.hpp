@@ -17,8 +17,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cstdint>
-#include <limits>
 #include <memory>
 #include <string>
 
@@ -98,8 +96,7 @@ class Conv2d final : public Layer<T> {
   // A 2×2 max pool, then GELU or not, on an output of at least one window.
   bool accepts_backward_epilogue(const Shape& in, const kernels::Epilogue& e) const override {
     if (!e.max_pool_2x2) return false;
-    const kernels::Conv2dGeometry g = geometry(in);
-    return g.out_h >= 2 && g.out_w >= 2 && g.positions() <= std::numeric_limits<std::uint32_t>::max();
+    return kernels::conv2d_pooled_backward_fits<T>(geometry(in));
   }
 
   // Any epilogue (bias, then a 2×2 pool and/or GELU) runs on the output tile of each block.
@@ -310,19 +307,23 @@ class Conv2d final : public Layer<T> {
       weight_cl = ws.shared(kernels::conv2d_weight_channels_last_size<T>(g));
       kernels::conv2d_weight_channels_last(weight_.data(), g, weight_cl);
     }
-    const std::size_t pooled_image = pooled.size() / in.dim(0);
-    ws.reserve_scratch(current_workers(), kernels::conv2d_pooled_backward_scratch<T>(g));
+    const std::size_t pooled_image = pooled.size() / in.dim(0), K = g.patch();
+    const std::size_t kernel_scratch = kernels::conv2d_pooled_backward_scratch<T>(g);
+    const std::size_t acc_size = kernels::gemm_whole_vectors<T>(g.out_c * K);
+    ws.reserve_scratch(current_workers(), kernel_scratch + acc_size + K);
     run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t worker) {
+      T* scratch = ws.scratch(worker);
+      T* acc = scratch + kernel_scratch;  // the chunk's weight gradient, in the kernel's layout
       for (std::size_t c = blk.n.begin; c < blk.n.end; ++c) {
-        T* dw = grads.grad(c, 0).data();
         T* db = has_bias() ? grads.grad(c, 1).data() : nullptr;
+        std::fill_n(acc, g.out_c * K, T(0));
         const Range images = grads.images(c);
         for (std::size_t n = images.begin; n < images.end; ++n)
           kernels::conv2d_pooled_backward(in.data() + n * g.in_image(), out.data() + n * g.out_image(),
                                           pooled.data() + n * pooled_image, grad_out.data() + n * pooled_image,
-                                          weight_cl, g, e, dw, db,
-                                          grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(),
-                                          ws.scratch(worker));
+                                          weight_cl, g, e, acc, db,
+                                          grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(), scratch);
+        kernels::conv2d_pooled_weight_gradient_add(g, acc, grads.grad(c, 0).data(), acc + acc_size);
       }
     });
   }
