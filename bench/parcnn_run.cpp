@@ -3,10 +3,13 @@
 // agreement check. Prints one JSON object.
 //
 //   parcnn_run --weights W.safetensors [--input X.f32 --output Y.f32] [--mode forward|train] [--batch B]
-//              [--threads T] [--strategy S] [--repeat R] [--plan] [--by-layers] [--chunk-images C]
+//              [--threads T] [--strategy S] [--repeat R] [--plan] [--by-layers] [--chunk-images C] [--profile]
+//              [--no-fusion]
 // --strategy tuned measures a plan with parcnn::tune first (not timed); --plan prints the plan to stderr;
 // --by-layers trains every layer over the whole batch in turn (TrainerOptions::by_chunks off);
-// --chunk-images sets TrainerOptions::chunk_images.
+// --chunk-images sets TrainerOptions::chunk_images; --profile (train) prints where the step's time goes
+// to stderr, phase by phase (train/step_profile.hpp), before the timed runs; --no-fusion runs every layer
+// on its own, forward and backward (Sequential::fuse_epilogues(false)).
 // X.f32: float32 little-endian [B, 1, 28, 28]; Y.f32 receives the log-probabilities [B, 26].
 #include <parcnn/parcnn.hpp>
 
@@ -20,7 +23,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Times the letter CNN (26 classes) forward or a training step on given weights; prints one JSON object."};
   std::string weights, input, output, mode = "forward", strategy_name = "auto";
   std::size_t batch = 64, threads = 1, repeat = 50, chunk_images = parcnn::TrainerOptions{}.chunk_images;
-  bool plan = false, by_layers = false;
+  bool plan = false, by_layers = false, profile = false, no_fusion = false;
   app.add_option("--weights", weights, "weights of the 26-class letter CNN (safetensors)")->required()->check(CLI::ExistingFile);
   app.add_option("--input", input, "float32 little-endian images [B, 1, 28, 28] (default: seeded uniform values)")
       ->check(CLI::ExistingFile);
@@ -32,6 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat, "timed runs")->check(CLI::Range(std::size_t(1), std::size_t(10000000)))->capture_default_str();
   app.add_flag("--plan", plan, "print the plan to stderr");
   app.add_flag("--by-layers", by_layers, "train every layer over the whole batch in turn");
+  app.add_flag("--no-fusion", no_fusion, "run every layer on its own, forward and backward");
+  app.add_flag("--profile", profile, "train: print each phase of the step (us, GFLOP/s, % of peak) to stderr");
   app.add_option("--chunk-images", chunk_images, "images per gradient chunk")
       ->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
   if (const auto status = examples::parse(app, argc, argv)) return *status;
@@ -40,6 +45,7 @@ int main(int argc, char** argv) {
     const bool train = mode == "train";
     parcnn::Sequential<float> model = parcnn::models::letter_cnn<float>(26);
     parcnn::io::load_safetensors(weights, model);
+    model.fuse_epilogues(!no_fusion);
     parcnn::Tensor<float> x(parcnn::Shape{batch, 1, 28, 28});
     if (!input.empty())
       examples::read_file(input, x.data(), x.size() * sizeof(float));
@@ -56,6 +62,15 @@ int main(int argc, char** argv) {
     parcnn::SGD<float> sgd(params.all(), parcnn::SgdOptions{0.01});
     parcnn::Trainer<float> trainer(model, params, sgd, parcnn::TrainerOptions{strategy, chunk_images, !by_layers});
     parcnn::Workspace<float> ws;
+    if (profile && train) {
+      parcnn::Sequential<float> copy = model;  // profiled on a copy: the timed runs start from the same weights
+      parcnn::Parameters<float> copy_params(copy);
+      parcnn::SGD<float> copy_sgd(copy_params.all(), parcnn::SgdOptions{0.01});
+      const parcnn::StepProfile p = arena.run([&] {
+        return parcnn::profile_step<float>(copy, copy_params, copy_sgd, x, labels, trainer.options(), std::max<std::size_t>(repeat, 5));
+      });
+      std::fputs(p.table().c_str(), stderr);
+    }
 
     if (!output.empty()) {  // before any training step changes the weights
       const auto y = arena.run([&] { return parcnn::Tensor<float>(model.forward(x, strategy, ws)); });

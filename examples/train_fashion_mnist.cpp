@@ -23,7 +23,8 @@ using Clock = std::chrono::steady_clock;
 int main(int argc, char** argv) {
   CLI::App app{"Trains the letter CNN (10 classes) on Fashion-MNIST and saves its weights."};
   std::string data = examples::fashion_mnist_dir, optimizer_name = "adam", strategy_name = "auto", init = "torch", save;
-  std::size_t epochs = 3, batch = 64, threads = parcnn::hardware_threads(), chunk = 8, limit = 0, seed = 0;
+  std::size_t epochs = 3, batch = 64, threads = parcnn::hardware_threads(),
+              chunk = parcnn::TrainerOptions{}.chunk_images, limit = 0, seed = 0;
   double lr = 0, momentum = 0.9, min_accuracy = 0;
   app.add_option("--data", data, "directory of the Fashion-MNIST IDX files")->check(CLI::ExistingDirectory)->capture_default_str();
   app.add_option("--epochs", epochs, "passes over the training set")->check(CLI::Range(std::size_t(1), std::size_t(100000)))->capture_default_str();

@@ -10,7 +10,7 @@
 //              each with a plain-loop reference; cost.hpp, what they take on one core (for Auto)
 //   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
 //   models/    the letter CNN of the guide
-//   train/     losses, parameters with gradients, SGD and Adam, the trainer
+//   train/     losses, parameters with gradients, SGD and Adam, the trainer, the step's profile
 //   io/        IDX data sets (gzip or plain), batches, safetensors weights
 #pragma once
 
@@ -60,4 +60,5 @@
 #include "parcnn/train/optimizer.hpp"
 #include "parcnn/train/parameters.hpp"
 #include "parcnn/train/sgd.hpp"
+#include "parcnn/train/step_profile.hpp"
 #include "parcnn/train/trainer.hpp"

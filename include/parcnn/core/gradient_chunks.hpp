@@ -77,27 +77,32 @@ class GradientChunks {
                          shapes_[p].str() + ", output " + out[p].shape().str());
       T* dst = out[p].data();
       const std::size_t n = out[p].size();
-      run_blocks(IndexSpace{n}, Cut{4096, 1, 1, 1}, [&](const Block& blk, std::size_t) {
+      run_blocks(IndexSpace{n}, Cut{32768, 1, 1, 1}, [&](const Block& blk, std::size_t) {
         // Each element: chunk 0, + chunk 1, ..., then added to dst. A tile at a time and one chunk at a
         // time, so that every loop runs along contiguous memory and vectorises (element by element, over
-        // the chunks, it was a chain of dependent additions: a tenth of a training step).
-        constexpr std::size_t tile = 256;
-        T sum[tile];
+        // the chunks, it was a chain of dependent additions: a tenth of a training step). Blocks of 32k
+        // elements: a smaller parameter is summed on the calling thread, without a fork.
+        constexpr std::size_t tile = 4096;
+        alignas(64) T sum[tile];
         for (std::size_t i = blk.n.begin; i < blk.n.end; i += tile) {
           const std::size_t m = std::min(tile, blk.n.end - i);
-          const T* first = buffers_[p].data() + i;
-          for (std::size_t j = 0; j < m; ++j) sum[j] = first[j];
-          for (std::size_t c = 1; c < C; ++c) {
-            const T* chunk = buffers_[c * shapes_.size() + p].data() + i;
-            for (std::size_t j = 0; j < m; ++j) sum[j] += chunk[j];
-          }
-          for (std::size_t j = 0; j < m; ++j) dst[i + j] += sum[j];
+          add_chunk(sum, buffers_[p].data() + i, m, /*first=*/true);
+          for (std::size_t c = 1; c < C; ++c) add_chunk(sum, buffers_[c * shapes_.size() + p].data() + i, m, false);
+          add_chunk(dst + i, sum, m, false);
         }
       });
     }
   }
 
  private:
+  // to[j] = from[j] (first) or to[j] += from[j], j < m: buffers that never overlap, so the loop vectorises.
+  static void add_chunk(T* __restrict to, const T* __restrict from, std::size_t m, bool first) {
+    if (first)
+      for (std::size_t j = 0; j < m; ++j) to[j] = from[j];
+    else
+      for (std::size_t j = 0; j < m; ++j) to[j] += from[j];
+  }
+
   std::size_t batch_ = 0, chunk_images_ = 1;
   std::vector<Shape> shapes_;
   std::vector<Tensor<T>> buffers_;

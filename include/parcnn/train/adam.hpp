@@ -58,12 +58,17 @@ class Adam final : public ParameterGroups<T, AdamOptions, detail::AdamState<T>> 
         const T* grad = p.grad.data();
         T* m = s.m.data();
         T* v = s.v.data();
-        detail::for_each_element(p.value->size(), [&](std::size_t i) {
-          T g = grad[i];
-          if (wd != 0) g += wd * w[i];
-          m[i] = b1 * m[i] + (T(1) - b1) * g;
-          v[i] = b2 * v[i] + (T(1) - b2) * g * g;
-          w[i] -= step_size * m[i] / (std::sqrt(v[i]) / bias2_sqrt + eps);
+        detail::for_each_block(p.value->size(), [&](std::size_t i, std::size_t n) {
+          auto wv = detail::array_of(w + i, n), mv = detail::array_of(m + i, n), vv = detail::array_of(v + i, n);
+          const auto gv = detail::array_of(grad + i, n);
+          if (wd != 0) {
+            mv = b1 * mv + (T(1) - b1) * (gv + wd * wv);
+            vv = b2 * vv + (T(1) - b2) * (gv + wd * wv).square();
+          } else {
+            mv = b1 * mv + (T(1) - b1) * gv;
+            vv = b2 * vv + (T(1) - b2) * gv.square();
+          }
+          wv -= step_size * mv / (vv.sqrt() / bias2_sqrt + eps);
         });
       }
     }

@@ -9,7 +9,10 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include <Eigen/Core>
 
 #include "parcnn/core/error.hpp"
 #include "parcnn/parallel/index_space.hpp"
@@ -33,6 +36,22 @@ void for_each_element(std::size_t n, F&& f) {
   run_blocks(IndexSpace{n}, Cut{16384, 1, 1, 1}, [&](const Block& blk, std::size_t) {
     for (std::size_t i = blk.n.begin; i < blk.n.end; ++i) f(i);
   });
+}
+
+// Runs f(begin, count) over [0, n) in parallel blocks of fixed size: an update written over arrays of
+// `count` elements (Eigen maps), which Eigen vectorises whole, square roots and divisions included.
+// Blocks of 64k elements: a smaller parameter is updated on the calling thread, without a fork (an
+// SGD step of the letter CNN's 12 tensors took longer on 2 threads than on 1 in blocks of 16k).
+template <class F>
+void for_each_block(std::size_t n, F&& f) {
+  run_blocks(IndexSpace{n}, Cut{65536, 1, 1, 1}, [&](const Block& blk, std::size_t) { f(blk.n.begin, blk.n.size()); });
+}
+
+// `count` elements from p as an Eigen array.
+template <class T>
+auto array_of(T* p, std::size_t count) {
+  using A = Eigen::Array<std::remove_const_t<T>, Eigen::Dynamic, 1>;
+  return Eigen::Map<std::conditional_t<std::is_const_v<T>, const A, A>>(p, static_cast<Eigen::Index>(count));
 }
 }  // namespace detail
 

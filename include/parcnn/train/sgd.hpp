@@ -55,13 +55,22 @@ class SGD final : public ParameterGroups<T, SgdOptions, detail::SgdState<T>> {
         const T* grad = p.grad.data();
         T* buf = s.momentum_buffer.data();
         const T lr = T(o.lr), mu = T(o.momentum), damp = T(1 - o.dampening), wd = T(o.weight_decay);
+        if (mu == 0) {  // plain SGD: w −= lr · (grad + wd · w)
+          detail::for_each_block(p.value->size(), [&](std::size_t i, std::size_t n) {
+            auto wv = detail::array_of(w + i, n);
+            const auto gv = detail::array_of(grad + i, n);
+            if (wd != 0)
+              wv -= lr * (gv + wd * wv);
+            else
+              wv -= lr * gv;
+          });
+          continue;
+        }
         detail::for_each_element(p.value->size(), [&](std::size_t i) {
           T g = grad[i];
           if (wd != 0) g += wd * w[i];
-          if (mu != 0) {
-            buf[i] = first ? g : mu * buf[i] + damp * g;
-            g = o.nesterov ? g + mu * buf[i] : buf[i];
-          }
+          buf[i] = first ? g : mu * buf[i] + damp * g;
+          g = o.nesterov ? g + mu * buf[i] : buf[i];
           w[i] -= lr * g;
         });
       }
