@@ -1,6 +1,6 @@
 // The backward pass of convolution → 2×2 max pool (→ GELU) through the windows' maxima, against the
 // dense chain of the kernels run apart (GELU's backward, the pool's reference backward, the convolution's
-// im2col backward) on many geometries; and the window positions against window_choice.
+// im2col backward) on many geometries; given the pool's window positions, the same bits.
 #include <parcnn/kernels/conv2d_pooled_backward.hpp>
 
 #include "support/test_support.hpp"
@@ -85,7 +85,7 @@ void check_against_the_kernels_apart() {
       scratch.reserve(kernels::conv2d_pooled_backward_scratch<T>(g));
       std::vector<T> acc(w.size()), add_scratch(g.patch());
       for (std::size_t n = 0; n < images; ++n)
-        kernels::conv2d_pooled_backward(x.data() + n * g.in_image(), y.data() + n * g.out_image(),
+        kernels::conv2d_pooled_backward(x.data() + n * g.in_image(), y.data() + n * g.out_image(), nullptr,
                                         pooled.data() + n * g.out_c * J, grad.data() + n * g.out_c * J,
                                         weight_cl.data(), g, e, acc.data(), db.data(), dx.data() + n * g.in_image(),
                                         scratch.data());
@@ -98,38 +98,34 @@ void check_against_the_kernels_apart() {
       Tensor<T> dw_alone(w.shape());
       std::fill(acc.begin(), acc.end(), T(0));
       for (std::size_t n = 0; n < images; ++n)
-        kernels::conv2d_pooled_backward(x.data() + n * g.in_image(), y.data() + n * g.out_image(),
+        kernels::conv2d_pooled_backward(x.data() + n * g.in_image(), y.data() + n * g.out_image(), nullptr,
                                         pooled.data() + n * g.out_c * J, grad.data() + n * g.out_c * J,
                                         static_cast<const T*>(nullptr), g, e, acc.data(), static_cast<T*>(nullptr),
                                         static_cast<T*>(nullptr), scratch.data());
       kernels::conv2d_pooled_weight_gradient_add(g, acc.data(), dw_alone.data(), add_scratch.data());
       EXPECT_TRUE(bitwise<T>(dw_alone, dw));
+
+      // Given the pool's positions (and no convolution output to find them in), the same bits.
+      std::vector<std::uint32_t> positions(images * g.out_c * J);
+      for (std::size_t plane = 0; plane < images * g.out_c; ++plane)
+        kernels::maxpool2x2_positions(y.data() + plane * g.positions(), g.out_w, pg.out_h, pg.out_w,
+                                      positions.data() + plane * J);
+      Tensor<T> dw_given(w.shape()), db_given(b.shape()), dx_given(x.shape());
+      std::fill(acc.begin(), acc.end(), T(0));
+      for (std::size_t n = 0; n < images; ++n)
+        kernels::conv2d_pooled_backward(x.data() + n * g.in_image(), static_cast<const T*>(nullptr),
+                                        positions.data() + n * g.out_c * J, pooled.data() + n * g.out_c * J,
+                                        grad.data() + n * g.out_c * J, weight_cl.data(), g, e, acc.data(),
+                                        db_given.data(), dx_given.data() + n * g.in_image(), scratch.data());
+      kernels::conv2d_pooled_weight_gradient_add(g, acc.data(), dw_given.data(), add_scratch.data());
+      EXPECT_TRUE(bitwise<T>(dw_given, dw));
+      EXPECT_TRUE(bitwise<T>(db_given, db));
+      EXPECT_TRUE(bitwise<T>(dx_given, dx));
     }
 }
 
 TEST(Conv2dPooledBackwardTest, MatchesTheKernelsApartFloat) { check_against_the_kernels_apart<float>(); }
 TEST(Conv2dPooledBackwardTest, MatchesTheKernelsApartDouble) { check_against_the_kernels_apart<double>(); }
-
-TEST(Conv2dPooledBackwardTest, WindowPositionsFollowWindowChoice) {
-  // Rows of 1 to 40 windows (the vector path 16 at a time, and its ragged ends), ties, and NaNs.
-  for (std::size_t ew : {1, 5, 13, 16, 17, 40}) {
-    const std::size_t width = 2 * ew + 1, eh = 3;
-    Tensor<float> map = random_tensor<float>(Shape{2 * eh + 1, width}, ew);
-    for (std::size_t i = 0; i < map.size(); i += 7) map.data()[i] = map.data()[i + 1];  // ties
-    map.data()[width + 3] = std::numeric_limits<float>::quiet_NaN();
-    map.data()[4 * width + 2] = std::numeric_limits<float>::quiet_NaN();
-    map.data()[4 * width + 3] = std::numeric_limits<float>::quiet_NaN();
-    std::vector<std::uint32_t> pos(eh * ew);
-    kernels::detail::window_positions(map.data(), width, eh, ew, pos.data());
-    for (std::size_t oh = 0; oh < eh; ++oh)
-      for (std::size_t ow = 0; ow < ew; ++ow) {
-        const float* at = map.data() + 2 * oh * width + 2 * ow;
-        const int k = kernels::detail::window_choice(at[0], at[1], at[width], at[width + 1]);
-        const std::size_t expected = 2 * oh * width + 2 * ow + std::size_t(k / 2) * width + std::size_t(k % 2);
-        EXPECT_EQ(pos[oh * ew + ow], expected) << "window (" << oh << ", " << ow << ") of rows of " << ew;
-      }
-  }
-}
 
 }  // namespace
 }  // namespace parcnn::test

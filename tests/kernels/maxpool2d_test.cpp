@@ -1,7 +1,8 @@
 // The max pool's backward kernel against its plain-loop oracle, bit for bit: 2×2 windows at stride 2
 // (window by window, or 16 at a time in rows of 4 windows or more: rows of 3 to 35 windows) on maps
 // whose last row or column no window reads, with ties, NaN, −inf and signed zero gradients; other
-// windows through the general loop.
+// windows through the general loop. The positions of 2×2 windows (maxpool2x2_positions) against
+// window_choice.
 #include <parcnn/kernels/maxpool2d.hpp>
 
 #include "support/test_support.hpp"
@@ -63,6 +64,27 @@ TEST(MaxPool2dKernelTest, BackwardSendsEachGradientToTheFirstNaNElseTheFirstMaxi
   kernels::maxpool2d_backward(x.data(), dy.data(), g, dx.data());
   EXPECT_EQ(dx, (std::vector<float>{0, 10, 0, 20, 30, 0, 0, 0,  //
                                     0, 0, 0, 0, 0, 0, 0, 40}));
+}
+
+TEST(MaxPool2dKernelTest, PositionsFollowWindowChoice) {
+  // Rows of 1 to 40 windows (the vector path 16 at a time, and its ragged ends), ties, and NaNs.
+  for (std::size_t ew : {1, 5, 13, 16, 17, 40}) {
+    const std::size_t width = 2 * ew + 1, eh = 3;
+    Tensor<float> map = random_tensor<float>(Shape{2 * eh + 1, width}, ew);
+    for (std::size_t i = 0; i < map.size(); i += 7) map.data()[i] = map.data()[i + 1];  // ties
+    map.data()[width + 3] = std::numeric_limits<float>::quiet_NaN();
+    map.data()[4 * width + 2] = std::numeric_limits<float>::quiet_NaN();
+    map.data()[4 * width + 3] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<std::uint32_t> pos(eh * ew);
+    kernels::maxpool2x2_positions(map.data(), width, eh, ew, pos.data());
+    for (std::size_t oh = 0; oh < eh; ++oh)
+      for (std::size_t ow = 0; ow < ew; ++ow) {
+        const float* at = map.data() + 2 * oh * width + 2 * ow;
+        const int k = kernels::detail::window_choice(at[0], at[1], at[width], at[width + 1]);
+        const std::size_t expected = 2 * oh * width + 2 * ow + std::size_t(k / 2) * width + std::size_t(k % 2);
+        EXPECT_EQ(pos[oh * ew + ow], expected) << "window (" << oh << ", " << ow << ") of rows of " << ew;
+      }
+  }
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// MaxPool2d against the reference on many shapes, ceil mode, padding, NaN, strategies and errors.
+// MaxPool2d against the reference on many shapes, ceil mode, padding, NaN, strategies and errors; the
+// window positions its forward pass for backward records.
 #include <parcnn/layers/maxpool2d.hpp>
 
 #include "support/test_support.hpp"
@@ -109,6 +110,27 @@ TYPED_TEST(MaxPool2dTest, AbsurdSizesAreErrorsNamingTheLayer) {
   // A padded window adds a row and a column: 2^60 elements in, more out.
   expect_throw_with([] { MaxPool2d<T>(2, Size2d(1), 1).output_shape(Shape{std::size_t(1) << 40, 1, std::size_t(1) << 20, 1}); },
                     {"MaxPool2d(k=2, stride=1, pad=1)", "more than 2^60"});
+}
+
+TEST(MaxPool2dBackwardTest, ForwardForBackwardRecordsTheWindowPositionsOf2x2Windows) {
+  const Tensor<float> x = random_tensor<float>(Shape{3, 5, 9, 11}, 31);
+  for (std::size_t threads : thread_counts())
+    for (const Strategy& s : all_strategies()) {
+      SCOPED_TRACE(s.name() + ", " + std::to_string(threads) + " threads");
+      const MaxPool2d<float> two(2);
+      Tensor<float> y(two.output_shape(x.shape()));
+      Workspace<float> ws;
+      Threads(threads).run([&] { two.forward_for_backward(x, y.view(), s, ws); });
+      ASSERT_EQ(ws.index_count(), y.size());
+      std::vector<std::uint32_t> expected(y.size());
+      for (std::size_t plane = 0; plane < 15; ++plane)
+        kernels::maxpool2x2_positions(x.data() + plane * 99, 11, 4, 5, expected.data() + plane * 20);
+      EXPECT_TRUE(std::equal(expected.begin(), expected.end(), ws.indices()));
+      const MaxPool2d<float> three(3);  // not a convolution's epilogue: no positions
+      Tensor<float> z(three.output_shape(x.shape()));
+      Threads(threads).run([&] { three.forward_for_backward(x, z.view(), s, ws); });
+      EXPECT_EQ(ws.index_count(), 0u);
+    }
 }
 
 TEST(MaxPool2dBackwardTest, GradientsMatchFiniteDifferences) {

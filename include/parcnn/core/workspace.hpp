@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -51,6 +52,17 @@ class Workspace {
 
   bool has_tensor(std::size_t index) const { return index < tensors_.size(); }
 
+  // Indices kept across calls, as tensors are: a pool's window positions, from forward_for_backward to
+  // the backward pass that reads them. `count` of them, reusing the memory when it holds enough.
+  std::uint32_t* indices(std::size_t count) {
+    if (indices_.size() < count) indices_.resize(count);
+    index_count_ = count;
+    return indices_.data();
+  }
+  // The indices the last call to indices(count) asked for, and their count (0 when none).
+  const std::uint32_t* indices() const { return indices_.data(); }
+  std::size_t index_count() const { return index_count_; }
+
   // The workspace of a sub-layer of a composite layer, created on first use.
   Workspace& child(std::size_t index) {
     while (children_.size() <= index) children_.push_back(std::make_unique<Workspace>());
@@ -62,6 +74,8 @@ class Workspace {
   AlignedBuffer<T> shared_;
   std::vector<std::unique_ptr<Tensor<T>>> tensors_;
   std::vector<std::unique_ptr<Workspace>> children_;
+  std::vector<std::uint32_t> indices_;
+  std::size_t index_count_ = 0;
 };
 
 }  // namespace parcnn

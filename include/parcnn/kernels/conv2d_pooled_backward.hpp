@@ -168,52 +168,6 @@ void pooled_weight_gradient(const T* src, const std::uint32_t* index, std::size_
   }
 }
 
-// For each of the eh × ew 2×2 windows (stride 2) over a map with rows of `width`: the position in the
-// map of the value the window took (window_choice), row by row. With AVX-512, 16 windows at a time:
-// the first maximum by three compares, and window_choice itself for any 16 that hold a NaN.
-template <class T>
-void window_positions(const T* map, std::size_t width, std::size_t eh, std::size_t ew, std::uint32_t* pos) {
-  for (std::size_t oh = 0; oh < eh; ++oh) {
-    const T* r0 = map + 2 * oh * width;
-    std::uint32_t* p = pos + oh * ew;
-    std::size_t ow = 0;
-#if defined(__AVX512F__)
-    if constexpr (std::is_same_v<T, float>) {
-      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-      const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-      const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(int(width));
-      const __m512i down_one = _mm512_set1_epi32(int(width + 1));
-      for (; ow < ew; ow += 16) {
-        const std::size_t m = std::min<std::size_t>(16, ew - ow);
-        const __mmask16 lo = pool_lanes(2 * m), hi = pool_lanes(2 * m > 16 ? 2 * m - 16 : 0);
-        const T* a_row = r0 + 2 * ow;
-        const __m512 a0 = _mm512_maskz_loadu_ps(lo, a_row), a1 = _mm512_maskz_loadu_ps(hi, a_row + 16);
-        const __m512 b0 = _mm512_maskz_loadu_ps(lo, a_row + width), b1 = _mm512_maskz_loadu_ps(hi, a_row + width + 16);
-        const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
-        const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
-        const __m512 sum = _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d));
-        if (_mm512_cmp_ps_mask(sum, sum, _CMP_UNORD_Q)) break;  // a NaN among them (lanes past m read 0)
-        const __mmask16 gt_b = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
-        const __m512 ab = _mm512_mask_blend_ps(gt_b, a, b);
-        const __mmask16 gt_c = _mm512_cmp_ps_mask(c, ab, _CMP_GT_OQ);
-        const __m512 abc = _mm512_mask_blend_ps(gt_c, ab, c);
-        const __mmask16 gt_d = _mm512_cmp_ps_mask(d, abc, _CMP_GT_OQ);
-        __m512i off = _mm512_maskz_mov_epi32(gt_b, one);
-        off = _mm512_mask_mov_epi32(off, gt_c, down);
-        off = _mm512_mask_mov_epi32(off, gt_d, down_one);
-        const __m512i at = _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(int(2 * oh * width + 2 * ow)), even), off);
-        _mm512_mask_storeu_epi32(p + ow, pool_lanes(m), at);
-      }
-    }
-#endif
-    for (; ow < ew; ++ow) {
-      const T* w = r0 + 2 * ow;
-      const int k = window_choice(w[0], w[1], w[width], w[width + 1]);
-      p[ow] = std::uint32_t(2 * oh * width + 2 * ow + std::size_t(k >> 1) * width + std::size_t(k & 1));
-    }
-  }
-}
-
 // Adds Σ_i values[i] · W[channels[i]] (channels last, W_cl: rows of `row` elements) over the patch of
 // one convolution output, whose top-left input is `at` in the channels-last frame: the patch's vector u
 // goes to at + offsets[u]. The sum in registers, NV vectors at a time, each element one chain over the
@@ -283,20 +237,24 @@ void conv2d_pooled_weight_gradient_add(const Conv2dGeometry& g, const T* acc, T*
 
 // Backward of one image through convolution → 2×2 max pool (→ GELU when e.gelu; e.max_pool_2x2 must be
 // set; conv2d_pooled_backward_fits(g)). x: the image [in_c, in_h, in_w]; y: its convolution output
-// [out_c, out_h, out_w] (with bias); pooled: the pool's output [out_c, out_h/2, out_w/2] (GELU's input;
-// read only with GELU); grad: the gradient of the epilogue's output; weight_cl:
+// [out_c, out_h, out_w] (with bias), read only without `positions`: the pool's maxpool2x2_positions of
+// y, [out_c, out_h/2 · out_w/2], recorded by its forward pass (or null); pooled: the pool's output
+// [out_c, out_h/2, out_w/2] (GELU's input; read only with GELU); grad: the gradient of the epilogue's
+// output; weight_cl:
 // conv2d_weight_channels_last of the weight (read only for dx). Adds the weight gradient into
 // dweight_acc (out_c × K, in the layout of detail::pooled_weight_channels_last: over a chunk's images,
 // then conv2d_pooled_weight_gradient_add) and the bias gradient into dbias (if not null); writes dx (if
 // not null). scratch: conv2d_pooled_backward_scratch<T>(g) elements, aligned to a vector.
 template <class T>
-void conv2d_pooled_backward(const T* x, const T* y, const T* pooled, const T* grad, const T* weight_cl,
+void conv2d_pooled_backward(const T* x, const T* y, const std::uint32_t* positions, const T* pooled, const T* grad,
+                            const T* weight_cl,
                             const Conv2dGeometry& g, const Epilogue& e, T* dweight_acc, T* dbias, T* dx, T* scratch) {
   constexpr std::size_t L = detail::Vec<T>::lanes;
   const std::size_t K = g.patch(), P = g.positions(), eh = g.out_h / 2, ew = g.out_w / 2, J = eh * ew;
   const detail::PooledBackwardScratch<T> at(g);
   T* v = scratch + at.values;
-  auto* pos = reinterpret_cast<std::uint32_t*>(scratch + at.positions);
+  std::uint32_t* found = reinterpret_cast<std::uint32_t*>(scratch + at.positions);
+  const std::uint32_t* pos = positions ? positions : found;
   auto* frame = reinterpret_cast<std::uint32_t*>(scratch + at.frame);
   auto* offsets = reinterpret_cast<std::uint32_t*>(scratch + at.offsets);
 
@@ -309,7 +267,7 @@ void conv2d_pooled_backward(const T* x, const T* y, const T* pooled, const T* gr
   const std::size_t ldc = gemm_whole_vectors<T>(g.in_c), frame_w = g.in_w + 2 * g.pad_w;
   const bool channels_last = detail::pooled_weight_channels_last<T>(g), need_frame = channels_last || dx;
   for (std::size_t co = 0; co < g.out_c; ++co) {
-    detail::window_positions(y + co * P, g.out_w, eh, ew, pos + co * J);
+    if (!positions) maxpool2x2_positions(y + co * P, g.out_w, eh, ew, found + co * J);
     if (!need_frame) continue;
     for (std::size_t oh = 0, j = co * J; oh < eh; ++oh)
       for (std::size_t ow = 0; ow < ew; ++ow, ++j) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <type_traits>
 
@@ -258,6 +259,53 @@ inline void pool2x2_backward_row(const float* r0, const float* r1, const float* 
 }
 }  // namespace detail
 #endif
+
+// For each of the eh × ew 2×2 windows (stride 2) over a map with rows of `width`: the position in the
+// map of the value the window took (detail::window_choice: the first NaN, else the first maximum), row
+// by row into pos — where its gradient goes in the backward pass. With AVX-512, 16 windows at a time:
+// the first maximum by three compares, and window_choice itself for any 16 that hold a NaN.
+template <class T>
+void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::size_t ew, std::uint32_t* pos) {
+  for (std::size_t oh = 0; oh < eh; ++oh) {
+    const T* r0 = map + 2 * oh * width;
+    std::uint32_t* p = pos + oh * ew;
+    std::size_t ow = 0;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+      const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(int(width));
+      const __m512i down_one = _mm512_set1_epi32(int(width + 1));
+      for (; ow < ew; ow += 16) {
+        const std::size_t m = std::min<std::size_t>(16, ew - ow);
+        const __mmask16 lo = detail::pool_lanes(2 * m), hi = detail::pool_lanes(2 * m > 16 ? 2 * m - 16 : 0);
+        const T* a_row = r0 + 2 * ow;
+        const __m512 a0 = _mm512_maskz_loadu_ps(lo, a_row), a1 = _mm512_maskz_loadu_ps(hi, a_row + 16);
+        const __m512 b0 = _mm512_maskz_loadu_ps(lo, a_row + width), b1 = _mm512_maskz_loadu_ps(hi, a_row + width + 16);
+        const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
+        const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+        const __m512 sum = _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d));
+        if (_mm512_cmp_ps_mask(sum, sum, _CMP_UNORD_Q)) break;  // a NaN among them (lanes past m read 0)
+        const __mmask16 gt_b = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
+        const __m512 ab = _mm512_mask_blend_ps(gt_b, a, b);
+        const __mmask16 gt_c = _mm512_cmp_ps_mask(c, ab, _CMP_GT_OQ);
+        const __m512 abc = _mm512_mask_blend_ps(gt_c, ab, c);
+        const __mmask16 gt_d = _mm512_cmp_ps_mask(d, abc, _CMP_GT_OQ);
+        __m512i off = _mm512_maskz_mov_epi32(gt_b, one);
+        off = _mm512_mask_mov_epi32(off, gt_c, down);
+        off = _mm512_mask_mov_epi32(off, gt_d, down_one);
+        const __m512i at = _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(int(2 * oh * width + 2 * ow)), even), off);
+        _mm512_mask_storeu_epi32(p + ow, detail::pool_lanes(m), at);
+      }
+    }
+#endif
+    for (; ow < ew; ++ow) {
+      const T* w = r0 + 2 * ow;
+      const int k = detail::window_choice(w[0], w[1], w[width], w[width + 1]);
+      p[ow] = std::uint32_t(2 * oh * width + 2 * ow + std::size_t(k >> 1) * width + std::size_t(k & 1));
+    }
+  }
+}
 
 // Backward of one image: each output's gradient goes to the input it took its value from — the first
 // maximum of its window in window order, or the first NaN. Overlapping windows add up, in output order.

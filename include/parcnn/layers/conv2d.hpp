@@ -300,7 +300,7 @@ class Conv2d final : public Layer<T> {
   // Chunks in parallel; in a chunk, its images in order (see GradientChunks).
   void run_backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
                           TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::Epilogue& e,
-                          GradientSlice<T> grads, Workspace<T>& ws) const override {
+                          GradientSlice<T> grads, Workspace<T>& ws, const std::uint32_t* positions) const override {
     const kernels::Conv2dGeometry g = geometry(in.shape());
     T* weight_cl = nullptr;
     if (!grad_in.empty()) {
@@ -320,6 +320,7 @@ class Conv2d final : public Layer<T> {
         const Range images = grads.images(c);
         for (std::size_t n = images.begin; n < images.end; ++n)
           kernels::conv2d_pooled_backward(in.data() + n * g.in_image(), out.data() + n * g.out_image(),
+                                          positions ? positions + n * pooled_image : nullptr,
                                           pooled.data() + n * pooled_image, grad_out.data() + n * pooled_image,
                                           weight_cl, g, e, acc, db,
                                           grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(), scratch);

@@ -141,7 +141,9 @@ class Layer {
   // (a 2×2 max pool, then GELU or not), all run apart by forward_for_backward, in one pass — where
   // accepts_backward_epilogue(in, e) (Conv2d does: its output gradient is zero but at each window's maximum,
   // and it goes through those alone). `out` is this layer's output, `pooled` the pool's, grad_out the
-  // gradient of the stage's output (the pool's, or GELU's); grad_in and grads as in backward. The values
+  // gradient of the stage's output (the pool's, or GELU's); grad_in and grads as in backward;
+  // `positions`, where each pool window took its value from (MaxPool2d records them in its forward pass
+  // for backward), or null to find them again from `out`. The values
   // are those of the layers' own backward passes up to rounding; the bits depend on neither the cut nor
   // the thread count.
   virtual bool accepts_backward_epilogue(const Shape& in, const kernels::Epilogue& e) const {
@@ -150,7 +152,7 @@ class Layer {
   }
   void backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
                       TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::Epilogue& e,
-                      GradientSlice<T> grads, Workspace<T>& ws) const {
+                      GradientSlice<T> grads, Workspace<T>& ws, const std::uint32_t* positions = nullptr) const {
     if (!accepts_backward_epilogue(in.shape(), e))
       throw ConfigError(name() + ": cannot run its backward pass through the epilogue " + e.str());
     const Shape expected = output_shape(in.shape()), stage = fused_output_shape(in.shape(), e);
@@ -159,7 +161,7 @@ class Layer {
                        ", pooled maps and their gradient " + stage.str() + ", got " + out.shape().str() + ", " +
                        pooled.shape().str() + " and " + grad_out.shape().str());
     check_backward(in, grad_in, grads);
-    run_backward_fused(in, out, pooled, grad_out, grad_in, e, grads, ws);
+    run_backward_fused(in, out, pooled, grad_out, grad_in, e, grads, ws, positions);
   }
 
  protected:
@@ -239,8 +241,8 @@ class Layer {
   // backward_fused's computation (only called where accepts_backward_epilogue, shapes checked).
   virtual void run_backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
                                   TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::Epilogue& e,
-                                  GradientSlice<T> grads, Workspace<T>& ws) const {
-    (void)in, (void)out, (void)pooled, (void)grad_out, (void)grad_in, (void)grads, (void)ws;
+                                  GradientSlice<T> grads, Workspace<T>& ws, const std::uint32_t* positions) const {
+    (void)in, (void)out, (void)pooled, (void)grad_out, (void)grad_in, (void)grads, (void)ws, (void)positions;
     throw ConfigError(name() + ": cannot run its backward pass through the epilogue " + e.str());
   }
 };

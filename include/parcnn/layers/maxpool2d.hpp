@@ -5,6 +5,8 @@
 // Padding reads as −∞ and may be at most half the kernel. Stride defaults to the kernel size.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,6 +103,28 @@ class MaxPool2d final : public Layer<T> {
       for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
         kernels::maxpool2d_forward(x + n * g.in_image(), g, blk.c, blk.h, blk.w, y + n * g.out_image());
     });
+  }
+
+  // forward, and for 2×2 windows at stride 2 (a convolution's epilogue step) the position each window
+  // took its value from, in ws.indices (kernels::maxpool2x2_positions): the backward pass of a
+  // convolution with this pool after it reads them (Layer::backward_fused) rather than the
+  // convolution's output again.
+  void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
+                        Workspace<T>& ws) const override {
+    run(in, out, strategy, ws);
+    const kernels::Conv2dGeometry g = geometry(in.shape());
+    if (!epilogue_step(in.shape()) || double(g.in_h) * double(g.in_w) >= 4294967295.0) {
+      ws.indices(0);
+      return;
+    }
+    std::uint32_t* positions = ws.indices(out.size());
+    const std::size_t planes = in.dim(0) * g.in_c, J = g.out_h * g.out_w;
+    run_blocks(IndexSpace{planes}, Cut{std::max<std::size_t>(1, 4096 / std::max<std::size_t>(J, 1)), 1, 1, 1},
+               [&](const Block& blk, std::size_t) {
+                 for (std::size_t c = blk.n.begin; c < blk.n.end; ++c)
+                   kernels::maxpool2x2_positions(in.data() + c * g.in_h * g.in_w, g.in_w, g.out_h, g.out_w,
+                                                 positions + c * J);
+               });
   }
 
   void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,

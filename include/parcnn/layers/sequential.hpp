@@ -7,6 +7,7 @@
 // forward pass left in the same Workspace.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -438,11 +439,16 @@ class Sequential final : public Layer<T> {
     backward_from(next, p + params, in, out, grad_out, grad_in, grads, ws);
     const TensorView<const T> g = next == L ? grad_out : TensorView<const T>(ws.tensor(L + next - 1).view());
     TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, layer_in.shape()).view();
-    if (next == i + 1)
+    if (next == i + 1) {
       layers_[i].second->backward(layer_in, activation(i), g, layer_grad_in, grads.from(p), ws.child(i));
-    else
-      layers_[i].second->backward_fused(layer_in, activation(i), activation(i + 1), g, layer_grad_in, e,
-                                        grads.from(p), ws.child(i));
+      return;
+    }
+    // The window positions the pool recorded in forward_for_backward, when it did for these maps.
+    const TensorView<const T> pooled = activation(i + 1);
+    const Workspace<T>& pool_ws = ws.child(i + 1);
+    const std::uint32_t* positions = pool_ws.index_count() == pooled.size() ? pool_ws.indices() : nullptr;
+    layers_[i].second->backward_fused(layer_in, activation(i), pooled, g, layer_grad_in, e, grads.from(p), ws.child(i),
+                                      positions);
   }
 
   Cut auto_depth_first_cut(const Shape& in, const Workload& work, const strategy::Auto& a, std::size_t workers) const {
