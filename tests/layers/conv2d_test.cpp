@@ -175,13 +175,22 @@ std::vector<kernels::Epilogue> epilogues() {
   return {pool_gelu, pool, gelu};
 }
 
-// The convolution, then MaxPool2d(2) and GELU layers, as the epilogue lists them.
+// The convolution, then MaxPool2d(2) and GELU layers as the epilogue lists them, in a Sequential: its
+// backward runs them through Conv2d::backward_fused, or one by one with fusion off.
+template <class T>
+Sequential<T> stage_of(const Conv2d<T>& conv, const kernels::Epilogue& e, bool fused) {
+  Sequential<T> m;
+  m.add("conv", conv);
+  if (e.max_pool_2x2) m.add("pool", MaxPool2d<T>(2));
+  if (e.gelu) m.add("gelu", GELU<T>(e.gelu_approximation));
+  m.fuse_epilogues(fused);
+  return m;
+}
+
+// The convolution, then MaxPool2d(2) and GELU layers, as the epilogue lists them, each on its own.
 template <class T>
 Tensor<T> layers_apart(const Conv2d<T>& conv, const kernels::Epilogue& e, const Tensor<T>& x) {
-  Tensor<T> y = conv.forward(x, strategy::Sequential{});
-  if (e.max_pool_2x2) y = MaxPool2d<T>(2).forward(y, strategy::Sequential{});
-  if (e.gelu) y = GELU<T>(e.gelu_approximation).forward(y, strategy::Sequential{});
-  return y;
+  return stage_of(conv, e, /*fused=*/false).forward(x, strategy::Sequential{});
 }
 
 TYPED_TEST(Conv2dTest, FusedEpilogueHasTheBitsOfTheLayersApartUnderEveryStrategy) {
@@ -222,18 +231,6 @@ TYPED_TEST(Conv2dTest, FusedEpilogueRejectsBadShapes) {
                     {"Conv2d(3->4, k=3) + 2x2 max pool", "[1, 4, 1, 3]", "smaller than one 2x2 window"});
   expect_throw_with([&] { conv.forward_fused(Tensor<T>(Shape{1, 2, 7, 7}), wrong, pool, {}, ws); },
                     {"[N, 3, H, W]", "got [1, 2, 7, 7]"});
-}
-
-// The convolution, then MaxPool2d(2) and GELU layers as the epilogue lists them, in a Sequential: its
-// backward runs them through Conv2d::backward_fused, or one by one with fusion off.
-template <class T>
-Sequential<T> stage_of(const Conv2d<T>& conv, const kernels::Epilogue& e, bool fused) {
-  Sequential<T> m;
-  m.add("conv", conv);
-  if (e.max_pool_2x2) m.add("pool", MaxPool2d<T>(2));
-  if (e.gelu) m.add("gelu", GELU<T>(e.gelu_approximation));
-  m.fuse_epilogues(fused);
-  return m;
 }
 
 TYPED_TEST(Conv2dTest, FusedBackwardMatchesTheLayersApartWithTheSameBitsOnEveryThreadCount) {

@@ -6,12 +6,15 @@
 // such positions of 121 per map, conv3 1 of 9. Rather than write that gradient out densely and run two
 // dense GEMMs and a col2im over it, the kernel visits the windows alone. Per image, with J windows per map:
 //   v[co, j] = grad[co, j] · gelu'(pooled[co, j])        (grad itself without GELU)
-//   p[co, j] = the convolution output window j of channel co took
-//   dW[co, :] += v[co, j] · rows[p[co, j], :]   for j in order   rows: the input patches, one per position
-//   db[co]    += Σ_j v[co, j]                                    (detail::image_sum)
-//   dx[:, window of p[co, j]] += v[co, j] · W[co]   for co, then j, in order (channels last, then transposed)
-// Every element is one chain in a fixed order that does not depend on the cut, the thread count or the
-// images run with it: the trained weights stay the same bits under every strategy.
+//   p[co, j] = the convolution output window j of channel co took (maxpool2x2_positions; the pool's
+//              forward pass records them)
+//   dW[co, :] += v[co, j] · patch(p[co, j])   for j in order, in registers, over a chunk's images
+//   db[co]    += Σ_j v[co, j]                 (detail::image_sum)
+//   dx[patch of q] += Σ over the channels co whose window took q of v[co, j] · W[co]   (channels last)
+// A patch is read in place from the channels-last input where the input's channels fill whole vectors,
+// else from the patches built as rows (im2col, transposed). Every element is one chain in a fixed order
+// that depends on neither the cut nor the thread count: the trained weights stay the same bits under
+// every strategy.
 #pragma once
 
 #include <algorithm>
@@ -236,19 +239,19 @@ void conv2d_pooled_weight_gradient_add(const Conv2dGeometry& g, const T* acc, T*
 }
 
 // Backward of one image through convolution → 2×2 max pool (→ GELU when e.gelu; e.max_pool_2x2 must be
-// set; conv2d_pooled_backward_fits(g)). x: the image [in_c, in_h, in_w]; y: its convolution output
-// [out_c, out_h, out_w] (with bias), read only without `positions`: the pool's maxpool2x2_positions of
-// y, [out_c, out_h/2 · out_w/2], recorded by its forward pass (or null); pooled: the pool's output
-// [out_c, out_h/2, out_w/2] (GELU's input; read only with GELU); grad: the gradient of the epilogue's
-// output; weight_cl:
-// conv2d_weight_channels_last of the weight (read only for dx). Adds the weight gradient into
-// dweight_acc (out_c × K, in the layout of detail::pooled_weight_channels_last: over a chunk's images,
-// then conv2d_pooled_weight_gradient_add) and the bias gradient into dbias (if not null); writes dx (if
-// not null). scratch: conv2d_pooled_backward_scratch<T>(g) elements, aligned to a vector.
+// set; conv2d_pooled_backward_fits(g)). x: the image [in_c, in_h, in_w]; positions: where each window
+// took its value from, [out_c, out_h/2 · out_w/2] (maxpool2x2_positions, as the pool's forward pass
+// records them), or null to find them in y, the convolution's output [out_c, out_h, out_w] (read only
+// then); pooled: the pool's output [out_c, out_h/2, out_w/2] (GELU's input; read only with GELU); grad:
+// the gradient of the epilogue's output; weight_cl: conv2d_weight_channels_last of the weight (read only
+// for dx). Adds the weight gradient into dweight_acc (out_c × K, in the layout of
+// detail::pooled_weight_channels_last: over a chunk's images, then conv2d_pooled_weight_gradient_add)
+// and the bias gradient into dbias (if not null); writes dx (if not null). scratch:
+// conv2d_pooled_backward_scratch<T>(g) elements, aligned to a vector.
 template <class T>
 void conv2d_pooled_backward(const T* x, const T* y, const std::uint32_t* positions, const T* pooled, const T* grad,
-                            const T* weight_cl,
-                            const Conv2dGeometry& g, const Epilogue& e, T* dweight_acc, T* dbias, T* dx, T* scratch) {
+                            const T* weight_cl, const Conv2dGeometry& g, const Epilogue& e, T* dweight_acc, T* dbias,
+                            T* dx, T* scratch) {
   constexpr std::size_t L = detail::Vec<T>::lanes;
   const std::size_t K = g.patch(), P = g.positions(), eh = g.out_h / 2, ew = g.out_w / 2, J = eh * ew;
   const detail::PooledBackwardScratch<T> at(g);

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -189,10 +190,15 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
                       : TensorView<const T>(ch.grad[next - 1].view());
         const TensorView<T> dx = with_dx && i > 0 ? ch.grad[i - 1].view() : TensorView<T>();
         const GradientSlice<T> slice = GradientSlice<T>{&into, params_before[s]}.only(c);
-        if (next == i + 1)
+        if (next == i + 1) {
           layer.backward(input_of(ch, i), ch.out[i].view(), g, dx, slice, ch.ws[i]);
-        else
-          layer.backward_fused(input_of(ch, i), ch.out[i].view(), ch.out[i + 1].view(), g, dx, e, slice, ch.ws[i]);
+          return;
+        }
+        // With the window positions the pool recorded, as Sequential's backward passes them.
+        const Workspace<T>& pool_ws = ch.ws[i + 1];
+        const std::uint32_t* positions = pool_ws.index_count() == ch.out[i + 1].size() ? pool_ws.indices() : nullptr;
+        layer.backward_fused(input_of(ch, i), ch.out[i].view(), ch.out[i + 1].view(), g, dx, e, slice, ch.ws[i],
+                             positions);
       };
       if (layer.parameter_count() > 0) {
         by_chunks([&](std::size_t c) { run(c, probe, false); });  // untimed: both timed runs start warm
