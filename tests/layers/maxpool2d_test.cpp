@@ -113,7 +113,10 @@ TYPED_TEST(MaxPool2dTest, AbsurdSizesAreErrorsNamingTheLayer) {
 }
 
 TEST(MaxPool2dBackwardTest, ForwardForBackwardRecordsTheWindowPositionsOf2x2Windows) {
-  const Tensor<float> x = random_tensor<float>(Shape{3, 5, 9, 11}, 31);
+  Tensor<float> x = random_tensor<float>(Shape{3, 5, 9, 11}, 31);
+  x(1, 2, 3, 4) = std::numeric_limits<float>::quiet_NaN();  // a window through window_choice itself
+  x(2, 0, 0, 1) = std::numeric_limits<float>::infinity();
+  x(2, 0, 1, 0) = -std::numeric_limits<float>::infinity();
   for (std::size_t threads : thread_counts())
     for (const Strategy& s : all_strategies()) {
       SCOPED_TRACE(s.name() + ", " + std::to_string(threads) + " threads");
@@ -126,6 +129,7 @@ TEST(MaxPool2dBackwardTest, ForwardForBackwardRecordsTheWindowPositionsOf2x2Wind
       for (std::size_t plane = 0; plane < 15; ++plane)
         kernels::maxpool2x2_positions(x.data() + plane * 99, 11, 4, 5, expected.data() + plane * 20);
       EXPECT_TRUE(std::equal(expected.begin(), expected.end(), ws.indices()));
+      EXPECT_TRUE(bitwise<float>(y, two.forward(x, strategy::Sequential{})));  // one pass, forward's bits
       const MaxPool2d<float> three(3);  // not a convolution's epilogue: no positions
       Tensor<float> z(three.output_shape(x.shape()));
       Threads(threads).run([&] { three.forward_for_backward(x, z.view(), s, ws); });

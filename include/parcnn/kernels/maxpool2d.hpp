@@ -262,13 +262,17 @@ inline void pool2x2_backward_row(const float* r0, const float* r1, const float* 
 
 // For each of the eh × ew 2×2 windows (stride 2) over a map with rows of `width`: the position in the
 // map of the value the window took (detail::window_choice: the first NaN, else the first maximum), row
-// by row into pos — where its gradient goes in the backward pass. With AVX-512, 16 windows at a time:
-// the first maximum by three compares, and window_choice itself for any 16 that hold a NaN.
+// by row into pos — where its gradient goes in the backward pass — and, when `out` is not null, the
+// window's value into out (rows of ew), the bits of maxpool2x2's: one pass for both.
+// With AVX-512, 16 windows at a time: the first maximum by three compares, and window_choice itself
+// for any 16 that hold a NaN.
 template <class T>
-void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::size_t ew, std::uint32_t* pos) {
+void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::size_t ew, std::uint32_t* pos,
+                          T* out = nullptr) {
   for (std::size_t oh = 0; oh < eh; ++oh) {
     const T* r0 = map + 2 * oh * width;
     std::uint32_t* p = pos + oh * ew;
+    T* o = out ? out + oh * ew : nullptr;
     std::size_t ow = 0;
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
@@ -296,6 +300,8 @@ void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::
         off = _mm512_mask_mov_epi32(off, gt_d, down_one);
         const __m512i at = _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(int(2 * oh * width + 2 * ow)), even), off);
         _mm512_mask_storeu_epi32(p + ow, detail::pool_lanes(m), at);
+        if (o)  // as pool2x2_row, whose NaN case never comes here
+          _mm512_mask_storeu_ps(o + ow, detail::pool_lanes(m), _mm512_max_ps(_mm512_max_ps(d, c), _mm512_max_ps(b, a)));
       }
     }
 #endif
@@ -303,6 +309,7 @@ void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::
       const T* w = r0 + 2 * ow;
       const int k = detail::window_choice(w[0], w[1], w[width], w[width + 1]);
       p[ow] = std::uint32_t(2 * oh * width + 2 * ow + std::size_t(k >> 1) * width + std::size_t(k & 1));
+      if (o) o[ow] = detail::max_of_window(w[0], w[1], w[width], w[width + 1]);
     }
   }
 }

@@ -106,15 +106,15 @@ class MaxPool2d final : public Layer<T> {
   }
 
   // forward, and for 2×2 windows at stride 2 (a convolution's epilogue step) the position each window
-  // took its value from, in ws.indices (kernels::maxpool2x2_positions): the backward pass of a
-  // convolution with this pool after it reads them (Layer::backward_fused) rather than the
-  // convolution's output again.
+  // took its value from, in ws.indices, in the same pass (kernels::maxpool2x2_positions: the bits of
+  // forward's): the backward pass of a convolution with this pool after it reads them
+  // (Layer::backward_fused) rather than the convolution's output again.
   void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                         Workspace<T>& ws) const override {
-    run(in, out, strategy, ws);
     const kernels::Conv2dGeometry g = geometry(in.shape());
     if (!epilogue_step(in.shape()) || double(g.in_h) * double(g.in_w) >= 4294967295.0) {
       ws.indices(0);
+      run(in, out, strategy, ws);
       return;
     }
     std::uint32_t* positions = ws.indices(out.size());
@@ -123,7 +123,7 @@ class MaxPool2d final : public Layer<T> {
                [&](const Block& blk, std::size_t) {
                  for (std::size_t c = blk.n.begin; c < blk.n.end; ++c)
                    kernels::maxpool2x2_positions(in.data() + c * g.in_h * g.in_w, g.in_w, g.out_h, g.out_w,
-                                                 positions + c * J);
+                                                 positions + c * J, out.data() + c * J);
                });
   }
 
