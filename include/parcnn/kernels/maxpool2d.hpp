@@ -202,14 +202,24 @@ inline __mmask16 pool_lanes(std::size_t count) {
 struct WindowChoice {
   __mmask16 a, b, c, d;
 };
-inline WindowChoice window_choice_16(const float* r0, const float* r1, std::size_t m) {
+
+// The four values of m ≤ 16 consecutive 2×2 windows over rows r0 and r1 (reading 2m values of each;
+// lanes past m hold zeros): a = r0[2i], b = r0[2i + 1], c = r1[2i], d = r1[2i + 1].
+struct Windows16 {
+  __m512 a, b, c, d;
+};
+inline Windows16 windows_16(const float* r0, const float* r1, std::size_t m) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   const __mmask16 lo = pool_lanes(2 * m), hi = pool_lanes(2 * m > 16 ? 2 * m - 16 : 0);
   const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0), a1 = _mm512_maskz_loadu_ps(hi, r0 + 16);
   const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1), b1 = _mm512_maskz_loadu_ps(hi, r1 + 16);
-  const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
-  const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+  return Windows16{_mm512_permutex2var_ps(a0, even, a1), _mm512_permutex2var_ps(a0, odd, a1),
+                   _mm512_permutex2var_ps(b0, even, b1), _mm512_permutex2var_ps(b0, odd, b1)};
+}
+
+inline WindowChoice window_choice_16(const float* r0, const float* r1, std::size_t m) {
+  const auto [a, b, c, d] = windows_16(r0, r1, m);
   // The first maximum: b, c, d each taken only when strictly greater than the best so far.
   const __mmask16 gt_b = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
   const __m512 ab = _mm512_mask_blend_ps(gt_b, a, b);
@@ -276,18 +286,12 @@ void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::
     std::size_t ow = 0;
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
-      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-      const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+      const __m512i twice = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
       const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(int(width));
       const __m512i down_one = _mm512_set1_epi32(int(width + 1));
       for (; ow < ew; ow += 16) {
         const std::size_t m = std::min<std::size_t>(16, ew - ow);
-        const __mmask16 lo = detail::pool_lanes(2 * m), hi = detail::pool_lanes(2 * m > 16 ? 2 * m - 16 : 0);
-        const T* a_row = r0 + 2 * ow;
-        const __m512 a0 = _mm512_maskz_loadu_ps(lo, a_row), a1 = _mm512_maskz_loadu_ps(hi, a_row + 16);
-        const __m512 b0 = _mm512_maskz_loadu_ps(lo, a_row + width), b1 = _mm512_maskz_loadu_ps(hi, a_row + width + 16);
-        const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
-        const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+        const auto [a, b, c, d] = detail::windows_16(r0 + 2 * ow, r0 + width + 2 * ow, m);
         const __m512 sum = _mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d));
         if (_mm512_cmp_ps_mask(sum, sum, _CMP_UNORD_Q)) break;  // a NaN among them (lanes past m read 0)
         const __mmask16 gt_b = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ);
@@ -298,7 +302,8 @@ void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::
         __m512i off = _mm512_maskz_mov_epi32(gt_b, one);
         off = _mm512_mask_mov_epi32(off, gt_c, down);
         off = _mm512_mask_mov_epi32(off, gt_d, down_one);
-        const __m512i at = _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(int(2 * oh * width + 2 * ow)), even), off);
+        // Window i of these 16 starts at 2i.
+        const __m512i at = _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(int(2 * oh * width + 2 * ow)), twice), off);
         _mm512_mask_storeu_epi32(p + ow, detail::pool_lanes(m), at);
         if (o)  // as pool2x2_row, whose NaN case never comes here
           _mm512_mask_storeu_ps(o + ow, detail::pool_lanes(m), _mm512_max_ps(_mm512_max_ps(d, c), _mm512_max_ps(b, a)));

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <oneapi/tbb/task_arena.h>
@@ -140,19 +141,32 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
     return i == 0 ? ch.x : TensorView<const T>(ch.out[i - 1].view());
   };
 
-  // Layer i's multiply-add FLOPs over the batch (forward; each of dW and dX in the dense formulation).
-  auto flops_of = [&](std::size_t i) {
-    double sum = 0;
-    for (Chunk& ch : state) sum += model[i].workload(input_of(ch, i).shape()).flops;
-    return sum;
-  };
   Tensor<T> log_probs(model.output_shape(images.shape())), grad_out(log_probs.shape());
   const std::vector<TensorView<T>> grads = params.grads();
+  // Each layer's multiply-add FLOPs over the batch (forward; each of dW and dX in the dense formulation).
+  std::vector<double> flops(L, 0.0);
+  for (std::size_t i = 0; i < L; ++i)
+    for (Chunk& ch : state) flops[i] += model[i].workload(input_of(ch, i).shape()).flops;
+  // The backward stages (Sequential::backward_stage), first to last, with their parameters' offset.
+  struct BackwardStage {
+    std::size_t first, next, params_before;
+    kernels::Epilogue e;
+    std::string name;
+  };
+  std::vector<BackwardStage> stages;
+  for (std::size_t i = 0, p = 0; i < L;) {
+    BackwardStage st{i, 0, p, {}, "backward " + model.layer_name(i)};
+    st.next = model.backward_stage(i, input_of(state[0], i).shape(), st.e);
+    for (std::size_t k = i; k < st.next; ++k) p += model[k].parameter_count();
+    for (std::size_t k = i + 1; k < st.next; ++k) st.name += " + " + model.layer_name(k);
+    i = st.next;
+    stages.push_back(std::move(st));
+  }
   for (std::size_t round = 0; round < rounds; ++round) {
     phase = 0;
     for (std::size_t i = 0; i < L; ++i) {
       const Layer<T>& layer = model[i];
-      record("forward " + model.layer_name(i), flops_of(i), time_of([&] {
+      record("forward " + model.layer_name(i), flops[i], time_of([&] {
                by_chunks([&](std::size_t c) {
                  Chunk& ch = state[c];
                  layer.forward_for_backward(input_of(ch, i), ch.out[i].view(), strategy::Sequential{}, ch.ws[i]);
@@ -167,29 +181,18 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
              nll_loss(TensorView<const T>(log_probs.view()), labels, grad_out.view());
            }));
     record("clear gradient chunks", 0, time_of([&] { by_chunks([&](std::size_t c) { chunks.zero_chunk(c); }); }));
-    // Stages from the first; their backward passes from the last.
-    std::vector<std::size_t> starts, params_before;
-    for (std::size_t i = 0, p = 0; i < L;) {
-      kernels::Epilogue e;
-      const std::size_t next = model.backward_stage(i, input_of(state[0], i).shape(), e);
-      starts.push_back(i), params_before.push_back(p);
-      for (std::size_t k = i; k < next; ++k) p += model[k].parameter_count();
-      i = next;
-    }
-    for (std::size_t s = starts.size(); s-- > 0;) {
-      const std::size_t i = starts[s], next = s + 1 < starts.size() ? starts[s + 1] : L;
+    for (std::size_t s = stages.size(); s-- > 0;) {  // last to first
+      const std::size_t i = stages[s].first, next = stages[s].next;
+      const kernels::Epilogue& e = stages[s].e;
+      const std::string& name = stages[s].name;
       const Layer<T>& layer = model[i];
-      kernels::Epilogue e;
-      model.backward_stage(i, input_of(state[0], i).shape(), e);
-      std::string name = "backward " + model.layer_name(i);
-      for (std::size_t k = i + 1; k < next; ++k) name += " + " + model.layer_name(k);
       auto run = [&](std::size_t c, GradientChunks<T>& into, bool with_dx) {
         Chunk& ch = state[c];
         const TensorView<const T> g =
             next == L ? TensorView<const T>(grad_out.view()).batch(chunks.images(c).begin, chunks.images(c).end)
                       : TensorView<const T>(ch.grad[next - 1].view());
         const TensorView<T> dx = with_dx && i > 0 ? ch.grad[i - 1].view() : TensorView<T>();
-        const GradientSlice<T> slice = GradientSlice<T>{&into, params_before[s]}.only(c);
+        const GradientSlice<T> slice = GradientSlice<T>{&into, stages[s].params_before}.only(c);
         if (next == i + 1) {
           layer.backward(input_of(ch, i), ch.out[i].view(), g, dx, slice, ch.ws[i]);
           return;
@@ -204,8 +207,8 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
         by_chunks([&](std::size_t c) { run(c, probe, false); });  // untimed: both timed runs start warm
         const double dw_us = time_of([&] { by_chunks([&](std::size_t c) { run(c, probe, false); }); });
         const double all_us = time_of([&] { by_chunks([&](std::size_t c) { run(c, chunks, true); }); });
-        record(name + ": dW", flops_of(i), dw_us);
-        if (i > 0) record(name + ": dX (the stage less dW)", flops_of(i), std::max(0.0, all_us - dw_us));
+        record(name + ": dW", flops[i], dw_us);
+        if (i > 0) record(name + ": dX (the stage less dW)", flops[i], std::max(0.0, all_us - dw_us));
       } else {
         record(name, 0, time_of([&] { by_chunks([&](std::size_t c) { run(c, chunks, true); }); }));
       }
