@@ -24,8 +24,8 @@ TEST(GradientChunksTest, CutsTheBatchIntoChunksOfFixedSize) {
 
 template <class T>
 void check_reduce_is_the_chain_in_chunk_order() {
-  // More elements than a reduce block (4,096) and than its tiles, and a size that ends mid-tile.
-  const std::vector<Shape> shapes{Shape{9000}, Shape{7, 3}, Shape{1}};
+  // More elements than a reduce block (32,768) and than a tile (4,096), sizes that end mid-tile.
+  const std::vector<Shape> shapes{Shape{9000}, Shape{7, 3}, Shape{1}, Shape{3, 13001}};
   GradientChunks<T> chunks;
   chunks.plan(shapes, 20, 3);
   std::uint64_t seed = 30;
@@ -53,6 +53,17 @@ void check_reduce_is_the_chain_in_chunk_order() {
     for (std::size_t p = 0; p < shapes.size(); ++p)
       EXPECT_TRUE(bitwise<T>(out[p], expected[p])) << "parameter " << p << ", " << threads << " threads";
   }
+  // sum writes the chain alone, over any range of elements (here one that starts and ends mid-tile).
+  const std::size_t p = 3, begin = 4093, count = 9000;
+  std::vector<T> total(count, T(7));
+  chunks.sum(p, begin, count, total.data());
+  for (std::size_t i = 0; i < count; ++i) {
+    T sum = chunks.grad(0, p).data()[begin + i];
+    for (std::size_t c = 1; c < chunks.chunks(); ++c) sum += chunks.grad(c, p).data()[begin + i];
+    ASSERT_EQ(total[i], sum) << "element " << begin + i;
+  }
+  expect_throw_with<ShapeError>([&] { chunks.sum(p, 39000, 4, total.data()); }, {"[39000, 39004)", "parameter 3"});
+  expect_throw_with<ShapeError>([&] { chunks.sum(4, 0, 1, total.data()); }, {"parameter 4 of 4"});
 }
 
 TEST(GradientChunksTest, ReduceIsTheChainInChunkOrderFloat) { check_reduce_is_the_chain_in_chunk_order<float>(); }

@@ -92,5 +92,51 @@ TEST(OptimizerTest, GroupsHaveTheirOwnOptionsAndZeroGradClears) {
   EXPECT_EQ(params.count(), 320u + 18496u + 73856u + 66048u + 131328u + 2570u);
 }
 
+// step() against begin_step and update over the ranges in reverse order and in two pieces each, cut at
+// a multiple of 16 elements: the same bits, as a pass that reduces and updates range by range
+// (reduce_and_update) relies on.
+template <class Optimizer, class Options>
+void check_update_by_ranges_is_step(const Options& options) {
+  Sequential<float> a = models::letter_cnn<float>(26, 5), b = models::letter_cnn<float>(26, 5);
+  Parameters<float> pa(a), pb(b);
+  Optimizer oa(pa.all(), options), ob(pb.all(), options);
+  for (std::uint64_t s = 0; s < 2; ++s) {  // the second step takes momentum's and Adam's later-step path
+    for (std::size_t p = 0; p < pa.size(); ++p) {
+      pa[p].grad = random_tensor<float>(pa[p].value->shape(), 40 + s * 20 + p);
+      pb[p].grad = pa[p].grad;
+    }
+    oa.step();
+    ob.begin_step();
+    const std::vector<ElementRange>& ranges = pb.ranges();
+    for (auto r = ranges.rbegin(); r != ranges.rend(); ++r) {
+      const std::size_t half = r->count / 32 * 16;
+      ob.update(pb[r->tensor], r->begin + half, r->count - half);
+      ob.update(pb[r->tensor], r->begin, half);
+    }
+    for (std::size_t p = 0; p < pa.size(); ++p)
+      ASSERT_TRUE(bitwise<float>(*pa[p].value, *pb[p].value)) << pa[p].name << ", step " << s;
+  }
+}
+
+TEST(OptimizerTest, UpdateByRangesIsStep) {
+  check_update_by_ranges_is_step<SGD<float>>(SgdOptions{0.1});
+  check_update_by_ranges_is_step<SGD<float>>(SgdOptions{0.1, 0.9, 0.1, 0.01, false});
+  check_update_by_ranges_is_step<SGD<float>>(SgdOptions{0.05, 0.9, 0.0, 0.0, true});
+  check_update_by_ranges_is_step<Adam<float>>(AdamOptions{1e-3});
+  check_update_by_ranges_is_step<Adam<float>>(AdamOptions{0.02, 0.8, 0.99, 1e-6, 0.1});
+}
+
+TEST(OptimizerTest, UpdateLeavesOtherParametersAndChecksTheRange) {
+  Sequential<float> m = models::letter_cnn<float>(26, 1);
+  Parameters<float> params(m);
+  SGD<float> sgd(params.matching("conv"), SgdOptions{0.1});
+  for (auto& p : params) std::fill(p.grad.begin(), p.grad.end(), 1.0f);
+  const Tensor<float> fc_before(*params[6].value);
+  sgd.begin_step();
+  sgd.update(params[6], 0, params[6].value->size());  // fc1.weight: not this optimizer's
+  EXPECT_TRUE(bitwise<float>(*params[6].value, fc_before));
+  expect_throw_with<ShapeError>([&] { sgd.update(params[0], 300, 21); }, {"[300, 321)", "conv1.weight", "288"});
+}
+
 }  // namespace
 }  // namespace parcnn::test

@@ -36,7 +36,7 @@ TEST(StepProfileTest, TimesEveryPhaseAndTrainsAsTrainerStep) {
     const std::vector<std::string> expected{
         "forward conv", "forward pool", "forward act", "forward flat", "forward fc", "forward log_softmax", "loss",
         "clear gradient chunks", "backward log_softmax", "backward fc: dW", "backward fc: dX (the stage less dW)",
-        "backward flat", "backward conv + pool + act: dW", "reduce", "optimizer"};
+        "backward flat", "backward conv + pool + act: dW", "reduce + optimizer"};
     EXPECT_EQ(names, expected);
     EXPECT_GT(p.peak_gflops, 0);
     EXPECT_GT(p.phases[0].flops, 0);  // the convolution's

@@ -64,37 +64,47 @@ class GradientChunks {
   // Chunk c's gradient of parameter p.
   TensorView<T> grad(std::size_t c, std::size_t p) { return buffers_[c * shapes_.size() + p].view(); }
 
-  // out[p] += chunk 0 + chunk 1 + ... (summed in chunk order), for every parameter p. Adds, so that
-  // gradients accumulate across calls until zeroed, as users of PyTorch expect.
-  void reduce(const std::vector<TensorView<T>>& out) {
+  // dst[j] = elements [begin, begin + count) of parameter p summed over the chunks in chunk order
+  // (chunk 0 + chunk 1 + ...). One chunk at a time over tiles in cache, so that every loop runs along
+  // contiguous memory and vectorises (element by element, over the chunks, it was a chain of dependent
+  // additions).
+  void sum(std::size_t p, std::size_t begin, std::size_t count, T* dst) const {
+    const std::size_t C = chunks(), P = shapes_.size();
+    if (p >= P || begin > buffers_[p].size() || count > buffers_[p].size() - begin)
+      throw ShapeError("GradientChunks::sum: elements [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
+                       ") of parameter " + std::to_string(p) + " of " + std::to_string(P));
+    for (std::size_t i = 0; i < count; i += tile) {
+      const std::size_t m = std::min(tile, count - i), at = begin + i;
+      add_chunk(dst + i, buffers_[p].data() + at, m, /*first=*/true);
+      for (std::size_t c = 1; c < C; ++c) add_chunk(dst + i, buffers_[c * P + p].data() + at, m, false);
+    }
+  }
+
+  // out[p] += the sum over the chunks (as sum gives it), for every parameter p, in parallel blocks.
+  // Adds, so that gradients accumulate across calls until zeroed, as users of PyTorch expect.
+  void reduce(const std::vector<TensorView<T>>& out) const {
     if (out.size() != shapes_.size())
       throw ShapeError("GradientChunks::reduce: " + std::to_string(out.size()) + " outputs for " +
                        std::to_string(shapes_.size()) + " parameters");
-    const std::size_t C = chunks();
     for (std::size_t p = 0; p < shapes_.size(); ++p) {
       if (out[p].shape() != shapes_[p])
         throw ShapeError("GradientChunks::reduce: parameter " + std::to_string(p) + " has shape " +
                          shapes_[p].str() + ", output " + out[p].shape().str());
       T* dst = out[p].data();
-      const std::size_t n = out[p].size();
-      run_blocks(IndexSpace{n}, Cut{32768, 1, 1, 1}, [&](const Block& blk, std::size_t) {
-        // Each element: chunk 0, + chunk 1, ..., then added to dst. A tile at a time and one chunk at a
-        // time, so that every loop runs along contiguous memory and vectorises (element by element, over
-        // the chunks, it was a chain of dependent additions: a tenth of a training step). Blocks of 32k
-        // elements: a smaller parameter is summed on the calling thread, without a fork.
-        constexpr std::size_t tile = 4096;
-        alignas(64) T sum[tile];
+      run_blocks(IndexSpace{out[p].size()}, Cut{32768, 1, 1, 1}, [&](const Block& blk, std::size_t) {
+        alignas(64) T total[tile];
         for (std::size_t i = blk.n.begin; i < blk.n.end; i += tile) {
           const std::size_t m = std::min(tile, blk.n.end - i);
-          add_chunk(sum, buffers_[p].data() + i, m, /*first=*/true);
-          for (std::size_t c = 1; c < C; ++c) add_chunk(sum, buffers_[c * shapes_.size() + p].data() + i, m, false);
-          add_chunk(dst + i, sum, m, false);
+          sum(p, i, m, total);
+          add_chunk(dst + i, total, m, false);
         }
       });
     }
   }
 
  private:
+  static constexpr std::size_t tile = 4096;  // elements: a tile of the sum and one of a chunk stay in L1
+
   // to[j] = from[j] (first) or to[j] += from[j], j < m: buffers that never overlap, so the loop vectorises.
   static void add_chunk(T* __restrict to, const T* __restrict from, std::size_t m, bool first) {
     if (first)

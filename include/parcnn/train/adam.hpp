@@ -31,47 +31,46 @@ template <class T>
 struct AdamState {
   std::size_t steps = 0;
   Tensor<T> m, v;
+  T step_size = 0, bias2_sqrt = 1;  // lr / (1 − β1^t) and √(1 − β2^t) of the step under way
 };
 }  // namespace detail
 
 template <class T>
 class Adam final : public ParameterGroups<T, AdamOptions, detail::AdamState<T>> {
   using Base = ParameterGroups<T, AdamOptions, detail::AdamState<T>>;
+  using Slot = typename Base::Slot;
 
  public:
   explicit Adam(std::vector<Parameter<T>*> params, const AdamOptions& options = {}) : Base(options) {
     this->add_group(std::move(params));
   }
 
-  void step() override {
-    for (std::size_t gi = 0; gi < this->groups_.size(); ++gi) {
-      const AdamOptions& o = this->groups_[gi].options;
-      for (std::size_t pi = 0; pi < this->groups_[gi].params.size(); ++pi) {
-        Parameter<T>& p = *this->groups_[gi].params[pi];
-        detail::AdamState<T>& s = this->state_[gi][pi];
-        if (s.steps++ == 0) s.m = Tensor<T>(p.value->shape()), s.v = Tensor<T>(p.value->shape());
-        const double t = double(s.steps);
-        const T step_size = T(o.lr / (1 - std::pow(o.beta1, t)));
-        const T bias2_sqrt = T(std::sqrt(1 - std::pow(o.beta2, t)));
-        const T b1 = T(o.beta1), b2 = T(o.beta2), eps = T(o.eps), wd = T(o.weight_decay);
-        T* w = p.value->data();
-        const T* grad = p.grad.data();
-        T* m = s.m.data();
-        T* v = s.v.data();
-        detail::for_each_block(p.value->size(), [&](std::size_t i, std::size_t n) {
-          auto wv = detail::array_of(w + i, n), mv = detail::array_of(m + i, n), vv = detail::array_of(v + i, n);
-          const auto gv = detail::array_of(grad + i, n);
-          if (wd != 0) {
-            mv = b1 * mv + (T(1) - b1) * (gv + wd * wv);
-            vv = b2 * vv + (T(1) - b2) * (gv + wd * wv).square();
-          } else {
-            mv = b1 * mv + (T(1) - b1) * gv;
-            vv = b2 * vv + (T(1) - b2) * gv.square();
-          }
-          wv -= step_size * mv / (vv.sqrt() / bias2_sqrt + eps);
-        });
-      }
+  void begin_step() override {
+    for (Slot& s : this->slots_) {
+      detail::AdamState<T>& st = s.state;
+      const AdamOptions& o = this->groups_[s.group].options;
+      if (st.steps++ == 0) st.m = Tensor<T>(s.param->value->shape()), st.v = Tensor<T>(s.param->value->shape());
+      const double t = double(st.steps);
+      st.step_size = T(o.lr / (1 - std::pow(o.beta1, t)));
+      st.bias2_sqrt = T(std::sqrt(1 - std::pow(o.beta2, t)));
     }
+  }
+
+ private:
+  void update_slot(Slot& s, const AdamOptions& o, std::size_t begin, std::size_t count) override {
+    detail::AdamState<T>& st = s.state;
+    const T b1 = T(o.beta1), b2 = T(o.beta2), eps = T(o.eps), wd = T(o.weight_decay);
+    auto wv = detail::array_of(s.param->value->data() + begin, count);
+    auto mv = detail::array_of(st.m.data() + begin, count), vv = detail::array_of(st.v.data() + begin, count);
+    const auto gv = detail::array_of(static_cast<const T*>(s.param->grad.data()) + begin, count);
+    if (wd != 0) {
+      mv = b1 * mv + (T(1) - b1) * (gv + wd * wv);
+      vv = b2 * vv + (T(1) - b2) * (gv + wd * wv).square();
+    } else {
+      mv = b1 * mv + (T(1) - b1) * gv;
+      vv = b2 * vv + (T(1) - b2) * gv.square();
+    }
+    wv -= st.step_size * mv / (vv.sqrt() / st.bias2_sqrt + eps);
   }
 };
 

@@ -25,28 +25,22 @@ template <class T>
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
+  // One update of every parameter from its gradient: begin_step, then update over all elements in
+  // parallel ranges.
   virtual void step() = 0;
   virtual void zero_grad() = 0;
+
+  // The step in parts, for a caller that makes the gradients range by range and updates each range
+  // while it is in cache (Trainer): begin_step once per step (step counts, state on first use), then
+  // update for every range of every parameter exactly once, from any thread. Ranges that start at
+  // multiples of 16 elements (as element_ranges cuts them) give every element the bits step() gives it
+  // (elsewhere, a vector loop's scalar tail may round differently). A parameter this optimizer does not
+  // hold is left as it is.
+  virtual void begin_step() = 0;
+  virtual void update(const Parameter<T>& p, std::size_t begin, std::size_t count) = 0;
 };
 
 namespace detail {
-// Runs f(i) for i in [0, n) in parallel blocks of fixed size.
-template <class F>
-void for_each_element(std::size_t n, F&& f) {
-  run_blocks(IndexSpace{n}, Cut{16384, 1, 1, 1}, [&](const Block& blk, std::size_t) {
-    for (std::size_t i = blk.n.begin; i < blk.n.end; ++i) f(i);
-  });
-}
-
-// Runs f(begin, count) over [0, n) in parallel blocks of fixed size: an update written over arrays of
-// `count` elements (Eigen maps), which Eigen vectorises whole, square roots and divisions included.
-// Blocks of 64k elements: a smaller parameter is updated on the calling thread, without a fork (an
-// SGD step of the letter CNN's 12 tensors took longer on 2 threads than on 1 in blocks of 16k).
-template <class F>
-void for_each_block(std::size_t n, F&& f) {
-  run_blocks(IndexSpace{n}, Cut{65536, 1, 1, 1}, [&](const Block& blk, std::size_t) { f(blk.n.begin, blk.n.size()); });
-}
-
 // `count` elements from p as an Eigen array.
 template <class T>
 auto array_of(T* p, std::size_t count) {
@@ -55,7 +49,8 @@ auto array_of(T* p, std::size_t count) {
 }
 }  // namespace detail
 
-// Groups of parameters with options of type Options, and per-parameter state of type State.
+// Groups of parameters with options of type Options, and per-parameter state of type State. A derived
+// optimizer gives begin_step and update_slot (the update of a range of one parameter's elements).
 template <class T, class Options, class State>
 class ParameterGroups : public Optimizer<T> {
  public:
@@ -67,12 +62,14 @@ class ParameterGroups : public Optimizer<T> {
   // Adds a group; its options default to the optimizer's.
   void add_group(std::vector<Parameter<T>*> params, const Options& options) {
     for (Parameter<T>* p : params)
-      for (const Group& g : groups_)
-        for (const Parameter<T>* q : g.params)
-          if (p == q) throw ConfigError("optimizer: parameter '" + p->name + "' is already in a group");
+      for (const Slot& s : slots_)
+        if (p == s.param) throw ConfigError("optimizer: parameter '" + p->name + "' is already in a group");
     options.validate();
+    for (Parameter<T>* p : params) slots_.push_back(Slot{p, groups_.size(), State{}});
     groups_.push_back({std::move(params), options});
-    state_.emplace_back(groups_.back().params.size());
+    std::vector<std::size_t> sizes;
+    for (const Slot& s : slots_) sizes.push_back(s.param->value->size());
+    ranges_ = element_ranges(sizes, update_block);
   }
   void add_group(std::vector<Parameter<T>*> params) { add_group(std::move(params), defaults_); }
 
@@ -80,16 +77,46 @@ class ParameterGroups : public Optimizer<T> {
   Group& group(std::size_t i) { return groups_.at(i); }
 
   void zero_grad() override {
-    for (Group& g : groups_)
-      for (Parameter<T>* p : g.params) std::fill(p->grad.begin(), p->grad.end(), T(0));
+    for (Slot& s : slots_) std::fill(s.param->grad.begin(), s.param->grad.end(), T(0));
+  }
+
+  void step() override {
+    this->begin_step();
+    run_blocks(IndexSpace{ranges_.size()}, Cut{}, [&](const Block& blk, std::size_t) {
+      for (std::size_t i = blk.n.begin; i < blk.n.end; ++i) {
+        Slot& s = slots_[ranges_[i].tensor];
+        update_slot(s, groups_[s.group].options, ranges_[i].begin, ranges_[i].count);
+      }
+    });
+  }
+
+  void update(const Parameter<T>& p, std::size_t begin, std::size_t count) override {
+    for (Slot& s : slots_) {
+      if (s.param != &p) continue;
+      if (begin > p.value->size() || count > p.value->size() - begin)
+        throw ShapeError("optimizer: elements [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
+                         ") of parameter '" + p.name + "', which has " + std::to_string(p.value->size()));
+      update_slot(s, groups_[s.group].options, begin, count);
+      return;
+    }
   }
 
  protected:
+  struct Slot {
+    Parameter<T>* param;
+    std::size_t group;  // index into groups_
+    State state;
+  };
+
   explicit ParameterGroups(const Options& defaults) : defaults_(defaults) { defaults_.validate(); }
+
+  // Elements [begin, begin + count) of s's parameter, updated with options o, after begin_step.
+  virtual void update_slot(Slot& s, const Options& o, std::size_t begin, std::size_t count) = 0;
 
   Options defaults_;
   std::vector<Group> groups_;
-  std::vector<std::vector<State>> state_;  // [group][parameter]
+  std::vector<Slot> slots_;            // every parameter of every group, group after group
+  std::vector<ElementRange> ranges_;   // of slots_, for step()
 };
 
 }  // namespace parcnn

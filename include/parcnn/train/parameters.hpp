@@ -14,6 +14,25 @@
 
 namespace parcnn {
 
+// A contiguous run of elements of one tensor in a list of tensors.
+struct ElementRange {
+  std::size_t tensor = 0, begin = 0, count = 0;
+};
+
+// Tensors of the given sizes cut into ranges of at most `block` elements, each inside one tensor and
+// starting at a multiple of `block` in it, tensor after tensor. The cut depends on the sizes alone, so
+// an elementwise pass over the ranges, in parallel, gives the same bits with any thread count.
+inline std::vector<ElementRange> element_ranges(const std::vector<std::size_t>& sizes, std::size_t block) {
+  std::vector<ElementRange> out;
+  for (std::size_t t = 0; t < sizes.size(); ++t)
+    for (std::size_t i = 0; i < sizes[t]; i += block) out.push_back({t, i, std::min(block, sizes[t] - i)});
+  return out;
+}
+
+// Elements per range of an optimizer's pass: 64 KiB of each array, a multiple of every SIMD width, so
+// that only a tensor's last range has a scalar tail, wherever the ranges fall.
+inline constexpr std::size_t update_block = 16384;
+
 template <class T>
 struct Parameter {
   std::string name;
@@ -25,7 +44,12 @@ template <class T>
 class Parameters {
  public:
   explicit Parameters(Layer<T>& model) {
-    for (const NamedParameter<T>& p : model.parameters()) params_.push_back({p.name, p.tensor, Tensor<T>(p.tensor->shape())});
+    std::vector<std::size_t> sizes;
+    for (const NamedParameter<T>& p : model.parameters()) {
+      params_.push_back({p.name, p.tensor, Tensor<T>(p.tensor->shape())});
+      sizes.push_back(p.tensor->size());
+    }
+    ranges_ = element_ranges(sizes, update_block);
   }
   Parameters(const Parameters&) = delete;
   Parameters& operator=(const Parameters&) = delete;
@@ -65,6 +89,9 @@ class Parameters {
     for (auto& p : params_) std::fill(p.grad.begin(), p.grad.end(), T(0));
   }
 
+  // Every parameter's elements in ranges of update_block (element_ranges), for an elementwise pass.
+  const std::vector<ElementRange>& ranges() const { return ranges_; }
+
   std::size_t count() const {
     std::size_t n = 0;
     for (const auto& p : params_) n += p.value->size();
@@ -73,6 +100,7 @@ class Parameters {
 
  private:
   std::vector<Parameter<T>> params_;
+  std::vector<ElementRange> ranges_;
 };
 
 }  // namespace parcnn

@@ -30,50 +30,52 @@ struct SgdOptions {
 namespace detail {
 template <class T>
 struct SgdState {
-  Tensor<T> momentum_buffer;  // empty until the first step
+  Tensor<T> momentum_buffer;  // empty until the first step with momentum
+  bool first = true;          // this step is the buffer's first
 };
 }  // namespace detail
 
 template <class T>
 class SGD final : public ParameterGroups<T, SgdOptions, detail::SgdState<T>> {
   using Base = ParameterGroups<T, SgdOptions, detail::SgdState<T>>;
+  using Slot = typename Base::Slot;
 
  public:
   explicit SGD(std::vector<Parameter<T>*> params, const SgdOptions& options = {}) : Base(options) {
     this->add_group(std::move(params));
   }
 
-  void step() override {
-    for (std::size_t gi = 0; gi < this->groups_.size(); ++gi) {
-      const SgdOptions& o = this->groups_[gi].options;
-      for (std::size_t pi = 0; pi < this->groups_[gi].params.size(); ++pi) {
-        Parameter<T>& p = *this->groups_[gi].params[pi];
-        detail::SgdState<T>& s = this->state_[gi][pi];
-        const bool first = s.momentum_buffer.empty();
-        if (o.momentum != 0 && first) s.momentum_buffer = Tensor<T>(p.value->shape());
-        T* w = p.value->data();
-        const T* grad = p.grad.data();
-        T* buf = s.momentum_buffer.data();
-        const T lr = T(o.lr), mu = T(o.momentum), damp = T(1 - o.dampening), wd = T(o.weight_decay);
-        if (mu == 0) {  // plain SGD: w −= lr · (grad + wd · w)
-          detail::for_each_block(p.value->size(), [&](std::size_t i, std::size_t n) {
-            auto wv = detail::array_of(w + i, n);
-            const auto gv = detail::array_of(grad + i, n);
-            if (wd != 0)
-              wv -= lr * (gv + wd * wv);
-            else
-              wv -= lr * gv;
-          });
-          continue;
-        }
-        detail::for_each_element(p.value->size(), [&](std::size_t i) {
-          T g = grad[i];
-          if (wd != 0) g += wd * w[i];
-          buf[i] = first ? g : mu * buf[i] + damp * g;
-          g = o.nesterov ? g + mu * buf[i] : buf[i];
-          w[i] -= lr * g;
-        });
-      }
+  void begin_step() override {
+    for (Slot& s : this->slots_) {
+      detail::SgdState<T>& st = s.state;
+      st.first = st.momentum_buffer.empty();
+      if (st.first && this->groups_[s.group].options.momentum != 0)
+        st.momentum_buffer = Tensor<T>(s.param->value->shape());
+    }
+  }
+
+ private:
+  void update_slot(Slot& s, const SgdOptions& o, std::size_t begin, std::size_t count) override {
+    T* w = s.param->value->data() + begin;
+    const T* grad = s.param->grad.data() + begin;
+    const T lr = T(o.lr), mu = T(o.momentum), damp = T(1 - o.dampening), wd = T(o.weight_decay);
+    if (mu == 0) {  // plain SGD: w −= lr · (grad + wd · w)
+      auto wv = detail::array_of(w, count);
+      const auto gv = detail::array_of(grad, count);
+      if (wd != 0)
+        wv -= lr * (gv + wd * wv);
+      else
+        wv -= lr * gv;
+      return;
+    }
+    T* buf = s.state.momentum_buffer.data() + begin;
+    const bool first = s.state.first;
+    for (std::size_t i = 0; i < count; ++i) {
+      T g = grad[i];
+      if (wd != 0) g += wd * w[i];
+      buf[i] = first ? g : mu * buf[i] + damp * g;
+      g = o.nesterov ? g + mu * buf[i] : buf[i];
+      w[i] -= lr * g;
     }
   }
 };

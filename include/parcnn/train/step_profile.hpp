@@ -6,7 +6,7 @@
 // stage (a convolution with the pool and GELU its backward runs through, Layer::backward_fused), split
 // into the weight gradient (dW: the stage run without an input gradient, after one untimed such run so
 // that both timed runs start warm) and the rest (dX: the whole stage less dW), the clearing of the
-// gradient chunks, their reduction, and the optimizer. Run apart, phases lose the cache reuse a step has
+// gradient chunks, and their reduction with the optimizer's update (reduce_and_update). Run apart, phases lose the cache reuse a step has
 // between them (a layer's output read by the next while still in cache): their sum exceeds the step. Each phase
 // gets its time, its FLOPs (for backward those of the dense formulation: two of the forward's, one for
 // dW and one for dX) and its rate against the multiply-add peak of the workers, measured
@@ -39,7 +39,7 @@
 namespace parcnn {
 
 struct StepPhase {
-  std::string name;  // "forward conv1", "backward conv2 + pool2 + gelu2: dW", "reduce", ...
+  std::string name;  // "forward conv1", "backward conv2 + pool2 + gelu2: dW", "reduce + optimizer", ...
   double us = 0;     // median wall time
   double flops = 0;  // 0 where the phase does no multiply-adds to speak of
 };
@@ -142,7 +142,6 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
   };
 
   Tensor<T> log_probs(model.output_shape(images.shape())), grad_out(log_probs.shape());
-  const std::vector<TensorView<T>> grads = params.grads();
   // Each layer's multiply-add FLOPs over the batch (forward; each of dW and dX in the dense formulation).
   std::vector<double> flops(L, 0.0);
   for (std::size_t i = 0; i < L; ++i)
@@ -213,11 +212,7 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
         record(name, 0, time_of([&] { by_chunks([&](std::size_t c) { run(c, chunks, true); }); }));
       }
     }
-    record("reduce", 0, time_of([&] {
-             optimizer.zero_grad();
-             chunks.reduce(grads);
-           }));
-    record("optimizer", 0, time_of([&] { optimizer.step(); }));
+    record("reduce + optimizer", 0, time_of([&] { reduce_and_update(chunks, params, optimizer); }));
   }
   for (std::size_t p = 0; p < profile.phases.size(); ++p) {
     std::vector<double>& t = times[p];

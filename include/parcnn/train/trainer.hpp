@@ -71,6 +71,28 @@ std::vector<std::size_t> predictions(TensorView<const T> scores) {
   return out;
 }
 
+// A step's last pass, range by range of params.ranges() in parallel: each parameter's gradient becomes
+// the sum of its chunks' (GradientChunks::sum), and the optimizer updates those elements while they are
+// in cache. The same values as zero_grad, chunks.reduce and optimizer.step in turn, in one pass over the
+// gradients instead of three, and in one fork for all parameters (a parameter smaller than a block ran
+// on one thread).
+template <class T>
+void reduce_and_update(const GradientChunks<T>& chunks, Parameters<T>& params, Optimizer<T>& optimizer) {
+  if (chunks.parameters() != params.size())
+    throw ShapeError("reduce_and_update: gradient chunks of " + std::to_string(chunks.parameters()) +
+                     " parameters for " + std::to_string(params.size()));
+  optimizer.begin_step();
+  const std::vector<ElementRange>& ranges = params.ranges();
+  run_blocks(IndexSpace{ranges.size()}, Cut{}, [&](const Block& blk, std::size_t) {
+    for (std::size_t i = blk.n.begin; i < blk.n.end; ++i) {
+      const ElementRange& r = ranges[i];
+      Parameter<T>& p = params[r.tensor];
+      chunks.sum(r.tensor, r.begin, r.count, p.grad.data() + r.begin);
+      optimizer.update(p, r.begin, r.count);
+    }
+  });
+}
+
 // The model must end in LogSoftmax: the loss is the negative log-likelihood of its output.
 template <class T>
 class Trainer {
@@ -80,12 +102,11 @@ class Trainer {
         params_(params),
         optimizer_(optimizer),
         options_(options),
-        shapes_(model.parameter_shapes()),
-        grads_(params.grads()) {
+        shapes_(model.parameter_shapes()) {
     if (options_.chunk_images == 0) throw ConfigError("Trainer: chunk_images must be at least 1");
     if (!params.belong_to(model))
       throw ConfigError("Trainer: the Parameters given belong to another model object (" +
-                        std::to_string(grads_.size()) + " tensors; the model has " + std::to_string(shapes_.size()) +
+                        std::to_string(params.size()) + " tensors; the model has " + std::to_string(shapes_.size()) +
                         "): pass Parameters(model) of the model being trained");
     if (model.size() == 0 || dynamic_cast<const LogSoftmax<T>*>(&model[model.size() - 1]) == nullptr)
       throw ConfigError("Trainer: the model must end in LogSoftmax (its loss is the negative log-likelihood of the "
@@ -108,9 +129,7 @@ class Trainer {
       stats = score(log_probs, labels, grad_out_.view());
       model_.backward(images, log_probs, grad_out_.view(), TensorView<T>(), GradientSlice<T>{&chunks_, 0}, ws_);
     }
-    optimizer_.zero_grad();
-    chunks_.reduce(grads_);
-    optimizer_.step();
+    reduce_and_update(chunks_, params_, optimizer_);
     return stats;
   }
 
@@ -166,7 +185,6 @@ class Trainer {
   Optimizer<T>& optimizer_;
   TrainerOptions options_;
   std::vector<Shape> shapes_;          // the model's parameter shapes, fixed for its life
-  std::vector<TensorView<T>> grads_;   // views of params' gradients, which never move
   Workspace<T> ws_;
   GradientChunks<T> chunks_;
   Tensor<T> grad_out_;
