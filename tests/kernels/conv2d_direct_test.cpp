@@ -1,6 +1,7 @@
 // The direct convolution for small patches: the bits of the im2col GEMM path (conv2d_forward_epilogue,
 // itself checked against the kernels apart), within rounding of the plain reference, in every block cut,
-// with padding, odd sizes, channel counts off the register tile, NaN inputs and both epilogue forms.
+// with padding, odd sizes, channel counts off the register tile, NaN inputs and both epilogue forms;
+// and what it records of the pool for a training pass.
 #include <parcnn/kernels/conv2d.hpp>
 #include <parcnn/kernels/conv2d_direct.hpp>
 
@@ -98,6 +99,76 @@ void check_direct_matches_gemm_path() {
           }
     }
 }
+
+// For a training pass (EpilogueRecord): each window's position and the pooled values before GELU, as
+// maxpool2x2_positions finds them on the convolution's whole output, and the output of the plain
+// epilogue — in every block cut, with NaN and with ties (a channel of zero weights: every output is its
+// bias, so every window takes its first value).
+template <class T>
+void check_direct_records_the_pool_for_backward() {
+  const std::vector<kernels::Conv2dGeometry> shapes{conv(1, 28, 28, 32, 3, 3), conv(1, 9, 11, 5, 3, 3),
+                                                    conv(2, 8, 7, 13, 3, 2, 1, 1), conv(3, 13, 41, 9, 3, 3, 1, 1),
+                                                    conv(1, 12, 10, 8, 5, 5, 2, 2)};
+  kernels::Epilogue none, pool, pool_gelu;
+  pool.max_pool_2x2 = pool_gelu.max_pool_2x2 = pool_gelu.gelu = true;
+  const std::size_t images = 2;
+  std::uint64_t seed = 70;
+  for (const auto& g : shapes)
+    for (const auto& e : {pool, pool_gelu}) {
+      SCOPED_TRACE(describe(g, e));
+      Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
+      x(1, g.in_c - 1, g.in_h / 2, g.in_w - 1) = std::numeric_limits<T>::quiet_NaN();
+      Tensor<T> w = random_tensor<T>(Shape{g.out_c, g.patch()}, seed++);
+      std::fill_n(w.data() + (g.out_c - 1) * g.patch(), g.patch(), T(0));  // the last channel: all ties
+      const Tensor<T> b = random_tensor<T>(Shape{g.out_c}, seed++);
+      const std::size_t eh = kernels::epilogue_out_h(g, e), ew = kernels::epilogue_out_w(g, e), J = eh * ew;
+
+      Tensor<T> map(Shape{images, g.out_c, g.out_h, g.out_w}), pooled(Shape{images, g.out_c, eh, ew});
+      std::vector<T> scratch(kernels::conv2d_direct_scratch<T>(g, none, g.out_h, g.out_w));
+      std::vector<std::uint32_t> positions(images * g.out_c * J);
+      for (std::size_t n = 0; n < images; ++n)
+        kernels::conv2d_forward_direct(x.data() + n * g.in_image(), w.data(), b.data(), g, none, {0, g.out_c},
+                                       {0, g.out_h}, {0, g.out_w}, scratch.data(), map.data() + n * g.out_image());
+      for (std::size_t plane = 0; plane < images * g.out_c; ++plane)
+        kernels::maxpool2x2_positions(map.data() + plane * g.out_h * g.out_w, g.out_w, eh, ew,
+                                      positions.data() + plane * J, pooled.data() + plane * J);
+      Tensor<T> expected(pooled.shape());
+      std::vector<T> gemm_scratch(kernels::conv2d_epilogue_scratch<T>(g, e, g.out_c, 1, eh, ew));
+      for (std::size_t n = 0; n < images; ++n)
+        kernels::conv2d_forward_epilogue(x.data() + n * g.in_image(), 1, w.data(), b.data(), g, e, {0, g.out_c},
+                                         {0, eh}, {0, ew}, gemm_scratch.data(), expected.data() + n * g.out_c * J);
+
+      for (const auto& channels : cuts(g.out_c))
+        for (const auto& rows : cuts(eh))
+          for (const auto& cols : cuts(ew)) {
+            Tensor<T> out(expected.shape()), kept(expected.shape());
+            std::vector<std::uint32_t> pos(positions.size(), 0xFFFFFFFFu);
+            std::fill(out.begin(), out.end(), T(-7));
+            std::fill(kept.begin(), kept.end(), T(-7));
+            for (const Range& c : channels)
+              for (const Range& r : rows)
+                for (const Range& q : cols) {
+                  std::vector<T> block_scratch(kernels::conv2d_direct_scratch<T>(g, e, r.size(), q.size()));
+                  for (std::size_t n = 0; n < images; ++n)
+                    kernels::conv2d_forward_direct(
+                        x.data() + n * g.in_image(), w.data(), b.data(), g, e, c, r, q, block_scratch.data(),
+                        out.data() + n * g.out_c * J,
+                        kernels::EpilogueRecord<T>{pos.data() + n * g.out_c * J,
+                                                   e.gelu ? kept.data() + n * g.out_c * J : nullptr});
+                }
+            const std::string blocks =
+                std::to_string(channels.size()) + " x " + std::to_string(rows.size()) + " x " + std::to_string(cols.size());
+            ASSERT_TRUE(bitwise<T>(out, expected)) << blocks << " blocks";
+            ASSERT_EQ(pos, positions) << blocks << " blocks";
+            if (e.gelu) {
+              ASSERT_TRUE(bitwise<T>(kept, pooled)) << blocks << " blocks";
+            }
+          }
+    }
+}
+
+TEST(Conv2dDirectKernelTest, RecordsThePoolForBackwardFloat) { check_direct_records_the_pool_for_backward<float>(); }
+TEST(Conv2dDirectKernelTest, RecordsThePoolForBackwardDouble) { check_direct_records_the_pool_for_backward<double>(); }
 
 TEST(Conv2dDirectKernelTest, HasTheBitsOfTheGemmPathFloat) { check_direct_matches_gemm_path<float>(); }
 TEST(Conv2dDirectKernelTest, HasTheBitsOfTheGemmPathDouble) { check_direct_matches_gemm_path<double>(); }

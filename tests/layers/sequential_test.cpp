@@ -285,6 +285,55 @@ TEST(SequentialTest, FusedBackwardMatchesTheLayersApart) {
   }
 }
 
+// forward_for_backward runs a convolution with the pool and GELU after it as one stage where the
+// convolution keeps what its fused backward reads (the direct kernel's small patches): its output is
+// the bits of the layers apart, it keeps the pool's values and positions but not the convolution's
+// output, and backward from it gives the bits of backward from the layers apart.
+TEST(SequentialTest, ForwardForBackwardFusesWhereTheLayerKeepsWhatBackwardReads) {
+  const Sequential<float> m = fusion_models()[3].first;  // conv, pool, act, conv2 (a long patch), act2
+  Sequential<float> apart = m;
+  apart.fuse_epilogues(false);
+  const Tensor<float> x = random_tensor<float>(Shape{7, 2, 9, 9}, 31);
+  kernels::Epilogue e;
+  EXPECT_EQ(m.for_backward_stage(0, x.shape(), e), 3u);
+  EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
+  EXPECT_EQ(m.for_backward_stage(3, Shape{7, 5, 4, 4}, e), 4u);  // conv2: K = 45, no direct kernel
+  EXPECT_EQ(m.backward_stage(3, Shape{7, 5, 4, 4}, e), 4u);
+  EXPECT_EQ(apart.for_backward_stage(0, x.shape(), e), 1u);
+  const Tensor<float> grad = random_tensor<float>(m.output_shape(x.shape()), 32);
+  GradientChunks<float> chunks;
+  auto backward = [&](Workspace<float>& ws, TensorView<const float> out) {
+    chunks.plan(m.parameter_shapes(), 7, 3);
+    Tensor<float> dx(x.shape());
+    m.backward(x, out, grad, dx.view(), GradientSlice<float>{&chunks, 0}, ws);
+    std::vector<Tensor<float>> result{dx};
+    for (const Shape& shape : m.parameter_shapes()) result.emplace_back(shape);
+    std::vector<TensorView<float>> views;
+    for (std::size_t p = 1; p < result.size(); ++p) views.push_back(result[p].view());
+    chunks.reduce(views);
+    return result;
+  };
+  // The reference: every layer's forward apart (the pool records its positions), the fused backward.
+  Workspace<float> apart_ws;
+  const Tensor<float> expected(apart.forward_for_backward(x, strategy::Sequential{}, apart_ws));
+  const std::vector<Tensor<float>> expected_grads = backward(apart_ws, expected);
+  for (std::size_t threads : {1, 2})
+    for (const Strategy& s : all_strategies()) {
+      SCOPED_TRACE(s.name() + ", " + std::to_string(threads) + " threads");
+      Workspace<float> ws;
+      const Tensor<float> y = Threads(threads).run([&] { return Tensor<float>(m.forward_for_backward(x, s, ws)); });
+      EXPECT_TRUE(bitwise<float>(y, expected));
+      EXPECT_EQ(ws.tensor(0).shape(), Shape{0});  // the convolution's output is not kept
+      EXPECT_TRUE(bitwise<float>(ws.tensor(1), apart_ws.tensor(1)));  // the pool's values
+      ASSERT_EQ(ws.child(1).index_count(), apart_ws.child(1).index_count());
+      EXPECT_TRUE(std::equal(ws.child(1).indices(), ws.child(1).indices() + ws.child(1).index_count(),
+                             apart_ws.child(1).indices()));
+      const std::vector<Tensor<float>> grads = backward(ws, y);
+      for (std::size_t i = 0; i < grads.size(); ++i)
+        EXPECT_TRUE(bitwise<float>(grads[i], expected_grads[i])) << "gradient " << i << " (0: the input's)";
+    }
+}
+
 // A server that answers requests from its own oneTBB loop, one image each, with any strategy: with
 // and without a Threads scope (2 threads, and 3 on 2 cores), some iterations slowed, every forward
 // completes with the bits of the sequential run. So does forward inside the blocks of a cut and inside

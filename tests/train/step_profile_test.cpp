@@ -1,4 +1,4 @@
-// profile_step: one phase per layer forward, per backward stage (dW, then dX but for the first), the
+// profile_step: one phase per forward stage, per backward stage (dW, then dX but for the first), the
 // loss, the chunks' clearing and reduction and the optimizer; and each of its rounds a real training
 // step, the same bits as Trainer::step's.
 #include <parcnn/layers/sequential.hpp>
@@ -34,7 +34,7 @@ TEST(StepProfileTest, TimesEveryPhaseAndTrainsAsTrainerStep) {
     std::vector<std::string> names;
     for (const StepPhase& phase : p.phases) names.push_back(phase.name);
     const std::vector<std::string> expected{
-        "forward conv", "forward pool", "forward act", "forward flat", "forward fc", "forward log_softmax", "loss",
+        "forward conv + pool + act", "forward flat", "forward fc", "forward log_softmax", "loss",
         "clear gradient chunks", "backward log_softmax", "backward fc: dW", "backward fc: dX (the stage less dW)",
         "backward flat", "backward conv + pool + act: dW", "reduce + optimizer"};
     EXPECT_EQ(names, expected);

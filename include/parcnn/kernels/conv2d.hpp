@@ -119,7 +119,7 @@ void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, st
     for (std::size_t c = 0; c < channels.size(); ++c)
       epilogue_bias_and_pool(e, tile + c * ld + i * Q, conv_rows, conv_cols, bias ? bias + channels.begin + c : nullptr,
                              block + c * eh * ew, ew);
-    epilogue_gelu(e, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
+    epilogue_gelu(e, block, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
   }
 }
 }  // namespace detail

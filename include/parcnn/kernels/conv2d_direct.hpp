@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "parcnn/kernels/conv2d_geometry.hpp"
@@ -106,10 +108,14 @@ void direct_taps(const Conv2dGeometry& g, const DirectStage& s, std::size_t* tap
 }
 
 // Bias, then with F = 2 the pool of a lane's four window outputs a, b, c, d (row by row) in
-// maxpool2x2's order (kernels/maxpool2d.hpp): the first on ties, NaN if any is NaN.
+// maxpool2x2's order (kernels/maxpool2d.hpp): the first on ties, NaN if any is NaN. With `choice`, also
+// which of the four each lane took (0 to 3), as window_choice picks it: the first NaN, else the first
+// maximum.
 template <int F, class T>
-inline typename Vec<T>::type direct_finish(const typename Vec<T>::type* out, const T* bias) {
+inline typename Vec<T>::type direct_finish(const typename Vec<T>::type* out, const T* bias,
+                                           typename Vec<T>::mask* choice = nullptr) {
   using V = typename Vec<T>::type;
+  using M = typename Vec<T>::mask;
   if constexpr (F == 1) {
     return bias ? out[0] + *bias : out[0];
   } else {
@@ -118,16 +124,44 @@ inline typename Vec<T>::type direct_finish(const typename Vec<T>::type* out, con
     const V ab = a < b ? b : a, cd = c < d ? d : c;
     const V m = ab < cd ? cd : ab;
     const auto nan = (a != a) | (b != b) | (c != c) | (d != d);
+    if (choice) {  // as maxpool2x2_positions: a strict > keeps the first of equal values
+      const M gt_b = b > a;
+      const V ab_first = gt_b ? b : a;
+      const M gt_c = c > ab_first;
+      const M gt_d = d > (gt_c ? c : ab_first);
+      M k = gt_d ? M{} + 3 : gt_c ? M{} + 2 : gt_b ? M{} + 1 : M{};
+      k = d != d ? M{} + 3 : k;  // the first NaN overrides, so the earliest is applied last
+      k = c != c ? M{} + 2 : k;
+      k = b != b ? M{} + 1 : k;
+      *choice = a != a ? M{} : k;
+    }
     return nan ? V{} + std::numeric_limits<T>::quiet_NaN() : m;
   }
 }
 
+// Where each lane's window of epilogue row `row`, from column `col` on, took its value from, as a
+// position in the convolution's output map of width `map_w` (maxpool2x2_positions' numbering), from
+// its choice k: (2·row + k / 2)·map_w + 2·(col + lane) + k % 2.
+template <class T>
+inline typename Vec<T>::index direct_positions(const typename Vec<T>::mask& k, std::size_t row, std::size_t col,
+                                               std::size_t map_w) {
+  using U = typename Vec<T>::index;
+  U lane;
+  for (int i = 0; i < Vec<T>::lanes; ++i) lane[i] = std::uint32_t(i);
+  const U choice = __builtin_convertvector(k, U);
+  return U{} + std::uint32_t(2 * row * map_w + 2 * col) + 2 * lane + (choice >> 1) * std::uint32_t(map_w) + (choice & 1);
+}
+
 // MR channels from `c` (block-local) of every epilogue row, NV vectors at a time along the row; the
-// stage read at `taps` (direct_taps).
+// stage read at `taps` (direct_taps). With `pos` (F = 2), each window's position too (direct_positions;
+// laid out as y, the block's first row and column at `origin` in the epilogue's output, the
+// convolution's output `map_w` wide).
 template <int MR, int NV, int F, class T>
 void direct_channels(const T* stage, const DirectStage& s, const std::size_t* taps, std::size_t K, const T* weight,
-                     const T* bias, std::size_t c, Range rows, Range cols, T* y, std::size_t plane, std::size_t ldy) {
+                     const T* bias, std::size_t c, Range rows, Range cols, T* y, std::size_t plane, std::size_t ldy,
+                     std::uint32_t* pos, std::size_t map_w) {
   using V = typename Vec<T>::type;
+  using M = typename Vec<T>::mask;
   constexpr std::size_t L = Vec<T>::lanes;
   const std::size_t n = cols.size();
   for (std::size_t r = 0; r < rows.size(); ++r)
@@ -147,24 +181,36 @@ void direct_channels(const T* stage, const DirectStage& s, const std::size_t* ta
         }
       }
       V value[MR][NV];
+      M choice[MR][NV];
       for (int m = 0; m < MR; ++m)
         for (int v = 0; v < NV; ++v) {
           V window[F * F];
           for (int p = 0; p < F * F; ++p) window[p] = acc[m][p][v];
-          value[m][v] = direct_finish<F>(window, bias ? bias + c + m : nullptr);
+          value[m][v] = direct_finish<F>(window, bias ? bias + c + m : nullptr, pos ? &choice[m][v] : nullptr);
         }
       for (std::size_t v = 0; v < NV && i0 + v * L < n; ++v) {
         const std::size_t at = i0 + v * L, valid = std::min(L, n - at);
         // A whole vector where what spills past the block's row lands in its next row, written later.
         const bool slack = valid == L || (ldy == n && r + 1 < rows.size() && L - valid <= n);
         for (int m = 0; m < MR; ++m) {
-          T* out = y + (c + m) * plane + r * ldy + at;
+          const std::size_t to = (c + m) * plane + r * ldy + at;
           if (slack) {
-            store(out, value[m][v]);
+            store(y + to, value[m][v]);
           } else {
             T lanes[L];
             store(lanes, value[m][v]);
-            copy_partial(out, lanes, valid);
+            copy_partial(y + to, lanes, valid);
+          }
+          if constexpr (F == 2) {
+            if (!pos) continue;
+            const auto p = direct_positions<T>(choice[m][v], rows.begin + r, cols.begin + at, map_w);
+            if (slack) {
+              std::memcpy(pos + to, &p, sizeof p);
+            } else {
+              std::uint32_t lanes[L];
+              std::memcpy(lanes, &p, sizeof p);
+              std::copy_n(lanes, valid, pos + to);
+            }
           }
         }
       }
@@ -173,7 +219,8 @@ void direct_channels(const T* stage, const DirectStage& s, const std::size_t* ta
 
 template <int F, class T>
 void direct_block(const T* stage, const DirectStage& s, const Conv2dGeometry& g, const T* weight, const T* bias,
-                  Range channels, Range rows, Range cols, T* y, std::size_t plane, std::size_t ldy) {
+                  Range channels, Range rows, Range cols, T* y, std::size_t plane, std::size_t ldy,
+                  std::uint32_t* pos) {
   constexpr int MR = direct_channels_per_tile<F>, NV = direct_vectors_per_tile<F>;
   const std::size_t K = g.patch();
   std::size_t taps[direct_max_patch * F * F];
@@ -182,8 +229,9 @@ void direct_block(const T* stage, const DirectStage& s, const Conv2dGeometry& g,
   const T* b = bias ? bias + channels.begin : nullptr;
   std::size_t c = 0;
   for (; c + MR <= channels.size(); c += MR)
-    direct_channels<MR, NV, F>(stage, s, taps, K, w, b, c, rows, cols, y, plane, ldy);
-  for (; c < channels.size(); ++c) direct_channels<1, NV, F>(stage, s, taps, K, w, b, c, rows, cols, y, plane, ldy);
+    direct_channels<MR, NV, F>(stage, s, taps, K, w, b, c, rows, cols, y, plane, ldy, pos, g.out_w);
+  for (; c < channels.size(); ++c)
+    direct_channels<1, NV, F>(stage, s, taps, K, w, b, c, rows, cols, y, plane, ldy, pos, g.out_w);
 }
 }  // namespace detail
 
@@ -206,20 +254,27 @@ std::size_t conv2d_direct_scratch(const Conv2dGeometry& g, const Epilogue& e, st
 // Output channels `channels` × rows `rows` × columns `cols` of the epilogue's output of one image (with
 // an empty epilogue, of the convolution's output), as conv2d_forward_epilogue computes them.
 // conv2d_direct_fits(g) must hold. x: the image; y: its epilogue output [out_c, out_h / f, out_w / f];
-// scratch: conv2d_direct_scratch<T>(g, e, rows.size(), cols.size()) elements.
+// scratch: conv2d_direct_scratch<T>(g, e, rows.size(), cols.size()) elements. For a training pass, with
+// `record` (e must have the pool), also what the fused backward reads (EpilogueRecord): each window's
+// position, and with GELU the pooled values before it.
 template <class T>
 void conv2d_forward_direct(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, const Epilogue& e,
-                           Range channels, Range rows, Range cols, T* scratch, T* y) {
+                           Range channels, Range rows, Range cols, T* scratch, T* y, EpilogueRecord<T> record = {}) {
   if (channels.size() == 0 || rows.size() == 0 || cols.size() == 0) return;
   const std::size_t eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
   const detail::DirectStage s = detail::DirectStage::of<T>(g, e, rows.size(), cols.size());
   detail::stage_direct_input(x, g, s, rows, cols, scratch);
-  T* block = y + (channels.begin * eh + rows.begin) * ew + cols.begin;
-  if (s.f == 2)
-    detail::direct_block<2>(scratch, s, g, weight, bias, channels, rows, cols, block, eh * ew, ew);
-  else
-    detail::direct_block<1>(scratch, s, g, weight, bias, channels, rows, cols, block, eh * ew, ew);
-  epilogue_gelu(e, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
+  const std::size_t first = (channels.begin * eh + rows.begin) * ew + cols.begin;
+  T* block = y + first;
+  if (s.f == 2) {
+    std::uint32_t* pos = record.positions ? record.positions + first : nullptr;
+    T* pooled = pos && e.gelu ? record.pooled + first : block;
+    detail::direct_block<2>(scratch, s, g, weight, bias, channels, rows, cols, pooled, eh * ew, ew, pos);
+    epilogue_gelu(e, pooled, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
+  } else {
+    detail::direct_block<1>(scratch, s, g, weight, bias, channels, rows, cols, block, eh * ew, ew, nullptr);
+    epilogue_gelu(e, block, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
+  }
 }
 
 }  // namespace parcnn::kernels

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "parcnn/kernels/gelu.hpp"
@@ -62,6 +63,16 @@ struct Epilogue {
   }
 };
 
+// What a training forward keeps of a pooled epilogue for the fused backward (Layer::backward_fused),
+// in place of the convolution's output: for each window, the position in that output it took its value
+// from (maxpool2x2_positions' numbering), and the pooled values before GELU (with GELU; without, they
+// are the epilogue's output). Both laid out as the epilogue's output.
+template <class T>
+struct EpilogueRecord {
+  std::uint32_t* positions = nullptr;
+  T* pooled = nullptr;
+};
+
 // One channel of a block, all but GELU. `tile` holds rows × cols outputs of a convolution (row-major,
 // packed) before their bias, and is used as scratch; the biased, pooled values — rows/2 × cols/2 with the
 // pool, else rows × cols — go to y with row stride ldy. bias: this channel's bias, or null. GELU is
@@ -85,20 +96,21 @@ void epilogue_bias_and_pool(const Epilogue& e, T* tile, std::size_t rows, std::s
   for (std::size_t r = 0; r < rows; ++r) std::copy(tile + r * cols, tile + (r + 1) * cols, y + r * ldy);
 }
 
-// The epilogue's GELU, if any, in place over `channels` planes of `rows` × `cols` values of one image's
-// output (plane stride `plane`, row stride ldy): one run when they are contiguous.
+// The epilogue's GELU, if any, from x to y (the same memory, or apart) over `channels` planes of
+// `rows` × `cols` values of one image's output (plane stride `plane`, row stride ldy): one run when they
+// are contiguous.
 template <class T>
-void epilogue_gelu(const Epilogue& e, T* y, std::size_t channels, std::size_t plane, std::size_t rows,
-                         std::size_t cols, std::size_t ldy) {
+void epilogue_gelu(const Epilogue& e, const T* x, T* y, std::size_t channels, std::size_t plane, std::size_t rows,
+                   std::size_t cols, std::size_t ldy) {
   if (!e.gelu) return;
   if (ldy == cols && plane == rows * cols) {
-    gelu(e.gelu_approximation, y, y, channels * plane);
+    gelu(e.gelu_approximation, x, y, channels * plane);
     return;
   }
   for (std::size_t c = 0; c < channels; ++c)
     for (std::size_t r = 0; r < rows; ++r) {
-      T* row = y + c * plane + r * ldy;
-      gelu(e.gelu_approximation, row, row, cols);
+      const std::size_t at = c * plane + r * ldy;
+      gelu(e.gelu_approximation, x + at, y + at, cols);
     }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -17,6 +18,8 @@ template <class T>
 struct Vec {
   static constexpr int lanes = int(64 / sizeof(T));
   typedef T type __attribute__((vector_size(64)));
+  typedef decltype(type{} < type{}) mask;                                    // a comparison's: 0 or −1 per lane
+  typedef std::uint32_t index __attribute__((vector_size(4 * (64 / sizeof(T)))));  // a 32-bit index per lane
 };
 
 template <class T>

@@ -99,6 +99,13 @@ class Conv2d final : public Layer<T> {
     return kernels::conv2d_pooled_backward_fits<T>(geometry(in));
   }
 
+  // For training, a 2×2 pool (then GELU or not) in the direct kernel's registers, where the fused
+  // backward takes the stage: conv1 of the letter CNN no longer writes its output (1.4 MB for a chunk of
+  // 16 images) for the pool to read back.
+  bool accepts_epilogue_for_backward(const Shape& in, const kernels::Epilogue& e) const override {
+    return accepts_backward_epilogue(in, e) && kernels::conv2d_direct_fits(geometry(in));
+  }
+
   // Any epilogue (bias, then a 2×2 pool and/or GELU) runs on the output tile of each block.
   bool accepts_epilogue(const kernels::Epilogue&) const override { return true; }
 
@@ -192,16 +199,7 @@ class Conv2d final : public Layer<T> {
     const std::size_t eh = work.space.h, ew = work.space.w, out_image = g.out_c * eh * ew;
     const std::size_t Q = f * eh * f * ew;  // convolution outputs computed per image
 
-    if (kernels::conv2d_direct_fits(g)) {
-      // A small patch: the direct kernel, every block on its own (it has no columns to share).
-      ws.reserve_scratch(scratch_slots(grid, workers), kernels::conv2d_direct_scratch<T>(g, e, cut.h, cut.w));
-      run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
-        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
-          kernels::conv2d_forward_direct(x + n * g.in_image(), w, b, g, e, blk.c, blk.h, blk.w, ws.scratch(worker),
-                                         y + n * out_image);
-      });
-      return;
-    }
+    if (kernels::conv2d_direct_fits(g)) return run_direct(in, out, e, strategy, ws, {});
     // A cut of channels of whole images. With fewer images than workers, and no more channel blocks of
     // an image than workers, each block builds the columns it reads itself (the path for whole images
     // below, on a range of channels): built once and shared, the columns of an image would take one
@@ -248,6 +246,35 @@ class Conv2d final : public Layer<T> {
         else
           kernels::conv2d_forward_epilogue(x + n * g.in_image(), std::min(stack, blk.n.end - n), w, b, g, e, blk.c,
                                            blk.h, blk.w, scratch, y + n * out_image);
+      }
+    });
+  }
+
+  void run_fused_for_backward(TensorView<const T> in, TensorView<T> pooled, std::uint32_t* positions,
+                              TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+                              Workspace<T>& ws) const override {
+    run_direct(in, out, e, strategy, ws, {positions, e.gelu ? pooled.data() : nullptr});
+  }
+
+  // A small patch (kernels::conv2d_direct_fits): the direct kernel, every block on its own (it has no
+  // columns to share); with `record`, keeping what the fused backward reads (kernels::EpilogueRecord,
+  // each laid out as `out`).
+  void run_direct(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+                  Workspace<T>& ws, kernels::EpilogueRecord<T> record) const {
+    const kernels::Conv2dGeometry g = geometry(in.shape());
+    const Workload work = fused_workload(in.shape(), e);
+    const std::size_t workers = current_workers(), out_image = work.space.c * work.space.h * work.space.w;
+    const BlockGrid grid(work.space, strategy.cut(work, workers));
+    const Cut& cut = grid.cut();
+    const T* b = has_bias() ? bias_.data() : nullptr;
+    ws.reserve_scratch(scratch_slots(grid, workers), kernels::conv2d_direct_scratch<T>(g, e, cut.h, cut.w));
+    run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
+      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
+        kernels::EpilogueRecord<T> image = record;
+        if (image.positions) image.positions += n * out_image;
+        if (image.pooled) image.pooled += n * out_image;
+        kernels::conv2d_forward_direct(in.data() + n * g.in_image(), weight_.data(), b, g, e, blk.c, blk.h, blk.w,
+                                       ws.scratch(worker), out.data() + n * out_image, image);
       }
     });
   }
@@ -319,7 +346,7 @@ class Conv2d final : public Layer<T> {
         std::fill_n(acc, g.out_c * K, T(0));
         const Range images = grads.images(c);
         for (std::size_t n = images.begin; n < images.end; ++n)
-          kernels::conv2d_pooled_backward(in.data() + n * g.in_image(), out.data() + n * g.out_image(),
+          kernels::conv2d_pooled_backward(in.data() + n * g.in_image(), positions ? nullptr : out.data() + n * g.out_image(),
                                           positions ? positions + n * pooled_image : nullptr,
                                           pooled.data() + n * pooled_image, grad_out.data() + n * pooled_image,
                                           weight_cl, g, e, acc, db,

@@ -122,6 +122,36 @@ class Layer {
     run_fused(in, out, e, strategy, ws);
   }
 
+  // Fusion, for training: whether this layer can run its forward pass followed by epilogue `e` (a 2×2
+  // max pool, then GELU or not) in one pass that keeps what backward_fused needs instead of its own
+  // output (Conv2d can, for the patches its direct kernel takes).
+  virtual bool accepts_epilogue_for_backward(const Shape& in, const kernels::Epilogue& e) const {
+    (void)in, (void)e;
+    return false;
+  }
+
+  // The layer and then `e` on its output, as forward_fused, for a backward_fused pass: `out` gets the
+  // stage's output (of fused_output_shape(in, e)), `positions` (out.size() of them) the position in
+  // this layer's output each pool window took its value from, and with GELU `pooled` (out's shape) the
+  // pool's output before it (without GELU, pooled must be empty: out holds it). The bits of the layer,
+  // MaxPool2d::forward_for_backward and GELU run apart.
+  void forward_fused_for_backward(TensorView<const T> in, TensorView<T> pooled, std::uint32_t* positions,
+                                  TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+                                  Workspace<T>& ws) const {
+    if (!accepts_epilogue_for_backward(in.shape(), e))
+      throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output for backward");
+    check_output(fused_output_shape(in.shape(), e), out.shape(), &e);
+    if (e.gelu ? pooled.shape() != out.shape() : !pooled.empty())
+      throw ShapeError(name() + " + " + e.str() + ": the pooled values must have shape " +
+                       (e.gelu ? out.shape().str() : std::string("[] (the output holds them)")) + ", got " +
+                       pooled.shape().str());
+    if (!positions) throw ConfigError(name() + " + " + e.str() + ": forward for backward needs the positions' memory");
+    check_apart(in, out);
+    check_apart(in, pooled);
+    check_apart(TensorView<const T>(pooled), out);
+    run_fused_for_backward(in, pooled, positions, out, e, strategy, ws);
+  }
+
   // Backward of `out = forward(in)`: from grad_out = dL/dout, writes grad_in = dL/din (skipped when
   // grad_in is empty: the first layer's input needs none) and adds the parameter gradients of each
   // chunk of images into `grads` (parameters in parameters() order). A composite layer (Sequential)
@@ -143,7 +173,8 @@ class Layer {
   // and it goes through those alone). `out` is this layer's output, `pooled` the pool's, grad_out the
   // gradient of the stage's output (the pool's, or GELU's); grad_in and grads as in backward;
   // `positions`, where each pool window took its value from (MaxPool2d records them in its forward pass
-  // for backward), or null to find them again from `out`. The values
+  // for backward, forward_fused_for_backward too), or null to find them again from `out` — which may
+  // be empty where positions are given. The values
   // are those of the layers' own backward passes up to rounding; the bits depend on neither the cut nor
   // the thread count.
   virtual bool accepts_backward_epilogue(const Shape& in, const kernels::Epilogue& e) const {
@@ -156,7 +187,7 @@ class Layer {
     if (!accepts_backward_epilogue(in.shape(), e))
       throw ConfigError(name() + ": cannot run its backward pass through the epilogue " + e.str());
     const Shape expected = output_shape(in.shape()), stage = fused_output_shape(in.shape(), e);
-    if (out.shape() != expected || pooled.shape() != stage || grad_out.shape() != stage)
+    if ((out.shape() != expected && !(positions && out.empty())) || pooled.shape() != stage || grad_out.shape() != stage)
       throw ShapeError(name() + " + " + e.str() + ": backward expects output " + expected.str() +
                        ", pooled maps and their gradient " + stage.str() + ", got " + out.shape().str() + ", " +
                        pooled.shape().str() + " and " + grad_out.shape().str());
@@ -233,6 +264,15 @@ class Layer {
                          const Strategy& strategy, Workspace<T>& ws) const {
     (void)in, (void)out, (void)strategy, (void)ws;
     throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output");
+  }
+
+  // forward_fused_for_backward's computation (only called where accepts_epilogue_for_backward, shapes
+  // checked).
+  virtual void run_fused_for_backward(TensorView<const T> in, TensorView<T> pooled, std::uint32_t* positions,
+                                      TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+                                      Workspace<T>& ws) const {
+    (void)in, (void)pooled, (void)positions, (void)out, (void)strategy, (void)ws;
+    throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output for backward");
   }
 
   virtual void run_backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,

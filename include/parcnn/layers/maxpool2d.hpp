@@ -94,7 +94,9 @@ class MaxPool2d final : public Layer<T> {
   }
 
  protected:
-  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>&) const override {
+  // Forgets any positions an earlier forward_for_backward recorded in `ws`: they no longer match.
+  void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
+    ws.indices(0);
     const kernels::Conv2dGeometry g = geometry(in.shape());
     const Workload work = workload(in.shape());
     const T* x = in.data();
@@ -113,7 +115,6 @@ class MaxPool2d final : public Layer<T> {
                         Workspace<T>& ws) const override {
     const kernels::Conv2dGeometry g = geometry(in.shape());
     if (!epilogue_step(in.shape()) || double(g.in_h) * double(g.in_w) >= 4294967295.0) {
-      ws.indices(0);
       run(in, out, strategy, ws);
       return;
     }

@@ -55,10 +55,11 @@ class Sequential final : public Layer<T> {
 
   // Whether forward and backward fuse epilogues (on by default). In forward a layer that accepts one
   // (Conv2d) runs the 2×2 max pool and GELU layers after it on its output tile (kernels/epilogue.hpp):
-  // the same bits either way. forward_for_backward never fuses (backward needs every activation), but
-  // backward runs such a layer's backward pass through the pool and GELU after it in one
-  // (Layer::backward_fused): the same values up to rounding, the same bits on every cut and thread
-  // count. Off, every layer runs on its own (to time them apart, say).
+  // the same bits either way. Backward runs such a layer's backward pass through the pool and GELU
+  // after it in one (Layer::backward_fused): the same values up to rounding, the same bits on every cut
+  // and thread count; and forward_for_backward fuses them where the layer can keep what that backward
+  // reads instead of its own output (Layer::accepts_epilogue_for_backward): the same bits. Off, every
+  // layer runs on its own (to time them apart, say).
   Sequential& fuse_epilogues(bool on) {
     fuse_ = on;
     return *this;
@@ -119,6 +120,16 @@ class Sequential final : public Layer<T> {
       s = layers_[k].second->output_shape(s);
     }
     return next;
+  }
+
+  // The stage of forward_for_backward that starts at layer `first` on input shape `in`: the stage of
+  // backward there (backward_stage) where its first layer can run it forward keeping what its backward
+  // reads (Layer::accepts_epilogue_for_backward), else the layer alone; returns one past its last layer.
+  std::size_t for_backward_stage(std::size_t first, const Shape& in, kernels::Epilogue& e) const {
+    const std::size_t next = backward_stage(first, in, e);
+    if (next > first + 1 && layers_[first].second->accepts_epilogue_for_backward(in, e)) return next;
+    e = kernels::Epilogue{};
+    return first + 1;
   }
 
   // A stage of forward: layers [first, next), the first running the others as its epilogue.
@@ -383,14 +394,24 @@ class Sequential final : public Layer<T> {
     TensorView<const T> x = in;  // output_shape(in) has checked every layer already
     for (std::size_t i = 0; i < L;) {
       kernels::Epilogue e;
-      const std::size_t next = pass == Pass::inference ? stage(i, x.shape(), e, workers, strategy) : i + 1;
+      const std::size_t next =
+          pass == Pass::inference ? stage(i, x.shape(), e, workers, strategy) : for_backward_stage(i, x.shape(), e);
       const Layer<T>& layer = *layers_[i].second;
-      TensorView<T> y = next == L ? out : ws.tensor(next - 1, layer.fused_output_shape(x.shape(), e)).view();
-      if (next > i + 1) ws.tensor(i, Shape{0});
-      if (pass == Pass::for_backward)
-        layer.forward_for_backward(x, y, strategy, ws.child(i));
-      else
+      const Shape stage_out = layer.fused_output_shape(x.shape(), e);
+      TensorView<T> y = next == L ? out : ws.tensor(next - 1, stage_out).view();
+      if (next > i + 1) {
+        ws.tensor(i, Shape{0});  // the first layer's output is not kept
+        ws.child(i + 1).indices(0);
+      }
+      if (pass == Pass::inference) {
         layer.forward_fused(x, y, e, strategy, ws.child(i));
+      } else if (next == i + 1) {
+        layer.forward_for_backward(x, y, strategy, ws.child(i));
+      } else {  // the pool's values and positions where the pool's own forward pass keeps them
+        const TensorView<T> pooled = e.gelu ? ws.tensor(i + 1, stage_out).view() : TensorView<T>();
+        std::uint32_t* positions = ws.child(i + 1).indices(stage_out.numel());
+        layer.forward_fused_for_backward(x, pooled, positions, y, e, strategy, ws.child(i));
+      }
       x = y;
       i = next;
     }
@@ -408,7 +429,10 @@ class Sequential final : public Layer<T> {
     Shape s = in.shape();  // the activations must be those of forward_for_backward on this input
     for (std::size_t i = 0; i + 1 < L; ++i) {
       s = layers_[i].second->output_shape(s);
-      if (!ws.has_tensor(i) || ws.tensor(i).shape() != s)
+      // A layer whose forward_for_backward ran fused keeps no output, but the pool after it its positions.
+      const bool fused = ws.has_tensor(i) && ws.tensor(i).shape() == Shape{0} &&
+                         ws.child(i + 1).index_count() == layers_[i + 1].second->output_shape(s).numel();
+      if (!fused && (!ws.has_tensor(i) || ws.tensor(i).shape() != s))
         throw ConfigError("Sequential::backward: the workspace holds no activations of layer " + std::to_string(i) +
                           " '" + layers_[i].first + "' for input " + in.shape().str() +
                           "; run forward_for_backward with this workspace first");
@@ -488,7 +512,7 @@ class Sequential final : public Layer<T> {
   }
 
   // Walks the stages of a pass on input shape `in` with `workers` slots under `strategy` (in inference
-  // a layer with the epilogue it fuses, see stage(); for backward every layer alone), calling
+  // a layer with the epilogue it fuses, see stage(); for backward, for_backward_stage), calling
   // f(first, next, epilogue, stage input shape) on each until f returns true; returns whether one did.
   // Allocates nothing.
   template <class F>
@@ -496,7 +520,7 @@ class Sequential final : public Layer<T> {
     Shape x = in;
     for (std::size_t i = 0; i < layers_.size();) {
       kernels::Epilogue e;
-      const std::size_t next = pass == Pass::inference ? stage(i, x, e, workers, strategy) : i + 1;
+      const std::size_t next = pass == Pass::inference ? stage(i, x, e, workers, strategy) : for_backward_stage(i, x, e);
       if (f(i, next, e, x)) return true;
       x = layers_[i].second->fused_output_shape(x, e);
       i = next;

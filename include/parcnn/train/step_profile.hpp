@@ -2,14 +2,16 @@
 //
 // profile_step runs Trainer::step's work by chunks, as a step does (each chunk on one worker, the
 // workers side by side), but one phase at a time with every worker waiting for the others between
-// phases, and times each phase: the forward pass of every layer, the loss, the backward pass of every
-// stage (a convolution with the pool and GELU its backward runs through, Layer::backward_fused), split
-// into the weight gradient (dW: the stage run without an input gradient, after one untimed such run so
-// that both timed runs start warm) and the rest (dX: the whole stage less dW), the clearing of the
-// gradient chunks, and their reduction with the optimizer's update (reduce_and_update). Run apart, phases lose the cache reuse a step has
-// between them (a layer's output read by the next while still in cache): their sum exceeds the step. Each phase
-// gets its time, its FLOPs (for backward those of the dense formulation: two of the forward's, one for
-// dW and one for dX) and its rate against the multiply-add peak of the workers, measured
+// phases, and times each phase: the forward pass of every stage (a layer, or a convolution with the
+// pool and GELU it runs in its forward for backward, Sequential::for_backward_stage), the loss, the
+// backward pass of every stage (a convolution with the pool and GELU its backward runs through,
+// Layer::backward_fused), split into the weight gradient (dW: the stage run without an input gradient,
+// after one untimed such run so that both timed runs start warm) and the rest (dX: the whole stage less
+// dW), the clearing of the gradient chunks, and their reduction with the optimizer's update
+// (reduce_and_update). Run apart, phases lose the cache reuse a step has between them (a layer's
+// output read by the next while still in cache): their sum exceeds the step. Each phase gets its
+// time, its FLOPs (for backward those of the dense formulation: two of the forward's, one for dW and
+// one for dX) and its rate against the multiply-add peak of the workers, measured
 // (kernels/fma_peak.hpp). Every phase is the median of `rounds` runs; the step itself is timed apart,
 // as Trainer::step runs it. The model is trained by every round (each round is a real step).
 #pragma once
@@ -161,14 +163,36 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
     i = st.next;
     stages.push_back(std::move(st));
   }
+  // The stages of forward_for_backward (Sequential::for_backward_stage), first to last; a fused one
+  // keeps no output of its first layer.
+  std::vector<BackwardStage> forward_stages;
+  std::vector<bool> kept(L, true);
+  for (std::size_t i = 0; i < L;) {
+    BackwardStage st{i, 0, 0, {}, "forward " + model.layer_name(i)};
+    st.next = model.for_backward_stage(i, input_of(state[0], i).shape(), st.e);
+    for (std::size_t k = i + 1; k < st.next; ++k) st.name += " + " + model.layer_name(k);
+    if (st.next > i + 1) kept[i] = false;
+    i = st.next;
+    forward_stages.push_back(std::move(st));
+  }
   for (std::size_t round = 0; round < rounds; ++round) {
     phase = 0;
-    for (std::size_t i = 0; i < L; ++i) {
+    for (const BackwardStage& st : forward_stages) {
+      const std::size_t i = st.first, last = st.next - 1;
       const Layer<T>& layer = model[i];
-      record("forward " + model.layer_name(i), flops[i], time_of([&] {
+      double stage_flops = 0;
+      for (std::size_t k = i; k <= last; ++k) stage_flops += flops[k];
+      record(st.name, stage_flops, time_of([&] {
                by_chunks([&](std::size_t c) {
                  Chunk& ch = state[c];
-                 layer.forward_for_backward(input_of(ch, i), ch.out[i].view(), strategy::Sequential{}, ch.ws[i]);
+                 if (st.next == i + 1) {
+                   layer.forward_for_backward(input_of(ch, i), ch.out[i].view(), strategy::Sequential{}, ch.ws[i]);
+                   return;
+                 }
+                 const TensorView<T> pooled = st.e.gelu ? ch.out[i + 1].view() : TensorView<T>();
+                 std::uint32_t* positions = ch.ws[i + 1].indices(ch.out[last].size());
+                 layer.forward_fused_for_backward(input_of(ch, i), pooled, positions, ch.out[last].view(), st.e,
+                                                  strategy::Sequential{}, ch.ws[i]);
                });
              }));
     }
@@ -199,8 +223,8 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
         // With the window positions the pool recorded, as Sequential's backward passes them.
         const Workspace<T>& pool_ws = ch.ws[i + 1];
         const std::uint32_t* positions = pool_ws.index_count() == ch.out[i + 1].size() ? pool_ws.indices() : nullptr;
-        layer.backward_fused(input_of(ch, i), ch.out[i].view(), ch.out[i + 1].view(), g, dx, e, slice, ch.ws[i],
-                             positions);
+        const TensorView<const T> out = kept[i] ? TensorView<const T>(ch.out[i].view()) : TensorView<const T>();
+        layer.backward_fused(input_of(ch, i), out, ch.out[i + 1].view(), g, dx, e, slice, ch.ws[i], positions);
       };
       if (layer.parameter_count() > 0) {
         by_chunks([&](std::size_t c) { run(c, probe, false); });  // untimed: both timed runs start warm
