@@ -1,5 +1,6 @@
 // The convolution kernels: images stacked in one GEMM give the bits of one image at a time, and a fused
-// epilogue (bias, 2×2 pool, GELU) those of the pooling and GELU kernels run apart.
+// epilogue (bias, 2×2 pool, GELU) those of the pooling and GELU kernels run apart, recording the pool's
+// positions and values for training where asked.
 #include <parcnn/kernels/conv2d.hpp>
 
 #include "support/test_support.hpp"
@@ -92,6 +93,76 @@ void check_epilogue_matches_kernels_apart() {
       EXPECT_TRUE(bitwise<T>(fused, expected));
     }
 }
+
+// With a record for a training pass (EpilogueRecord), in blocks as above: each window's position in the
+// convolution's output and the pooled values before GELU, as maxpool2x2_positions finds them on the
+// whole output — NaN and ties (a channel of zero weights: all its outputs are its bias) included — and
+// the output of the epilogue without a record; through shared columns (conv2d_forward_epilogue_columns)
+// too.
+template <class T>
+void check_epilogue_records_the_pool() {
+  kernels::Conv2dGeometry odd;
+  odd.in_c = 3, odd.in_h = 9, odd.in_w = 11, odd.out_c = 11, odd.k_h = odd.k_w = 3, odd.out_h = 7, odd.out_w = 9;
+  kernels::Conv2dGeometry one_window = odd;  // conv3's case: a 2×2 tile per channel and image
+  one_window.in_h = 4, one_window.in_w = 4, one_window.out_h = 2, one_window.out_w = 2;
+  const std::size_t images = 3;
+  kernels::Epilogue none, pool, pool_gelu;
+  pool.max_pool_2x2 = pool_gelu.max_pool_2x2 = pool_gelu.gelu = true;
+  std::uint64_t seed = 60;
+  for (const auto& g : {odd, one_window})
+    for (const auto& e : {pool, pool_gelu}) {
+      SCOPED_TRACE(e.str() + " after a conv to " + std::to_string(g.out_h) + "x" + std::to_string(g.out_w));
+      Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
+      x(1, 2, g.in_h / 2, g.in_w / 2) = std::numeric_limits<T>::quiet_NaN();
+      Tensor<T> w = random_tensor<T>(Shape{g.out_c, g.patch()}, seed++);
+      std::fill_n(w.data() + 5 * g.patch(), g.patch(), T(0));  // channel 5: all ties
+      const Tensor<T> b = random_tensor<T>(Shape{g.out_c}, seed++);
+      const Tensor<T> map = conv_then_epilogue_apart(x, w, b.data(), g, none);
+      const std::size_t eh = kernels::epilogue_out_h(g, e), ew = kernels::epilogue_out_w(g, e), J = eh * ew;
+      Tensor<T> pooled(Shape{images, g.out_c, eh, ew});
+      std::vector<std::uint32_t> positions(pooled.size());
+      for (std::size_t plane = 0; plane < images * g.out_c; ++plane)
+        kernels::maxpool2x2_positions(map.data() + plane * g.out_h * g.out_w, g.out_w, eh, ew,
+                                      positions.data() + plane * J, pooled.data() + plane * J);
+      const Tensor<T> expected = conv_then_epilogue_apart(x, w, b.data(), g, e);
+      auto check = [&](const Tensor<T>& out, const Tensor<T>& kept, const std::vector<std::uint32_t>& pos) {
+        EXPECT_TRUE(bitwise<T>(out, expected));
+        EXPECT_EQ(pos, positions);
+        if (e.gelu) {
+          EXPECT_TRUE(bitwise<T>(kept, pooled));
+        }
+      };
+      std::vector<T> scratch(kernels::conv2d_epilogue_scratch<T>(g, e, g.out_c, images, eh, ew));
+      const std::vector<Range> channels{{0, 4}, {4, g.out_c}};
+      const std::vector<Range> rows = eh > 1 ? std::vector<Range>{{0, 1}, {1, eh}} : std::vector<Range>{{0, eh}};
+      const std::vector<Range> cols = ew > 1 ? std::vector<Range>{{0, ew - 1}, {ew - 1, ew}} : std::vector<Range>{{0, ew}};
+      Tensor<T> out(expected.shape()), kept(expected.shape());
+      std::vector<std::uint32_t> pos(positions.size(), 0xFFFFFFFFu);
+      const kernels::EpilogueRecord<T> record{pos.data(), e.gelu ? kept.data() : nullptr};
+      for (const Range& c : channels)
+        for (const Range& r : rows)
+          for (const Range& q : cols)
+            kernels::conv2d_forward_epilogue(x.data(), images, w.data(), b.data(), g, e, c, r, q, scratch.data(),
+                                             out.data(), record);
+      check(out, kept, pos);
+
+      std::fill(pos.begin(), pos.end(), 0xFFFFFFFFu);
+      const std::size_t ld = kernels::epilogue_columns_stride<T>(g, e);
+      std::vector<T> columns(g.patch() * ld);
+      for (std::size_t n = 0; n < images; ++n) {
+        kernels::im2col_for_epilogue(x.data() + n * g.in_image(), g, e, columns.data());
+        const std::size_t at = n * g.out_c * J;
+        for (const Range& c : channels)
+          kernels::conv2d_forward_epilogue_columns(columns.data(), w.data(), b.data(), g, e, c, scratch.data(),
+                                                   out.data() + at,
+                                                   {pos.data() + at, e.gelu ? kept.data() + at : nullptr});
+      }
+      check(out, kept, pos);
+    }
+}
+
+TEST(Conv2dKernelTest, EpilogueRecordsThePoolForTrainingFloat) { check_epilogue_records_the_pool<float>(); }
+TEST(Conv2dKernelTest, EpilogueRecordsThePoolForTrainingDouble) { check_epilogue_records_the_pool<double>(); }
 
 TEST(Conv2dKernelTest, EpilogueHasTheBitsOfTheKernelsApartFloat) { check_epilogue_matches_kernels_apart<float>(); }
 TEST(Conv2dKernelTest, EpilogueHasTheBitsOfTheKernelsApartDouble) { check_epilogue_matches_kernels_apart<double>(); }

@@ -87,5 +87,26 @@ TEST(MaxPool2dKernelTest, PositionsFollowWindowChoice) {
   }
 }
 
+// A block of a larger map numbers its positions in that map (number_width, origin): the same as the
+// whole map's positions of the block's windows.
+TEST(MaxPool2dKernelTest, PositionsOfABlockAreThoseInTheWholeMap) {
+  const std::size_t eh = 5, ew = 21, width = 2 * ew + 1;
+  Tensor<float> map = random_tensor<float>(Shape{2 * eh + 1, width}, 3);
+  for (std::size_t i = 0; i < map.size(); i += 5) map.data()[i] = map.data()[i + 1];  // ties
+  map.data()[2 * width + 7] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<std::uint32_t> whole(eh * ew);
+  kernels::maxpool2x2_positions(map.data(), width, eh, ew, whole.data());
+  const std::size_t r0 = 1, c0 = 3, bh = 3, bw = 17;  // windows [1, 4) × [3, 20): 16 and one more per row
+  // The block copied out, packed (as a convolution's output tile is).
+  std::vector<float> tile(2 * bh * 2 * bw);
+  for (std::size_t r = 0; r < 2 * bh; ++r)
+    for (std::size_t c = 0; c < 2 * bw; ++c) tile[r * 2 * bw + c] = map(2 * r0 + r, 2 * c0 + c);
+  std::vector<std::uint32_t> pos(bh * bw);
+  std::vector<float> out(bh * bw);
+  kernels::maxpool2x2_positions(tile.data(), 2 * bw, bh, bw, pos.data(), out.data(), width, 2 * r0 * width + 2 * c0);
+  for (std::size_t r = 0; r < bh; ++r)
+    for (std::size_t c = 0; c < bw; ++c) EXPECT_EQ(pos[r * bw + c], whole[(r0 + r) * ew + c0 + c]) << r << ", " << c;
+}
+
 }  // namespace
 }  // namespace parcnn::test

@@ -286,18 +286,18 @@ TEST(SequentialTest, FusedBackwardMatchesTheLayersApart) {
 }
 
 // forward_for_backward runs a convolution with the pool and GELU after it as one stage where the
-// convolution keeps what its fused backward reads (the direct kernel's small patches): its output is
+// convolution keeps what its fused backward reads (a 2×2 pool comes first): its output is
 // the bits of the layers apart, it keeps the pool's values and positions but not the convolution's
 // output, and backward from it gives the bits of backward from the layers apart.
 TEST(SequentialTest, ForwardForBackwardFusesWhereTheLayerKeepsWhatBackwardReads) {
-  const Sequential<float> m = fusion_models()[3].first;  // conv, pool, act, conv2 (a long patch), act2
+  const Sequential<float> m = fusion_models()[3].first;  // conv, pool, act, conv2, act2
   Sequential<float> apart = m;
   apart.fuse_epilogues(false);
   const Tensor<float> x = random_tensor<float>(Shape{7, 2, 9, 9}, 31);
   kernels::Epilogue e;
   EXPECT_EQ(m.for_backward_stage(0, x.shape(), e), 3u);
   EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
-  EXPECT_EQ(m.for_backward_stage(3, Shape{7, 5, 4, 4}, e), 4u);  // conv2: K = 45, no direct kernel
+  EXPECT_EQ(m.for_backward_stage(3, Shape{7, 5, 4, 4}, e), 4u);  // conv2: GELU alone, no pool
   EXPECT_EQ(m.backward_stage(3, Shape{7, 5, 4, 4}, e), 4u);
   EXPECT_EQ(apart.for_backward_stage(0, x.shape(), e), 1u);
   const Tensor<float> grad = random_tensor<float>(m.output_shape(x.shape()), 32);

@@ -105,21 +105,27 @@ void zero_padding_columns(T* columns, std::size_t K, std::size_t n, std::size_t 
 
 // W[channels] · columns into a tile in scratch, then the epilogue of every image and channel from it.
 // columns: [K, images·Q] with row stride ld = gemm_whole_vectors(images·Q) and zeros past images·Q;
-// image i's Q = conv_rows × conv_cols positions at i·Q.
+// image i's Q = conv_rows × conv_cols positions at i·Q. With `record` (a pooled epilogue), also what a
+// training pass keeps (EpilogueRecord), laid out as y.
 template <class T>
 void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, std::size_t conv_rows,
                         std::size_t conv_cols, const T* weight, const T* bias, const Conv2dGeometry& g,
-                        const Epilogue& e, Range channels, Range rows, Range cols, T* scratch, T* y) {
-  const std::size_t K = g.patch(), Q = conv_rows * conv_cols;
+                        const Epilogue& e, Range channels, Range rows, Range cols, T* scratch, T* y,
+                        EpilogueRecord<T> record) {
+  const std::size_t K = g.patch(), Q = conv_rows * conv_cols, f = e.reduction();
   const std::size_t eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e), out_image = g.out_c * eh * ew;
+  const std::size_t origin = f * rows.begin * g.out_w + f * cols.begin;  // the tile's first output in the map
   T* tile = scratch;  // [channels, ld]: whole vectors, so the GEMM copies nothing
   gemm(channels.size(), ld, K, weight + channels.begin * K, K, columns, ld, tile, ld, false, static_cast<T*>(nullptr));
   for (std::size_t i = 0; i < images; ++i) {
-    T* block = y + i * out_image + (channels.begin * eh + rows.begin) * ew + cols.begin;
+    const std::size_t first = i * out_image + (channels.begin * eh + rows.begin) * ew + cols.begin;
+    T* block = y + first;
+    std::uint32_t* pos = record.positions ? record.positions + first : nullptr;
+    T* pooled = pos && e.gelu ? record.pooled + first : block;
     for (std::size_t c = 0; c < channels.size(); ++c)
       epilogue_bias_and_pool(e, tile + c * ld + i * Q, conv_rows, conv_cols, bias ? bias + channels.begin + c : nullptr,
-                             block + c * eh * ew, ew);
-    epilogue_gelu(e, block, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
+                             pooled + c * eh * ew, ew, pos ? pos + c * eh * ew : nullptr, g.out_w, origin);
+    epilogue_gelu(e, pooled, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
   }
 }
 }  // namespace detail
@@ -129,10 +135,12 @@ void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, st
 // and likewise columns; nothing else), every image's columns side by side in one GEMM, then the
 // epilogue per image and channel while the tile is in cache. x: the first image; y: the first image's
 // epilogue output. scratch: conv2d_epilogue_scratch<T>(g, e, channels.size(), images, rows.size(),
-// cols.size()) elements.
+// cols.size()) elements. With `record` (a pooled epilogue only), also what a training pass keeps
+// (EpilogueRecord), laid out as y.
 template <class T>
 void conv2d_forward_epilogue(const T* x, std::size_t images, const T* weight, const T* bias, const Conv2dGeometry& g,
-                             const Epilogue& e, Range channels, Range rows, Range cols, T* scratch, T* y) {
+                             const Epilogue& e, Range channels, Range rows, Range cols, T* scratch, T* y,
+                             EpilogueRecord<T> record = {}) {
   const std::size_t f = e.reduction();
   const Range conv_rows{f * rows.begin, f * rows.end}, conv_cols{f * cols.begin, f * cols.end};
   const std::size_t Q = conv_rows.size() * conv_cols.size(), ld = gemm_whole_vectors<T>(images * Q);
@@ -141,7 +149,7 @@ void conv2d_forward_epilogue(const T* x, std::size_t images, const T* weight, co
   for (std::size_t i = 0; i < images; ++i) im2col(x + i * g.in_image(), g, conv_rows, conv_cols, columns + i * Q, ld);
   detail::zero_padding_columns(columns, g.patch(), images * Q, ld);
   detail::gemm_then_epilogue(columns, ld, images, conv_rows.size(), conv_cols.size(), weight, bias, g, e, channels,
-                             rows, cols, scratch + g.patch() * ld, y);
+                             rows, cols, scratch + g.patch() * ld, y, record);
 }
 
 // The row stride of one image's columns for its whole epilogue output: (f·eh)·(f·ew) positions in
@@ -164,14 +172,15 @@ void im2col_for_epilogue(const T* x, const Conv2dGeometry& g, const Epilogue& e,
 
 // Output channels `channels` of one image's whole epilogue output from its columns (im2col_for_epilogue),
 // built once and shared by every channel block. scratch: conv2d_epilogue_scratch<T>(g, e, channels.size(),
-// 1, eh, ew) elements (the columns' part unused).
+// 1, eh, ew) elements (the columns' part unused). `record` as for conv2d_forward_epilogue.
 template <class T>
 void conv2d_forward_epilogue_columns(const T* columns, const T* weight, const T* bias, const Conv2dGeometry& g,
-                                     const Epilogue& e, Range channels, T* scratch, T* y) {
+                                     const Epilogue& e, Range channels, T* scratch, T* y,
+                                     EpilogueRecord<T> record = {}) {
   const std::size_t f = e.reduction(), eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
   if (channels.size() == 0 || eh == 0 || ew == 0) return;
   detail::gemm_then_epilogue(columns, epilogue_columns_stride<T>(g, e), 1, f * eh, f * ew, weight, bias, g, e, channels,
-                             Range{0, eh}, Range{0, ew}, scratch, y);
+                             Range{0, eh}, Range{0, ew}, scratch, y, record);
 }
 
 namespace detail {

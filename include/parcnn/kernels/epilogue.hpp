@@ -77,10 +77,13 @@ struct EpilogueRecord {
 // packed) before their bias, and is used as scratch; the biased, pooled values — rows/2 × cols/2 with the
 // pool, else rows × cols — go to y with row stride ldy. bias: this channel's bias, or null. GELU is
 // left to epilogue_gelu, over every channel of the block at once: a 1×1 pooled map (conv3's)
-// would otherwise pad each single value to a whole vector chunk of GELU.
+// would otherwise pad each single value to a whole vector chunk of GELU. With `pos` (and the pool),
+// each window's position too, laid out as y: in the convolution's output map, `map_w` wide, in which
+// the tile's first value is at `origin` (maxpool2x2_positions).
 template <class T>
 void epilogue_bias_and_pool(const Epilogue& e, T* tile, std::size_t rows, std::size_t cols, const T* bias, T* y,
-                            std::size_t ldy) {
+                            std::size_t ldy, std::uint32_t* pos = nullptr, std::size_t map_w = 0,
+                            std::size_t origin = 0) {
   if (bias) {
     const T b = *bias;
     for (std::size_t i = 0; i < rows * cols; ++i) tile[i] += b;
@@ -88,6 +91,16 @@ void epilogue_bias_and_pool(const Epilogue& e, T* tile, std::size_t rows, std::s
   if (e.max_pool_2x2) {
     if (rows == 2 && cols == 2) {  // one window (conv3 of the letter CNN, per channel and image): no vectors
       *y = detail::max_of_window(tile[0], tile[1], tile[2], tile[3]);
+      if (pos) {
+        const int k = detail::window_choice(tile[0], tile[1], tile[2], tile[3]);
+        *pos = std::uint32_t(origin + std::size_t(k >> 1) * map_w + std::size_t(k & 1));
+      }
+      return;
+    }
+    if (pos) {  // row by row: y's rows are ldy apart, the positions' too
+      for (std::size_t r = 0; r < rows / 2; ++r)
+        maxpool2x2_positions(tile + 2 * r * cols, cols, 1, cols / 2, pos + r * ldy, y + r * ldy, map_w,
+                             origin + 2 * r * map_w);
       return;
     }
     maxpool2x2(tile, cols, rows / 2, cols / 2, y, ldy);

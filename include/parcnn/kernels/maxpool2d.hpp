@@ -273,12 +273,15 @@ inline void pool2x2_backward_row(const float* r0, const float* r1, const float* 
 // For each of the eh × ew 2×2 windows (stride 2) over a map with rows of `width`: the position in the
 // map of the value the window took (detail::window_choice: the first NaN, else the first maximum), row
 // by row into pos — where its gradient goes in the backward pass — and, when `out` is not null, the
-// window's value into out (rows of ew), the bits of maxpool2x2's: one pass for both.
+// window's value into out (rows of ew), the bits of maxpool2x2's: one pass for both. Positions count
+// rows of `number_width` from `origin` (a block of a larger map: its first value's position there);
+// by default the map's own.
 // With AVX-512, 16 windows at a time: the first maximum by three compares, and window_choice itself
 // for any 16 that hold a NaN.
 template <class T>
 void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::size_t ew, std::uint32_t* pos,
-                          T* out = nullptr) {
+                          T* out = nullptr, std::size_t number_width = 0, std::size_t origin = 0) {
+  const std::size_t nw = number_width ? number_width : width;
   for (std::size_t oh = 0; oh < eh; ++oh) {
     const T* r0 = map + 2 * oh * width;
     std::uint32_t* p = pos + oh * ew;
@@ -287,8 +290,8 @@ void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
       const __m512i twice = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-      const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(int(width));
-      const __m512i down_one = _mm512_set1_epi32(int(width + 1));
+      const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(int(nw));
+      const __m512i down_one = _mm512_set1_epi32(int(nw + 1));
       for (; ow < ew; ow += 16) {
         const std::size_t m = std::min<std::size_t>(16, ew - ow);
         const auto [a, b, c, d] = detail::windows_16(r0 + 2 * ow, r0 + width + 2 * ow, m);
@@ -303,7 +306,8 @@ void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::
         off = _mm512_mask_mov_epi32(off, gt_c, down);
         off = _mm512_mask_mov_epi32(off, gt_d, down_one);
         // Window i of these 16 starts at 2i.
-        const __m512i at = _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(int(2 * oh * width + 2 * ow)), twice), off);
+        const __m512i at =
+            _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(int(origin + 2 * oh * nw + 2 * ow)), twice), off);
         _mm512_mask_storeu_epi32(p + ow, detail::pool_lanes(m), at);
         if (o)  // as pool2x2_row, whose NaN case never comes here
           _mm512_mask_storeu_ps(o + ow, detail::pool_lanes(m), _mm512_max_ps(_mm512_max_ps(d, c), _mm512_max_ps(b, a)));
@@ -313,7 +317,7 @@ void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::
     for (; ow < ew; ++ow) {
       const T* w = r0 + 2 * ow;
       const int k = detail::window_choice(w[0], w[1], w[width], w[width + 1]);
-      p[ow] = std::uint32_t(2 * oh * width + 2 * ow + std::size_t(k >> 1) * width + std::size_t(k & 1));
+      p[ow] = std::uint32_t(origin + 2 * oh * nw + 2 * ow + std::size_t(k >> 1) * nw + std::size_t(k & 1));
       if (o) o[ow] = detail::max_of_window(w[0], w[1], w[width], w[width + 1]);
     }
   }

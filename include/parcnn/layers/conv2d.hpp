@@ -11,9 +11,10 @@
 //  - the direct kernel stages each block's own input rows and shares nothing.
 // In inference a Sequential fuses a following 2×2 max pool and/or GELU into the convolution
 // (forward_fused, kernels/epilogue.hpp): they run on each block's output tile while it is in cache,
-// and only the outputs the pool reads are computed. In training it runs the backward pass of the
-// convolution, such a pool and GELU as one (backward_fused, kernels/conv2d_pooled_backward.hpp),
-// through the windows' maxima alone.
+// and only the outputs the pool reads are computed. In training it runs them the same way, keeping
+// each window's position and the pooled values instead of its own output (forward_fused_for_backward),
+// and runs the backward pass of the convolution, pool and GELU as one (backward_fused,
+// kernels/conv2d_pooled_backward.hpp), through the windows' maxima alone.
 #pragma once
 
 #include <algorithm>
@@ -99,11 +100,11 @@ class Conv2d final : public Layer<T> {
     return kernels::conv2d_pooled_backward_fits<T>(geometry(in));
   }
 
-  // For training, a 2×2 pool (then GELU or not) in the direct kernel's registers, where the fused
-  // backward takes the stage: conv1 of the letter CNN no longer writes its output (1.4 MB for a chunk of
-  // 16 images) for the pool to read back.
+  // For training, a 2×2 pool (then GELU or not) on each block's output tile, recording the windows'
+  // positions, wherever the fused backward takes the stage: the convolution's output (conv1's: 1.4 MB
+  // for a chunk of 16 images) is never written for the pool to read back.
   bool accepts_epilogue_for_backward(const Shape& in, const kernels::Epilogue& e) const override {
-    return accepts_backward_epilogue(in, e) && kernels::conv2d_direct_fits(geometry(in));
+    return accepts_backward_epilogue(in, e);
   }
 
   // Any epilogue (bias, then a 2×2 pool and/or GELU) runs on the output tile of each block.
@@ -186,6 +187,19 @@ class Conv2d final : public Layer<T> {
   // block's positions are contiguous there.
   void run_fused(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
                  Workspace<T>& ws) const override {
+    run_epilogue(in, out, e, strategy, ws, {});
+  }
+
+  void run_fused_for_backward(TensorView<const T> in, TensorView<T> pooled, std::uint32_t* positions,
+                              TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+                              Workspace<T>& ws) const override {
+    run_epilogue(in, out, e, strategy, ws, {positions, e.gelu ? pooled.data() : nullptr});
+  }
+
+  // run_fused, and with `record` (a pooled epilogue) keeping what the fused backward reads
+  // (kernels::EpilogueRecord, laid out as `out`).
+  void run_epilogue(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+                    Workspace<T>& ws, kernels::EpilogueRecord<T> record) const {
     const kernels::Conv2dGeometry g = geometry(in.shape());
     const Workload work = fused_workload(in.shape(), e);
     const std::size_t workers = current_workers();
@@ -199,7 +213,13 @@ class Conv2d final : public Layer<T> {
     const std::size_t eh = work.space.h, ew = work.space.w, out_image = g.out_c * eh * ew;
     const std::size_t Q = f * eh * f * ew;  // convolution outputs computed per image
 
-    if (kernels::conv2d_direct_fits(g)) return run_direct(in, out, e, strategy, ws, {});
+    if (kernels::conv2d_direct_fits(g)) return run_direct(in, out, e, strategy, ws, record);
+    auto image_record = [&](std::size_t n) {  // image n's part of the record
+      kernels::EpilogueRecord<T> r = record;
+      if (r.positions) r.positions += n * out_image;
+      if (r.pooled) r.pooled += n * out_image;
+      return r;
+    };
     // A cut of channels of whole images. With fewer images than workers, and no more channel blocks of
     // an image than workers, each block builds the columns it reads itself (the path for whole images
     // below, on a range of channels): built once and shared, the columns of an image would take one
@@ -226,7 +246,7 @@ class Conv2d final : public Layer<T> {
             kernels::conv2d_forward_columns(image_columns, ld, w, b, g, blk.c, ws.scratch(worker), y + n * out_image);
           else
             kernels::conv2d_forward_epilogue_columns(image_columns, w, b, g, e, blk.c, ws.scratch(worker),
-                                                     y + n * out_image);
+                                                     y + n * out_image, image_record(n));
         }
       });
       return;
@@ -245,15 +265,9 @@ class Conv2d final : public Layer<T> {
           kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch, y + n * out_image);
         else
           kernels::conv2d_forward_epilogue(x + n * g.in_image(), std::min(stack, blk.n.end - n), w, b, g, e, blk.c,
-                                           blk.h, blk.w, scratch, y + n * out_image);
+                                           blk.h, blk.w, scratch, y + n * out_image, image_record(n));
       }
     });
-  }
-
-  void run_fused_for_backward(TensorView<const T> in, TensorView<T> pooled, std::uint32_t* positions,
-                              TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
-                              Workspace<T>& ws) const override {
-    run_direct(in, out, e, strategy, ws, {positions, e.gelu ? pooled.data() : nullptr});
   }
 
   // A small patch (kernels::conv2d_direct_fits): the direct kernel, every block on its own (it has no

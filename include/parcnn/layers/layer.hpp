@@ -124,7 +124,7 @@ class Layer {
 
   // Fusion, for training: whether this layer can run its forward pass followed by epilogue `e` (a 2×2
   // max pool, then GELU or not) in one pass that keeps what backward_fused needs instead of its own
-  // output (Conv2d can, for the patches its direct kernel takes).
+  // output (Conv2d can).
   virtual bool accepts_epilogue_for_backward(const Shape& in, const kernels::Epilogue& e) const {
     (void)in, (void)e;
     return false;
