@@ -120,8 +120,9 @@ void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, st
   for (std::size_t i = 0; i < images; ++i) {
     const std::size_t first = i * out_image + (channels.begin * eh + rows.begin) * ew + cols.begin;
     T* block = y + first;
-    std::uint32_t* pos = record.positions ? record.positions + first : nullptr;
-    T* pooled = pos && e.gelu ? record.pooled + first : block;
+    const EpilogueRecord<T> r = record.at(first);
+    std::uint32_t* pos = r.positions;
+    T* pooled = pos && e.gelu ? r.pooled : block;
     for (std::size_t c = 0; c < channels.size(); ++c)
       epilogue_bias_and_pool(e, tile + c * ld + i * Q, conv_rows, conv_cols, bias ? bias + channels.begin + c : nullptr,
                              pooled + c * eh * ew, ew, pos ? pos + c * eh * ew : nullptr, g.out_w, origin);

@@ -267,8 +267,9 @@ void conv2d_forward_direct(const T* x, const T* weight, const T* bias, const Con
   const std::size_t first = (channels.begin * eh + rows.begin) * ew + cols.begin;
   T* block = y + first;
   if (s.f == 2) {
-    std::uint32_t* pos = record.positions ? record.positions + first : nullptr;
-    T* pooled = pos && e.gelu ? record.pooled + first : block;
+    const EpilogueRecord<T> r = record.at(first);
+    std::uint32_t* pos = r.positions;
+    T* pooled = pos && e.gelu ? r.pooled : block;
     detail::direct_block<2>(scratch, s, g, weight, bias, channels, rows, cols, pooled, eh * ew, ew, pos);
     epilogue_gelu(e, pooled, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
   } else {

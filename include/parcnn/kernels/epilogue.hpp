@@ -71,6 +71,11 @@ template <class T>
 struct EpilogueRecord {
   std::uint32_t* positions = nullptr;
   T* pooled = nullptr;
+
+  // The record from element `offset` of the epilogue's output on (an image's, a block's); null stays null.
+  EpilogueRecord at(std::size_t offset) const {
+    return {positions ? positions + offset : nullptr, pooled ? pooled + offset : nullptr};
+  }
 };
 
 // One channel of a block, all but GELU. `tile` holds rows × cols outputs of a convolution (row-major,

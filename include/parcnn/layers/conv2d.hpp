@@ -214,12 +214,6 @@ class Conv2d final : public Layer<T> {
     const std::size_t Q = f * eh * f * ew;  // convolution outputs computed per image
 
     if (kernels::conv2d_direct_fits(g)) return run_direct(in, out, e, strategy, ws, record);
-    auto image_record = [&](std::size_t n) {  // image n's part of the record
-      kernels::EpilogueRecord<T> r = record;
-      if (r.positions) r.positions += n * out_image;
-      if (r.pooled) r.pooled += n * out_image;
-      return r;
-    };
     // A cut of channels of whole images. With fewer images than workers, and no more channel blocks of
     // an image than workers, each block builds the columns it reads itself (the path for whole images
     // below, on a range of channels): built once and shared, the columns of an image would take one
@@ -246,7 +240,7 @@ class Conv2d final : public Layer<T> {
             kernels::conv2d_forward_columns(image_columns, ld, w, b, g, blk.c, ws.scratch(worker), y + n * out_image);
           else
             kernels::conv2d_forward_epilogue_columns(image_columns, w, b, g, e, blk.c, ws.scratch(worker),
-                                                     y + n * out_image, image_record(n));
+                                                     y + n * out_image, record.at(n * out_image));
         }
       });
       return;
@@ -265,7 +259,7 @@ class Conv2d final : public Layer<T> {
           kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch, y + n * out_image);
         else
           kernels::conv2d_forward_epilogue(x + n * g.in_image(), std::min(stack, blk.n.end - n), w, b, g, e, blk.c,
-                                           blk.h, blk.w, scratch, y + n * out_image, image_record(n));
+                                           blk.h, blk.w, scratch, y + n * out_image, record.at(n * out_image));
       }
     });
   }
@@ -283,13 +277,9 @@ class Conv2d final : public Layer<T> {
     const T* b = has_bias() ? bias_.data() : nullptr;
     ws.reserve_scratch(scratch_slots(grid, workers), kernels::conv2d_direct_scratch<T>(g, e, cut.h, cut.w));
     run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
-      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
-        kernels::EpilogueRecord<T> image = record;
-        if (image.positions) image.positions += n * out_image;
-        if (image.pooled) image.pooled += n * out_image;
+      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
         kernels::conv2d_forward_direct(in.data() + n * g.in_image(), weight_.data(), b, g, e, blk.c, blk.h, blk.w,
-                                       ws.scratch(worker), out.data() + n * out_image, image);
-      }
+                                       ws.scratch(worker), out.data() + n * out_image, record.at(n * out_image));
     });
   }
 
