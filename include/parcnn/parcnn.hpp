@@ -21,6 +21,7 @@
 #include "parcnn/core/error.hpp"
 #include "parcnn/core/gradient_chunks.hpp"
 #include "parcnn/core/random.hpp"
+#include "parcnn/core/range.hpp"
 #include "parcnn/core/shape.hpp"
 #include "parcnn/core/tensor.hpp"
 #include "parcnn/core/tensor_view.hpp"
@@ -56,6 +57,7 @@
 #include "parcnn/io/safetensors.hpp"
 
 #include "parcnn/train/adam.hpp"
+#include "parcnn/train/gradient_reduction.hpp"
 #include "parcnn/train/loss.hpp"
 #include "parcnn/train/optimizer.hpp"
 #include "parcnn/train/parameters.hpp"

@@ -1,5 +1,5 @@
-// GradientChunks: chunks of a fixed number of images, each with buffers of its own, summed in chunk order
-// into the outputs — the same bits as the plain per-element chain, on any number of threads.
+// GradientChunks: chunks of a fixed number of images, each with buffers of its own (their sums in
+// chunk order: tests/train/gradient_reduction_test.cpp).
 #include <parcnn/core/gradient_chunks.hpp>
 #include <parcnn/parallel/threads.hpp>
 
@@ -21,53 +21,6 @@ TEST(GradientChunksTest, CutsTheBatchIntoChunksOfFixedSize) {
     for (float v : chunks.grad(c, 0)) EXPECT_EQ(v, 0.0f);
   expect_throw_with<ConfigError>([&] { chunks.plan({Shape{2}}, 4, 0); }, {"at least 1"});
 }
-
-template <class T>
-void check_reduce_is_the_chain_in_chunk_order() {
-  // More elements than a reduce block (32,768) and than a tile (4,096), sizes that end mid-tile.
-  const std::vector<Shape> shapes{Shape{9000}, Shape{7, 3}, Shape{1}, Shape{3, 13001}};
-  GradientChunks<T> chunks;
-  chunks.plan(shapes, 20, 3);
-  std::uint64_t seed = 30;
-  for (std::size_t c = 0; c < chunks.chunks(); ++c)
-    for (std::size_t p = 0; p < shapes.size(); ++p) {
-      const Tensor<T> r = random_tensor<T>(shapes[p], seed++, -1e3, 1e3);  // wide range: order shows in the bits
-      std::copy(r.begin(), r.end(), chunks.grad(c, p).data());
-    }
-  std::vector<Tensor<T>> start, expected;
-  for (std::size_t p = 0; p < shapes.size(); ++p) {
-    start.push_back(random_tensor<T>(shapes[p], seed++));
-    Tensor<T> e = start.back();
-    for (std::size_t i = 0; i < e.size(); ++i) {
-      T sum = chunks.grad(0, p).data()[i];
-      for (std::size_t c = 1; c < chunks.chunks(); ++c) sum += chunks.grad(c, p).data()[i];
-      e.data()[i] += sum;
-    }
-    expected.push_back(e);
-  }
-  for (std::size_t threads : thread_counts()) {
-    std::vector<Tensor<T>> out = start;
-    std::vector<TensorView<T>> views;
-    for (auto& t : out) views.push_back(t.view());
-    with_threads(threads, [&] { chunks.reduce(views); });
-    for (std::size_t p = 0; p < shapes.size(); ++p)
-      EXPECT_TRUE(bitwise<T>(out[p], expected[p])) << "parameter " << p << ", " << threads << " threads";
-  }
-  // sum writes the chain alone, over any range of elements (here one that starts and ends mid-tile).
-  const std::size_t p = 3, begin = 4093, count = 9000;
-  std::vector<T> total(count, T(7));
-  chunks.sum(p, begin, count, total.data());
-  for (std::size_t i = 0; i < count; ++i) {
-    T sum = chunks.grad(0, p).data()[begin + i];
-    for (std::size_t c = 1; c < chunks.chunks(); ++c) sum += chunks.grad(c, p).data()[begin + i];
-    ASSERT_EQ(total[i], sum) << "element " << begin + i;
-  }
-  expect_throw_with<ShapeError>([&] { chunks.sum(p, 39000, 4, total.data()); }, {"[39000, 39004)", "parameter 3"});
-  expect_throw_with<ShapeError>([&] { chunks.sum(4, 0, 1, total.data()); }, {"parameter 4 of 4"});
-}
-
-TEST(GradientChunksTest, ReduceIsTheChainInChunkOrderFloat) { check_reduce_is_the_chain_in_chunk_order<float>(); }
-TEST(GradientChunksTest, ReduceIsTheChainInChunkOrderDouble) { check_reduce_is_the_chain_in_chunk_order<double>(); }
 
 TEST(GradientChunksTest, ASliceOfOneChunkNumbersItsImagesFromZero) {
   GradientChunks<float> chunks;
@@ -101,14 +54,6 @@ TEST(GradientChunksTest, APlanWithoutZeroLeavesEachChunkToClearItsOwn) {
     for (float v : chunks.grad(1, p)) EXPECT_EQ(v, 0.0f);
     for (float v : chunks.grad(0, p)) EXPECT_EQ(v, 2.0f);
   }
-}
-
-TEST(GradientChunksTest, ReduceRejectsOutputsOfOtherShapes) {
-  GradientChunks<float> chunks;
-  chunks.plan({Shape{3, 4}, Shape{5}}, 8, 4);
-  Tensor<float> a(Shape{3, 4}), b(Shape{6});
-  expect_throw_with([&] { chunks.reduce({a.view()}); }, {"1 outputs for 2 parameters"});
-  expect_throw_with([&] { chunks.reduce({a.view(), b.view()}); }, {"parameter 1", "[5]", "[6]"});
 }
 
 }  // namespace

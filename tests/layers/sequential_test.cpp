@@ -310,7 +310,7 @@ TEST(SequentialTest, ForwardForBackwardFusesWhereTheLayerKeepsWhatBackwardReads)
     for (const Shape& shape : m.parameter_shapes()) result.emplace_back(shape);
     std::vector<TensorView<float>> views;
     for (std::size_t p = 1; p < result.size(); ++p) views.push_back(result[p].view());
-    chunks.reduce(views);
+    reduce_chunks(chunks, views);
     return result;
   };
   // The reference: every layer's forward apart (the pool records its positions), the fused backward.

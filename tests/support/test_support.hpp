@@ -220,7 +220,7 @@ std::vector<Tensor<T>> run_backward(const Layer<T>& layer, const Tensor<T>& x, c
   std::vector<TensorView<T>> views;
   for (const Shape& s : layer.parameter_shapes()) result.emplace_back(s);
   for (std::size_t i = 1; i < result.size(); ++i) views.push_back(result[i].view());
-  chunks.reduce(views);
+  reduce_chunks(chunks, views);
   return result;
 }
 

@@ -56,41 +56,6 @@ TEST(TrainerTest, WeightsAreTheSameBitsForEveryThreadCountAndStrategy) {
   }
 }
 
-// The step's last pass against zero_grad, reduce and step in turn, on 1 thread: the same gradients and
-// weights, bit for bit, with any thread count, over two steps (SGD's momentum and Adam after their first).
-TEST(TrainerTest, ReduceAndUpdateIsZeroGradReduceAndStep) {
-  for (bool adam : {false, true})
-    for (std::size_t threads : thread_counts()) {
-      Sequential<float> a = models::letter_cnn<float>(26, 2), b = models::letter_cnn<float>(26, 2);
-      Parameters<float> pa(a), pb(b);
-      SGD<float> sa(pa.all(), SgdOptions{0.05, 0.9}), sb(pb.all(), SgdOptions{0.05, 0.9});
-      Adam<float> aa(pa.all()), ab(pb.all());
-      Optimizer<float>& oa = adam ? static_cast<Optimizer<float>&>(aa) : sa;
-      Optimizer<float>& ob = adam ? static_cast<Optimizer<float>&>(ab) : sb;
-      GradientChunks<float> chunks;
-      chunks.plan(a.parameter_shapes(), 13, 4);
-      for (std::uint64_t s = 0; s < 2; ++s) {
-        for (std::size_t c = 0; c < chunks.chunks(); ++c)
-          for (std::size_t p = 0; p < pa.size(); ++p) {
-            const Tensor<float> g = random_tensor<float>(pa[p].value->shape(), 100 * s + 13 * c + p, -1e3, 1e3);
-            std::copy(g.begin(), g.end(), chunks.grad(c, p).data());
-          }
-        for (auto& p : pa) std::fill(p.grad.begin(), p.grad.end(), 5.0f);  // overwritten, not added to
-        Threads(threads).run([&] { reduce_and_update(chunks, pa, oa); });
-        ob.zero_grad();
-        chunks.reduce(pb.grads());
-        ob.step();
-        for (std::size_t p = 0; p < pa.size(); ++p) {
-          ASSERT_TRUE(bitwise<float>(pa[p].grad, pb[p].grad)) << pa[p].name << ", step " << s << ", " << threads;
-          ASSERT_TRUE(bitwise<float>(*pa[p].value, *pb[p].value)) << pa[p].name << ", step " << s << ", " << threads;
-        }
-      }
-      GradientChunks<float> fewer;
-      fewer.plan({Shape{3}}, 4, 4);
-      expect_throw_with<ShapeError>([&] { reduce_and_update(fewer, pa, oa); }, {"1 parameters for 12"});
-    }
-}
-
 TEST(TrainerTest, ByChunksGivesTheLossAndAccuracyOfTheWholeBatch) {
   Tensor<float> images;
   std::vector<std::size_t> labels;

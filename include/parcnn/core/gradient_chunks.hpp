@@ -2,9 +2,10 @@
 //
 // The guide's "parallel gradient computation": the batch is cut into chunks of a fixed number of images;
 // each chunk adds its images' gradients, in image order, into buffers of its own, so chunks run on any
-// thread without sharing; then the chunks are summed in chunk order. Chunks depend on the batch size
-// only, never on the thread count, and every sum has a fixed order, so gradients — and the weights
-// trained with them — are the same bits with 1 or N threads. Memory: chunks × parameters.
+// thread without sharing; then the chunks are summed in chunk order (sum; in parallel by
+// train/gradient_reduction.hpp). Chunks depend on the batch size only, never on the thread count, and
+// every sum has a fixed order, so gradients — and the weights trained with them — are the same bits
+// with 1 or N threads. Memory: chunks × parameters.
 #pragma once
 
 #include <algorithm>
@@ -12,10 +13,9 @@
 #include <vector>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/core/range.hpp"
 #include "parcnn/core/scalar.hpp"
 #include "parcnn/core/tensor.hpp"
-#include "parcnn/parallel/index_space.hpp"
-#include "parcnn/parallel/run.hpp"
 
 namespace parcnn {
 
@@ -55,6 +55,8 @@ class GradientChunks {
   std::size_t chunks() const { return shapes_.empty() ? 0 : buffers_.size() / shapes_.size(); }
   std::size_t parameters() const { return shapes_.size(); }
   std::size_t chunk_images() const { return chunk_images_; }
+  // Parameter p's shape.
+  const Shape& shape(std::size_t p) const { return shapes_.at(p); }
 
   // The images of chunk c.
   Range images(std::size_t c) const {
@@ -80,31 +82,10 @@ class GradientChunks {
     }
   }
 
-  // out[p] += the sum over the chunks (as sum gives it), for every parameter p, in parallel blocks.
-  // Adds, so that gradients accumulate across calls until zeroed, as users of PyTorch expect.
-  void reduce(const std::vector<TensorView<T>>& out) const {
-    if (out.size() != shapes_.size())
-      throw ShapeError("GradientChunks::reduce: " + std::to_string(out.size()) + " outputs for " +
-                       std::to_string(shapes_.size()) + " parameters");
-    for (std::size_t p = 0; p < shapes_.size(); ++p) {
-      if (out[p].shape() != shapes_[p])
-        throw ShapeError("GradientChunks::reduce: parameter " + std::to_string(p) + " has shape " +
-                         shapes_[p].str() + ", output " + out[p].shape().str());
-      T* dst = out[p].data();
-      run_blocks(IndexSpace{out[p].size()}, Cut{32768, 1, 1, 1}, [&](const Block& blk, std::size_t) {
-        alignas(64) T total[tile];
-        for (std::size_t i = blk.n.begin; i < blk.n.end; i += tile) {
-          const std::size_t m = std::min(tile, blk.n.end - i);
-          sum(p, i, m, total);
-          add_chunk(dst + i, total, m, false);
-        }
-      });
-    }
-  }
+  // Elements per tile of sum: a tile of the sum and one of a chunk stay in L1.
+  static constexpr std::size_t tile = 4096;
 
  private:
-  static constexpr std::size_t tile = 4096;  // elements: a tile of the sum and one of a chunk stay in L1
-
   // to[j] = from[j] (first) or to[j] += from[j], j < m: buffers that never overlap, so the loop vectorises.
   static void add_chunk(T* __restrict to, const T* __restrict from, std::size_t m, bool first) {
     if (first)

@@ -14,7 +14,7 @@
 #include "parcnn/kernels/gemm.hpp"
 #include "parcnn/kernels/im2col.hpp"
 #include "parcnn/kernels/transpose.hpp"
-#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/core/range.hpp"
 
 namespace parcnn::kernels {
 

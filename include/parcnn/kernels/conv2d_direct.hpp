@@ -24,7 +24,7 @@
 #include "parcnn/kernels/epilogue.hpp"
 #include "parcnn/kernels/gemm.hpp"
 #include "parcnn/kernels/vec.hpp"
-#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/core/range.hpp"
 
 namespace parcnn::kernels {
 

@@ -12,7 +12,7 @@
 
 #include "parcnn/kernels/conv2d_geometry.hpp"
 #include "parcnn/kernels/vec.hpp"
-#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/core/range.hpp"
 
 namespace parcnn::kernels {
 

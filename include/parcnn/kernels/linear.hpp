@@ -14,7 +14,7 @@
 #include <type_traits>
 
 #include "parcnn/kernels/gemm.hpp"
-#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/core/range.hpp"
 
 namespace parcnn::kernels {
 

@@ -16,7 +16,7 @@
 #endif
 
 #include "parcnn/kernels/conv2d_geometry.hpp"
-#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/core/range.hpp"
 
 namespace parcnn::kernels {
 

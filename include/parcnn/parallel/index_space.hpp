@@ -10,9 +10,9 @@
 #include <cstddef>
 #include <string>
 
-namespace parcnn {
+#include "parcnn/core/range.hpp"
 
-inline constexpr std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+namespace parcnn {
 
 // Fraction of `workers` kept busy when `items` equal work items are dealt out in rounds:
 // items / round_up(items, workers). 1 when the items divide evenly.
@@ -20,11 +20,6 @@ inline double parallel_efficiency(std::size_t items, std::size_t workers) {
   if (items == 0 || workers == 0) return 0.0;
   return double(items) / double(ceil_div(items, workers) * workers);
 }
-
-struct Range {
-  std::size_t begin = 0, end = 0;
-  std::size_t size() const { return end - begin; }
-};
 
 struct IndexSpace {
   std::size_t n = 1, c = 1, h = 1, w = 1;

@@ -31,6 +31,7 @@
 #include "parcnn/parallel/strategy.hpp"
 #include "parcnn/parallel/threads.hpp"
 #include "parcnn/train/loss.hpp"
+#include "parcnn/train/gradient_reduction.hpp"
 #include "parcnn/train/optimizer.hpp"
 #include "parcnn/train/parameters.hpp"
 
@@ -69,28 +70,6 @@ std::vector<std::size_t> predictions(TensorView<const T> scores) {
   std::vector<std::size_t> out(scores.dim(0));
   for (std::size_t n = 0; n < scores.dim(0); ++n) out[n] = argmax_row(scores, n);
   return out;
-}
-
-// A step's last pass, range by range of params.ranges() in parallel: each parameter's gradient becomes
-// the sum of its chunks' (GradientChunks::sum), and the optimizer updates those elements while they are
-// in cache. The same values as zero_grad, chunks.reduce and optimizer.step in turn, in one pass over the
-// gradients instead of three, and in one fork for all parameters (a parameter smaller than a block ran
-// on one thread).
-template <class T>
-void reduce_and_update(const GradientChunks<T>& chunks, Parameters<T>& params, Optimizer<T>& optimizer) {
-  if (chunks.parameters() != params.size())
-    throw ShapeError("reduce_and_update: gradient chunks of " + std::to_string(chunks.parameters()) +
-                     " parameters for " + std::to_string(params.size()));
-  optimizer.begin_step();
-  const std::vector<ElementRange>& ranges = params.ranges();
-  run_blocks(IndexSpace{ranges.size()}, Cut{}, [&](const Block& blk, std::size_t) {
-    for (std::size_t i = blk.n.begin; i < blk.n.end; ++i) {
-      const ElementRange& r = ranges[i];
-      Parameter<T>& p = params[r.tensor];
-      chunks.sum(r.tensor, r.begin, r.count, p.grad.data() + r.begin);
-      optimizer.update(p, r.begin, r.count);
-    }
-  });
 }
 
 // The model must end in LogSoftmax: the loss is the negative log-likelihood of its output.

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# .ci/check-includes passes on the library and fails, naming the file, on a copy with one include
+# planted against the direction (a core header including a layer).
+set -euo pipefail
+repo=$1
+bash "$repo/.ci/check-includes" "$repo/include/parcnn"
+copy=$(mktemp -d)
+trap 'rm -rf "$copy"' EXIT
+cp -r "$repo/include/parcnn" "$copy/"
+echo '#include "parcnn/layers/layer.hpp"' >> "$copy/parcnn/core/range.hpp"
+if out=$(bash "$repo/.ci/check-includes" "$copy/parcnn"); then
+  echo "check-includes accepted core/range.hpp including parcnn/layers/"
+  exit 1
+fi
+grep -q "core/range.hpp:.* includes parcnn/layers/ from core/" <<<"$out" || { echo "unexpected report: $out"; exit 1; }
+echo "planted include rejected: $out"
