@@ -49,7 +49,7 @@ void reduce_chunks(const GradientChunks<T>& chunks, const std::vector<TensorView
 
 // A step's last pass, range by range of params.ranges() in parallel: each parameter's gradient becomes
 // the sum of its chunks' (GradientChunks::sum), and the optimizer updates those elements while they are
-// in cache. The same values as zero_grad, chunks.reduce and optimizer.step in turn, in one pass over the
+// in cache. The same values as zero_grad, reduce_chunks and optimizer.step in turn, in one pass over the
 // gradients instead of three, and in one fork for all parameters (a parameter smaller than a block ran
 // on one thread).
 template <class T>
