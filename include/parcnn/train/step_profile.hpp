@@ -148,36 +148,36 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
   std::vector<double> flops(L, 0.0);
   for (std::size_t i = 0; i < L; ++i)
     for (Chunk& ch : state) flops[i] += model[i].workload(input_of(ch, i).shape()).flops;
-  // The backward stages (Sequential::backward_stage), first to last, with their parameters' offset.
-  struct BackwardStage {
+  // The stages of a pass, first to last, from `next_of` (Sequential::for_backward_stage or
+  // backward_stage), named "<prefix> <layer> + <layer>...", with their parameters' offset.
+  struct Stage {
     std::size_t first, next, params_before;
     kernels::Epilogue e;
     std::string name;
   };
-  std::vector<BackwardStage> stages;
-  for (std::size_t i = 0, p = 0; i < L;) {
-    BackwardStage st{i, 0, p, {}, "backward " + model.layer_name(i)};
-    st.next = model.backward_stage(i, input_of(state[0], i).shape(), st.e);
-    for (std::size_t k = i; k < st.next; ++k) p += model[k].parameter_count();
-    for (std::size_t k = i + 1; k < st.next; ++k) st.name += " + " + model.layer_name(k);
-    i = st.next;
-    stages.push_back(std::move(st));
-  }
-  // The stages of forward_for_backward (Sequential::for_backward_stage), first to last; a fused one
-  // keeps no output of its first layer.
-  std::vector<BackwardStage> forward_stages;
-  std::vector<bool> kept(L, true);
-  for (std::size_t i = 0; i < L;) {
-    BackwardStage st{i, 0, 0, {}, "forward " + model.layer_name(i)};
-    st.next = model.for_backward_stage(i, input_of(state[0], i).shape(), st.e);
-    for (std::size_t k = i + 1; k < st.next; ++k) st.name += " + " + model.layer_name(k);
-    if (st.next > i + 1) kept[i] = false;
-    i = st.next;
-    forward_stages.push_back(std::move(st));
-  }
+  auto stages_of = [&](const std::string& prefix, auto&& next_of) {
+    std::vector<Stage> out;
+    for (std::size_t i = 0, p = 0; i < L;) {
+      Stage st{i, 0, p, {}, prefix + " " + model.layer_name(i)};
+      st.next = next_of(i, input_of(state[0], i).shape(), st.e);
+      for (std::size_t k = i; k < st.next; ++k) p += model[k].parameter_count();
+      for (std::size_t k = i + 1; k < st.next; ++k) st.name += " + " + model.layer_name(k);
+      i = st.next;
+      out.push_back(std::move(st));
+    }
+    return out;
+  };
+  const std::vector<Stage> forward_stages = stages_of("forward", [&](std::size_t i, const Shape& in, kernels::Epilogue& e) {
+    return model.for_backward_stage(i, in, e);
+  });
+  const std::vector<Stage> stages = stages_of("backward", [&](std::size_t i, const Shape& in, kernels::Epilogue& e) {
+    return model.backward_stage(i, in, e);
+  });
+  std::vector<bool> kept(L, true);  // a fused forward stage keeps no output of its first layer
+  for (const Stage& st : forward_stages) kept[st.first] = st.next == st.first + 1;
   for (std::size_t round = 0; round < rounds; ++round) {
     phase = 0;
-    for (const BackwardStage& st : forward_stages) {
+    for (const Stage& st : forward_stages) {
       const std::size_t i = st.first, last = st.next - 1;
       const Layer<T>& layer = model[i];
       double stage_flops = 0;
