@@ -42,14 +42,13 @@ inline std::string cut_label(const Layer<float>& layer, const Shape& in, const S
   };
   const auto* model = dynamic_cast<const Sequential<float>*>(&layer);
   if (!model) return str(BlockGrid(layer.workload(in).space, strategy.cut(layer.workload(in), workers)).cut());
-  const Cut df = model->depth_first_cut(in, strategy, workers);
-  if (df.n < in[0]) return "depth-first:" + std::to_string(df.n);
+  const Plan plan = model->plan(in, strategy, Pass::inference, ExecutorProfile(workers));
+  if (plan.depth_first()) return "depth-first:" + std::to_string(plan.batch_blocks.n);
   std::string label;
-  const Strategy pass = model->layer_by_layer_strategy(in, strategy, workers);  // as forward cuts
-  for (const auto& st : model->stages(in, workers, pass)) {
+  for (const PlanStage& st : plan.stages) {
     label += (label.empty() ? "" : " ") + model->layer_name(st.first);
     if (st.next > st.first + 1) label += "[+" + std::to_string(st.next - st.first - 1) + "]";
-    label += ":" + str(BlockGrid(st.work.space, pass.cut(st.work, workers)).cut());
+    label += ":" + str(st.cut);
   }
   return label;
 }

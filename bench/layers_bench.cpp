@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   using namespace parcnn;
   Sequential<float> model = models::letter_cnn<float>(26, 1);
   Shape image = models::letter_cnn_input;
-  for (const auto& stage : model.stages(image, /*workers=*/1)) {  // the stages of a batch of images
+  for (const auto& stage : planner::stages(model, image, /*workers=*/1)) {  // the stages of a batch of images
     if (stage.next == stage.first + 1) continue;
     // A convolution with the layers it fuses, as the model's forward runs them ("conv1+pool1+gelu1").
     // GFLOP counts the layers' work apart, so the rate compares with theirs.

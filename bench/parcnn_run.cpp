@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     const parcnn::Strategy strategy = strategy_name == "tuned"
                                           ? parcnn::Strategy(arena.run([&] { return parcnn::tune(model, x.shape()); }))
                                           : parcnn::Strategy::parse(strategy_name);
-    if (plan) std::fputs(model.describe(x.shape(), strategy, arena.count()).c_str(), stderr);
+    if (plan) std::fputs(arena.run([&] { return model.plan(x.shape(), strategy).describe(); }).c_str(), stderr);
     std::vector<std::size_t> labels(batch);
     for (std::size_t n = 0; n < batch; ++n) labels[n] = (n * 7) % 26;
     parcnn::Parameters<float> params(model);

@@ -89,13 +89,13 @@ int main(int argc, char** argv) {
   for (std::size_t t = 1; t <= o.threads; ++t) {
     if (o.plan && !o.json) {
       std::printf("\n-- what auto chooses with %zu thread(s):\n%s\n", t,
-                  model.describe(x.shape(), parcnn::strategy::Auto{}, t).c_str());
+                  model.plan(x.shape(), parcnn::strategy::Auto{}, parcnn::Pass::inference, parcnn::ExecutorProfile(t)).describe().c_str());
     }
     parcnn::strategy::Tuned plan;
     if (std::find(strategies.begin(), strategies.end(), "tuned") != strategies.end()) {
       plan = parcnn::with_threads(t, [&] { return parcnn::tune(model, x.shape()); });
       if (o.plan && !o.json)
-        std::printf("-- what the tuner measured with %zu thread(s):\n%s\n", t, model.describe(x.shape(), plan, t).c_str());
+        std::printf("-- what the tuner measured with %zu thread(s):\n%s\n", t, model.plan(x.shape(), plan, parcnn::Pass::inference, parcnn::ExecutorProfile(t)).describe().c_str());
     }
     for (const auto& name : strategies) {
       const parcnn::Strategy s = name == "tuned" ? parcnn::Strategy(plan) : parcnn::Strategy::parse(name);

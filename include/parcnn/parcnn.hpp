@@ -1,13 +1,17 @@
 // parcnn/parcnn.hpp — the one header a user includes.
 //
-// Layout (each folder one layer of the design, each header one concept):
+// Layout (each folder one layer of the design, each header one concept; a folder includes only those
+// above it here, .ci/check-includes):
 //   core/      Shape, Tensor<T>, TensorView<T>, Workspace<T>, GradientChunks<T>, random fills,
 //              comparisons, Eigen maps
-//   parallel/  the strategies (Sequential, Batch, Channel, Spatial, Tiled, Auto), the runtime Strategy
-//              value with names, thread scopes (Threads), the oneTBB block runner, and Team (helpers
-//              that stay awake between a model's cuts)
 //   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, linear, log-softmax,
 //              each with a plain-loop reference; cost.hpp, what they take on one core (for Auto)
+//   parallel/  the strategies (Sequential, Batch, Channel, Spatial, Tiled, Auto, Tuned, Fixed), the
+//              runtime Strategy value with names, thread scopes (Threads), the executor profile plans
+//              are made for, the oneTBB block runner, and Team (helpers that stay awake between a
+//              model's cuts); the only folder that includes oneTBB
+//   plan/      Plan (a model's stages, cuts, kernel paths and team for one input and executor) and
+//              make_plan, where they are decided
 //   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
 //   models/    the letter CNN of the guide
 //   train/     losses, parameters with gradients, SGD and Adam, the trainer, the step's profile
@@ -30,6 +34,8 @@
 #include "parcnn/parallel/auto.hpp"
 #include "parcnn/parallel/batch.hpp"
 #include "parcnn/parallel/channel.hpp"
+#include "parcnn/parallel/executor_profile.hpp"
+#include "parcnn/parallel/fixed.hpp"
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/sequential.hpp"
@@ -39,6 +45,9 @@
 #include "parcnn/parallel/threads.hpp"
 #include "parcnn/parallel/tiled.hpp"
 #include "parcnn/parallel/tuned.hpp"
+
+#include "parcnn/plan/make_plan.hpp"
+#include "parcnn/plan/plan.hpp"
 
 #include "parcnn/layers/conv2d.hpp"
 #include "parcnn/layers/flatten.hpp"

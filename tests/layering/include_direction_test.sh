@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # .ci/check-includes passes on the library and fails, naming the file, on a copy with one include
-# planted against the direction (a core header including a layer).
+# planted against the direction (a core header including a layer), and on one with a layer including oneTBB.
 set -euo pipefail
 repo=$1
 bash "$repo/.ci/check-includes" "$repo/include/parcnn"
@@ -14,3 +14,12 @@ if out=$(bash "$repo/.ci/check-includes" "$copy/parcnn"); then
 fi
 grep -q "core/range.hpp:.* includes parcnn/layers/ from core/" <<<"$out" || { echo "unexpected report: $out"; exit 1; }
 echo "planted include rejected: $out"
+# and a layer including oneTBB itself
+rm -rf "$copy/parcnn" && cp -r "$repo/include/parcnn" "$copy/"
+echo '#include <oneapi/tbb/task_arena.h>' >> "$copy/parcnn/layers/gelu.hpp"
+if out=$(bash "$repo/.ci/check-includes" "$copy/parcnn"); then
+  echo "check-includes accepted layers/gelu.hpp including oneTBB"
+  exit 1
+fi
+grep -q "layers/gelu.hpp:.* includes oneTBB from layers/" <<<"$out" || { echo "unexpected report: $out"; exit 1; }
+echo "planted oneTBB include rejected: $out"

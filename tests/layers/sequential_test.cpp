@@ -91,15 +91,15 @@ TEST(SequentialTest, EmptyModelIsIdentity) {
 
 TEST(SequentialTest, DescribeExplainsEachLayersCut) {
   const Sequential<float> m = small_model();
-  const std::string text = m.describe(Shape{64, 2, 7, 7}, strategy::Auto{}, 2);
+  const std::string text = m.plan(Shape{64, 2, 7, 7}, strategy::Auto{}, Pass::inference, ExecutorProfile(2)).describe();
   EXPECT_NE(text.find("conv"), std::string::npos);
   EXPECT_NE(text.find("depth-first: 64 images in 4 blocks of up to 16"), std::string::npos) << text;
   EXPECT_NE(text.find(" us/core "), std::string::npos) << text;  // each layer's one-core estimate
   // Layer by layer (one image), each line gives Auto's reason.
-  const std::string one = m.describe(Shape{1, 2, 7, 7}, strategy::Auto{}, 2);
+  const std::string one = m.plan(Shape{1, 2, 7, 7}, strategy::Auto{}, Pass::inference, ExecutorProfile(2)).describe();
   EXPECT_NE(one.find("worth a fork-join"), std::string::npos) << one;
   EXPECT_EQ(one.find("depth-first"), std::string::npos) << one;
-  EXPECT_NE(m.describe(Shape{1, 2, 7, 7}, strategy::Channel{}, 2).find("fixed by the caller"), std::string::npos);
+  EXPECT_NE(m.plan(Shape{1, 2, 7, 7}, strategy::Channel{}, Pass::inference, ExecutorProfile(2)).describe().find("fixed by the caller"), std::string::npos);
 }
 
 // Auto that forks for any amount of work, so the small model runs depth-first.
@@ -114,29 +114,29 @@ TEST(SequentialTest, DepthFirstCutFollowsTheStrategy) {
   const Sequential<float> m = small_model();
   const Shape in{7, 2, 7, 7};
   // The small model is below Auto's default fork-join threshold: Auto keeps it whole.
-  EXPECT_EQ(m.depth_first_cut(in, strategy::Auto{}, 2).n, 7u);
+  EXPECT_EQ(planner::depth_first_cut(m, in, strategy::Auto{}, 2).n, 7u);
   const strategy::Auto eager = eager_auto();
-  EXPECT_EQ(m.depth_first_cut(in, strategy::Batch{2}, 2).n, 2u);
-  EXPECT_EQ(m.depth_first_cut(in, eager, 2).n, 4u);  // one block per worker: 4 + 3 images
-  EXPECT_EQ(m.depth_first_cut(Shape{28, 2, 7, 7}, eager, 2).n, 14u);  // two per worker would hold 7
-  EXPECT_EQ(m.depth_first_cut(Shape{32, 2, 7, 7}, eager, 2).n, 8u);   // two per worker of 8 images
-  EXPECT_EQ(m.depth_first_cut(Shape{200, 2, 7, 7}, eager, 2).n, 32u);  // at most 32 images
-  EXPECT_EQ(m.depth_first_cut(in, eager, 1).n, 7u);  // one worker: layer by layer
-  EXPECT_EQ(m.depth_first_cut(Shape{1, 2, 7, 7}, eager, 2).n, 1u);  // batch 1: nothing to cut
-  EXPECT_EQ(m.depth_first_cut(in, strategy::Spatial{}, 2).n, 7u);
-  EXPECT_EQ(m.depth_first_cut(in, strategy::Channel{}, 2).n, 7u);
+  EXPECT_EQ(planner::depth_first_cut(m, in, strategy::Batch{2}, 2).n, 2u);
+  EXPECT_EQ(planner::depth_first_cut(m, in, eager, 2).n, 4u);  // one block per worker: 4 + 3 images
+  EXPECT_EQ(planner::depth_first_cut(m, Shape{28, 2, 7, 7}, eager, 2).n, 14u);  // two per worker would hold 7
+  EXPECT_EQ(planner::depth_first_cut(m, Shape{32, 2, 7, 7}, eager, 2).n, 8u);   // two per worker of 8 images
+  EXPECT_EQ(planner::depth_first_cut(m, Shape{200, 2, 7, 7}, eager, 2).n, 32u);  // at most 32 images
+  EXPECT_EQ(planner::depth_first_cut(m, in, eager, 1).n, 7u);  // one worker: layer by layer
+  EXPECT_EQ(planner::depth_first_cut(m, Shape{1, 2, 7, 7}, eager, 2).n, 1u);  // batch 1: nothing to cut
+  EXPECT_EQ(planner::depth_first_cut(m, in, strategy::Spatial{}, 2).n, 7u);
+  EXPECT_EQ(planner::depth_first_cut(m, in, strategy::Channel{}, 2).n, 7u);
   strategy::Auto capped = eager;
   capped.depth_first_max_images = 3;
-  EXPECT_EQ(m.depth_first_cut(in, capped, 2).n, 3u);
-  EXPECT_EQ(m.depth_first_cut(in, capped, 1).n, 7u);  // one worker, fused epilogues: layer by layer
+  EXPECT_EQ(planner::depth_first_cut(m, in, capped, 2).n, 3u);
+  EXPECT_EQ(planner::depth_first_cut(m, in, capped, 1).n, 7u);  // one worker, fused epilogues: layer by layer
   Sequential<float> unfused = m;
   unfused.fuse_epilogues(false);
-  EXPECT_EQ(unfused.depth_first_cut(in, capped, 1).n, 3u);  // unfused: blocks once the batch exceeds the cap
-  EXPECT_EQ(unfused.depth_first_cut(in, eager, 1).n, 7u);   // and not below it
-  const std::string plan = m.describe(in, eager, 2);
+  EXPECT_EQ(planner::depth_first_cut(unfused, in, capped, 1).n, 3u);  // unfused: blocks once the batch exceeds the cap
+  EXPECT_EQ(planner::depth_first_cut(unfused, in, eager, 1).n, 7u);   // and not below it
+  const std::string plan = m.plan(in, eager, Pass::inference, ExecutorProfile(2)).describe();
   EXPECT_NE(plan.find("depth-first: 7 images in 2 blocks of up to 4"), std::string::npos) << plan;
   EXPECT_NE(plan.find("inside a depth-first block"), std::string::npos) << plan;
-  EXPECT_EQ(m.describe(in, strategy::Auto{}, 2).find("depth-first"), std::string::npos);
+  EXPECT_EQ(m.plan(in, strategy::Auto{}, Pass::inference, ExecutorProfile(2)).describe().find("depth-first"), std::string::npos);
 }
 
 TEST(SequentialTest, DepthFirstGivesTheBitsOfLayerByLayer) {
@@ -179,28 +179,28 @@ TEST(SequentialTest, FusesAPoolAndGeluAfterAConvolution) {
   Sequential<float> m = small_model();
   const Shape in{3, 2, 7, 7};
   kernels::Epilogue e;
-  EXPECT_EQ(m.stage(0, in, e, 2), 3u);  // conv, pool, act
+  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 2), 3u);  // conv, pool, act
   EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
-  EXPECT_EQ(m.stage(3, Shape{3, 4, 3, 3}, e, 2), 4u);  // flatten: nothing to fuse
+  EXPECT_EQ(planner::forward_stage(m, 3, Shape{3, 4, 3, 3}, e, 2), 4u);  // flatten: nothing to fuse
   EXPECT_TRUE(e.empty());
   // Fewer images than workers: unfused where the strategy cuts the pooled maps, fused where it cuts
   // only channels or runs the stage on one worker (the small model is below Auto's fork-join threshold).
-  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Spatial{}), 1u);
+  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Spatial{}), 1u);
   EXPECT_TRUE(e.empty());
-  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Tiled{2, 2}), 1u);
-  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Channel{}), 3u);
+  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Tiled{2, 2}), 1u);
+  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Channel{}), 3u);
   EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
-  EXPECT_EQ(m.stage(0, in, e, 4, eager_auto()), 3u);  // by channel: 3 pooled rows split badly
-  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Auto{}), 3u);
-  EXPECT_EQ(m.stage(0, in, e, 4, strategy::Sequential{}), 3u);
-  EXPECT_EQ(m.stages(in, 4, strategy::Spatial{}).size(), m.size());
-  EXPECT_EQ(m.stage(0, Shape{1, 2, 7, 7}, e, 1), 3u);
-  const std::string plan = m.describe(in, strategy::Sequential{}, 1);
+  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, eager_auto()), 3u);  // by channel: 3 pooled rows split badly
+  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Auto{}), 3u);
+  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Sequential{}), 3u);
+  EXPECT_EQ(planner::stages(m, in, 4, strategy::Spatial{}).size(), m.size());
+  EXPECT_EQ(planner::forward_stage(m, 0, Shape{1, 2, 7, 7}, e, 1), 3u);
+  const std::string plan = m.plan(in, strategy::Sequential{}, Pass::inference, ExecutorProfile(1)).describe();
   EXPECT_NE(plan.find("in conv's epilogue"), std::string::npos) << plan;
   m.fuse_epilogues(false);
-  EXPECT_EQ(m.stage(0, in, e, 2), 1u);
+  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 2), 1u);
   EXPECT_TRUE(e.empty());
-  EXPECT_EQ(m.describe(in, strategy::Sequential{}, 1).find("epilogue"), std::string::npos);
+  EXPECT_EQ(m.plan(in, strategy::Sequential{}, Pass::inference, ExecutorProfile(1)).describe().find("epilogue"), std::string::npos);
   EXPECT_FALSE(Sequential<float>(m).fuses_epilogues());  // copies keep the setting
 }
 
@@ -234,7 +234,7 @@ TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
       const Sequential<float>& m = model_and_end.first;  // a lambda below captures it (not a binding)
       const std::size_t first_stage_end = model_and_end.second;
       kernels::Epilogue e;
-      const std::size_t end = m.stage(0, x->shape(), e, 2);
+      const std::size_t end = planner::forward_stage(m, 0, x->shape(), e, 2);
       if (x == &odd) {
         EXPECT_EQ(end, first_stage_end) << m[1].name();
       }
@@ -265,11 +265,11 @@ TEST(SequentialTest, FusedBackwardMatchesTheLayersApart) {
       SCOPED_TRACE(m[1].name() + " on " + x->shape().str());
       kernels::Epilogue e;
       if (x == &odd) {
-        EXPECT_EQ(m.backward_stage(0, x->shape(), e), backward_ends[model]);
+        EXPECT_EQ(planner::backward_stage(m, 0, x->shape(), e), backward_ends[model]);
       }
       Sequential<float> apart = m;
       apart.fuse_epilogues(false);
-      EXPECT_EQ(apart.backward_stage(0, x->shape(), e), 1u);
+      EXPECT_EQ(planner::backward_stage(apart, 0, x->shape(), e), 1u);
       const Tensor<float> grad = random_tensor<float>(m.output_shape(x->shape()), 23);
       const std::vector<Tensor<float>> expected = run_backward<float>(apart, *x, grad, 3);
       const std::vector<Tensor<float>> first = run_backward<float>(m, *x, grad, 3);
@@ -295,11 +295,11 @@ TEST(SequentialTest, ForwardForBackwardFusesWhereTheLayerKeepsWhatBackwardReads)
   apart.fuse_epilogues(false);
   const Tensor<float> x = random_tensor<float>(Shape{7, 2, 9, 9}, 31);
   kernels::Epilogue e;
-  EXPECT_EQ(m.for_backward_stage(0, x.shape(), e), 3u);
+  EXPECT_EQ(planner::for_backward_stage(m, 0, x.shape(), e), 3u);
   EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
-  EXPECT_EQ(m.for_backward_stage(3, Shape{7, 5, 4, 4}, e), 4u);  // conv2: GELU alone, no pool
-  EXPECT_EQ(m.backward_stage(3, Shape{7, 5, 4, 4}, e), 4u);
-  EXPECT_EQ(apart.for_backward_stage(0, x.shape(), e), 1u);
+  EXPECT_EQ(planner::for_backward_stage(m, 3, Shape{7, 5, 4, 4}, e), 4u);  // conv2: GELU alone, no pool
+  EXPECT_EQ(planner::backward_stage(m, 3, Shape{7, 5, 4, 4}, e), 4u);
+  EXPECT_EQ(planner::for_backward_stage(apart, 0, x.shape(), e), 1u);
   const Tensor<float> grad = random_tensor<float>(m.output_shape(x.shape()), 32);
   GradientChunks<float> chunks;
   auto backward = [&](Workspace<float>& ws, TensorView<const float> out) {

@@ -21,7 +21,7 @@ TEST(TuneTest, PlansEveryLayerAndTheModel) {
   const Sequential<float> m = small_model();
   const Shape in{7, 3, 9, 9};
   const strategy::Tuned plan = with_threads(2, [&] { return tune(m, in, {}, quick); });
-  const auto stages = m.stages(in, 2);
+  const auto stages = planner::stages(m, in, 2);
   ASSERT_EQ(stages.size(), 3u);  // conv with pool and GELU as its epilogue, flatten, fc
   for (const auto& st : stages) {
     const strategy::Tuned::Entry* e = plan.find(st.work, 2);
@@ -34,7 +34,7 @@ TEST(TuneTest, PlansEveryLayerAndTheModel) {
   ASSERT_NE(whole, nullptr);
   EXPECT_GE(whole->timings.size(), 2u);  // layer by layer and at least one depth-first block size
   EXPECT_EQ(plan.size(), stages.size() + 1);
-  const std::string text = m.describe(in, plan, 2);
+  const std::string text = m.plan(in, plan, Pass::inference, ExecutorProfile(2)).describe();
   EXPECT_NE(text.find("measured: "), std::string::npos) << text;
   EXPECT_NE(text.find("whole model, measured: "), std::string::npos) << text;
   EXPECT_NE(text.find("layer-by-layer"), std::string::npos) << text;
@@ -65,14 +65,14 @@ TEST(TuneTest, ThePlanIsTheCache) {
     const strategy::Tuned both = tune(m, Shape{1, 3, 9, 9}, first, quick);
     EXPECT_GT(both.size(), first.size());
     EXPECT_NE(both.find(m.workload(Shape{7, 3, 9, 9}), 2), nullptr);
-    EXPECT_NE(both.find(m.stages(Shape{1, 3, 9, 9}, 2)[0].work, 2), nullptr);  // batch 1: unfused
+    EXPECT_NE(both.find(planner::stages(m, Shape{1, 3, 9, 9}, 2)[0].work, 2), nullptr);  // batch 1: unfused
   });
 }
 
 TEST(TuneTest, OneWorkerMeasuresOnlyTheModel) {
   const Sequential<float> m = small_model();
   const strategy::Tuned plan = with_threads(1, [&] { return tune(m, Shape{4, 3, 9, 9}, {}, quick); });
-  const auto stages = m.stages(Shape{4, 3, 9, 9}, 1);
+  const auto stages = planner::stages(m, Shape{4, 3, 9, 9}, 1);
   ASSERT_EQ(plan.size(), stages.size() + 1);  // each stage unmeasured; the model: layer by layer or in blocks
   const strategy::Tuned::Entry* whole = plan.find(m.workload(Shape{4, 3, 9, 9}), 1);
   ASSERT_NE(whole, nullptr);

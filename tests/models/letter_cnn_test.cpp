@@ -201,7 +201,7 @@ TEST(LetterCnnCostTest, EstimatesFollowTheReferenceMeasurements) {
   };
   for (std::size_t b = 0; b < 3; ++b) {
     Shape s{batches[b], 1, 28, 28};
-    for (const auto& st : m.stages(s, 1))
+    for (const auto& st : planner::stages(m, s, 1))
       if (st.next > st.first + 1) check(m.layer_name(st.first) + "+", b, st.work.one_core_ns);
     for (std::size_t i = 0; i < m.size(); ++i) {
       check(m.layer_name(i), b, m[i].workload(s).one_core_ns);
@@ -239,8 +239,8 @@ TEST(LetterCnnCostTest, AutoCutsOnlyWhatPaysForItsForkJoin) {
   // At batch 1 the stages of conv1 and conv2 are cut by channel and stay fused (conv1 + pool1 + gelu1
   // 4.1 µs, 5.1 on one worker; conv2 + pool2 + gelu2 13.4, 20.0 on one worker).
   kernels::Epilogue e;
-  EXPECT_EQ(m.stage(0, Shape{1, 1, 28, 28}, e, 2), 3u);
-  EXPECT_EQ(m.stage(3, Shape{1, 32, 13, 13}, e, 2), 6u);
+  EXPECT_EQ(planner::forward_stage(m, 0, Shape{1, 1, 28, 28}, e, 2), 3u);
+  EXPECT_EQ(planner::forward_stage(m, 3, Shape{1, 32, 13, 13}, e, 2), 6u);
 }
 
 // At batch 1 the model runs layer by layer in a team, whose hand-off costs less than a fork-join
@@ -248,14 +248,14 @@ TEST(LetterCnnCostTest, AutoCutsOnlyWhatPaysForItsForkJoin) {
 TEST(LetterCnnCostTest, ALayerByLayerPassDecidesAsItsTeam) {
   const Sequential<float> m = models::letter_cnn<float>(26, 1);
   const Shape in{1, 1, 28, 28};
-  EXPECT_TRUE(std::holds_alternative<strategy::Auto>(m.layer_by_layer_strategy(in, Strategy(), 2).value()));
-  const std::string plan = m.describe(in, Strategy(), 2);
+  const std::string plan = m.plan(in, Strategy(), Pass::inference, ExecutorProfile(2)).describe();
+  EXPECT_NE(plan.find("kept in a team"), std::string::npos) << plan;
   const std::size_t fc1 = plan.find("\nfc1 ");
   ASSERT_NE(fc1, std::string::npos) << plan;
   const std::string line = plan.substr(fc1 + 1, plan.find('\n', fc1 + 1) - fc1 - 1);
   EXPECT_NE(line.find("channel"), std::string::npos) << line;
   // With one worker there is no team, and nothing to cut.
-  EXPECT_EQ(m.describe(in, Strategy(), 1).find("channel"), std::string::npos);
+  EXPECT_EQ(m.plan(in, Strategy(), Pass::inference, ExecutorProfile(1)).describe().find("channel"), std::string::npos);
 }
 
 }  // namespace

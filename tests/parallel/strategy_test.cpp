@@ -315,6 +315,26 @@ TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {
   EXPECT_EQ(Strategy(strategy::Batch{}).explain(conv_like(2, 2, 2, 2), 2).reason, "fixed by the caller");
 }
 
+// Fixed applies its cut whatever the workload: a plan's stage runs exactly the cut the plan chose.
+TEST(StrategyTest, FixedCutsAsItWasToldAndSameAsComparesSettings) {
+  Workload w;
+  w.space = IndexSpace{4, 8, 6, 6};
+  const Cut c{2, 8, 3, 6};
+  const Cut got = Strategy(strategy::Fixed{c}).cut(w, 7);
+  EXPECT_TRUE(got.n == 2 && got.c == 8 && got.h == 3 && got.w == 6);
+  EXPECT_TRUE(Strategy(strategy::Channel{4}).same_as(strategy::Channel{4}));
+  EXPECT_FALSE(Strategy(strategy::Channel{4}).same_as(strategy::Channel{5}));
+  EXPECT_FALSE(Strategy(strategy::Channel{4}).same_as(strategy::Spatial{4}));
+  strategy::Auto a, b;
+  EXPECT_TRUE(Strategy(a).same_as(b));
+  b.fork_join_ns += 1;
+  EXPECT_FALSE(Strategy(a).same_as(b));
+  const strategy::Tuned t = strategy::Tuned{}.with({w, 2, "batch", c, {}});
+  EXPECT_TRUE(Strategy(t).same_as(t));                      // a copy shares the table
+  EXPECT_FALSE(Strategy(t).same_as(strategy::Tuned{}.with({w, 2, "batch", c, {}})));  // another table
+  EXPECT_FALSE(Strategy(strategy::Fixed{c}).same_as(strategy::Fixed{Cut{1, 8, 3, 6}}));
+}
+
 TEST(BlockGridTest, BlocksTileTheSpaceExactlyOnce) {
   const IndexSpace space{5, 7, 9, 11};
   for (const Cut& cut : {Cut{1, 1, 1, 1}, Cut{2, 3, 4, 5}, Cut{5, 7, 9, 11}, Cut{100, 100, 100, 100}, Cut{3, 7, 2, 11}}) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "parcnn/core/aligned_buffer.hpp"
@@ -63,6 +64,17 @@ class Workspace {
   const std::uint32_t* indices() const { return indices_.data(); }
   std::size_t index_count() const { return index_count_; }
 
+  // An object of type U kept with this workspace across calls (a model's plan for the input it last
+  // ran), default-constructed on first use; one per type.
+  template <class U>
+  U& state() {
+    const void* key = &type_key<U>;
+    for (auto& [k, object] : states_)
+      if (k == key) return *static_cast<U*>(object.get());
+    states_.emplace_back(key, std::make_shared<U>());
+    return *static_cast<U*>(states_.back().second.get());
+  }
+
   // The workspace of a sub-layer of a composite layer, created on first use.
   Workspace& child(std::size_t index) {
     while (children_.size() <= index) children_.push_back(std::make_unique<Workspace>());
@@ -75,6 +87,9 @@ class Workspace {
   std::vector<std::unique_ptr<Tensor<T>>> tensors_;
   std::vector<std::unique_ptr<Workspace>> children_;
   std::vector<std::uint32_t> indices_;
+  template <class U>
+  static inline const char type_key = 0;  // its address names U
+  std::vector<std::pair<const void*, std::shared_ptr<void>>> states_;
   std::size_t index_count_ = 0;
 };
 

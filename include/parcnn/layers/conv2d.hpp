@@ -160,6 +160,19 @@ class Conv2d final : public Layer<T> {
     return w;
   }
 
+  Algorithm algorithm(const Shape& in, const kernels::Epilogue& e, const Cut& cut, std::size_t workers) const override {
+    const BlockGrid grid(fused_workload(in, e).space, cut);
+    const Path p = path_for(in, e, grid, workers);
+    Algorithm a;
+    a.scratch_per_worker = p.scratch;
+    a.shared = p.shared;
+    if (p.kind == Path::direct) a.name = "direct (small patch), blocks share nothing";
+    else if (p.kind == Path::shared_columns) a.name = "im2col + GEMM, every image's columns built once, shared by the channel blocks";
+    else if (p.stack > 1) a.name = "im2col + GEMM, each block its own columns, " + std::to_string(p.stack) + " images per GEMM";
+    else a.name = "im2col + GEMM, each block its own columns";
+    return a;
+  }
+
   // The geometry of one image of an input of shape `in` (which must be valid).
   kernels::Conv2dGeometry geometry(const Shape& in) const {
     kernels::Conv2dGeometry g;
@@ -204,35 +217,26 @@ class Conv2d final : public Layer<T> {
     const Workload work = fused_workload(in.shape(), e);
     const std::size_t workers = current_workers();
     const BlockGrid grid(work.space, strategy.cut(work, workers));
+    const Path path = path_for(in.shape(), e, grid, workers);
     const Cut& cut = grid.cut();
     const T* x = in.data();
     T* y = out.data();
     const T* w = weight_.data();
     const T* b = has_bias() ? bias_.data() : nullptr;
-    const std::size_t K = g.patch(), f = e.reduction();
+    const std::size_t K = g.patch();
     const std::size_t eh = work.space.h, ew = work.space.w, out_image = g.out_c * eh * ew;
-    const std::size_t Q = f * eh * f * ew;  // convolution outputs computed per image
 
-    if (kernels::conv2d_direct_fits(g)) return run_direct(in, out, e, strategy, ws, record);
-    // A cut of channels of whole images. With fewer images than workers, and no more channel blocks of
-    // an image than workers, each block builds the columns it reads itself (the path for whole images
-    // below, on a range of channels): built once and shared, the columns of an image would take one
-    // core while the others wait, and then cross to every core that reads them. conv2 of the letter
-    // CNN with its pool and GELU at batch 1 on 2 threads (layers_bench, 2 alternating runs): 20.7 µs
-    // alone, 15.1 and 15.2 with shared columns, 13.5 and 13.5 with each block's own.
-    const bool channels_cut = cut.c < g.out_c && cut.h == eh && cut.w == ew;
-    const bool own_columns = in.dim(0) < workers && ceil_div(g.out_c, cut.c) <= workers;
-    if (channels_cut && !own_columns) {
+    if (path.kind == Path::direct) return run_direct(in, out, e, grid, ws, record, path);
+    if (path.kind == Path::shared_columns) {
       // Columns of every image once (parallel over images), then channel blocks share them. Without an
       // epilogue the GEMMs write straight into y; with one, into a tile the epilogue reads.
       const std::size_t ld = kernels::epilogue_columns_stride<T>(g, e);
-      T* columns = ws.shared(in.dim(0) * K * ld);
+      T* columns = ws.shared(path.shared);
       run_blocks(IndexSpace{in.dim(0)}, Cut{}, [&](const Block& blk, std::size_t) {
         for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
           kernels::im2col_for_epilogue(x + n * g.in_image(), g, e, columns + n * K * ld);
       });
-      ws.reserve_scratch(workers, e.empty() ? kernels::gemm_scratch<T>(cut.c, K)
-                                            : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, 1, eh, ew));
+      ws.reserve_scratch(workers, path.scratch);
       run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
         for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
           const T* image_columns = columns + n * K * ld;
@@ -245,17 +249,13 @@ class Conv2d final : public Layer<T> {
       });
       return;
     }
-    // Blocks of whole images: several images in one GEMM (stack_images).
-    const bool whole_images = cut.h == eh && cut.w == ew;
-    const std::size_t stack = whole_images ? stack_images(Q, K, cut.n) : 1;
-    const bool direct = e.empty() && stack == 1;  // GEMM into y (through a tile for part rows)
-    ws.reserve_scratch(scratch_slots(grid, workers),
-                       direct ? kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w)
-                              : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, stack, cut.h, cut.w));
+    // Each block builds its own columns, several images in one GEMM where the block holds whole images.
+    const std::size_t stack = path.stack;
+    ws.reserve_scratch(scratch_slots(grid, workers), path.scratch);
     run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
       T* scratch = ws.scratch(worker);
       for (std::size_t n = blk.n.begin; n < blk.n.end; n += stack) {
-        if (direct)
+        if (path.into_output)
           kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch, y + n * out_image);
         else
           kernels::conv2d_forward_epilogue(x + n * g.in_image(), std::min(stack, blk.n.end - n), w, b, g, e, blk.c,
@@ -264,19 +264,59 @@ class Conv2d final : public Layer<T> {
     });
   }
 
+  // How run_epilogue computes a cut, decided in one place for the run and for the plan (algorithm()).
+  struct Path {
+    enum Kind { direct, shared_columns, block_columns } kind;
+    std::size_t stack = 1;     // block_columns: images per GEMM
+    bool into_output = false;  // block_columns: the GEMM writes the output directly (no post-ops, one image)
+    std::size_t scratch = 0;   // per worker slot
+    std::size_t shared = 0;    // shared_columns: the columns of every image
+  };
+
+  // - a small patch at stride 1 (kernels::conv2d_direct_fits): the direct kernel, its blocks sharing nothing;
+  // - a cut of channels of whole images: every image's columns built once and shared by the channel
+  //   blocks — unless there are fewer images than workers and no more channel blocks of an image than
+  //   workers: then each block builds the columns it reads, as one image's columns built once would
+  //   take one core while the others wait, and then cross to every core that reads them;
+  // - otherwise each block builds its own columns, a stack of images per GEMM where it holds whole images.
+  Path path_for(const Shape& in, const kernels::Epilogue& e, const BlockGrid& grid, std::size_t workers) const {
+    const kernels::Conv2dGeometry g = geometry(in);
+    const Cut& cut = grid.cut();
+    const std::size_t eh = kernels::epilogue_out_h(g, e), ew = kernels::epilogue_out_w(g, e);
+    const std::size_t f = e.reduction(), Q = f * eh * f * ew, K = g.patch();
+    Path p{Path::direct};
+    if (kernels::conv2d_direct_fits(g)) {
+      p.scratch = kernels::conv2d_direct_scratch<T>(g, e, cut.h, cut.w);
+      return p;
+    }
+    const bool channels_cut = cut.c < g.out_c && cut.h == eh && cut.w == ew;
+    const bool own_columns = in[0] < workers && ceil_div(g.out_c, cut.c) <= workers;
+    if (channels_cut && !own_columns) {
+      p.kind = Path::shared_columns;
+      p.shared = in[0] * K * kernels::epilogue_columns_stride<T>(g, e);
+      p.scratch = e.empty() ? kernels::gemm_scratch<T>(cut.c, K)
+                            : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, 1, eh, ew);
+      return p;
+    }
+    p.kind = Path::block_columns;
+    p.stack = cut.h == eh && cut.w == ew ? stack_images(Q, K, cut.n) : 1;
+    p.into_output = e.empty() && p.stack == 1;
+    p.scratch = p.into_output ? kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w)
+                              : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, p.stack, cut.h, cut.w);
+    return p;
+  }
+
   // A small patch (kernels::conv2d_direct_fits): the direct kernel, every block on its own (it has no
   // columns to share); with `record`, keeping what the fused backward reads (kernels::EpilogueRecord,
   // each laid out as `out`).
-  void run_direct(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
-                  Workspace<T>& ws, kernels::EpilogueRecord<T> record) const {
+  void run_direct(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const BlockGrid& grid,
+                  Workspace<T>& ws, kernels::EpilogueRecord<T> record, const Path& path) const {
     const kernels::Conv2dGeometry g = geometry(in.shape());
-    const Workload work = fused_workload(in.shape(), e);
-    const std::size_t workers = current_workers(), out_image = work.space.c * work.space.h * work.space.w;
-    const BlockGrid grid(work.space, strategy.cut(work, workers));
-    const Cut& cut = grid.cut();
+    const IndexSpace& space = fused_workload(in.shape(), e).space;
+    const std::size_t out_image = space.c * space.h * space.w;
     const T* b = has_bias() ? bias_.data() : nullptr;
-    ws.reserve_scratch(scratch_slots(grid, workers), kernels::conv2d_direct_scratch<T>(g, e, cut.h, cut.w));
-    run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
+    ws.reserve_scratch(scratch_slots(grid, current_workers()), path.scratch);
+    run_blocks(space, grid.cut(), [&](const Block& blk, std::size_t worker) {
       for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
         kernels::conv2d_forward_direct(in.data() + n * g.in_image(), weight_.data(), b, g, e, blk.c, blk.h, blk.w,
                                        ws.scratch(worker), out.data() + n * out_image, record.at(n * out_image));

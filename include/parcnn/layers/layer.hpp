@@ -27,6 +27,7 @@
 #include "parcnn/kernels/epilogue.hpp"
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/strategy.hpp"
+#include "parcnn/plan/plan.hpp"
 
 namespace parcnn {
 
@@ -109,6 +110,14 @@ class Layer {
   virtual Workload fused_workload(const Shape& in, const kernels::Epilogue& e) const {
     (void)e;
     return workload(in);
+  }
+
+  // The kernel path this layer takes for input shape `in` (valid) with post-ops `e`, cut by `cut` over
+  // `workers` slots, and the scratch it needs: what a plan shows. A layer with a single path says
+  // nothing (an empty name).
+  virtual Algorithm algorithm(const Shape& in, const kernels::Epilogue& e, const Cut& cut, std::size_t workers) const {
+    (void)in, (void)e, (void)cut, (void)workers;
+    return {};
   }
 
   // Runs the layer and then `e` on its output, into `out` (of fused_output_shape(in, e)); the bits are those

@@ -1,10 +1,14 @@
 // parcnn/layers/sequential.hpp — Sequential: named layers run one after another.
 //
-// Shapes are inferred for every layer before anything runs, so a mis-shaped input fails at once with
-// the name and position of the layer that cannot take it. Intermediate activations live in the caller's
-// Workspace: `forward(x, strategy, ws)` returns a view of the last one and, once `ws` has seen the
-// input shape, allocates nothing. `backward` walks the layers in reverse over the activations the
-// forward pass left in the same Workspace.
+// The container: it holds the layers and runs a Plan (parcnn/plan/), which decides everything else —
+// the stages (a convolution with the pool and GELU it runs on its output), depth-first blocks or layer
+// by layer, the team, each stage's cut. `forward(x, plan, ws)` executes a plan made once
+// (`model.plan(shape, strategy)`); `forward(x, strategy, ws)` makes one on its first call and keeps it
+// in `ws` for the calls after. Shapes are inferred for every layer before anything runs, so a
+// mis-shaped input fails at once with the name and position of the layer that cannot take it.
+// Intermediate activations live in the caller's Workspace: forward returns a view of the last one and,
+// once `ws` has seen the input shape, allocates nothing. `backward` walks the plan's backward stages in
+// reverse over the activations the forward pass left in the same Workspace.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +27,8 @@
 #include "parcnn/parallel/strategy.hpp"
 #include "parcnn/parallel/team.hpp"
 #include "parcnn/parallel/threads.hpp"
+#include "parcnn/plan/make_plan.hpp"
+#include "parcnn/plan/plan.hpp"
 
 namespace parcnn {
 
@@ -37,6 +43,7 @@ class Sequential final : public Layer<T> {
   Sequential& operator=(Sequential other) noexcept {
     layers_.swap(other.layers_);
     fuse_ = other.fuse_;
+    ++revision_;
     return *this;
   }
 
@@ -50,108 +57,23 @@ class Sequential final : public Layer<T> {
     for (const auto& entry : layers_)
       if (entry.first == name) throw ConfigError("Sequential: a layer named '" + name + "' already exists");
     layers_.emplace_back(std::move(name), std::move(layer));
+    ++revision_;
     return *this;
   }
 
-  // Whether forward and backward fuse epilogues (on by default). In forward a layer that accepts one
-  // (Conv2d) runs the 2×2 max pool and GELU layers after it on its output tile (kernels/epilogue.hpp):
-  // the same bits either way. Backward runs such a layer's backward pass through the pool and GELU
-  // after it in one (Layer::backward_fused): the same values up to rounding, the same bits on every cut
-  // and thread count; and forward_for_backward fuses them where the layer can keep what that backward
-  // reads instead of its own output (Layer::accepts_epilogue_for_backward): the same bits. Off, every
-  // layer runs on its own (to time them apart, say).
+  // Whether plans fuse post-ops (on by default). In forward a layer that accepts them (Conv2d) runs
+  // the 2×2 max pool and GELU layers after it on its output tile (kernels/epilogue.hpp): the same bits
+  // either way. Backward runs such a layer's backward pass through the pool and GELU after it in one
+  // (Layer::backward_fused): the same values up to rounding, the same bits on every cut and thread
+  // count; and forward_for_backward fuses them where the layer can keep what that backward reads
+  // instead of its own output (Layer::accepts_epilogue_for_backward): the same bits. Off, every layer
+  // runs on its own (to time them apart, say).
   Sequential& fuse_epilogues(bool on) {
     fuse_ = on;
+    ++revision_;
     return *this;
   }
   bool fuses_epilogues() const { return fuse_; }
-
-  // The stage of forward that starts at layer `first` on input shape `in` with `workers` slots under
-  // `strategy`: that layer with the epilogue `e` of the layers after it that it runs on its output;
-  // returns one past the stage's last layer. Shapes must be valid. No fusion with fusion off, nor with
-  // fewer images than workers where the strategy would cut the fused stage's pooled maps: they split
-  // coarsely (conv2's 5 pooled rows against its 11 rows). A stage run on one worker fuses (conv1 + pool1
-  // + gelu1 at batch 1, through im2col: 6.7 µs fused, 7.2 layer by layer), and so does one cut by
-  // channels alone, whose blocks keep whole maps (conv2 + pool2 + gelu2 at batch 1 on 2 threads: 16.4 µs
-  // fused and cut by channel, 17.8 layer by layer with conv2 cut by rows).
-  std::size_t stage(std::size_t first, const Shape& in, kernels::Epilogue& e, std::size_t workers = current_workers(),
-                    const Strategy& strategy = Strategy()) const {
-    e = kernels::Epilogue{};
-    std::size_t next = first + 1;
-    if (!fuse_) return next;
-    const Layer<T>& head = *layers_[first].second;
-    Shape s = head.output_shape(in);
-    for (; next < layers_.size(); ++next) {
-      const Layer<T>& layer = *layers_[next].second;
-      const std::optional<kernels::EpilogueStep> step = layer.epilogue_step(s);
-      if (!step || !e.can_append(*step) || !head.accepts_epilogue(e.then(*step))) break;
-      e = e.then(*step);
-      s = layer.output_shape(s);
-    }
-    if (next > first + 1 && workers > 1 && in.rank() > 0 && in[0] < workers) {
-      const Workload fused = head.fused_workload(in, e);
-      const BlockGrid grid(fused.space, strategy.cut(fused, workers));
-      const bool inside_maps = grid.cut().h < fused.space.h || grid.cut().w < fused.space.w;
-      if (grid.count() > 1 && inside_maps) {
-        e = kernels::Epilogue{};
-        return first + 1;
-      }
-    }
-    return next;
-  }
-
-  // The stage of a backward pass that starts at layer `first` on input shape `in`: that layer with the
-  // epilogue `e` of the layers after it (a 2×2 max pool, then GELU or not) that its backward_fused runs
-  // them with (Layer::accepts_backward_epilogue), none with fusion off; returns one past its last layer.
-  std::size_t backward_stage(std::size_t first, const Shape& in, kernels::Epilogue& e) const {
-    e = kernels::Epilogue{};
-    std::size_t next = first + 1;
-    if (!fuse_) return next;
-    const Layer<T>& head = *layers_[first].second;
-    Shape s = head.output_shape(in);
-    kernels::Epilogue trial;
-    for (std::size_t k = first + 1; k < layers_.size(); ++k) {
-      const std::optional<kernels::EpilogueStep> step = layers_[k].second->epilogue_step(s);
-      if (!step || !trial.can_append(*step)) break;
-      trial = trial.then(*step);
-      if (!head.accepts_backward_epilogue(in, trial)) break;
-      e = trial;
-      next = k + 1;
-      s = layers_[k].second->output_shape(s);
-    }
-    return next;
-  }
-
-  // The stage of forward_for_backward that starts at layer `first` on input shape `in`: the stage of
-  // backward there (backward_stage) where its first layer can run it forward keeping what its backward
-  // reads (Layer::accepts_epilogue_for_backward), else the layer alone; returns one past its last layer.
-  std::size_t for_backward_stage(std::size_t first, const Shape& in, kernels::Epilogue& e) const {
-    const std::size_t next = backward_stage(first, in, e);
-    if (next > first + 1 && layers_[first].second->accepts_epilogue_for_backward(in, e)) return next;
-    e = kernels::Epilogue{};
-    return first + 1;
-  }
-
-  // A stage of forward: layers [first, next), the first running the others as its epilogue.
-  struct Stage {
-    std::size_t first, next;
-    kernels::Epilogue epilogue;
-    Shape in;  // the first layer's input shape
-    Workload work;
-  };
-
-  // Every stage of forward on input shape `in` with `workers` slots under `strategy`, in order (for
-  // plans and tools: it allocates).
-  std::vector<Stage> stages(const Shape& in, std::size_t workers = current_workers(),
-                            const Strategy& strategy = Strategy()) const {
-    std::vector<Stage> all;
-    any_stage(in, workers, strategy, Pass::inference,
-              [&](std::size_t first, std::size_t next, const kernels::Epilogue& e, const Shape& x) {
-                all.push_back(Stage{first, next, e, x, layers_[first].second->fused_workload(x, e)});
-                return false;
-              });
-    return all;
-  }
 
   std::size_t size() const { return layers_.size(); }
   Layer<T>& operator[](std::size_t i) { return *layers_.at(i).second; }
@@ -226,195 +148,79 @@ class Sequential final : public Layer<T> {
     return all;
   }
 
+
+  // The plan of `pass` on input shape `in` under `strategy`, for an executor of `profile` (the calling
+  // scope's by default): see plan/make_plan.hpp. Throws ShapeError naming the first layer that cannot
+  // take its input.
+  Plan plan(const Shape& in, const Strategy& strategy = Strategy(), Pass pass = Pass::inference,
+            const ExecutorProfile& profile = ExecutorProfile::current()) const {
+    return planner::make_plan(*this, in, strategy, pass, profile);
+  }
+
   using Layer<T>::forward;
 
-  // Runs every layer; returns a view of the output, which lives in `ws` until its next use. Depending
-  // on the strategy the model runs layer by layer or depth-first (see depth_first_cut), and with or
-  // without fused epilogues (fuse_epilogues); all give the same bits. To call backward afterwards, run
-  // forward_for_backward instead.
+  // Runs every layer as `plan` says; returns a view of the output, which lives in `ws` until its next
+  // use. The plan must be an inference plan of this model for this input shape, made for as many
+  // workers as the calling scope has (ConfigError or ShapeError otherwise). Every plan of a model gives
+  // the same bits. To call backward afterwards, run forward_for_backward instead.
+  TensorView<const T> forward(TensorView<const T> in, const Plan& plan, Workspace<T>& ws) const {
+    check_plan(plan, in.shape(), Pass::inference);
+    if (layers_.empty()) return in;
+    Tensor<T>& y = ws.tensor(layers_.size() - 1, plan.output);
+    execute(in, y.view(), plan, ws);
+    return y.view();
+  }
+
+  // forward under `strategy`: the plan for this input, strategy and calling scope, made on the first
+  // call and kept in `ws` for the next ones (a call with another shape, strategy or scope makes a new
+  // one).
   TensorView<const T> forward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
     const Shape out_shape = output_shape(in.shape());  // every layer checked before any runs
     if (layers_.empty()) return in;
+    const Plan& plan = cached_plan(in.shape(), strategy, Pass::inference, ws);
     Tensor<T>& y = ws.tensor(layers_.size() - 1, out_shape);
-    run(in, y.view(), strategy, ws);
+    execute(in, y.view(), plan, ws);
     return y.view();
   }
 
   using Layer<T>::forward_for_backward;
 
-  // forward layer by layer, unfused, each layer cut by `strategy`, keeping every activation in `ws`:
-  // what backward needs.
-  TensorView<const T> forward_for_backward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
-    const Shape out_shape = output_shape(in.shape());
+  // forward keeping in `ws` what backward reads, as `plan` (a Pass::for_backward plan of this model
+  // for this input) says: layer by layer, each stage cut as planned.
+  TensorView<const T> forward_for_backward(TensorView<const T> in, const Plan& plan, Workspace<T>& ws) const {
+    check_plan(plan, in.shape(), Pass::for_backward);
     if (layers_.empty()) return in;
-    Tensor<T>& y = ws.tensor(layers_.size() - 1, out_shape);
-    run_for_backward(in, y.view(), strategy, ws);
+    Tensor<T>& y = ws.tensor(layers_.size() - 1, plan.output);
+    execute(in, y.view(), plan, ws);
     return y.view();
   }
 
-  // How forward cuts the batch for depth-first execution: blocks of images, each run through every
-  // layer in one task (layers run sequentially inside it), so a call costs one fork-join instead of
-  // one per layer, and a block's activations stay in cache from one layer to the next. The whole batch
-  // as one block means layer by layer, each layer cut by the strategy.
-  //  - Batch: its cut of the batch (grain, or about four blocks per worker);
-  //  - Auto: depth-first when every worker gets an image and the model is worth a fork-join, one
-  //    block per worker (two when each keeps `Auto::depth_first_min_images`) of at most
-  //    `Auto::depth_first_max_images` (at batch 7 on 2 threads blocks of 4
-  //    and 3 images beat cutting inside images layer by layer: 16.3k against 11.2k images/s). One
-  //    worker gets blocks too once the batch exceeds that cap, for the caches, unless the model fuses
-  //    epilogues: the activations between fused stages are small and blocks no longer pay (letter
-  //    CNN at batch 256 on 1 thread, network_bench: fused 9.3–9.4 ms layer by layer, 9.5–9.9 in blocks;
-  //    unfused 17.2 ms layer by layer, 14.9 ms in blocks);
-  //  - Tuned: the measured choice for this model, input and worker count (tune() records it under the
-  //    model's workload), else as Auto;
-  //  - every other strategy cuts inside images: layer by layer.
-  Cut depth_first_cut(const Shape& in, const Strategy& strategy, std::size_t workers = current_workers()) const {
-    const Workload work = workload(in);  // its space is the batch
-    const Cut whole = Cut::whole(work.space);
-    if (layers_.size() < 2 || work.space.n < 2) return whole;
-    if (const auto* batch = std::get_if<strategy::Batch>(&strategy.value())) return batch->cut(work, workers);
-    if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value())) {
-      if (const auto* e = t->find(work, workers)) return e->cut;
-      return auto_depth_first_cut(in, work, t->fallback, workers);
-    }
-    if (const auto* a = std::get_if<strategy::Auto>(&strategy.value())) return auto_depth_first_cut(in, work, *a, workers);
-    return whole;
-  }
-
-  // The strategy each layer of forward's layer-by-layer pass on input `in` cuts by with `workers`
-  // slots, as run inside a Threads scope of `workers` threads: Auto decides as in a team
-  // (Auto::in_team) where the pass keeps one, any other strategy as given.
-  Strategy layer_by_layer_strategy(const Shape& in, const Strategy& strategy,
-                                   std::size_t workers = current_workers()) const {
-    Strategy cuts;
-    with_pass_strategy(in, strategy, Pass::inference, [&](const Strategy& s, std::size_t) { cuts = s; }, workers,
-                       /*in_scope=*/true);
-    return cuts;
-  }
-
-  // One line per layer: its output shape, its work (FLOPs, and its estimated time on one core) and the
-  // cut `strategy` makes of it with `workers` slots inside a Threads scope (the way to run a model;
-  // outside one no team forms), with the reason where the strategy is Auto.
-  std::string describe(const Shape& in, const Strategy& strategy, std::size_t workers = current_workers()) const {
-    const std::vector<Shape> s = shapes(in);
-    std::string text;
-    const Cut df = depth_first_cut(in, strategy, workers);
-    const bool depth_first = df.n < (in.rank() ? in[0] : 1);
-    if (depth_first) {
-      char line[200];
-      std::snprintf(line, sizeof line,
-                    "depth-first: %zu images in %zu blocks of up to %zu, one task each; inside a block every layer "
-                    "runs sequentially\n",
-                    in[0], BlockGrid(IndexSpace{in[0]}, df).count(), df.n);
-      text += line;
-    }
-    if (const auto* t = std::get_if<strategy::Tuned>(&strategy.value()))
-      if (const auto* e = t->find(workload(in), workers))  // the model's entry (see tune())
-        text += "whole model, measured: " + strategy::Tuned::timings_text(*e) + "\n";
-    const Strategy cuts = depth_first ? strategy : layer_by_layer_strategy(in, strategy, workers);
-    for (const Stage& st : stages(in, depth_first ? 1 : workers, cuts)) {
-      const std::size_t i = st.first;
-      const Workload& w = st.work;
-      const strategy::AutoChoice c = depth_first
-                                         ? strategy::AutoChoice{"sequential", Cut::whole(w.space), "inside a depth-first block"}
-                                         : cuts.explain(w, workers);
-      const BlockGrid grid(w.space, c.cut);
-      char line[512];
-      std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s %9.3f MFLOP %9.1f us/core  %-11s %4zu blocks  %s\n",
-                    layers_[i].first.c_str(), layers_[i].second->name().c_str(), s[i].str().c_str(), w.flops / 1e6,
-                    strategy::Auto{}.estimated_ns(w) / 1e3, c.strategy.c_str(), grid.count(), c.reason.c_str());
-      text += line;
-      for (std::size_t j = i + 1; j < st.next; ++j) {
-        std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s in %s's epilogue\n", layers_[j].first.c_str(),
-                      layers_[j].second->name().c_str(), s[j].str().c_str(), layers_[i].first.c_str());
-        text += line;
-      }
-    }
-    return text;
+  // forward_for_backward under `strategy`, its plan kept in `ws` as forward's.
+  TensorView<const T> forward_for_backward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
+    const Shape out_shape = output_shape(in.shape());
+    if (layers_.empty()) return in;
+    const Plan& plan = cached_plan(in.shape(), strategy, Pass::for_backward, ws);
+    Tensor<T>& y = ws.tensor(layers_.size() - 1, out_shape);
+    execute(in, y.view(), plan, ws);
+    return y.view();
   }
 
  protected:
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
-    const Cut cut = depth_first_cut(in.shape(), strategy);
-    if (cut.n >= in.dim(0)) {  // one cut per layer: a team keeps the workers awake between them
-      with_pass_strategy(in.shape(), strategy, Pass::inference, [&](const Strategy& s, std::size_t team) {
-        Team::run(team, [&] { run_layer_by_layer(in, out, s, ws, Pass::inference); });
-      });
+    if (layers_.empty()) {
+      std::copy(in.begin(), in.end(), out.begin());
       return;
     }
-    // Depth-first. Each block has a workspace of its own (the same block index gets the same workspace
-    // on every call, so a steady state allocates nothing), after the per-layer ones.
-    const std::size_t L = layers_.size();
-    const BlockGrid grid(IndexSpace{in.dim(0)}, cut);
-    ws.child(L + grid.count() - 1);  // created here: blocks only look theirs up
-    if (L > 1) ws.tensor(0, Shape{0});  // no activations for backward (checked there)
-    run_blocks(IndexSpace{in.dim(0)}, cut, [&](const Block& blk, std::size_t) {
-      Workspace<T>& bws = ws.child(L + blk.n.begin / cut.n);
-      run_layer_by_layer(in.batch(blk.n.begin, blk.n.end), out.batch(blk.n.begin, blk.n.end), strategy::Sequential{},
-                         bws, Pass::inference, /*workers=*/1);
-    });
+    execute(in, out, cached_plan(in.shape(), strategy, Pass::inference, ws), ws);
   }
 
   void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                         Workspace<T>& ws) const override {
-    with_pass_strategy(in.shape(), strategy, Pass::for_backward, [&](const Strategy& s, std::size_t team) {
-      Team::run(team, [&] { run_layer_by_layer(in, out, s, ws, Pass::for_backward); });
-    });
-  }
-
-  enum class Pass { inference, for_backward };
-
-  // Calls f(the strategy each layer of a layer-by-layer pass cuts by, the workers of its team): Auto
-  // in a team decides as one (Auto::in_team), any other strategy as given. A team forms only where
-  // Team::can_lead (in a Threads scope), or is assumed to with `in_scope` (a plan described for one).
-  // Allocates nothing.
-  template <class F>
-  void with_pass_strategy(const Shape& in, const Strategy& strategy, Pass pass, F&& f,
-                          std::size_t workers = current_workers(), bool in_scope = false) const {
-    const std::size_t team = team_size(in, strategy, pass, workers);
-    const auto* a = std::get_if<strategy::Auto>(&strategy.value());
-    if (a && team > 1 && (in_scope || Team::can_lead(team)))
-      f(Strategy(a->in_team()), team);
-    else
-      f(strategy, team);
-  }
-
-  // Every stage in turn, each cut by `strategy`, its output in ws.tensor(its last layer). In inference
-  // a stage is a layer with the epilogue it fuses (see stage(); `workers` is 1 inside a depth-first
-  // block, which runs on one thread), and a fused stage marks its first layer's activation as absent
-  // so that backward cannot run on a stale one; for backward every layer is a stage, run by
-  // forward_for_backward.
-  void run_layer_by_layer(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws,
-                          Pass pass, std::size_t workers = current_workers()) const {
-    const std::size_t L = layers_.size();
-    if (L == 0) {
+    if (layers_.empty()) {
       std::copy(in.begin(), in.end(), out.begin());
       return;
     }
-    TensorView<const T> x = in;  // output_shape(in) has checked every layer already
-    for (std::size_t i = 0; i < L;) {
-      kernels::Epilogue e;
-      const std::size_t next =
-          pass == Pass::inference ? stage(i, x.shape(), e, workers, strategy) : for_backward_stage(i, x.shape(), e);
-      const Layer<T>& layer = *layers_[i].second;
-      const Shape stage_out = layer.fused_output_shape(x.shape(), e);
-      TensorView<T> y = next == L ? out : ws.tensor(next - 1, stage_out).view();
-      if (next > i + 1) {
-        ws.tensor(i, Shape{0});  // the first layer's output is not kept
-        ws.child(i + 1).indices(0);
-      }
-      if (pass == Pass::inference) {
-        layer.forward_fused(x, y, e, strategy, ws.child(i));
-      } else if (next == i + 1) {
-        layer.forward_for_backward(x, y, strategy, ws.child(i));
-      } else {  // the pool's values and positions where the pool's own forward pass keeps them
-        const TensorView<T> pooled = e.gelu ? ws.tensor(i + 1, stage_out).view() : TensorView<T>();
-        std::uint32_t* positions = ws.child(i + 1).indices(stage_out.numel());
-        layer.forward_fused_for_backward(x, pooled, positions, y, e, strategy, ws.child(i));
-      }
-      x = y;
-      i = next;
-    }
+    execute(in, out, cached_plan(in.shape(), strategy, Pass::for_backward, ws), ws);
   }
 
   // Needs the Workspace in which the forward pass that produced `out` ran: it holds the activations
@@ -437,95 +243,150 @@ class Sequential final : public Layer<T> {
                           " '" + layers_[i].first + "' for input " + in.shape().str() +
                           "; run forward_for_backward with this workspace first");
     }
-    Team::run(current_workers(), [&] { backward_layers(in, out, grad_out, grad_in, grads, ws); });
+    PlanCache& cache = ws.template state<PlanCache>();
+    if (!cache.backward_for(*this, in.shape()))  // the forward ran elsewhere: plan the backward stages here
+      cache.keep_backward(*this, plan(in.shape(), strategy::Sequential{}, Pass::for_backward, ExecutorProfile()));
+    Team::run(current_workers(), [&] { backward_stages(cache.backward, in, out, grad_out, grad_in, grads, ws); });
   }
 
  private:
-  // Every stage's backward, last to first; the activations are checked (run_backward).
-  void backward_layers(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,
-                       TensorView<T> grad_in, GradientSlice<T> grads, Workspace<T>& ws) const {
-    backward_from(0, 0, in, out, grad_out, grad_in, grads, ws);
+  // The plans forward and forward_for_backward made last with a workspace, and the backward stages of
+  // the last forward_for_backward it ran.
+  struct PlanCache {
+    Plan plans[2];
+    Strategy strategies[2];
+    const Sequential* model[2] = {nullptr, nullptr};
+    std::uint64_t revision[2] = {0, 0};
+    std::vector<BackwardStage> backward;
+    const Sequential* backward_model = nullptr;
+    std::uint64_t backward_revision = 0;
+    Shape backward_input;
+
+    bool backward_for(const Sequential& m, const Shape& in) const {
+      return backward_model == &m && backward_revision == m.revision_ && backward_input == in;
+    }
+    void keep_backward(const Sequential& m, const Plan& plan) {
+      backward.assign(plan.backward.begin(), plan.backward.end());  // no allocation once it has the room
+      backward_model = &m;
+      backward_revision = m.revision_;
+      backward_input = plan.input;
+    }
+  };
+
+  // The plan of `pass` for input `in` under `strategy` in the calling scope, kept in `ws`: made again
+  // only for another input, strategy, model or scope.
+  const Plan& cached_plan(const Shape& in, const Strategy& strategy, Pass pass, Workspace<T>& ws) const {
+    PlanCache& cache = ws.template state<PlanCache>();
+    const std::size_t k = pass == Pass::inference ? 0 : 1;
+    const ExecutorProfile profile = ExecutorProfile::current();
+    Plan& kept = cache.plans[k];
+    if (cache.model[k] != this || cache.revision[k] != revision_ || kept.input != in ||
+        !cache.strategies[k].same_as(strategy) || !kept.profile.fits(profile)) {
+      kept = plan(in, strategy, pass, profile);
+      cache.strategies[k] = strategy;
+      cache.model[k] = this;
+      cache.revision[k] = revision_;
+    }
+    return kept;
   }
 
-  // The backward passes of the stages from layer i on, whose parameters start at `p` (counted from
-  // grads.first): the later stages first (recursing once per stage), then the one at i.
-  void backward_from(std::size_t i, std::size_t p, TensorView<const T> in, TensorView<const T> out,
-                     TensorView<const T> grad_out, TensorView<T> grad_in, GradientSlice<T> grads,
-                     Workspace<T>& ws) const {
-    const std::size_t L = layers_.size();
-    if (i == L) return;
-    auto activation = [&](std::size_t k) { return k + 1 == L ? out : TensorView<const T>(ws.tensor(k).view()); };
-    const TensorView<const T> layer_in = i == 0 ? in : activation(i - 1);
-    kernels::Epilogue e;
-    const std::size_t next = backward_stage(i, layer_in.shape(), e);
-    std::size_t params = 0;
-    for (std::size_t k = i; k < next; ++k) params += layers_[k].second->parameter_count();
-    backward_from(next, p + params, in, out, grad_out, grad_in, grads, ws);
-    const TensorView<const T> g = next == L ? grad_out : TensorView<const T>(ws.tensor(L + next - 1).view());
-    TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, layer_in.shape()).view();
-    if (next == i + 1) {
-      layers_[i].second->backward(layer_in, activation(i), g, layer_grad_in, grads.from(p), ws.child(i));
+  // ConfigError or ShapeError unless `plan` is a plan of `pass` for this model, this input shape and
+  // the calling scope's workers.
+  void check_plan(const Plan& plan, const Shape& in, Pass pass) const {
+    const char* kind = pass == Pass::inference ? "forward" : "forward_for_backward";
+    if (plan.pass != pass)
+      throw ConfigError(std::string("Sequential::") + kind + ": the plan is for " +
+                        (plan.pass == Pass::inference ? "forward" : "forward_for_backward"));
+    bool same_model = plan.layer_names.size() == layers_.size();
+    for (std::size_t i = 0; same_model && i < layers_.size(); ++i) same_model = plan.layer_names[i] == layers_[i].first;
+    if (!same_model) throw ConfigError(std::string("Sequential::") + kind + ": the plan was made for another model");
+    if (plan.input != in)
+      throw ShapeError(std::string("Sequential::") + kind + ": the plan was made for input " + plan.input.str() +
+                       ", got " + in.str());
+    if (plan.profile.workers != current_workers())
+      throw ConfigError(std::string("Sequential::") + kind + ": the plan was made for " +
+                        std::to_string(plan.profile.workers) + " worker(s); this scope has " +
+                        std::to_string(current_workers()));
+  }
+
+  // Runs `plan` (checked): depth-first blocks, each through every stage on one worker, or the stages
+  // in turn with the plan's team keeping the workers between them.
+  void execute(TensorView<const T> in, TensorView<T> out, const Plan& plan, Workspace<T>& ws) const {
+    if (plan.pass == Pass::for_backward) ws.template state<PlanCache>().keep_backward(*this, plan);
+    if (!plan.depth_first()) {
+      Team::run(plan.team, [&] { run_stages(in, out, plan, ws); });
       return;
     }
-    // The window positions the pool recorded in forward_for_backward, when it did for these maps.
-    const TensorView<const T> pooled = activation(i + 1);
-    const Workspace<T>& pool_ws = ws.child(i + 1);
-    const std::uint32_t* positions = pool_ws.index_count() == pooled.size() ? pool_ws.indices() : nullptr;
-    layers_[i].second->backward_fused(layer_in, activation(i), pooled, g, layer_grad_in, e, grads.from(p), ws.child(i),
-                                      positions);
+    // Each block has a workspace of its own (the same block index gets the same workspace on every
+    // call, so a steady state allocates nothing), after the per-layer ones.
+    const std::size_t L = layers_.size();
+    const Cut& cut = plan.batch_blocks;
+    const BlockGrid grid(IndexSpace{in.dim(0)}, cut);
+    ws.child(L + grid.count() - 1);  // created here: blocks only look theirs up
+    if (L > 1) ws.tensor(0, Shape{0});  // no activations for backward (checked there)
+    run_blocks(IndexSpace{in.dim(0)}, cut, [&](const Block& blk, std::size_t) {
+      Workspace<T>& bws = ws.child(L + blk.n.begin / cut.n);
+      run_stages(in.batch(blk.n.begin, blk.n.end), out.batch(blk.n.begin, blk.n.end), plan, bws);
+    });
   }
 
-  Cut auto_depth_first_cut(const Shape& in, const Workload& work, const strategy::Auto& a, std::size_t workers) const {
-    const std::size_t n = work.space.n;
-    Cut c = Cut::whole(work.space);
-    if (n < workers || (workers > 1 && a.saved_ns(work, workers) <= a.fork_join_cost())) return c;
-    const std::size_t w = std::max<std::size_t>(workers, 1);
-    const std::size_t per_worker = w > 1 && ceil_div(n, 2 * w) >= a.depth_first_min_images ? 2 : 1;
-    c.n = std::min(a.depth_first_max_images, ceil_div(n, per_worker * w));
-    if (w == 1 && c.n < n && fuses_any(in)) return Cut::whole(work.space);
-    return c;
-  }
-
-  // The workers a layer-by-layer pass on input shape `in` keeps in a team: all of them when two stages
-  // or more are cut into several blocks, else 1. A team costs about one fork-join to gather (Team::run)
-  // and saves one on every cut stage: with a single one it only adds its hand-off (conv1 with its pool
-  // and GELU at batch 1 on 2 threads, fused and cut by channel: 5.7–6.0 µs in a team, 4.1 without).
-  std::size_t team_size(const Shape& in, const Strategy& strategy, Pass pass,
-                        std::size_t workers = current_workers()) const {
-    if (workers <= 1) return 1;
-    std::size_t cut_stages = 0;
-    const bool two = any_stage(in, workers, strategy, pass,
-                               [&](std::size_t first, std::size_t, const kernels::Epilogue& e, const Shape& x) {
-                                 const Workload w = layers_[first].second->fused_workload(x, e);
-                                 cut_stages += BlockGrid(w.space, strategy.cut(w, workers)).count() > 1;
-                                 return cut_stages >= 2;
-                               });
-    return two ? workers : 1;
-  }
-
-  // Whether forward on input shape `in` runs any fused epilogue (with one worker, as in a block).
-  bool fuses_any(const Shape& in) const {
-    return any_stage(in, 1, Strategy(), Pass::inference,
-                     [](std::size_t first, std::size_t next, const kernels::Epilogue&, const Shape&) {
-                       return next > first + 1;
-                     });
-  }
-
-  // Walks the stages of a pass on input shape `in` with `workers` slots under `strategy` (in inference
-  // a layer with the epilogue it fuses, see stage(); for backward, for_backward_stage), calling
-  // f(first, next, epilogue, stage input shape) on each until f returns true; returns whether one did.
-  // Allocates nothing.
-  template <class F>
-  bool any_stage(const Shape& in, std::size_t workers, const Strategy& strategy, Pass pass, F&& f) const {
-    Shape x = in;
-    for (std::size_t i = 0; i < layers_.size();) {
-      kernels::Epilogue e;
-      const std::size_t next = pass == Pass::inference ? stage(i, x, e, workers, strategy) : for_backward_stage(i, x, e);
-      if (f(i, next, e, x)) return true;
-      x = layers_[i].second->fused_output_shape(x, e);
-      i = next;
+  // Every stage of `plan` in turn on `in` (the whole batch, or a depth-first block of it), each cut as
+  // planned, its output in ws.tensor(its last layer). A fused stage marks its first layer's output as
+  // absent, so that backward cannot run on a stale one; in a forward for backward it keeps the pool's
+  // values and positions where the pool's own forward for backward keeps them.
+  void run_stages(TensorView<const T> in, TensorView<T> out, const Plan& plan, Workspace<T>& ws) const {
+    const std::size_t L = layers_.size();
+    TensorView<const T> x = in;
+    for (const PlanStage& st : plan.stages) {
+      const std::size_t i = st.first;
+      const Layer<T>& layer = *layers_[i].second;
+      const kernels::Epilogue& e = st.post_ops;
+      const Shape stage_out = plan.depth_first() ? layer.fused_output_shape(x.shape(), e) : st.out;
+      TensorView<T> y = st.next == L ? out : ws.tensor(st.next - 1, stage_out).view();
+      if (st.next > i + 1) {
+        ws.tensor(i, Shape{0});  // the first layer's output is not kept
+        ws.child(i + 1).indices(0);
+      }
+      const Strategy cut = st.blocks > 1 ? Strategy(strategy::Fixed{st.cut}) : Strategy(strategy::Sequential{});
+      if (plan.pass == Pass::inference) {
+        layer.forward_fused(x, y, e, cut, ws.child(i));
+      } else if (st.next == i + 1) {
+        layer.forward_for_backward(x, y, cut, ws.child(i));
+      } else {
+        const TensorView<T> pooled = e.gelu ? ws.tensor(i + 1, stage_out).view() : TensorView<T>();
+        std::uint32_t* positions = ws.child(i + 1).indices(stage_out.numel());
+        layer.forward_fused_for_backward(x, pooled, positions, y, e, cut, ws.child(i));
+      }
+      x = y;
     }
-    return false;
+  }
+
+  // The backward passes of `stages` (a for_backward plan's), last to first; the activations are
+  // checked (run_backward).
+  void backward_stages(const std::vector<BackwardStage>& stages, TensorView<const T> in, TensorView<const T> out,
+                       TensorView<const T> grad_out, TensorView<T> grad_in, GradientSlice<T> grads,
+                       Workspace<T>& ws) const {
+    const std::size_t L = layers_.size();
+    auto activation = [&](std::size_t k) { return k + 1 == L ? out : TensorView<const T>(ws.tensor(k).view()); };
+    std::size_t p = parameter_count();  // one past the stage's parameters, counted from grads.first
+    for (std::size_t s = stages.size(); s-- > 0;) {
+      const BackwardStage& st = stages[s];
+      const std::size_t i = st.first, next = st.next;
+      for (std::size_t k = i; k < next; ++k) p -= layers_[k].second->parameter_count();
+      const TensorView<const T> layer_in = i == 0 ? in : activation(i - 1);
+      const TensorView<const T> g = next == L ? grad_out : TensorView<const T>(ws.tensor(L + next - 1).view());
+      TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, layer_in.shape()).view();
+      if (next == i + 1) {
+        layers_[i].second->backward(layer_in, activation(i), g, layer_grad_in, grads.from(p), ws.child(i));
+        continue;
+      }
+      // The window positions the pool recorded in forward_for_backward, when it did for these maps.
+      const TensorView<const T> pooled = activation(i + 1);
+      const Workspace<T>& pool_ws = ws.child(i + 1);
+      const std::uint32_t* positions = pool_ws.index_count() == pooled.size() ? pool_ws.indices() : nullptr;
+      layers_[i].second->backward_fused(layer_in, activation(i), pooled, g, layer_grad_in, st.post_ops, grads.from(p),
+                                        ws.child(i), positions);
+    }
   }
 
   // Layer i's output shape for input shape `in`; a ShapeError names the layer's position and name.
@@ -539,6 +400,7 @@ class Sequential final : public Layer<T> {
 
   std::vector<std::pair<std::string, std::unique_ptr<Layer<T>>>> layers_;
   bool fuse_ = true;
+  std::uint64_t revision_ = 0;  // changes with every add and fuse_epilogues: the plans kept for it are stale
 };
 
 }  // namespace parcnn

@@ -4,12 +4,12 @@
 //   strategy::Tuned plan = with_threads(2, [&] { return tune(model, Shape{64, 1, 28, 28}); });
 //   plan = with_threads(2, [&] { return tune(model, Shape{1, 1, 28, 28}, plan); });  // adds batch 1
 //   model.forward(x, plan, ws);                 // inside a 2-thread scope
-//   std::puts(model.describe(x.shape(), plan).c_str());   // the plan with every candidate's time
+//   std::puts(model.plan(x.shape(), plan).describe().c_str());   // the plan with every candidate's time
 //
 // For every layer the candidates are Auto's choice and the cuts of sequential, batch, channel, spatial
 // and tiled (one of each distinct cut), timed in turn on the layer's real input (the previous layer's
 // output), median of `repeats` rounds; a layer that runs with a fused epilogue in the model's forward
-// (Sequential::stage) is measured with it. For a Sequential model, then the whole model end to end: layer
+// (planner::forward_stage) is measured with it. For a Sequential model, then the whole model end to end: layer
 // by layer with each layer's measured cut, with one strategy in every layer, and depth-first blocks of
 // several sizes; the fastest sets the layers' entries and the model's. Auto's choice is kept
 // unless another candidate beats it by `min_gain`, so noise alone does not change a plan. Every cut
@@ -136,21 +136,21 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
     return detail::tune_layer(layer, kernels::Epilogue{}, TensorView<const T>(x.view()), std::move(plan), workers, opt);
 
   // Every stage of the model's forward (a layer with the epilogue it fuses) on its real input.
-  const auto stages = model->stages(in);
+  const auto stages = planner::stages(*model, in, workers);
   Tensor<T> a(x.view());
   for (const auto& st : stages) {
     const Layer<T>& head = (*model)[st.first];
-    plan = detail::tune_layer(head, st.epilogue, TensorView<const T>(a.view()), std::move(plan), workers, opt);
-    Tensor<T> b(head.fused_output_shape(a.shape(), st.epilogue));
+    plan = detail::tune_layer(head, st.post_ops, TensorView<const T>(a.view()), std::move(plan), workers, opt);
+    Tensor<T> b(head.fused_output_shape(a.shape(), st.post_ops));
     Workspace<T> ws;
-    head.forward_fused(a.view(), b.view(), st.epilogue, strategy::Sequential{}, ws);
+    head.forward_fused(a.view(), b.view(), st.post_ops, strategy::Sequential{}, ws);
     a = std::move(b);
   }
 
   // The model as a whole, timed end to end: a layer measured alone, on hot caches, does not see what
   // its neighbours cost it (where the previous layer left its output, which core's cache holds it), so
   // the per-layer choices compete with one strategy in every layer, and with depth-first blocks. The
-  // choice is recorded under the model's workload, where Sequential::depth_first_cut looks.
+  // choice is recorded under the model's workload, where planner::depth_first_cut looks.
   const Workload work = model->workload(in);
   const std::size_t n = work.space.n;
   if ((workers <= 1 && n < 2) || plan.find(work, workers)) return plan;  // one image, one worker: nothing to choose
@@ -180,7 +180,7 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
   {  // first, Auto as it runs untuned: kept unless clearly beaten
     const strategy::Tuned layers =
         everywhere("auto", [&](const Workload& w) { return per_layer.fallback.choose(w, workers); });
-    const Cut c = model->depth_first_cut(in, per_layer.fallback, workers);
+    const Cut c = planner::depth_first_cut(*model, in, per_layer.fallback, workers);
     candidates.push_back({c.n >= n ? "auto in every layer" : model_cut_name(c), layers, c});
   }
   // A candidate that makes exactly the cuts of an earlier one (with one worker, every strategy cuts

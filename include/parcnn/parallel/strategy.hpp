@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cctype>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "parcnn/parallel/auto.hpp"
 #include "parcnn/parallel/batch.hpp"
 #include "parcnn/parallel/channel.hpp"
+#include "parcnn/parallel/fixed.hpp"
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/sequential.hpp"
 #include "parcnn/parallel/spatial.hpp"
@@ -27,7 +30,7 @@ namespace parcnn {
 class Strategy {
  public:
   using Alternatives = std::variant<strategy::Sequential, strategy::Batch, strategy::Channel, strategy::Spatial,
-                                    strategy::Tiled, strategy::Auto, strategy::Tuned>;
+                                    strategy::Tiled, strategy::Auto, strategy::Tuned, strategy::Fixed>;
 
   Strategy() : value_(strategy::Auto{}) {}
   template <class S, class = std::enable_if_t<std::is_constructible_v<Alternatives, S>>>
@@ -51,6 +54,31 @@ class Strategy {
   }
 
   const Alternatives& value() const { return value_; }
+
+  // Whether `other` is the same strategy with the same settings (a Tuned one: the same table), so
+  // that it cuts every workload the same way: what a cached plan is checked against. Cheap, and
+  // allocates nothing.
+  bool same_as(const Strategy& other) const {
+    if (value_.index() != other.value_.index()) return false;
+    return std::visit(
+        [&](const auto& a) {
+          using S = std::decay_t<decltype(a)>;
+          const S& b = std::get<S>(other.value_);
+          if constexpr (std::is_same_v<S, strategy::Sequential>) return true;
+          else if constexpr (std::is_same_v<S, strategy::Batch>) return a.grain == b.grain;
+          else if constexpr (std::is_same_v<S, strategy::Channel>) return a.block == b.block;
+          else if constexpr (std::is_same_v<S, strategy::Spatial>) return a.rows == b.rows;
+          else if constexpr (std::is_same_v<S, strategy::Tiled>)
+            return a.tile_h == b.tile_h && a.tile_w == b.tile_w && a.channel_block == b.channel_block;
+          else if constexpr (std::is_same_v<S, strategy::Auto>) return same_auto(a, b);
+          else if constexpr (std::is_same_v<S, strategy::Tuned>)
+            return a.same_table(b) && same_auto(a.fallback, b.fallback);
+          else
+            return a.cut_of_plan.n == b.cut_of_plan.n && a.cut_of_plan.c == b.cut_of_plan.c &&
+                   a.cut_of_plan.h == b.cut_of_plan.h && a.cut_of_plan.w == b.cut_of_plan.w;
+        },
+        value_);
+  }
 
   // Parses a name (see the header comment). Throws ConfigError naming the bad part.
   static Strategy parse(const std::string& text) {
@@ -100,6 +128,12 @@ class Strategy {
   }
 
  private:
+  // Auto holds numbers only: equal bytes, equal settings.
+  static bool same_auto(const strategy::Auto& a, const strategy::Auto& b) {
+    static_assert(std::is_trivially_copyable_v<strategy::Auto>, "Auto's settings are compared bytewise");
+    return std::memcmp(&a, &b, sizeof(strategy::Auto)) == 0;
+  }
+
   Alternatives value_;
 };
 

@@ -101,6 +101,13 @@ class Team {
            kept->parts_ == std::min(workers, max_participants) && !kept->held_.load(std::memory_order_relaxed);
   }
 
+  // Whether the calling thread is in a Threads scope whose team has `workers` (> 1) participants: where
+  // a pass may keep its workers in a team (whether it can lead it then is can_lead's question).
+  static bool scope_keeps(std::size_t workers) {
+    const Team* kept = scope();
+    return workers > 1 && kept != nullptr && kept->parts_ == std::min(workers, max_participants);
+  }
+
   // The team the calling thread leads, when it may publish blocks now (not from inside one of its own
   // blocks); else nullptr.
   static Team* publishing() {

@@ -94,6 +94,9 @@ struct Tuned {
 
   std::string name() const { return "tuned"; }
 
+  // Whether `other` looks its choices up in the same table (a copy of this one, or this one).
+  bool same_table(const Tuned& other) const { return plan_ == other.plan_; }
+
  private:
   static bool same(const Workload& a, const Workload& b) {
     return a.space.n == b.space.n && a.space.c == b.space.c && a.space.h == b.space.h && a.space.w == b.space.w &&

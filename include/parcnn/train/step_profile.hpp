@@ -25,7 +25,6 @@
 #include <utility>
 #include <vector>
 
-#include <oneapi/tbb/task_arena.h>
 
 #include "parcnn/core/gradient_chunks.hpp"
 #include "parcnn/core/workspace.hpp"
@@ -119,8 +118,8 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
     for (const Shape& s : model.shapes(state[c].x.shape())) state[c].out.emplace_back(s), state[c].grad.emplace_back(s);
     state[c].ws.resize(L);
   }
-  std::vector<std::unique_ptr<tbb::task_arena>> solo;
-  for (std::size_t w = 0; w < W; ++w) solo.push_back(std::make_unique<tbb::task_arena>(1));
+  std::vector<std::unique_ptr<Threads>> solo;
+  for (std::size_t w = 0; w < W; ++w) solo.push_back(std::make_unique<Threads>(1));
 
   std::vector<std::vector<double>> times;  // [phase][round]
   std::size_t phase = 0;
@@ -136,7 +135,7 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
   // f(chunk) for every chunk, each on one worker alone (as Trainer's by-chunks step).
   auto by_chunks = [&](auto&& f) {
     run_blocks(IndexSpace{C}, Cut{1, 1, 1, 1}, [&](const Block& blk, std::size_t worker) {
-      execute_in(*solo[worker], [&] { f(blk.n.begin); });
+      solo[worker]->run([&] { f(blk.n.begin); });
     });
   };
   auto input_of = [&](Chunk& ch, std::size_t i) {
@@ -168,10 +167,10 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
     return out;
   };
   const std::vector<Stage> forward_stages = stages_of("forward", [&](std::size_t i, const Shape& in, kernels::Epilogue& e) {
-    return model.for_backward_stage(i, in, e);
+    return planner::for_backward_stage(model, i, in, e);
   });
   const std::vector<Stage> stages = stages_of("backward", [&](std::size_t i, const Shape& in, kernels::Epilogue& e) {
-    return model.backward_stage(i, in, e);
+    return planner::backward_stage(model, i, in, e);
   });
   std::vector<bool> kept(L, true);  // a fused forward stage keeps no output of its first layer
   for (const Stage& st : forward_stages) kept[st.first] = st.next == st.first + 1;

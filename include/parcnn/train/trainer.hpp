@@ -21,7 +21,6 @@
 #include <memory>
 #include <vector>
 
-#include <oneapi/tbb/task_arena.h>
 
 #include "parcnn/core/gradient_chunks.hpp"
 #include "parcnn/core/workspace.hpp"
@@ -127,7 +126,7 @@ class Trainer {
     nll_loss_grad(labels, grad_out_.view());  // depends on the labels alone: written before any chunk
     if (solo_.size() < workers) {
       chunk_ws_.resize(workers);
-      while (solo_.size() < workers) solo_.push_back(std::make_unique<tbb::task_arena>(1));
+      while (solo_.size() < workers) solo_.push_back(std::make_unique<Threads>(1));
     }
     const std::size_t classes = log_probs_.dim(1);
     // One block per worker, taking chunks in turn (block b: chunks b, b + workers, ...), each with the
@@ -136,7 +135,7 @@ class Trainer {
     const std::size_t C = chunks_.chunks();
     run_blocks(IndexSpace{workers}, Cut{}, [&](const Block& blk, std::size_t) {
       const std::size_t b = blk.n.begin;
-      execute_in(*solo_[b], [&] {
+      solo_[b]->run([&] {
         for (std::size_t c = b; c < C; c += workers) {
           chunks_.zero_chunk(c);
           const Range r = chunks_.images(c);
@@ -169,7 +168,7 @@ class Trainer {
   Tensor<T> grad_out_;
   Tensor<T> log_probs_;                                 // by chunks: the whole batch's model output
   std::vector<Workspace<T>> chunk_ws_;                  // by chunks: one per block of chunks (per worker)
-  std::vector<std::unique_ptr<tbb::task_arena>> solo_;  // by chunks: a one-thread arena per block
+  std::vector<std::unique_ptr<Threads>> solo_;  // by chunks: a one-thread arena per block
 };
 
 }  // namespace parcnn
