@@ -68,7 +68,7 @@ inline void register_layer(const std::string& name, std::shared_ptr<const Layer<
           Tensor<float> y(layer->output_shape(x.shape()));
           Workspace<float> ws;
           const double flops = layer->workload(x.shape()).flops;
-          Threads arena(threads);
+          Executor arena(threads);
           const Strategy strategy = strategy_name == "tuned"
                                         ? Strategy(arena.run([&] { return tune(*layer, x.shape()); }))
                                         : Strategy::parse(strategy_name);

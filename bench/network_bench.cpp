@@ -11,7 +11,7 @@ namespace {
 
 // letter_cnn_paced/pause_us:P/batch:1/threads:T/strategy:S — one forward at batch 1, then a pause of P
 // µs (the thread sleeps), and again; only the forward is timed. Whether the pause outlasts the team's
-// linger (Threads::default_linger) decides whether a forward first waits for a sleeping worker.
+// linger (Executor::default_linger) decides whether a forward first waits for a sleeping worker.
 void register_paced(const std::shared_ptr<const parcnn::Sequential<float>>& model) {
   using namespace parcnn;
   for (int pause_us : {200, 2000})
@@ -25,7 +25,7 @@ void register_paced(const std::shared_ptr<const parcnn::Sequential<float>>& mode
           fill_uniform<float>(x, 0.0, 1.0, 1);
           Tensor<float> y(model->output_shape(x.shape()));
           Workspace<float> ws;
-          Threads arena(threads);
+          Executor arena(threads);
           const Strategy strategy = Strategy::parse(strategy_name);
           arena.run([&] {
             model->forward(x, y, strategy, ws);  // warm-up: sizes the workspace

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
       examples::read_file(input, x.data(), x.size() * sizeof(float));
     else
       parcnn::fill_uniform<float>(x, -1.0, 2.0, 1);
-    parcnn::Threads arena(threads);
+    parcnn::Executor arena(threads);
     const parcnn::Strategy strategy = strategy_name == "tuned"
                                           ? parcnn::Strategy(arena.run([&] { return parcnn::tune(model, x.shape()); }))
                                           : parcnn::Strategy::parse(strategy_name);

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     parcnn::Tensor<float> x;
     std::vector<std::size_t> y;
     parcnn::Workspace<float> ws;
-    parcnn::Threads arena(threads);
+    parcnn::Executor arena(threads);
     while (batches.next(x, y)) {
       const auto predicted = arena.run([&] { return parcnn::predictions<float>(model.forward(x, strategy, ws)); });
       for (std::size_t n = 0; n < y.size(); ++n) ++confusion[y[n]][predicted[n]];

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
                 params.count(), train.count, test.count, optimizer_name.c_str(), lr, batch, threads,
                 trainer.options().strategy.name().c_str());
     const bool tty = isatty(fileno(stdout));
-    parcnn::Threads arena(threads);
+    parcnn::Executor arena(threads);
     double train_seconds = 0, test_accuracy = 0;
     std::size_t trained_images = 0;
     parcnn::io::BatchLoader<float> train_batches(train, batch, norm, /*shuffle=*/true, seed);

@@ -7,7 +7,7 @@
 //   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, linear, log-softmax,
 //              each with a plain-loop reference; cost.hpp, what they take on one core (for Auto)
 //   parallel/  the strategies (Sequential, Batch, Channel, Spatial, Tiled, Auto, Tuned, Fixed), the
-//              runtime Strategy value with names, thread scopes (Threads), the executor profile plans
+//              runtime Strategy value with names, thread scopes (Executor), the executor profile plans
 //              are made for, the oneTBB block runner, and Team (helpers that stay awake between a
 //              model's cuts); the only folder that includes oneTBB
 //   plan/      Plan (a model's stages, cuts, kernel paths and team for one input and executor) and
@@ -42,7 +42,7 @@
 #include "parcnn/parallel/spatial.hpp"
 #include "parcnn/parallel/strategy.hpp"
 #include "parcnn/parallel/team.hpp"
-#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/executor.hpp"
 #include "parcnn/parallel/tiled.hpp"
 #include "parcnn/parallel/tuned.hpp"
 

@@ -60,7 +60,7 @@ TEST(AllocationTest, SteadyStateForwardAllocatesNothing) {
   const Tensor<float> x = random_tensor<float>(Shape{16, 1, 28, 28}, 2, 0, 1);
   for (const Strategy& s : all_strategies())
     for (std::size_t threads : {1, 2}) {
-      Threads arena(threads);
+      Executor arena(threads);
       Workspace<float> ws;
       arena.run([&] {
         for (int warm = 0; warm < 3; ++warm) model.forward(x, s, ws);  // sizes buffers, thread-local panels
@@ -76,7 +76,7 @@ TEST(AllocationTest, SteadyStateForwardUnderATunedPlanAllocatesNothing) {
   for (std::size_t batch : {1, 16}) {
     const Tensor<float> x = random_tensor<float>(Shape{batch, 1, 28, 28}, 2, 0, 1);
     for (std::size_t threads : {1, 2}) {
-      Threads arena(threads);
+      Executor arena(threads);
       Workspace<float> ws;
       arena.run([&] {
         const strategy::Tuned plan = tune(model, x.shape(), {}, TuneOptions{1, 0.03, 1});
@@ -113,7 +113,7 @@ TEST(AllocationTest, SteadyStateTrainingStepAllocatesNothing) {
       const Tensor<float> x = random_tensor<float>(Shape{16, 1, 28, 28}, 3, 0, 1);
       std::vector<std::size_t> y(16);
       for (std::size_t n = 0; n < 16; ++n) y[n] = n % 10;
-      Threads(threads).run([&] {
+      Executor(threads).run([&] {
         for (int warm = 0; warm < 3; ++warm) trainer.step(x, y);
         const std::size_t before = allocations.load();
         for (int i = 0; i < 3; ++i) trainer.step(x, y);

@@ -1,7 +1,7 @@
 // GradientChunks: chunks of a fixed number of images, each with buffers of its own (their sums in
 // chunk order: tests/train/gradient_reduction_test.cpp).
 #include <parcnn/core/gradient_chunks.hpp>
-#include <parcnn/parallel/threads.hpp>
+#include <parcnn/parallel/executor.hpp>
 
 #include "support/test_support.hpp"
 

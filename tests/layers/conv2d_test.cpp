@@ -211,7 +211,7 @@ TYPED_TEST(Conv2dTest, FusedEpilogueHasTheBitsOfTheLayersApartUnderEveryStrategy
                        std::to_string(threads) + " threads");
           Tensor<T> y(expected.shape());
           Workspace<T> ws;
-          Threads(threads).run([&] { conv.forward_fused(x, y.view(), e, s, ws); });
+          Executor(threads).run([&] { conv.forward_fused(x, y.view(), e, s, ws); });
           EXPECT_TRUE(bitwise<T>(y, expected));
         }
     }
@@ -266,7 +266,7 @@ TYPED_TEST(Conv2dTest, ForwardForBackwardThroughAPoolHasTheBitsOfTheLayersApart)
           Tensor<T> y(expected.shape()), kept(e.gelu ? expected.shape() : Shape{0});
           std::vector<std::uint32_t> pos(positions.size(), 0xFFFFFFFFu);
           Workspace<T> ws;
-          Threads(threads).run(
+          Executor(threads).run(
               [&] { conv.forward_fused_for_backward(x, e.gelu ? kept.view() : TensorView<T>(), pos.data(), y, e, s, ws); });
           EXPECT_TRUE(bitwise<T>(y, expected));
           EXPECT_EQ(pos, positions);
@@ -326,7 +326,7 @@ TYPED_TEST(Conv2dTest, FusedBackwardMatchesTheLayersApartWithTheSameBitsOnEveryT
       for (std::size_t i = 0; i < expected.size(); ++i)
         EXPECT_TRUE(near<T>(first[i], expected[i], tolerance<T>())) << "gradient " << i << " (0: the input's)";
       for (std::size_t threads : thread_counts()) {
-        const std::vector<Tensor<T>> again = Threads(threads).run([&] { return run_backward<T>(fused, x, grad, 2); });
+        const std::vector<Tensor<T>> again = Executor(threads).run([&] { return run_backward<T>(fused, x, grad, 2); });
         for (std::size_t i = 0; i < first.size(); ++i)
           EXPECT_TRUE(bitwise<T>(again[i], first[i])) << "gradient " << i << ", " << threads << " threads";
       }

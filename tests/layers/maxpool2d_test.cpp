@@ -123,7 +123,7 @@ TEST(MaxPool2dBackwardTest, ForwardForBackwardRecordsTheWindowPositionsOf2x2Wind
       const MaxPool2d<float> two(2);
       Tensor<float> y(two.output_shape(x.shape()));
       Workspace<float> ws;
-      Threads(threads).run([&] { two.forward_for_backward(x, y.view(), s, ws); });
+      Executor(threads).run([&] { two.forward_for_backward(x, y.view(), s, ws); });
       ASSERT_EQ(ws.index_count(), y.size());
       std::vector<std::uint32_t> expected(y.size());
       for (std::size_t plane = 0; plane < 15; ++plane)
@@ -132,7 +132,7 @@ TEST(MaxPool2dBackwardTest, ForwardForBackwardRecordsTheWindowPositionsOf2x2Wind
       EXPECT_TRUE(bitwise<float>(y, two.forward(x, strategy::Sequential{})));  // one pass, forward's bits
       const MaxPool2d<float> three(3);  // not a convolution's epilogue: no positions
       Tensor<float> z(three.output_shape(x.shape()));
-      Threads(threads).run([&] { three.forward_for_backward(x, z.view(), s, ws); });
+      Executor(threads).run([&] { three.forward_for_backward(x, z.view(), s, ws); });
       EXPECT_EQ(ws.index_count(), 0u);
     }
 }

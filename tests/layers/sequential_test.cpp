@@ -146,7 +146,7 @@ TEST(SequentialTest, DepthFirstGivesTheBitsOfLayerByLayer) {
   for (std::size_t threads : {1, 2, 3})
     for (const Strategy& s : {Strategy(strategy::Batch{}), Strategy(strategy::Batch{3}), Strategy(eager_auto())}) {
       Workspace<float> ws;
-      const Tensor<float> y = Threads(threads).run([&] { return Tensor<float>(m.forward(x, s, ws)); });
+      const Tensor<float> y = Executor(threads).run([&] { return Tensor<float>(m.forward(x, s, ws)); });
       EXPECT_TRUE(bitwise<float>(y, expected)) << s.name() << ", " << threads << " threads";
     }
 }
@@ -157,7 +157,7 @@ TEST(SequentialTest, BackwardNeedsTheActivationsOfForwardForBackward) {
   GradientChunks<float> chunks;
   chunks.plan(m.parameter_shapes(), 4, 2);
   Workspace<float> ws;
-  const Tensor<float> y = Threads(2).run([&] { return Tensor<float>(m.forward(x, strategy::Batch{2}, ws)); });
+  const Tensor<float> y = Executor(2).run([&] { return Tensor<float>(m.forward(x, strategy::Batch{2}, ws)); });
   const Tensor<float> g = random_tensor<float>(y.shape(), 6);
   expect_throw_with<ConfigError>(
       [&] { m.backward(x, y, g, TensorView<float>(), GradientSlice<float>{&chunks, 0}, ws); },
@@ -246,7 +246,7 @@ TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
                                   Strategy(strategy::Spatial{}), Strategy(strategy::Batch{3}), Strategy(eager_auto()),
                                   Strategy(strategy::Auto{})}) {
           Workspace<float> ws;
-          const Tensor<float> y = Threads(threads).run([&] { return Tensor<float>(m.forward(*x, s, ws)); });
+          const Tensor<float> y = Executor(threads).run([&] { return Tensor<float>(m.forward(*x, s, ws)); });
           EXPECT_TRUE(bitwise<float>(y, expected)) << m[1].name() << " on " << x->shape().str() << ", " << s.name()
                                                    << ", " << threads << " threads";
         }
@@ -276,7 +276,7 @@ TEST(SequentialTest, FusedBackwardMatchesTheLayersApart) {
       for (std::size_t i = 0; i < expected.size(); ++i)
         EXPECT_TRUE(near<float>(first[i], expected[i], tolerance<float>())) << "gradient " << i;
       for (std::size_t threads : thread_counts()) {
-        const auto again = Threads(threads).run([&] { return run_backward<float>(m, *x, grad, 3); });
+        const auto again = Executor(threads).run([&] { return run_backward<float>(m, *x, grad, 3); });
         for (std::size_t i = 0; i < first.size(); ++i)
           EXPECT_TRUE(bitwise<float>(again[i], first[i])) << "gradient " << i << ", " << threads << " threads";
       }
@@ -321,7 +321,7 @@ TEST(SequentialTest, ForwardForBackwardFusesWhereTheLayerKeepsWhatBackwardReads)
     for (const Strategy& s : all_strategies()) {
       SCOPED_TRACE(s.name() + ", " + std::to_string(threads) + " threads");
       Workspace<float> ws;
-      const Tensor<float> y = Threads(threads).run([&] { return Tensor<float>(m.forward_for_backward(x, s, ws)); });
+      const Tensor<float> y = Executor(threads).run([&] { return Tensor<float>(m.forward_for_backward(x, s, ws)); });
       EXPECT_TRUE(bitwise<float>(y, expected));
       EXPECT_EQ(ws.tensor(0).shape(), Shape{0});  // the convolution's output is not kept
       EXPECT_TRUE(bitwise<float>(ws.tensor(1), apart_ws.tensor(1)));  // the pool's values
@@ -335,7 +335,7 @@ TEST(SequentialTest, ForwardForBackwardFusesWhereTheLayerKeepsWhatBackwardReads)
 }
 
 // A server that answers requests from its own oneTBB loop, one image each, with any strategy: with
-// and without a Threads scope (2 threads, and 3 on 2 cores), some iterations slowed, every forward
+// and without an executor's scope (2 threads, and 3 on 2 cores), some iterations slowed, every forward
 // completes with the bits of the sequential run. So does forward inside the blocks of a cut and inside
 // a team's run.
 TEST(SequentialTest, ForwardFromInsideParallelRegionsCompletes) {
@@ -357,7 +357,7 @@ TEST(SequentialTest, ForwardFromInsideParallelRegionsCompletes) {
     finishes_within(std::chrono::seconds(120), "forward under " + s.name() + " from parallel regions", [&] {
       users_loop();
       for (std::size_t threads : {2, 3}) {
-        Threads scope(threads);
+        Executor scope(threads);
         scope.run(users_loop);
         scope.run([&] {
           run_blocks(IndexSpace{4}, Cut{}, [&](const Block&, std::size_t) { expect_forward(); });

@@ -140,7 +140,7 @@ TYPED_TEST(LetterCnnTest, ConcurrentForwardCallsOnOneModel) {
 }
 
 // Eight threads share one model; each runs forward hundreds of times under a strategy of its own inside
-// a Threads scope of its own (1 to 3 threads, so up to 16 on 2 cores), at batch 1 and 3 in turn. Every
+// an executor's scope of its own (1 to 3 threads, so up to 16 on 2 cores), at batch 1 and 3 in turn. Every
 // result has the bits of the single-threaded sequential run.
 TEST(LetterCnnStressTest, EightThreadsEachInItsOwnScopeGiveTheSequentialBits) {
   thread_counts();  // lets a 3-thread scope run 3 threads
@@ -156,7 +156,7 @@ TEST(LetterCnnStressTest, EightThreadsEachInItsOwnScopeGiveTheSequentialBits) {
     for (std::size_t t = 0; t < mismatches.size(); ++t)
       threads.emplace_back([&, t] {
         const Strategy& s = strategies[(3 * t + 1) % strategies.size()];
-        Threads scope(1 + t % 3);
+        Executor scope(1 + t % 3);
         Workspace<float> ws;
         scope.run([&] {
           for (int repeat = 0; repeat < 200; ++repeat) {

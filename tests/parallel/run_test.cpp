@@ -1,6 +1,6 @@
 // run_blocks: every block exactly once, worker slots inside the arena, exceptions reach the caller.
 #include <parcnn/parallel/run.hpp>
-#include <parcnn/parallel/threads.hpp>
+#include <parcnn/parallel/executor.hpp>
 
 #include <atomic>
 #include <mutex>
@@ -14,7 +14,7 @@ namespace {
 
 TEST(RunBlocksTest, EveryBlockOnceWithSlotsBelowTheWorkerCount) {
   for (std::size_t threads : thread_counts()) {
-    Threads arena(threads);
+    Executor arena(threads);
     arena.run([&] {
       const IndexSpace space{6, 5, 4, 3};
       std::vector<std::atomic<int>> hits(space.items());
@@ -41,13 +41,13 @@ TEST(RunBlocksTest, ExceptionsReachTheCaller) {
                std::runtime_error);
 }
 
-TEST(ThreadsTest, ScopesSetTheWorkerCountAndLeakNothing) {
+TEST(ExecutorTest, ScopesSetTheWorkerCountAndLeakNothing) {
   const std::size_t outside = current_workers();
   EXPECT_EQ(outside, hardware_threads());
-  for (std::size_t n : {1, 2, 3}) EXPECT_EQ(Threads(n).run([] { return current_workers(); }), n);
+  for (std::size_t n : {1, 2, 3}) EXPECT_EQ(Executor(n).run([] { return current_workers(); }), n);
   EXPECT_EQ(with_threads(1, [] { return current_workers(); }), 1u);
   EXPECT_EQ(current_workers(), outside);
-  expect_throw_with<ConfigError>([] { Threads(0); }, {"at least 1"});
+  expect_throw_with<ConfigError>([] { Executor(0); }, {"at least 1"});
 }
 
 }  // namespace

@@ -164,7 +164,7 @@ TEST(StrategyTest, AutoScalesItsCostsByTheMeasuredHandOff) {
   close.hand_off_ns = 100;
   near_noise.hand_off_ns = 200;
   far.hand_off_ns = 540;
-  EXPECT_EQ(strategy::Auto{}.cost_scale(), 1.0);  // outside a Threads scope: nothing measured
+  EXPECT_EQ(strategy::Auto{}.cost_scale(), 1.0);  // outside an executor's scope: nothing measured
   EXPECT_EQ(close.cost_scale(), 1.0);
   EXPECT_EQ(near_noise.cost_scale(), 1.0);
   EXPECT_DOUBLE_EQ(far.cost_scale(), 3.6);

@@ -1,11 +1,11 @@
 // Team: inside Team::run, run_blocks runs every block exactly once, on slots below the worker count
 // that no two running blocks share, job after job; exceptions reach the leader; nested calls, calls
 // from a user's own parallel loop and helpers that never start complete (under a slowed schedule, with
-// a deadline); only a Threads scope's thread leads a team; a scope's team keeps its helpers between
+// a deadline); only an executor's scope's thread leads a team; a scope's team keeps its helpers between
 // runs and hands oneTBB's workers back before a fork through oneTBB.
 #include <parcnn/parallel/run.hpp>
 #include <parcnn/parallel/team.hpp>
-#include <parcnn/parallel/threads.hpp>
+#include <parcnn/parallel/executor.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -67,7 +67,7 @@ void expect_slots_never_shared(std::size_t jobs) {
 
 TEST(TeamTest, EveryBlockOnceJobAfterJob) {
   for (std::size_t threads : thread_counts()) {  // 3: more threads than cores, helpers share them
-    Threads(threads).run([&] {
+    Executor(threads).run([&] {
       bool led = false;
       Team::run(current_workers(), [&] {
         led = Team::publishing() != nullptr;
@@ -80,7 +80,7 @@ TEST(TeamTest, EveryBlockOnceJobAfterJob) {
 }
 
 TEST(TeamTest, ExceptionsReachTheLeaderAndTheTeamStillStops) {
-  Threads(2).run([&] {
+  Executor(2).run([&] {
     Team::run(2, [&] {
       for (int round = 0; round < 20; ++round) {
         EXPECT_THROW(run_blocks(IndexSpace{16}, Cut{}, [](const Block& b, std::size_t) {
@@ -101,7 +101,7 @@ TEST(TeamTest, NestedCallsRunThroughOneTbb) {
   finishes_within(std::chrono::seconds(120), "nested Team::run and run_blocks", [] {
     for (std::size_t threads : thread_counts())
       for (int round = 0; round < 10; ++round)
-        Threads(threads).run([&] {
+        Executor(threads).run([&] {
           Team::run(current_workers(), [&] {
             std::atomic<int> inner{0};
             run_blocks(IndexSpace{4}, Cut{}, [&](const Block&, std::size_t) {
@@ -119,9 +119,9 @@ TEST(TeamTest, NestedCallsRunThroughOneTbb) {
   });
 }
 
-// Only the thread of a Threads scope leads a team: outside one (oneTBB's implicit arena, a plain arena
+// Only the thread of an executor's scope leads a team: outside one (oneTBB's implicit arena, a plain arena
 // of the user's) and on the scope's other threads Team::run just calls f.
-TEST(TeamTest, OnlyAThreadsScopesThreadLeadsATeam) {
+TEST(TeamTest, OnlyAnExecutorsThreadLeadsATeam) {
   auto expect_no_team = [] {
     EXPECT_FALSE(Team::can_lead(2));
     Team::run(2, [] { EXPECT_EQ(Team::publishing(), nullptr); });
@@ -130,9 +130,9 @@ TEST(TeamTest, OnlyAThreadsScopesThreadLeadsATeam) {
   expect_no_team();
   tbb::task_arena plain(2);
   plain.execute(expect_no_team);
-  Threads(2).run([&] {
+  Executor(2).run([&] {
     EXPECT_TRUE(Team::can_lead(2));
-    EXPECT_FALSE(Team::can_lead(3));  // the scope's team has 2 participants
+    EXPECT_FALSE(Team::can_lead(3));  // the scope's team has 2 workers
     Team::run(2, [] { EXPECT_FALSE(Team::can_lead(2)); });  // it leads one already
     users_parallel_for(8, [&](int) {
       if (!Team::can_lead(2)) Team::run(2, [] { EXPECT_EQ(Team::publishing(), nullptr); });
@@ -141,7 +141,7 @@ TEST(TeamTest, OnlyAThreadsScopesThreadLeadsATeam) {
 }
 
 // A user's own oneTBB loop whose iterations each run a team's worth of cuts (Team::run around nested
-// run_blocks), with and without a Threads scope, iterations slowed at random: every call completes
+// run_blocks), with and without an executor's scope, iterations slowed at random: every call completes
 // and covers its blocks once.
 TEST(TeamTest, CallsFromAUsersParallelLoopComplete) {
   auto loop = [] {
@@ -156,7 +156,7 @@ TEST(TeamTest, CallsFromAUsersParallelLoopComplete) {
   finishes_within(std::chrono::seconds(120), "a user's parallel_for over Team::run", [&] {
     for (int round = 0; round < 5; ++round) {
       loop();
-      for (std::size_t threads : thread_counts()) Threads(threads).run(loop);
+      for (std::size_t threads : thread_counts()) Executor(threads).run(loop);
     }
   });
 }
@@ -184,7 +184,7 @@ class BusyWorker {
 };
 
 TEST(TeamTest, TheLeaderFinishesAloneWhenNoHelperStarts) {
-  Threads(2).run([&] {
+  Executor(2).run([&] {
     const BusyWorker busy;
     Team::run(2, [&] { expect_every_block_once(50); });
   });
@@ -192,16 +192,16 @@ TEST(TeamTest, TheLeaderFinishesAloneWhenNoHelperStarts) {
 
 TEST(TeamTest, NoTwoRunningBlocksShareASlot) {
   for (std::size_t threads : thread_counts()) {
-    Threads(threads).run([&] { Team::run(current_workers(), [&] { expect_slots_never_shared(200); }); });
+    Executor(threads).run([&] { Team::run(current_workers(), [&] { expect_slots_never_shared(200); }); });
   }
 }
 
-// A Threads scope keeps its team: runs in quick succession, runs with a pause longer than the linger
+// An executor's scope keeps its team: runs in quick succession, runs with a pause longer than the linger
 // between them, and forks through oneTBB in between (which send the lingering helpers back) all run
 // every block once on unshared slots, and the scope closes with helpers still lingering.
 TEST(TeamTest, AKeptTeamServesRunAfterRunAndGivesWayToOneTbb) {
   for (std::size_t threads : thread_counts()) {
-    Threads arena(threads, std::chrono::microseconds(200));
+    Executor arena(threads, std::chrono::microseconds(200));
     for (int round = 0; round < 30; ++round) {
       arena.run([&] {
         Team::run(current_workers(), [&] {
@@ -215,11 +215,11 @@ TEST(TeamTest, AKeptTeamServesRunAfterRunAndGivesWayToOneTbb) {
   }
 }
 
-// A Threads scope's team measures the hand-off to its helper once one is there; nothing else does.
+// An executor's scope's team measures the hand-off to its helper once one is there; nothing else does.
 TEST(TeamTest, AKeptTeamMeasuresTheHandOff) {
   if (hardware_threads() < 2) GTEST_SKIP() << "one core: no helper to measure against";
   EXPECT_EQ(Team::measured_hand_off_ns(), 0.0);
-  Threads(2).run([&] {
+  Executor(2).run([&] {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (Team::measured_hand_off_ns() == 0.0 && std::chrono::steady_clock::now() < until)
       Team::run(2, [&] { expect_every_block_once(1); });
@@ -250,7 +250,7 @@ void expect_the_leader_never_helps_itself() {
 
 TEST(TeamTest, TheLeaderNeverHelpsItself) {
   for (auto linger : {std::chrono::microseconds(0), std::chrono::microseconds(1000)})
-    Threads(2, linger).run(expect_the_leader_never_helps_itself);
+    Executor(2, linger).run(expect_the_leader_never_helps_itself);
   tbb::task_arena plain(2);
   plain.execute(expect_the_leader_never_helps_itself);
 }

@@ -34,7 +34,7 @@ TEST(MakePlanTest, APlanBuiltOnceGivesTheBitsOfTheSequentialRun) {
     const Tensor<float> expected = m.forward(x, strategy::Sequential{});
     for (std::size_t threads : thread_counts())
       for (const Strategy& s : plan_strategies())
-        Threads(threads).run([&] {
+        Executor(threads).run([&] {
           const Plan plan = m.plan(x.shape(), s);
           Workspace<float> ws;
           for (int call = 0; call < 2; ++call)  // the second call reuses the workspace
@@ -50,7 +50,7 @@ TEST(MakePlanTest, AForBackwardPlanKeepsWhatBackwardReads) {
   const Tensor<float> grad = random_tensor<float>(m.output_shape(x.shape()), 51);
   const std::vector<Tensor<float>> expected = run_backward<float>(m, x, grad, 3);
   for (std::size_t threads : thread_counts())
-    Threads(threads).run([&] {
+    Executor(threads).run([&] {
       const Plan plan = m.plan(x.shape(), eager_auto(), Pass::for_backward);
       ASSERT_FALSE(plan.backward.empty());
       EXPECT_EQ(plan.backward.front().next, 3u) << plan.describe();  // conv through its pool and GELU
@@ -91,7 +91,7 @@ TEST(MakePlanTest, TheSamePlanFromTheSameProfileWhereverItIsBuilt) {
     const Shape in{batch, 1, 28, 28};
     const ExecutorProfile two(2, true, 120);
     const std::string outside = m.plan(in, Strategy(), Pass::inference, two).describe();
-    const std::string inside = Threads(1).run([&] { return m.plan(in, Strategy(), Pass::inference, two).describe(); });
+    const std::string inside = Executor(1).run([&] { return m.plan(in, Strategy(), Pass::inference, two).describe(); });
     EXPECT_EQ(outside, inside);
   }
 }
@@ -133,7 +133,7 @@ TEST(MakePlanTest, TheWorkspaceKeepsThePlanUntilSomethingChanges) {
   Sequential<float> m = small_model();
   const Tensor<float> x7 = random_tensor<float>(Shape{7, 2, 7, 7}, 70), x1 = random_tensor<float>(Shape{1, 2, 7, 7}, 71);
   const Tensor<float> e7 = m.forward(x7, strategy::Sequential{}), e1 = m.forward(x1, strategy::Sequential{});
-  Threads(2).run([&] {
+  Executor(2).run([&] {
     Workspace<float> ws;
     for (const Strategy& s : plan_strategies()) {
       EXPECT_TRUE(bitwise<float>(Tensor<float>(m.forward(x7, s, ws)), e7)) << s.name();

@@ -157,7 +157,7 @@ void expect_strategies_match_sequential(const Layer<T>& layer, TensorView<const 
     for (std::size_t threads : thread_counts()) {
       SCOPED_TRACE(layer.name() + " " + input.shape().str() + " strategy " + s.name() + ", " + std::to_string(threads) +
                    " threads");
-      Threads arena(threads);
+      Executor arena(threads);
       const Tensor<T> first = arena.run([&] { return layer.forward(input, s); });
       const Tensor<T> second = arena.run([&] { return layer.forward(input, s); });
       EXPECT_TRUE(bitwise<T>(first, second)) << "a strategy must be deterministic run to run";
@@ -266,7 +266,7 @@ inline void expect_gradients_match_finite_differences(Layer<double>& layer, cons
   for (std::size_t threads : thread_counts())
     for (std::size_t chunk : {1, 2, 3}) {
       const std::vector<Tensor<double>> again =
-          Threads(threads).run([&] { return run_backward<double>(layer, x, R, chunk); });
+          Executor(threads).run([&] { return run_backward<double>(layer, x, R, chunk); });
       EXPECT_TRUE(bitwise<double>(again[0], grads[0])) << "input gradient, " << threads << " threads, chunk " << chunk;
       if (chunk == 2) {
         for (std::size_t p = 1; p < again.size(); ++p)

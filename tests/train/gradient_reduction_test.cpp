@@ -2,7 +2,7 @@
 // added to the outputs, the same bits on any number of threads; reduce_and_update gives the bits of
 // zero_grad, reduce_chunks and the optimizer's step in turn.
 #include <parcnn/train/gradient_reduction.hpp>
-#include <parcnn/parallel/threads.hpp>
+#include <parcnn/parallel/executor.hpp>
 
 #include "support/test_support.hpp"
 
@@ -84,7 +84,7 @@ TEST(GradientReductionTest, ReduceAndUpdateIsZeroGradReduceAndStep) {
             std::copy(g.begin(), g.end(), chunks.grad(c, p).data());
           }
         for (auto& p : pa) std::fill(p.grad.begin(), p.grad.end(), 5.0f);  // overwritten, not added to
-        Threads(threads).run([&] { reduce_and_update(chunks, pa, oa); });
+        Executor(threads).run([&] { reduce_and_update(chunks, pa, oa); });
         ob.zero_grad();
         reduce_chunks(chunks, pb.grads());
         ob.step();

@@ -23,9 +23,9 @@ TEST(StepProfileTest, TimesEveryPhaseAndTrainsAsTrainerStep) {
     Parameters<float> pp(profiled), sp(stepped);
     SGD<float> po(pp.all(), SgdOptions{0.1}), so(sp.all(), SgdOptions{0.1});
     const TrainerOptions options{strategy::Auto{}, 3};
-    const StepProfile p = Threads(threads).run([&] { return profile_step<float>(profiled, pp, po, x, labels, options, 2); });
+    const StepProfile p = Executor(threads).run([&] { return profile_step<float>(profiled, pp, po, x, labels, options, 2); });
     Trainer<float> trainer(stepped, sp, so, options);
-    Threads(threads).run([&] {
+    Executor(threads).run([&] {
       for (int i = 0; i < 4; ++i) trainer.step(x, labels);  // 2 rounds profiled, then 2 steps timed
     });
     for (std::size_t i = 0; i < pp.size(); ++i)

@@ -21,7 +21,7 @@ void toy_batch(std::size_t batch, std::uint64_t seed, Tensor<float>& images, std
 
 std::vector<Tensor<float>> train_and_collect(const Strategy& strategy, std::size_t threads, std::size_t steps,
                                              bool adam, bool by_chunks = true) {
-  return Threads(threads).run([&] {
+  return Executor(threads).run([&] {
     Sequential<float> model = models::letter_cnn<float>(4, 3);
     Parameters<float> params(model);
     SGD<float> sgd(params.all(), SgdOptions{0.05, 0.9});
@@ -66,7 +66,7 @@ TEST(TrainerTest, ByChunksGivesTheLossAndAccuracyOfTheWholeBatch) {
     Parameters<float> params(model);
     SGD<float> sgd(params.all(), SgdOptions{0.05});
     Trainer<float> trainer(model, params, sgd, TrainerOptions{strategy::Auto{}, 4, by_chunks});
-    stats[by_chunks] = Threads(2).run([&] { return trainer.step(images, labels); });
+    stats[by_chunks] = Executor(2).run([&] { return trainer.step(images, labels); });
   }
   EXPECT_EQ(stats[1].loss, stats[0].loss);  // the same log-probabilities, summed in the same order
   EXPECT_EQ(stats[1].correct, stats[0].correct);

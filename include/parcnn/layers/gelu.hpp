@@ -13,7 +13,7 @@
 #include "parcnn/kernels/gelu.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
-#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/executor.hpp"
 
 namespace parcnn {
 

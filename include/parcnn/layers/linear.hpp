@@ -14,7 +14,7 @@
 #include "parcnn/kernels/linear.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
-#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/executor.hpp"
 
 namespace parcnn {
 

@@ -11,7 +11,7 @@
 #include "parcnn/kernels/log_softmax.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
-#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/executor.hpp"
 
 namespace parcnn {
 

@@ -17,7 +17,7 @@
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/layers/size2d.hpp"
 #include "parcnn/parallel/run.hpp"
-#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/executor.hpp"
 
 namespace parcnn {
 

@@ -26,7 +26,7 @@
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/strategy.hpp"
 #include "parcnn/parallel/team.hpp"
-#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/executor.hpp"
 #include "parcnn/plan/make_plan.hpp"
 #include "parcnn/plan/plan.hpp"
 
@@ -157,7 +157,17 @@ class Sequential final : public Layer<T> {
     return planner::make_plan(*this, in, strategy, pass, profile);
   }
 
+  // The plan for running on `executor` (its workers, team and measured hand-off).
+  Plan plan(const Shape& in, const Strategy& strategy, Executor& executor, Pass pass = Pass::inference) const {
+    return plan(in, strategy, pass, executor.profile());
+  }
+
   using Layer<T>::forward;
+
+  // forward(in, plan, ws) on `executor`'s workers.
+  TensorView<const T> forward(TensorView<const T> in, const Plan& plan, Workspace<T>& ws, Executor& executor) const {
+    return executor.run([&] { return forward(in, plan, ws); });
+  }
 
   // Runs every layer as `plan` says; returns a view of the output, which lives in `ws` until its next
   // use. The plan must be an inference plan of this model for this input shape, made for as many

@@ -31,7 +31,7 @@
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/layers/sequential.hpp"
 #include "parcnn/parallel/strategy.hpp"
-#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/executor.hpp"
 
 namespace parcnn {
 

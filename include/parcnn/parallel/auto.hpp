@@ -47,7 +47,7 @@
 // and every cut that shares data costs several times more: at batch 1 on 2 threads, conv2 with its
 // pool and GELU (21.4 µs alone) ran 35.9 µs cut by channel, fc1 4.0 µs cut against 2.0 alone, the
 // whole network 67 µs under auto against 48 µs on one thread. So where the hand-off measured in this
-// Threads scope (Team::measured_hand_off_ns) exceeds `reference_hand_off_ns` by half, every cost is
+// executor scope (Team::measured_hand_off_ns) exceeds `reference_hand_off_ns` by half, every cost is
 // scaled by their ratio, a cut inside an image costs at least in_image_ns, and the channel cuts of
 // rules 2 and 3b must pay the in-image cost too (conv3 with its pool and GELU at batch 1: 12.9 µs
 // alone, 15.4 cut by channel); where the cores are close, nothing changes.
@@ -103,7 +103,7 @@ struct Auto {
   double large_image_outputs = 512.0 * 1024;
   // The round trip of a cache line between two cores at which the costs above were measured (Team's
   // probe: 110 ns with the vCPUs close, 500–560 far apart), and the figure to scale them by:
-  // `hand_off_ns` when set (>= 0), else what the calling Threads scope measured (none: no scaling).
+  // `hand_off_ns` when set (>= 0), else what the calling executor scope measured (none: no scaling).
   double reference_hand_off_ns = 150;
   double hand_off_ns = -1;
 
@@ -209,7 +209,7 @@ struct Auto {
   double fork_join_cost() const { return fork_join_ns * cost_scale(); }
 
   // How much dearer than where they were measured every cut is: the hand-off (hand_off_ns, else the
-  // Threads scope's measurement) over reference_hand_off_ns when it is at least 1.5 (noise below), else 1.
+  // executor scope's measurement) over reference_hand_off_ns when it is at least 1.5 (noise below), else 1.
   double cost_scale() const {
     const double ratio = (hand_off_ns >= 0 ? hand_off_ns : Team::measured_hand_off_ns()) / reference_hand_off_ns;
     return ratio >= 1.5 ? ratio : 1.0;

@@ -5,7 +5,7 @@
 // each), and whether the other core's worker is still awake when the next cut comes decides whether
 // the cut pays at all.
 //
-// A team belongs to a Threads scope (parallel/threads.hpp), which keeps one for its arena from run to
+// A team belongs to an executor's scope (parallel/executor.hpp), which keeps one for its arena from run to
 // run. Inside `Team::run(workers, f)` on the scope's thread, that thread leads the team: up to
 // workers − 1 helpers, oneTBB tasks of the scope's arena, spin (with a pause) for the length of f and
 // linger, spinning, for the scope's `linger` after it (as OpenMP's threads spin before they sleep), and
@@ -15,7 +15,7 @@
 // cache line's round trip to its helper, at most every 0.1 s (measured_hand_off_ns): strategy::Auto
 // scales its cut costs by it.
 //
-// Anywhere else — outside a Threads scope, on a helper, inside a block, on another thread of the scope
+// Anywhere else — outside an executor's scope, on a helper, inside a block, on another thread of the scope
 // (a user's own parallel loop), while the team is led by another thread — Team::run just calls f and
 // every cut goes through oneTBB, which may be nested to any depth.
 //
@@ -23,9 +23,9 @@
 // never assigned: the leader claims whatever no helper has taken and waits only for blocks a running
 // helper is running. A helper task waits in the arena's queue, which oneTBB's threads take from only at
 // their outermost level, never while they wait inside a task, so a spinning helper never holds up work
-// beneath it; it leaves once the team is idle for its linger or dismissed. Only ~Threads waits for the
+// beneath it; it leaves once the team is idle for its linger or dismissed. Only ~Executor waits for the
 // queued tasks, from inside its own arena, where the calling thread may take them itself.
-// The same blocks and the same bits as with oneTBB. Each participant first claims from its own share
+// The same blocks and the same bits as with oneTBB. Each worker first claims from its own share
 // of the blocks (the same share on every call, so a layer's weight rows stay in the same core's
 // cache), then from the others'.
 #pragma once
@@ -50,7 +50,7 @@
 
 namespace parcnn {
 
-class Threads;
+class Executor;
 
 namespace detail {
 inline void cpu_relax() {
@@ -69,14 +69,14 @@ inline std::int64_t steady_ns() {
 
 class Team {
  public:
-  static constexpr std::size_t max_participants = 64;
+  static constexpr std::size_t max_workers = 64;
 
   Team(const Team&) = delete;
   Team& operator=(const Team&) = delete;
   ~Team() { close(); }
 
-  // Runs f() on the calling thread; where can_lead(workers), leading the Threads scope's team of
-  // `workers` participants, whose helpers stay for the scope's linger after f returns. Anywhere else
+  // Runs f() on the calling thread; where can_lead(workers), leading the executor's scope's team of
+  // `workers` workers, whose helpers stay for the scope's linger after f returns. Anywhere else
   // just runs f(), and run_blocks inside it goes through oneTBB.
   template <class F>
   static void run(std::size_t workers, F&& f) {
@@ -93,19 +93,19 @@ class Team {
     kept->lead(f);
   }
 
-  // Whether Team::run(workers, f) here would lead a team: the calling thread is in a Threads scope whose
-  // team has `workers` (> 1) participants, leads none already, and no other thread leads that team now.
+  // Whether Team::run(workers, f) here would lead a team: the calling thread is in an executor's scope whose
+  // team has `workers` (> 1) workers, leads none already, and no other thread leads that team now.
   static bool can_lead(std::size_t workers) {
     const Team* kept = scope();
     return workers > 1 && leader() == nullptr && kept != nullptr &&
-           kept->parts_ == std::min(workers, max_participants) && !kept->held_.load(std::memory_order_relaxed);
+           kept->workers_ == std::min(workers, max_workers) && !kept->held_.load(std::memory_order_relaxed);
   }
 
-  // Whether the calling thread is in a Threads scope whose team has `workers` (> 1) participants: where
+  // Whether the calling thread is in an executor's scope whose team has `workers` (> 1) workers: where
   // a pass may keep its workers in a team (whether it can lead it then is can_lead's question).
   static bool scope_keeps(std::size_t workers) {
     const Team* kept = scope();
-    return workers > 1 && kept != nullptr && kept->parts_ == std::min(workers, max_participants);
+    return workers > 1 && kept != nullptr && kept->workers_ == std::min(workers, max_workers);
   }
 
   // The team the calling thread leads, when it may publish blocks now (not from inside one of its own
@@ -124,7 +124,7 @@ class Team {
     kept->dismiss();
   }
 
-  // The round trip of one cache line between this thread and a helper of its Threads scope's team, in
+  // The round trip of one cache line between this thread and a helper of its executor scope's team, in
   // ns, as last measured (at most every 0.1 s, at the start of a run with a helper present); 0 when
   // not measured. About 110 ns when the host puts the two vCPUs close, 500–560 ns when far apart —
   // where every cut inside an image costs several times more (strategy::Auto scales by it). Asked
@@ -134,7 +134,7 @@ class Team {
     Team* kept = scope();
     if (kept == nullptr) return 0.0;
     if (kept->hand_off_ns_.load(std::memory_order_relaxed) == 0.0 && leader() == nullptr && kept->linger_ns_ > 0 &&
-        kept->parts_ > 1 && kept->try_hold()) {
+        kept->workers_ > 1 && kept->try_hold()) {
       const Held held{*kept};
       auto measure = [kept] { kept->probe_hand_off(1'000'000); };
       kept->lead(measure);
@@ -142,11 +142,11 @@ class Team {
     return kept->hand_off_ns_.load(std::memory_order_relaxed);
   }
 
-  // Makes `team` the calling thread's kept team for its lifetime (Threads::run), then restores the
+  // Makes `team` the calling thread's kept team for its lifetime (Executor::run), then restores the
   // previous one.
   class Scope {
    public:
-    explicit Scope(Team& team) : previous_(scope()) { scope() = &team; }
+    explicit Scope(Team* team) : previous_(scope()) { scope() = team; }  // null: no team here
     ~Scope() { scope() = previous_; }
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
@@ -156,8 +156,8 @@ class Team {
   };
 
   // Runs every block of `grid` as kernel(block, slot) on the leader and whichever helpers join; returns
-  // when all have run. `slot` is the participant's number in the team (the leader's 0), below the
-  // team's size and so below current_workers(), and no two participants share one: it indexes the
+  // when all have run. `slot` is the worker's number in the team (the leader's 0), below the
+  // team's size and so below current_workers(), and no two workers share one: it indexes the
   // layer's scratch as the arena slot does with oneTBB. An exception from a block is rethrown here once
   // every block has run or been skipped.
   template <class Kernel>
@@ -170,9 +170,9 @@ class Team {
     kernel_ = const_cast<void*>(static_cast<const void*>(&kernel));
     call_ = [](void* k, const Block& b, std::size_t slot) { (*static_cast<Kernel*>(k))(b, slot); };
     count_ = grid.count();
-    for (std::size_t q = 0; q < parts_; ++q) {
-      shares_[q].next.store(q * count_ / parts_, std::memory_order_relaxed);
-      shares_[q].end = (q + 1) * count_ / parts_;
+    for (std::size_t q = 0; q < workers_; ++q) {
+      shares_[q].next.store(q * count_ / workers_, std::memory_order_relaxed);
+      shares_[q].end = (q + 1) * count_ / workers_;
     }
     done_.store(0, std::memory_order_relaxed);
     failed_.store(false, std::memory_order_relaxed);
@@ -186,15 +186,15 @@ class Team {
   }
 
  private:
-  friend class Threads;
+  friend class Executor;
 
-  // A team of `parts` participants (the leader and parts − 1 helpers) whose helpers stay for `linger`
-  // after each run. Only a Threads scope owns one, and destroys it inside its arena.
+  // A team of `parts` workers (the leader and parts − 1 helpers) whose helpers stay for `linger`
+  // after each run. Only an executor's scope owns one, and destroys it inside its arena.
   Team(std::size_t parts, std::chrono::nanoseconds linger)
-      : parts_(std::clamp<std::size_t>(parts, 1, max_participants)), linger_ns_(linger.count()) {}
+      : workers_(std::clamp<std::size_t>(parts, 1, max_workers)), linger_ns_(linger.count()) {}
 
   // Sends the helpers away and waits for their tasks; those that never started run here, as no-ops.
-  // Only inside the team's own arena (~Threads), where the calling thread may take them itself.
+  // Only inside the team's own arena (~Executor), where the calling thread may take them itself.
   void close() {
     dismiss();
     helpers_.wait();
@@ -203,7 +203,7 @@ class Team {
 
   // A seat per helper: vacant (no task for it), called (a task is queued and may take the seat) or
   // taken (a helper is in its loop). Only the leader calls; only a helper takes and vacates; so one
-  // helper at most holds each seat, and its number is that participant's scratch slot.
+  // helper at most holds each seat, and its number is that worker's scratch slot.
   enum Seat : std::uint8_t { vacant, called, taken };
 
   static Team*& leader() {
@@ -226,7 +226,7 @@ class Team {
   };
 
   bool lingering() const {
-    for (std::size_t p = 1; p < parts_; ++p)
+    for (std::size_t p = 1; p < workers_; ++p)
       if (seats_[p].load(std::memory_order_relaxed) != vacant) return true;
     return false;
   }
@@ -236,7 +236,7 @@ class Team {
   void lead(F& f) {
     dismissed_.store(false, std::memory_order_relaxed);
     leading_.store(true, std::memory_order_seq_cst);
-    for (std::size_t p = 1; p < parts_; ++p) {
+    for (std::size_t p = 1; p < workers_; ++p) {
       std::uint8_t seat = vacant;
       if (!seats_[p].compare_exchange_strong(seat, called, std::memory_order_seq_cst)) continue;
       // Queued in the arena, not in the leader's own pool: a pool the leader leaves with a task still
@@ -294,7 +294,7 @@ class Team {
   // started finds its seat vacant and returns at once. Only while no run is being led.
   void dismiss() {
     dismissed_.store(true, std::memory_order_seq_cst);
-    for (std::size_t p = 1; p < parts_; ++p) {
+    for (std::size_t p = 1; p < workers_; ++p) {
       std::uint8_t seat = called;
       seats_[p].compare_exchange_strong(seat, vacant, std::memory_order_seq_cst);
       while (seats_[p].load(std::memory_order_seq_cst) == taken) detail::cpu_relax();
@@ -303,8 +303,8 @@ class Team {
 
   // Participant p's part: claim and run blocks until none is left to claim.
   void work(std::size_t p) {
-    for (std::size_t q = 0; q < parts_; ++q) {
-      Share& share = shares_[(p + q) % parts_];
+    for (std::size_t q = 0; q < workers_; ++q) {
+      Share& share = shares_[(p + q) % workers_];
       for (std::size_t i; (i = share.next.fetch_add(1, std::memory_order_relaxed)) < share.end;) {
         if (!failed_.load(std::memory_order_relaxed)) {
           try {
@@ -372,7 +372,7 @@ class Team {
     std::size_t end = 0;
   };
 
-  const std::size_t parts_;
+  const std::size_t workers_;
   const std::int64_t linger_ns_;
   tbb::task_group helpers_;
   bool in_job_ = false;  // the leader's only
@@ -387,7 +387,7 @@ class Team {
   alignas(64) std::atomic<std::uint64_t> pong_{0};  // and helper 1's echo of it
   std::atomic<double> hand_off_ns_{0.0};
   std::int64_t probed_at_ns_ = -2'000'000'000;  // the leader's only
-  std::atomic<std::uint8_t> seats_[max_participants] = {};
+  std::atomic<std::uint8_t> seats_[max_workers] = {};
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;
   std::mutex error_mutex_;
@@ -395,7 +395,7 @@ class Team {
   void* kernel_ = nullptr;
   void (*call_)(void*, const Block&, std::size_t) = nullptr;
   std::size_t count_ = 0;
-  Share shares_[max_participants];
+  Share shares_[max_workers];
 };
 
 }  // namespace parcnn

@@ -31,7 +31,7 @@
 #include "parcnn/kernels/fma_peak.hpp"
 #include "parcnn/layers/sequential.hpp"
 #include "parcnn/parallel/run.hpp"
-#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/executor.hpp"
 #include "parcnn/train/loss.hpp"
 #include "parcnn/train/optimizer.hpp"
 #include "parcnn/train/parameters.hpp"
@@ -86,7 +86,7 @@ struct StepProfile {
 };
 
 // Profiles `rounds` training steps of `model` (ending in LogSoftmax) on images and labels, by chunks of
-// options.chunk_images, with the workers of the calling arena (call inside a Threads scope).
+// options.chunk_images, with the workers of the calling arena (call inside an executor's scope).
 template <class T>
 StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<T>& optimizer,
                          TensorView<const T> images, const std::vector<std::size_t>& labels,
@@ -118,8 +118,8 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
     for (const Shape& s : model.shapes(state[c].x.shape())) state[c].out.emplace_back(s), state[c].grad.emplace_back(s);
     state[c].ws.resize(L);
   }
-  std::vector<std::unique_ptr<Threads>> solo;
-  for (std::size_t w = 0; w < W; ++w) solo.push_back(std::make_unique<Threads>(1));
+  std::vector<std::unique_ptr<Executor>> solo;
+  for (std::size_t w = 0; w < W; ++w) solo.push_back(std::make_unique<Executor>(1));
 
   std::vector<std::vector<double>> times;  // [phase][round]
   std::size_t phase = 0;

@@ -28,7 +28,7 @@
 #include "parcnn/layers/sequential.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/strategy.hpp"
-#include "parcnn/parallel/threads.hpp"
+#include "parcnn/parallel/executor.hpp"
 #include "parcnn/train/loss.hpp"
 #include "parcnn/train/gradient_reduction.hpp"
 #include "parcnn/train/optimizer.hpp"
@@ -126,7 +126,7 @@ class Trainer {
     nll_loss_grad(labels, grad_out_.view());  // depends on the labels alone: written before any chunk
     if (solo_.size() < workers) {
       chunk_ws_.resize(workers);
-      while (solo_.size() < workers) solo_.push_back(std::make_unique<Threads>(1));
+      while (solo_.size() < workers) solo_.push_back(std::make_unique<Executor>(1));
     }
     const std::size_t classes = log_probs_.dim(1);
     // One block per worker, taking chunks in turn (block b: chunks b, b + workers, ...), each with the
@@ -168,7 +168,7 @@ class Trainer {
   Tensor<T> grad_out_;
   Tensor<T> log_probs_;                                 // by chunks: the whole batch's model output
   std::vector<Workspace<T>> chunk_ws_;                  // by chunks: one per block of chunks (per worker)
-  std::vector<std::unique_ptr<Threads>> solo_;  // by chunks: a one-thread arena per block
+  std::vector<std::unique_ptr<Executor>> solo_;  // by chunks: a one-thread arena per block
 };
 
 }  // namespace parcnn
