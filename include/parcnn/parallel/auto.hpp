@@ -1,58 +1,27 @@
-// parcnn/parallel/auto.hpp — strategy::Auto: a per-layer choice of cut from the layer's shape and cost.
+// parcnn/parallel/auto.hpp — strategy::Auto: a per-layer choice of cut from the layer's workload and
+// the executor's hand-off.
 //
 // The rules, in order (each decision is explained by `choose`):
-//  1. one worker, or too little work to pay for a fork-join: sequential. "Too little" is weighed in
-//     time, not FLOPs: a cut over `workers` saves the layer's one-core time × (1 − 1/workers), and pays
-//     only when that exceeds `fork_join_ns`. The one-core time is the layer's own estimate from its
-//     kernels' rates (Workload::one_core_ns, kernels/cost.hpp), because per value the kernels differ by
-//     fifty times: at batch 16 on 2 threads (layers_bench, Zen 5) log-softmax (1.3 µs alone) runs
-//     1.7 µs cut by images, GELU over 8,192 values (1.8 µs) 2.0 µs, the 1×1 max pool over 2,048 planes
-//     (10.3 µs) 6.5 µs — a fork-join costs about 1.1 µs there, whatever the layer;
-//  2. weight-bound layers — parameters at least `weight_bound_ratio` times the activations, as in a
-//     Linear layer at a small batch — cut by channel when the channels split well and the output rows
-//     do not: each task reads only its rows of the weights, where cutting images makes every task read
-//     all of them (fc2 at batch 16 on 2 threads: channel 15.5 µs, batch 34.1, sequential 22.6). A
-//     convolution with rows to split goes on to rule 4 even so: the 3×3 512@7² at batch 1 (9 MiB of
-//     weights) runs 683 µs by rows, 779 by channel, whose tasks wait for the image's columns;
-//  3. enough images to keep every worker busy (efficiency = N / round_up(N, workers) >= 0.9, or at
-//     least 4 images per worker): batch — whole images per task, no shared data, bitwise exact —
-//     unless one image's output is so large (at least `large_image_outputs` values, far beyond a
-//     core's L2) that cutting its rows is faster: the 7×7 stem at 224² (64 × 112², 0.8 M values) at
-//     batch 64 on 2 threads runs 47 ms by rows, 59 ms by images; the 3×3 at 64@56² (0.2 M) runs about
-//     the same either way (which wins changes from run to run), the 1×1 256→64 at 56² better by images.
-//     Linear layers too: cut by channel, every task reads the whole input and writes part of every
-//     output row, which on this host costs from nothing to 60 % from one run to the next (fc1 of the
-//     letter CNN at batch 256 on 2 threads: 178 and 179 µs by images and by channel in one run, 171
-//     and 282 in another), where whole images per task never lost more than 9 % (fc3 at batch 64:
-//     4.18 against 3.85 µs). The blocks: up to four per worker, which evens out a core that falls behind, but never so many
-//     that a block holds fewer images than the layer computes together (Workload::stacked_images) or
-//     less than `min_block_ns` of work (batch_grain);
+//  1. one worker, or a cut that would save no more than a fork-join costs: sequential. The saving is
+//     weighed in time — the layer's one-core estimate (Workload::one_core_ns) × (1 − 1/workers) —
+//     because per value the kernels differ fifty-fold, and FLOPs or bytes alone cannot say whether a
+//     layer of a few microseconds is worth a fork-join;
+//  2. weight-bound layers (parameters ≥ weight_bound_ratio × activations, as a Linear layer at a small
+//     batch) whose channels split and rows do not: by channel, so that each task reads only its rows of
+//     the weights;
+//  3. images that fill the workers: batch (whole images per task, nothing shared), in blocks sized by
+//     batch_grain — unless one image's output is so large (large_image_outputs) that cutting its rows
+//     is faster;
 //  3b. a layer with parameters and one output position per image (a Linear layer) whose images do not
-//     fill the workers: by channel, each task reading only its rows of the weights;
-//  4. otherwise parallelism inside an image, when the saving also pays what such a cut costs beyond
-//     the fork-join: the layer's own figure for a cut of its channels and of its rows
-//     (Workload::channel_cut_ns, row_cut_ns), else `in_image_ns` (a spatial cut of a convolution
-//     through im2col repeats halo rows and runs narrower GEMMs), and for a channel cut the share of the
-//     work every block repeats (Workload::channel_cut_repeats_ns: a convolution through im2col builds
-//     the image's columns in each channel block). Of the cuts that split well — rows at efficiency
-//     >= 0.85 or 4 rows per worker, channels at >= 0.9 or 4 per worker — the cheaper, rows on a tie:
-//     each row task builds only its own im2col columns; each channel task reads only its own weight
-//     rows; else sequential. Measured alone at batch 1, 2 threads (bench/layers_bench, Zen 5): conv2
-//     (11 rows, 22 µs) channel 14.6, spatial 15.5; conv3 (3 rows, 12.1 µs) channel 8.5, spatial 13.6;
-//     3×3 512@7² (7 rows, efficiency 0.875, its columns ten times conv2's) spatial 714, channel 816,
-//     sequential 1412; conv1 through the direct kernel, whose blocks share nothing (3.5 µs), channel
-//     2.9, spatial 3.3.
-// The costs of a cut (fork_join_ns, the in-image figures) were measured with the two vCPUs close. When
-// the host places them far apart, one cache line takes 360–650 ns there and back instead of about 100,
-// and every cut that shares data costs several times more: at batch 1 on 2 threads, conv2 with its
-// pool and GELU (21.4 µs alone) ran 35.9 µs cut by channel, fc1 4.0 µs cut against 2.0 alone, the
-// whole network 67 µs under auto against 48 µs on one thread. So where the hand-off measured in this
-// executor scope (Team::measured_hand_off_ns) exceeds `reference_hand_off_ns` by half, every cost is
-// scaled by their ratio, a cut inside an image costs at least in_image_ns, and the channel cuts of
-// rules 2 and 3b must pay the in-image cost too (conv3 with its pool and GELU at batch 1: 12.9 µs
-// alone, 15.4 cut by channel); where the cores are close, nothing changes.
-// Near the thresholds no rule is right on every run (the fork-join itself varies on a busy host):
-// strategy::Tuned measures instead of guessing.
+//     fill the workers: by channel;
+//  4. otherwise inside an image, when the saving also pays what such a cut costs beyond the fork-join
+//     (the layer's own figure, Workload::channel_cut_ns and row_cut_ns, else in_image_ns, plus for a
+//     channel cut the work its blocks repeat): of the cuts that split well, the cheaper, rows on a tie;
+//     else sequential.
+// Every cost scales with the executor's hand-off (cost_scale) where it is well above the one the
+// defaults were measured at: with the cores far apart, every cut that shares data costs several times
+// more. The settings' defaults and the measurements behind each: docs/strategies.md ("Auto's settings").
+// Near the thresholds no rule is right on every run; strategy::Tuned measures instead of guessing.
 #pragma once
 
 #include <algorithm>
@@ -75,55 +44,38 @@ struct AutoChoice {
 };
 
 struct Auto {
-  // What a fork-join costs: a cut pays when the time it saves, the layer's one-core time ×
-  // (1 − 1/workers), exceeds this. On 2 threads here a cut across images takes 1.0 to 1.4 µs beyond
-  // half the work (GELU over 16,384 values: 3.6 µs alone, 2.9 cut; log-softmax at batch 64: 4.9 and
-  // 3.6; 1×1 max pool at batch 16: 10.3 and 6.5).
+  // What a fork-join costs: a cut pays when the time it saves exceeds this.
   double fork_join_ns = 1200;
   // What a cut costs handed to the spinning helpers of a team instead (Team::run, as a model's
-  // layer-by-layer pass runs; see in_team): nothing to spawn, no thread to wake. A throwaway program
-  // timed the bare hand-off of two blocks at 0.18 µs in a team and 0.9 through oneTBB; the letter CNN
-  // at batch 1 on 2 threads ran the same with this at 0.2, 0.4 or 0.8 µs, 0.7–1.6 µs slower with 1.2
-  // (fused and unfused, two runs of 31 × 200 forwards each).
+  // layer-by-layer pass runs; see in_team): nothing to spawn, no thread to wake.
   double team_fork_join_ns = 400;
   // What a cut inside one image costs beyond the fork-join (rule 4) for a layer that does not say
-  // (Workload::channel_cut_ns, row_cut_ns): about 3 µs for a convolution through im2col cut by rows at
-  // batch 1 on 2 threads (conv2 of the letter CNN: 22 µs alone, 15.5 by rows); weight-bound layers,
-  // whose channel cut shares nothing but a small input, pay only the fork-join (fc2 at batch 1: 3.9 µs
-  // alone, 2.9 by channel).
+  // (Workload::channel_cut_ns, row_cut_ns).
   double in_image_ns = 3000;
   // For a layer that gives no one-core estimate (Workload::one_core_ns = 0): the longer of its FLOPs
   // at this rate and its bytes at that one.
   double fallback_flop_per_ns = 100;
   double fallback_bytes_per_ns = 130;
-  // Parameters / activations (in bytes) from which a layer counts as weight-bound (rule 2): fc2 at
-  // batch 16 (10.7) runs best cut by channel, at batch 64 (2.7) by batch.
+  // Parameters / activations (in bytes) from which a layer counts as weight-bound (rule 2).
   double weight_bound_ratio = 4.0;
   // Output values per image from which rows are cut before images (rule 3).
   double large_image_outputs = 512.0 * 1024;
-  // The round trip of a cache line between two cores at which the costs above were measured (Team's
-  // probe: 110 ns with the vCPUs close, 500–560 far apart), and the figure to scale them by:
-  // `hand_off_ns` when set (>= 0), else what the calling executor scope measured (none: no scaling).
+  // The hand-off (a cache line's round trip between two workers) at which the costs above hold, and
+  // the figure to scale them by: `hand_off_ns` when set (>= 0; a plan sets its executor's), else what
+  // the calling executor scope measured (none: no scaling).
   double reference_hand_off_ns = 150;
   double hand_off_ns = -1;
 
   // Blocks per worker when cutting by images (rule 3), at most; fewer where the batch or the layer's
   // time is too small (batch_grain).
   std::size_t batch_blocks_per_worker = 4;
-  // The least work a block of images should hold: each further task costs its spawn and a cold start,
-  // and on layers of a few microseconds four blocks per worker lost to one (layers_bench, batch 64 on
-  // 2 threads: fc3, 6 µs on one core, 4.2 µs in blocks of 8 images, 3.8 in blocks of 32; the GELU after
-  // fc1, 9 µs, 4.8 and 4.5).
+  // The least work a block of images should hold: each further task costs its spawn and a cold start.
   double min_block_ns = 5000;
-  // Most images per block when a model runs depth-first (Sequential::depth_first_cut). Blocks are as
-  // large as the batch over the workers allows, up to this, which keeps a block's activations near the
-  // core's caches: letter CNN at batch 256 (images/s; 2 threads / 1 thread): blocks of 16 32.2k / 16.7k,
-  // of 32 32.2k / 16.6k, of 64 30.4k / 15.2k, of 8 29.5k / 16.1k.
+  // Most images per block when a model runs depth-first (planner::depth_first_cut): blocks as large as
+  // the batch over the workers allows, up to this, keep a block's activations near the core's caches.
   std::size_t depth_first_max_images = 32;
   // Two blocks per worker instead of one when each still holds at least this many images: the second
-  // evens out a core that falls behind, and 8 images still fill a convolution's stacked GEMM (letter
-  // CNN at batch 64 on 2 threads: conv3's stage 201 µs in blocks of 16, 207 in blocks of 32; the whole
-  // network 1,187 and 1,173 µs).
+  // evens out a core that falls behind, and this many still fill a convolution's stacked GEMM.
   std::size_t depth_first_min_images = 8;
 
   enum class Choice {
@@ -184,10 +136,7 @@ struct Auto {
   // scaled by the hand-off; for a channel cut, also the share of the work its blocks repeat that a
   // cut without repeats would have given the other workers. The layers' figures hold where the cores
   // are close; where they are far apart (cost_scale() > 1) a cut costs at least in_image_ns, scaled:
-  // whatever else its blocks share, the image crosses between the cores. (conv2 and conv3 of the
-  // letter CNN at batch 1, each channel block building its own columns, cost next to nothing beyond
-  // the fork-join with the vCPUs close — conv2 with its pool and GELU 20.0 µs alone, 13.4 cut — and
-  // with the vCPUs far apart the two cuts made the network 51 µs against 46.5 without them.)
+  // whatever else its blocks share, the image crosses between the cores.
   double in_image_cost(const Workload& work, bool by_rows, std::size_t workers) const {
     const double scale = cost_scale();
     double layer_ns = by_rows ? work.row_cut_ns : work.channel_cut_ns;
@@ -235,11 +184,7 @@ struct Auto {
   // Images per block for a cut by images: about n / (k × workers), k the largest of 1 to
   // batch_blocks_per_worker that leaves every block the layer's stacked images and min_block_ns of
   // work; rounded down or up, whichever leaves the busiest worker fewer images (64 images in 3 blocks
-  // per worker: blocks of 11, not 7 blocks of 10, of which one worker would run four). Measured
-  // (layers_bench, 2 threads), blocks of the old fixed quarter per worker against these: conv3 at
-  // batch 16 (it stacks 56 images of 3×3 positions in one GEMM) 92 µs in blocks of 2 images, 63 in
-  // blocks of 8; at batch 64, 251 and 229 in blocks of 32; fc1 at batch 16 (a Linear layer's tile is 4
-  // rows) 17.2 in blocks of 2, 11.4 in blocks of 4.
+  // per worker: blocks of 11, not 7 blocks of 10, of which one worker would run four).
   std::size_t batch_grain(const Workload& work, std::size_t workers) const {
     const std::size_t n = work.space.n, w = std::max<std::size_t>(1, workers);
     const std::size_t stacked = std::max<std::size_t>(1, work.stacked_images);
