@@ -15,7 +15,7 @@
 //   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
 //   models/    the letter CNN of the guide
 //   train/     losses, parameters with gradients, SGD and Adam, the trainer, the step's profile
-//   io/        IDX data sets (gzip or plain), batches, safetensors weights
+//   io/        IDX data sets (gzip or plain), batches, safetensors weights, plans as JSON files
 #pragma once
 
 #include "parcnn/version.hpp"
@@ -63,6 +63,7 @@
 
 #include "parcnn/io/dataset.hpp"
 #include "parcnn/io/idx.hpp"
+#include "parcnn/io/plan_file.hpp"
 #include "parcnn/io/safetensors.hpp"
 
 #include "parcnn/train/adam.hpp"

@@ -44,6 +44,14 @@ TEST(FuzzCorpusTest, IdxInputs) {
             (std::vector<std::size_t>{2, 4, 4}));
 }
 
+TEST(FuzzCorpusTest, PlanInputs) {
+  EXPECT_GE(replay("plan", fuzz::plan), 3u);
+  // The seeds load: a harness that rejected every plan would still pass the replay.
+  const Sequential<float> m = fuzz::plan_model();
+  const Plan p = io::load_plan(std::string(PARCNN_SOURCE_DIR) + "/tests/fuzz/corpus/plan/batch2_two_workers.json", m);
+  EXPECT_EQ(p.profile.workers, 2u);
+}
+
 TEST(FuzzCorpusTest, StrategyNameInputs) { EXPECT_GE(replay("strategy_name", fuzz::strategy_name), 9u); }
 
 // The memory file the harnesses read through is the bytes given.

@@ -16,10 +16,13 @@
 #include <unistd.h>
 
 #include <parcnn/io/idx.hpp>
+#include <parcnn/io/plan_file.hpp>
 #include <parcnn/io/safetensors.hpp>
 #include <parcnn/layers/conv2d.hpp>
 #include <parcnn/layers/flatten.hpp>
+#include <parcnn/layers/gelu.hpp>
 #include <parcnn/layers/linear.hpp>
+#include <parcnn/layers/maxpool2d.hpp>
 #include <parcnn/layers/sequential.hpp>
 #include <parcnn/parallel/strategy.hpp>
 
@@ -91,6 +94,38 @@ inline void strategy_name(const std::uint8_t* data, std::size_t size) {
   for (std::size_t workers : {1, 2, 3}) {
     const Cut c = s.cut(w, workers);
     if (c.n == 0 || c.c == 0 || c.h == 0 || c.w == 0) __builtin_trap();
+  }
+}
+
+// The model the plan inputs are read for: conv [2→3, 3×3] → 2×2 max pool → GELU → flatten → fc
+// [12→4], on input [2, 2, 6, 6] (the seed corpus holds plans of it).
+inline Sequential<float> plan_model() {
+  Sequential<float> m;
+  m.add("conv", Conv2d<float>(2, 3, 3)).add("pool", MaxPool2d<float>(2)).add("act", GELU<float>());
+  m.add("flat", Flatten<float>()).add("fc", Linear<float>(12, 4));
+  return m;
+}
+
+// A plan either loads, and then runs (a plan made for the workers at hand: on them; any other: a
+// ConfigError), or it is an IoError.
+inline void plan(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  static const Sequential<float> model = plan_model();
+  Plan p;
+  try {
+    p = io::plan_from_json(text, model, "fuzz input");
+  } catch (const IoError&) {
+    return;
+  }
+  Tensor<float> x(p.input);
+  Workspace<float> ws;
+  try {
+    if (p.pass == Pass::inference)
+      model.forward(x, p, ws);
+    else
+      model.forward_for_backward(x, p, ws);
+  } catch (const ConfigError&) {
+    if (p.profile.workers == current_workers()) __builtin_trap();  // a loaded plan for these workers runs
   }
 }
 

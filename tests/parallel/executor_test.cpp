@@ -34,7 +34,9 @@ TEST(ExecutorTest, AModelRunsOnTheExecutorItIsGiven) {
       Executor two(2, ExecutorOptions{team, ExecutorOptions::default_linger});
       const Plan plan = m.plan(x.shape(), eager, two);
       EXPECT_EQ(plan.profile.team, team);
-      if (!team) EXPECT_EQ(plan.team, 1u) << plan.describe();
+      if (!team) {
+        EXPECT_EQ(plan.team, 1u) << plan.describe();
+      }
       Workspace<float> ws;
       EXPECT_TRUE(bitwise<float>(Tensor<float>(m.forward(x, plan, ws, two)), expected))
           << "batch " << batch << (team ? ", team" : ", no team") << "\n" << plan.describe();

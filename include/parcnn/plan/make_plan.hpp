@@ -301,4 +301,113 @@ Plan make_plan(const Model& model, const Shape& in, const Strategy& strategy, Pa
   return plan;
 }
 
+// ConfigError naming the first thing in `plan` that does not fit `model`: its layers (by name), every
+// layer's output shape for the plan's input, the stages (contiguous over every layer; each stage's
+// post-ops those its layers make and its first layer accepts; shapes, cuts, blocks), the depth-first
+// blocks and the team, and for a forward for backward the backward stages. What a plan read from a
+// file (io/plan_file.hpp) must pass before it runs: a plan that runs is one make_plan could have made,
+// whatever its cuts, so it gives the bits of every other plan.
+template <class Model>
+void check_plan(const Model& model, const Plan& plan) {
+  auto bad = [](const std::string& why) { return ConfigError("plan: " + why); };
+  if (plan.layer_names.size() != model.size() || plan.layer_kinds.size() != model.size() ||
+      plan.layer_outputs.size() != model.size())
+    throw bad("it lists " + std::to_string(plan.layer_names.size()) + " layers, the model has " +
+              std::to_string(model.size()));
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (plan.layer_names[i] != model.layer_name(i))
+      throw bad("layer " + std::to_string(i) + " is '" + plan.layer_names[i] + "' in the plan, '" +
+                model.layer_name(i) + "' in the model");
+  std::vector<Shape> shapes;
+  try {
+    shapes = model.shapes(plan.input);
+  } catch (const ShapeError& e) {
+    throw bad(std::string("its input does not fit the model: ") + e.what());
+  }
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (shapes[i] != plan.layer_outputs[i])
+      throw bad("layer '" + model.layer_name(i) + "' outputs " + shapes[i].str() + ", the plan says " +
+                plan.layer_outputs[i].str());
+  if (plan.output != (shapes.empty() ? plan.input : shapes.back())) throw bad("its output shape is not the model's");
+  if (plan.profile.workers == 0 || plan.team == 0 || plan.team > plan.profile.workers)
+    throw bad("a team of " + std::to_string(plan.team) + " for " + std::to_string(plan.profile.workers) + " worker(s)");
+  if (plan.batch_blocks.n == 0) throw bad("depth-first blocks of 0 images");
+  if (plan.depth_first() && (plan.pass != Pass::inference || plan.team != 1))
+    throw bad("depth-first blocks are for inference, without a team");
+  auto cut_ok = [](const Cut& c) { return c.n > 0 && c.c > 0 && c.h > 0 && c.w > 0; };
+  // The post-ops the layers [first + 1, next) make after layer `first` on input `in`, or why not.
+  auto post_ops_of = [&](std::size_t first, std::size_t next, const Shape& in, kernels::Epilogue& e) -> bool {
+    e = kernels::Epilogue{};
+    Shape s = model[first].output_shape(in);
+    for (std::size_t k = first + 1; k < next; ++k) {
+      const auto step = model[k].epilogue_step(s);
+      if (!step || !e.can_append(*step)) return false;
+      e = e.then(*step);
+      s = model[k].output_shape(s);
+    }
+    return true;
+  };
+  auto same_post_ops = [](const kernels::Epilogue& a, const kernels::Epilogue& b) {
+    return a.max_pool_2x2 == b.max_pool_2x2 && a.gelu == b.gelu &&
+           (!a.gelu || a.gelu_approximation == b.gelu_approximation);
+  };
+  std::size_t i = 0;
+  Shape x = plan.input;
+  for (const PlanStage& st : plan.stages) {
+    const std::string where = "the stage at layer " + std::to_string(st.first);
+    if (st.first != i || st.next <= st.first || st.next > model.size())
+      throw bad(where + " covers layers [" + std::to_string(st.first) + ", " + std::to_string(st.next) +
+                "); the stages must cover every layer in order");
+    kernels::Epilogue e;
+    if (!post_ops_of(st.first, st.next, x, e) || !same_post_ops(e, st.post_ops))
+      throw bad(where + ": the layers it covers do not make the post-ops " + st.post_ops.str());
+    const auto& head = model[st.first];
+    const bool accepts = st.next == st.first + 1 ||
+                         (plan.pass == Pass::inference ? head.accepts_epilogue(e)
+                                                       : head.accepts_epilogue_for_backward(x, e));
+    if (!accepts) throw bad(where + ": '" + model.layer_name(st.first) + "' cannot run " + e.str() + " on its output");
+    const Shape out = head.fused_output_shape(x, e);
+    if (st.in != x || st.out != out)
+      throw bad(where + ": shapes " + st.in.str() + " -> " + st.out.str() + ", the model's " + x.str() + " -> " +
+                out.str());
+    if (!cut_ok(st.cut)) throw bad(where + ": a cut with an extent of 0");
+    const Workload work = head.fused_workload(x, e);
+    if (st.blocks != BlockGrid(work.space, st.cut).count())
+      throw bad(where + ": " + std::to_string(st.blocks) + " blocks, its cut makes " +
+                std::to_string(BlockGrid(work.space, st.cut).count()));
+    x = out;
+    i = st.next;
+  }
+  if (i != model.size()) throw bad("the stages end at layer " + std::to_string(i) + " of " + std::to_string(model.size()));
+  if (plan.pass == Pass::inference) {
+    if (!plan.backward.empty()) throw bad("a forward plan with backward stages");
+    return;
+  }
+  i = 0;
+  x = plan.input;
+  std::size_t forward = 0;  // the forward stage at layer i, when one starts there
+  for (const BackwardStage& st : plan.backward) {
+    const std::string where = "the backward stage at layer " + std::to_string(st.first);
+    if (st.first != i || st.next <= st.first || st.next > model.size())
+      throw bad(where + " does not follow the one before it");
+    kernels::Epilogue e;
+    if (!post_ops_of(st.first, st.next, x, e) || !same_post_ops(e, st.post_ops) ||
+        (st.next > st.first + 1 && !model[st.first].accepts_backward_epilogue(x, e)))
+      throw bad(where + ": '" + model.layer_name(st.first) + "' cannot run its backward through " + st.post_ops.str());
+    while (forward < plan.stages.size() && plan.stages[forward].first < st.first) ++forward;
+    const bool forward_fused = forward < plan.stages.size() && plan.stages[forward].first == st.first &&
+                               plan.stages[forward].next > st.first + 1;
+    if (forward_fused && plan.stages[forward].next != st.next)
+      throw bad(where + ": the forward fuses what its backward does not read");
+    x = shapes[st.next - 1];
+    i = st.next;
+  }
+  for (const PlanStage& st : plan.stages) {  // a fused forward stage keeps only what a fused backward reads
+    bool matched = st.next == st.first + 1;
+    for (const BackwardStage& b : plan.backward) matched = matched || (b.first == st.first && b.next == st.next);
+    if (!matched) throw bad("the forward stage at layer " + std::to_string(st.first) + " has no backward stage that reads it");
+  }
+  if (i != model.size()) throw bad("the backward stages end at layer " + std::to_string(i));
+}
+
 }  // namespace parcnn::planner
