@@ -186,9 +186,8 @@ void conv2d_forward_epilogue_columns(const T* columns, const T* weight, const T*
 
 namespace detail {
 // The sum of n values in a fixed order: a vector of partial sums over whole vectors, its lanes added
-// first to last, then the rest in order. As one chain of n additions (conv1: 676 positions × 32
-// channels per image), each waited for the one before: the letter CNN's training step at batch 64 took
-// 15.5 ms on one thread that way, 14.8 this way (8.15 and 7.63 on two).
+// first to last, then the rest in order — not one chain of n additions, each waiting for the one
+// before (docs/performance.md, "The kernels' constants").
 template <class T>
 T image_sum(const T* v, std::size_t n) {
   using V = typename Vec<T>::type;

@@ -130,8 +130,7 @@ class Conv2d final : public Layer<T> {
     w.bytes = double(sizeof(T)) * (double(in.numel()) + double(w.space.items())) + w.parameter_bytes;
     if (kernels::conv2d_direct_fits(g)) {
       // The direct kernel, pool included; its blocks share nothing, so a channel cut costs only the
-      // fork-join, and a row cut also the halo rows each block stages again (conv1 of the letter CNN at
-      // batch 1 on 2 threads: 3.5 µs alone, 2.9 by channel, 3.3 by rows).
+      // fork-join, and a row cut also the halo rows each block stages again.
       w.one_core_ns = kernels::cost::direct_conv_ns(kernels::conv2d_direct_vector_fmas<T>(g, e, in[0]));
       if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
       w.channel_cut_ns = 0;
@@ -325,12 +324,10 @@ class Conv2d final : public Layer<T> {
 
   // Positions per stacked GEMM: several images of a small feature map share one matrix product.
   static constexpr std::size_t stack_columns = 512;
-  // The most bytes of im2col columns (patch × positions) one forward stack builds. More images per
-  // stack lost when the patch is long: the 3×3 512@7² (4,608 × 49 columns, 0.9 MB per image) at batch
-  // 16 on 2 threads ran 9.6 ms in stacks of 8 images, 8.8 in stacks of 4 and 9.3 in stacks of 2 (the
-  // columns of both cores and the 9.4 MB of weights crowd the shared L3), and on one thread 18.4 and
-  // 18.0 ms in stacks of 8 and 4. The backward's stacks are not capped: there longer stacks won
-  // (the same layer's backward at batch 16, one thread: 40.9 ms in stacks of 8, 43.0 in stacks of 4).
+  // The most bytes of im2col columns (patch × positions) one forward stack builds: with a long patch,
+  // more images per stack crowd the shared L3 with every core's columns and lose
+  // (docs/performance.md, "The kernels' constants"). The backward's stacks are not capped: there
+  // longer stacks won.
   static constexpr std::size_t stack_column_bytes = std::size_t{4} << 20;
 
   // The most images of Q positions and K patch values one forward stack takes: stack_columns
