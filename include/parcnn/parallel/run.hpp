@@ -5,7 +5,7 @@
 // scratch memory, planned before the run. Blocks are fixed by the cut, never by work stealing, so a
 // strategy with a given thread count computes the same values on every run. Inside Team::run
 // (parallel/team.hpp) the blocks go to the team's spinning helpers instead of a fork-join, and `worker`
-// is the worker's number in the team.
+// is the thread's index in the team.
 #pragma once
 
 #include <cassert>

@@ -5,8 +5,8 @@
 // each), and whether the other core's worker is still awake when the next cut comes decides whether
 // the cut pays at all.
 //
-// A team belongs to an executor's scope (parallel/executor.hpp), which keeps one for its arena from run to
-// run. Inside `Team::run(workers, f)` on the scope's thread, that thread leads the team: up to
+// A team belongs to an executor (parallel/executor.hpp), which keeps one for its arena from run to run.
+// Inside `Team::run(workers, f)` on the scope's thread, that thread leads the team: up to
 // workers − 1 helpers, oneTBB tasks of the scope's arena, spin (with a pause) for the length of f and
 // linger, spinning, for the scope's `linger` after it (as OpenMP's threads spin before they sleep), and
 // every run_blocks the leader calls publishes its blocks to them instead of forking. Only the blocks
@@ -15,9 +15,9 @@
 // cache line's round trip to its helper, at most every 0.1 s (measured_hand_off_ns): strategy::Auto
 // scales its cut costs by it.
 //
-// Anywhere else — outside an executor's scope, on a helper, inside a block, on another thread of the scope
-// (a user's own parallel loop), while the team is led by another thread — Team::run just calls f and
-// every cut goes through oneTBB, which may be nested to any depth.
+// Anywhere else — outside an executor's scope, on a helper, inside a block, on another thread of the
+// scope (a user's own parallel loop), while the team is led by another thread — Team::run just calls f
+// and every cut goes through oneTBB, which may be nested to any depth.
 //
 // Never a deadlock, by design: no thread ever waits for a helper task to start. Blocks are claimed,
 // never assigned: the leader claims whatever no helper has taken and waits only for blocks a running

@@ -3,7 +3,7 @@
 // profile_step runs Trainer::step's work by chunks, as a step does (each chunk on one worker, the
 // workers side by side), but one phase at a time with every worker waiting for the others between
 // phases, and times each phase: the forward pass of every stage (a layer, or a convolution with the
-// pool and GELU it runs in its forward for backward, Sequential::for_backward_stage), the loss, the
+// pool and GELU it runs in its forward for backward, planner::for_backward_stage), the loss, the
 // backward pass of every stage (a convolution with the pool and GELU its backward runs through,
 // Layer::backward_fused), split into the weight gradient (dW: the stage run without an input gradient,
 // after one untimed such run so that both timed runs start warm) and the rest (dX: the whole stage less
@@ -147,7 +147,7 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
   std::vector<double> flops(L, 0.0);
   for (std::size_t i = 0; i < L; ++i)
     for (Chunk& ch : state) flops[i] += model[i].workload(input_of(ch, i).shape()).flops;
-  // The stages of a pass, first to last, from `next_of` (Sequential::for_backward_stage or
+  // The stages of a pass, first to last, from `next_of` (planner::for_backward_stage or
   // backward_stage), named "<prefix> <layer> + <layer>...", with their parameters' offset.
   struct Stage {
     std::size_t first, next, params_before;
