@@ -11,10 +11,12 @@ int main() {
   parcnn::Tensor<float> images(parcnn::Shape{8, 1, 28, 28});
   parcnn::fill_uniform<float>(images, 0.0, 1.0, /*seed=*/7);
 
-  // Forward on 2 threads, cutting the batch into per-image tasks.
-  const parcnn::Tensor<float> log_probs = parcnn::with_threads(2, [&] {
-    return model.forward(images, parcnn::strategy::Batch{});
-  });
+  // Two workers; a plan for this input shape on them, decided once (auto's choice per layer), and a
+  // workspace that holds the activations from one call to the next.
+  parcnn::Executor two(2);
+  const parcnn::Plan plan = model.plan(images.shape(), parcnn::strategy::Auto{}, two);
+  parcnn::Workspace<float> ws;
+  const parcnn::Tensor<float> log_probs(model.forward(images, plan, ws, two));
 
   for (std::size_t n = 0; n < log_probs.dim(0); ++n) {
     std::size_t best = 0;
@@ -22,4 +24,5 @@ int main() {
       if (log_probs(n, c) > log_probs(n, best)) best = c;
     std::printf("image %zu: letter %c (log-probability %.3f)\n", n, char('A' + best), double(log_probs(n, best)));
   }
+  std::printf("\n%s", plan.describe().c_str());  // what ran: each stage's cut, kernel and why
 }
