@@ -9,7 +9,8 @@
 // --by-layers trains every layer over the whole batch in turn (TrainerOptions::by_chunks off);
 // --chunk-images sets TrainerOptions::chunk_images; --profile (train) prints where the step's time goes
 // to stderr, phase by phase (train/step_profile.hpp), before the timed runs; --no-fusion runs every layer
-// on its own, forward and backward (Sequential::fuse_epilogues(false)).
+// on its own, forward and backward (Sequential::fuse_epilogues(false)); --machine-profile uses the figures
+// bench/calibrate measured (parallel/machine_profile.hpp) instead of the built-in ones.
 // X.f32: float32 little-endian [B, 1, 28, 28]; Y.f32 receives the log-probabilities [B, 26].
 #include <parcnn/parcnn.hpp>
 
@@ -21,7 +22,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"Times the letter CNN (26 classes) forward or a training step on given weights; prints one JSON object."};
-  std::string weights, input, output, mode = "forward", strategy_name = "auto";
+  std::string weights, input, output, mode = "forward", strategy_name = "auto", machine_profile;
   std::size_t batch = 64, threads = 1, repeat = 50, chunk_images = parcnn::TrainerOptions{}.chunk_images;
   bool plan = false, by_layers = false, profile = false, no_fusion = false;
   app.add_option("--weights", weights, "weights of the 26-class letter CNN (safetensors)")->required()->check(CLI::ExistingFile);
@@ -34,12 +35,15 @@ int main(int argc, char** argv) {
   app.add_option("--strategy", strategy_name, "parallel strategy, or tuned")->check(examples::strategy_name(true))->capture_default_str();
   app.add_option("--repeat", repeat, "timed runs")->check(CLI::Range(std::size_t(1), std::size_t(10000000)))->capture_default_str();
   app.add_flag("--plan", plan, "print the plan to stderr");
+  app.add_option("--machine-profile", machine_profile, "a machine profile written by calibrate (default: the built-in one)")
+      ->check(CLI::ExistingFile);
   app.add_flag("--by-layers", by_layers, "train every layer over the whole batch in turn");
   app.add_flag("--no-fusion", no_fusion, "run every layer on its own, forward and backward");
   app.add_flag("--profile", profile, "train: print each phase of the step (us, GFLOP/s, % of peak) to stderr");
   app.add_option("--chunk-images", chunk_images, "images per gradient chunk")
       ->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
   if (const auto status = examples::parse(app, argc, argv)) return *status;
+  if (!machine_profile.empty()) parcnn::use_machine_profile(parcnn::MachineProfile::load(machine_profile));
 
   try {
     const bool train = mode == "train";

@@ -7,9 +7,9 @@
 //   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, linear, log-softmax,
 //              each with a plain-loop reference; cost.hpp, what they take on one core (for Auto)
 //   parallel/  the strategies (Sequential, Batch, Channel, Spatial, Tiled, Auto, Tuned, Fixed), the
-//              runtime Strategy value with names, thread scopes (Executor), the executor profile plans
-//              are made for, the oneTBB block runner, and Team (helpers that stay awake between a
-//              model's cuts); the only folder that includes oneTBB
+//              runtime Strategy value with names, executors and the profile plans are made for, the
+//              machine profile (what cores and cuts cost here), the oneTBB block runner, and Team
+//              (helpers that stay awake between a model's cuts); the only folder that includes oneTBB
 //   plan/      Plan (a model's stages, cuts, kernel paths and team for one input and executor) and
 //              make_plan, where they are decided
 //   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
@@ -34,15 +34,16 @@
 #include "parcnn/parallel/auto.hpp"
 #include "parcnn/parallel/batch.hpp"
 #include "parcnn/parallel/channel.hpp"
+#include "parcnn/parallel/executor.hpp"
 #include "parcnn/parallel/executor_profile.hpp"
 #include "parcnn/parallel/fixed.hpp"
 #include "parcnn/parallel/index_space.hpp"
+#include "parcnn/parallel/machine_profile.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/sequential.hpp"
 #include "parcnn/parallel/spatial.hpp"
 #include "parcnn/parallel/strategy.hpp"
 #include "parcnn/parallel/team.hpp"
-#include "parcnn/parallel/executor.hpp"
 #include "parcnn/parallel/tiled.hpp"
 #include "parcnn/parallel/tuned.hpp"
 

@@ -21,13 +21,9 @@
 #include <type_traits>
 #include <vector>
 
-namespace parcnn {
+#include "parcnn/core/error.hpp"
 
-// A file that cannot be read as what it claims to be.
-class IoError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace parcnn {
 
 namespace io {
 

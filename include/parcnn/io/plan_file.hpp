@@ -24,7 +24,6 @@
 
 #include "parcnn/core/error.hpp"
 #include "parcnn/core/shape.hpp"
-#include "parcnn/io/idx.hpp"  // IoError
 #include "parcnn/plan/make_plan.hpp"
 #include "parcnn/plan/plan.hpp"
 

@@ -73,7 +73,7 @@ class Linear final : public Layer<T> {
     w.parameter_bytes = double(sizeof(T)) * double(weight_.size());
     w.bytes = double(sizeof(T)) * double(in[0] * in_ + in[0] * out_) + w.parameter_bytes;
     w.one_core_ns = kernels::cost::gemm_ns<T>(double(out_), double(in[0]), double(in_), w.bytes,
-                                              kernels::cost::small_gemm_flop_per_ns);
+                                              kernels::cost::rates().small_gemm_flop_per_ns);
     w.stacked_images = kernels::linear_tile_rows;
     return w;
   }

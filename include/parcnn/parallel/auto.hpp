@@ -20,7 +20,8 @@
 //     else sequential.
 // Every cost scales with the executor's hand-off (cost_scale) where it is well above the one the
 // defaults were measured at: with the cores far apart, every cut that shares data costs several times
-// more. The settings' defaults and the measurements behind each: docs/strategies.md ("Auto's settings").
+// more. The cut costs come from the machine profile in use (parallel/machine_profile.hpp); the other
+// settings' defaults and the measurements behind each: docs/strategies.md ("Auto's settings").
 // Near the thresholds no rule is right on every run; strategy::Tuned measures instead of guessing.
 #pragma once
 
@@ -31,6 +32,7 @@
 #include "parcnn/parallel/batch.hpp"
 #include "parcnn/parallel/channel.hpp"
 #include "parcnn/parallel/index_space.hpp"
+#include "parcnn/parallel/machine_profile.hpp"
 #include "parcnn/parallel/sequential.hpp"
 #include "parcnn/parallel/spatial.hpp"
 #include "parcnn/parallel/team.hpp"
@@ -44,11 +46,12 @@ struct AutoChoice {
 };
 
 struct Auto {
-  // What a fork-join costs: a cut pays when the time it saves exceeds this.
-  double fork_join_ns = 1200;
+  // What a fork-join costs: a cut pays when the time it saves exceeds this. This and the next two: the
+  // machine profile's in use when the Auto is made (parallel/machine_profile.hpp).
+  double fork_join_ns = machine_profile().fork_join_ns;
   // What a cut costs handed to the spinning helpers of a team instead (Team::run, as a model's
   // layer-by-layer pass runs; see in_team): nothing to spawn, no thread to wake.
-  double team_fork_join_ns = 400;
+  double team_fork_join_ns = machine_profile().team_fork_join_ns;
   // What a cut inside one image costs beyond the fork-join (rule 4) for a layer that does not say
   // (Workload::channel_cut_ns, row_cut_ns).
   double in_image_ns = 3000;
@@ -63,7 +66,7 @@ struct Auto {
   // The hand-off (a cache line's round trip between two workers) at which the costs above hold, and
   // the figure to scale them by: `hand_off_ns` when set (>= 0; a plan sets its executor's), else what
   // the calling executor scope measured (none: no scaling).
-  double reference_hand_off_ns = 150;
+  double reference_hand_off_ns = machine_profile().reference_hand_off_ns;
   double hand_off_ns = -1;
 
   // Blocks per worker when cutting by images (rule 3), at most; fewer where the batch or the layer's
