@@ -43,9 +43,9 @@ int main(int argc, char** argv) {
   app.add_option("--chunk-images", chunk_images, "images per gradient chunk")
       ->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
   if (const auto status = examples::parse(app, argc, argv)) return *status;
-  if (!machine_profile.empty()) parcnn::use_machine_profile(parcnn::MachineProfile::load(machine_profile));
 
   try {
+    if (!machine_profile.empty()) parcnn::use_machine_profile(parcnn::MachineProfile::load(machine_profile));
     const bool train = mode == "train";
     parcnn::Sequential<float> model = parcnn::models::letter_cnn<float>(26);
     parcnn::io::load_safetensors(weights, model);

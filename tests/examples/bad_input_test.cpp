@@ -200,6 +200,11 @@ std::vector<Case> cases() {
                  return program("bench/parcnn_run",
                                 "--weights " + letter_cnn_weights(26) + " --batch 1 --repeat 1 --output /dev/full");
                }});
+  c.push_back({"parcnn_run", "`--machine-profile` with an unknown key", "unknown key 'speed'", [] {
+                 const std::string path = temp_path("bad.machine-profile");
+                 std::ofstream(path) << "fork_join_ns = 1000\nspeed = 3\n";
+                 return program("bench/parcnn_run", "--weights " + letter_cnn_weights(26) + " --machine-profile " + path);
+               }});
   c.push_back({"parcnn_run", "`--input /nonexistent`", "does not exist", [] {
                  return program("bench/parcnn_run", "--weights " + letter_cnn_weights(26) + " --input /nonexistent");
                }});
