@@ -97,11 +97,16 @@ class Executor {
   }
 
   // What plans for this executor are made for: its workers, its team, and the hand-off between its
-  // workers as its team measured it (the first time, the team gathers once to measure; the figure is
-  // refreshed at most every 0.1 s as the team runs).
+  // workers as its team measured it (the first time, the team gathers once to measure; the figure
+  // then stays, and plans with it, until remeasure_hand_off).
   ExecutorProfile profile() {
     return run([] { return ExecutorProfile::current(); });
   }
+
+  // Measures the hand-off again at the next run (the host may have moved its vCPUs apart or together:
+  // a plan made before keeps the old figure; a forward under a strategy makes a new plan). Returns
+  // false while another thread runs a pass on this executor.
+  bool remeasure_hand_off() { return team_.forget_hand_off(); }
 
  private:
   static std::size_t checked(std::size_t count) {

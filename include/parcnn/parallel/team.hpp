@@ -12,8 +12,8 @@
 // every run_blocks the leader calls publishes its blocks to them instead of forking. Only the blocks
 // are shared: everything else in f runs on the leader alone. A fork through oneTBB from the scope's
 // thread first sends lingering helpers back to oneTBB, whose workers it needs. The team also times a
-// cache line's round trip to its helper, at most every 0.1 s (measured_hand_off_ns): strategy::Auto
-// scales its cut costs by it.
+// cache line's round trip to its helper once, at its first run with a helper present
+// (measured_hand_off_ns): strategy::Auto scales its cut costs by it.
 //
 // Anywhere else — outside an executor's scope, on a helper, inside a block, on another thread of the
 // scope (a user's own parallel loop), while the team is led by another thread — Team::run just calls f
@@ -125,8 +125,9 @@ class Team {
   }
 
   // The round trip of one cache line between this thread and a helper of its executor scope's team, in
-  // ns, as last measured (at most every 0.1 s, at the start of a run with a helper present); 0 when
-  // not measured. About 110 ns when the host puts the two vCPUs close, 500–560 ns when far apart —
+  // ns, measured once, at the start of the first run with a helper present (tried again at most every
+  // 0.1 s until it succeeds, and after forget_hand_off); 0 when not measured. A property of the team,
+  // so that plans made for it stay made. About 110 ns when the host puts the two vCPUs close, 500–560 ns when far apart —
   // where every cut inside an image costs several times more (strategy::Auto scales by it). Asked
   // first outside a run (a layer run on its own, a plan printed before any run), the team gathers
   // once to measure, waiting up to 1 ms for its helper to start.
@@ -140,6 +141,16 @@ class Team {
       kept->lead(measure);
     }
     return kept->hand_off_ns_.load(std::memory_order_relaxed);
+  }
+
+  // Forgets the measured hand-off, so that the next run measures it again (Executor::remeasure_hand_off).
+  // Returns false, forgetting nothing, while another thread leads the team.
+  bool forget_hand_off() {
+    if (!try_hold()) return false;
+    const Held held{*this};
+    hand_off_ns_.store(0.0, std::memory_order_relaxed);
+    probed_at_ns_ = -2'000'000'000;
+    return true;
   }
 
   // Makes `team` the calling thread's kept team for its lifetime (Executor::run), then restores the
@@ -261,11 +272,13 @@ class Team {
     f();
   }
 
-  // Measures hand_off_ns_ against helper 1 when the last try is over 0.1 s old: the median of 31
+  // Measures hand_off_ns_ against helper 1, unless measured already or the last try is under 0.1 s
+  // old: the median of 31
   // round trips of a counter it echoes. Only with the helper in its loop, waited for up to `wait_ns`
   // (a try that waits counts as a try, helper or not). A helper that stops answering (it left) ends
   // the probe without a figure.
   void probe_hand_off(std::int64_t wait_ns = 0) {
+    if (hand_off_ns_.load(std::memory_order_relaxed) > 0) return;
     const std::int64_t now = detail::steady_ns();
     if (now - probed_at_ns_ < 100'000'000) return;
     if (wait_ns > 0) probed_at_ns_ = now;
