@@ -131,6 +131,21 @@ bool any_stage(const Model& model, const Shape& in, std::size_t workers, const S
   return false;
 }
 
+namespace detail {
+// The stage of layers [first, next) with post-ops `e` on input shape `x`: its shapes and workload, no cut.
+template <class Model>
+PlanStage stage_of(const Model& model, std::size_t first, std::size_t next, const kernels::Epilogue& e, const Shape& x) {
+  PlanStage st;
+  st.first = first;
+  st.next = next;
+  st.post_ops = e;
+  st.in = x;
+  st.out = model[first].fused_output_shape(x, e);
+  st.work = model[first].fused_workload(x, e);
+  return st;
+}
+}  // namespace detail
+
 // The stages of a layer-by-layer pass on input shape `in` with `workers` slots under `strategy`, with
 // their shapes and workloads but no cut (for tools that time stages one by one; it allocates).
 template <class Model>
@@ -139,14 +154,7 @@ std::vector<PlanStage> stages(const Model& model, const Shape& in, std::size_t w
   std::vector<PlanStage> all;
   any_stage(model, in, workers, strategy, pass,
             [&](std::size_t first, std::size_t next, const kernels::Epilogue& e, const Shape& x) {
-              PlanStage st;
-              st.first = first;
-              st.next = next;
-              st.post_ops = e;
-              st.in = x;
-              st.out = model[first].fused_output_shape(x, e);
-              st.work = model[first].fused_workload(x, e);
-              all.push_back(std::move(st));
+              all.push_back(detail::stage_of(model, first, next, e, x));
               return false;
             });
   return all;
@@ -263,13 +271,7 @@ Plan make_plan(const Model& model, const Shape& in, const Strategy& strategy, Pa
   const Strategy cuts = plan.depth_first() ? Strategy(strategy::Sequential{}) : pass_strategy(decides, plan.team, profile);
   any_stage(model, in, stage_workers, cuts, pass,
             [&](std::size_t first, std::size_t next, const kernels::Epilogue& e, const Shape& x) {
-              PlanStage st;
-              st.first = first;
-              st.next = next;
-              st.post_ops = e;
-              st.in = x;
-              st.out = model[first].fused_output_shape(x, e);
-              st.work = model[first].fused_workload(x, e);
+              PlanStage st = detail::stage_of(model, first, next, e, x);
               if (plan.depth_first()) {
                 st.strategy = "sequential";
                 st.cut = Cut::whole(st.work.space);
