@@ -175,22 +175,15 @@ class Sequential final : public Layer<T> {
   // the same bits. To call backward afterwards, run forward_for_backward instead.
   TensorView<const T> forward(TensorView<const T> in, const Plan& plan, Workspace<T>& ws) const {
     check_plan(plan, in.shape(), Pass::inference);
-    if (layers_.empty()) return in;
-    Tensor<T>& y = ws.tensor(layers_.size() - 1, plan.output);
-    execute(in, y.view(), plan, ws);
-    return y.view();
+    return run_plan(in, plan, ws);
   }
 
   // forward under `strategy`: the plan for this input, strategy and calling scope, made on the first
   // call and kept in `ws` for the next ones (a call with another shape, strategy or scope makes a new
   // one).
   TensorView<const T> forward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
-    const Shape out_shape = output_shape(in.shape());  // every layer checked before any runs
     if (layers_.empty()) return in;
-    const Plan& plan = cached_plan(in.shape(), strategy, Pass::inference, ws);
-    Tensor<T>& y = ws.tensor(layers_.size() - 1, out_shape);
-    execute(in, y.view(), plan, ws);
-    return y.view();
+    return run_plan(in, cached_plan(in.shape(), strategy, Pass::inference, ws), ws);
   }
 
   using Layer<T>::forward_for_backward;
@@ -199,20 +192,13 @@ class Sequential final : public Layer<T> {
   // for this input) says: layer by layer, each stage cut as planned.
   TensorView<const T> forward_for_backward(TensorView<const T> in, const Plan& plan, Workspace<T>& ws) const {
     check_plan(plan, in.shape(), Pass::for_backward);
-    if (layers_.empty()) return in;
-    Tensor<T>& y = ws.tensor(layers_.size() - 1, plan.output);
-    execute(in, y.view(), plan, ws);
-    return y.view();
+    return run_plan(in, plan, ws);
   }
 
   // forward_for_backward under `strategy`, its plan kept in `ws` as forward's.
   TensorView<const T> forward_for_backward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
-    const Shape out_shape = output_shape(in.shape());
     if (layers_.empty()) return in;
-    const Plan& plan = cached_plan(in.shape(), strategy, Pass::for_backward, ws);
-    Tensor<T>& y = ws.tensor(layers_.size() - 1, out_shape);
-    execute(in, y.view(), plan, ws);
-    return y.view();
+    return run_plan(in, cached_plan(in.shape(), strategy, Pass::for_backward, ws), ws);
   }
 
  protected:
@@ -317,6 +303,15 @@ class Sequential final : public Layer<T> {
       throw ConfigError(std::string("Sequential::") + kind + ": the plan was made for " +
                         std::to_string(plan.profile.workers) + " worker(s); this scope has " +
                         std::to_string(current_workers()));
+  }
+
+  // Runs `plan` (checked, or made for this input: every layer's shape checked before any runs) into
+  // the output it keeps in `ws`; a view of it.
+  TensorView<const T> run_plan(TensorView<const T> in, const Plan& plan, Workspace<T>& ws) const {
+    if (layers_.empty()) return in;
+    Tensor<T>& y = ws.tensor(layers_.size() - 1, plan.output);
+    execute(in, y.view(), plan, ws);
+    return y.view();
   }
 
   // Runs `plan` (checked): depth-first blocks, each through every stage on one worker, or the stages
