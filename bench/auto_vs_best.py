@@ -5,7 +5,7 @@
 
 Reads Google Benchmark JSON from layers_bench / network_bench (--benchmark_out=F
 --benchmark_out_format=json). For every layer × batch × threads with more than one thread it prints the
-fastest fixed strategy (sequential on 1 thread counts too) and auto's and tuned's time as a ratio to it,
+fastest fixed strategy (serial on 1 thread counts too) and auto's and tuned's time as a ratio to it,
 marked "=" where auto or tuned ran the very blocks of that strategy (the benchmarks label each run with
 its cut), so that any difference is noise; then how many shapes are within the threshold or ran the
 best strategy's cut. Times are real time per call; when the file holds
@@ -16,7 +16,7 @@ import argparse
 
 import bench_json
 
-FIXED = ("sequential", "batch", "channel", "spatial", "tiled")
+FIXED = ("serial", "batch", "channel", "spatial", "tiled")
 
 
 def main():
@@ -36,7 +36,7 @@ def main():
     within_or_same = {"auto": 0, "tuned": 0}
     for layer, batch, threads in shapes:
         fixed = {(th, s): t for (l, b, th, s), t in times.items()
-                 if l == layer and b == batch and (th == threads or (th == 1 and s == "sequential"))
+                 if l == layer and b == batch and (th == threads or (th == 1 and s == "serial"))
                  and s.split(":")[0] in FIXED}
         if not fixed:
             continue

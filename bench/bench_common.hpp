@@ -16,7 +16,7 @@ namespace parcnn::bench {
 
 inline const std::vector<std::size_t> batch_sizes{1, 16, 64, 256};
 // "tuned" measures a plan with parcnn::tune before the timed loop.
-inline const std::vector<std::string> strategy_names{"sequential", "batch", "channel", "spatial", "tiled:4x4", "auto",
+inline const std::vector<std::string> strategy_names{"serial", "batch", "channel", "spatial", "tiled:4x4", "auto",
                                                      "tuned"};
 
 inline std::vector<std::size_t> thread_counts() {
@@ -59,7 +59,7 @@ inline void register_layer(const std::string& name, std::shared_ptr<const Layer<
   for (std::size_t batch : batch_sizes)
     for (std::size_t threads : thread_counts())
       for (const std::string& strategy_name : strategy_names) {
-        if (strategy_name == "sequential" && threads > 1) continue;
+        if (strategy_name == "serial" && threads > 1) continue;
         const std::string id = name + "/batch:" + std::to_string(batch) + "/threads:" + std::to_string(threads) +
                                "/strategy:" + strategy_name;
         benchmark::RegisterBenchmark(id.c_str(), [=](benchmark::State& state) {

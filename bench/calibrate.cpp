@@ -53,7 +53,7 @@ double layer_ns(const parcnn::Layer<float>& layer, const parcnn::Shape& in, std:
   parcnn::Workspace<float> ws;
   parcnn::Executor one(1);
   return one.run([&] {
-    return median_ns([&] { layer.forward(x.view(), y.view(), parcnn::strategy::Sequential{}, ws); }, repeat);
+    return median_ns([&] { layer.forward(x.view(), y.view(), parcnn::strategy::Serial{}, ws); }, repeat);
   });
 }
 
@@ -129,8 +129,7 @@ int main(int argc, char** argv) {
     Sequential<float> stage;
     stage.add("conv1", Conv2d<float>(1, 32, 3)).add("pool1", MaxPool2d<float>(2));
     const Shape in{64, 1, 28, 28};
-    kernels::Epilogue e;
-    e.max_pool_2x2 = true;
+    const kernels::PostOps e{{kernels::PostOp::Kind::max_pool_2x2}};
     const auto g = stage.get<Conv2d<float>>("conv1").geometry(in);
     r.direct_conv_ns_per_vector_fma = layer_ns(stage, in, repeat) / kernels::conv2d_direct_vector_fmas<float>(g, e, 64);
   }

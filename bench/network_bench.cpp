@@ -16,8 +16,8 @@ void register_paced(const std::shared_ptr<const parcnn::Sequential<float>>& mode
   using namespace parcnn;
   for (int pause_us : {200, 2000})
     for (std::size_t threads : bench::thread_counts())
-      for (const char* strategy_name : {"sequential", "auto"}) {
-        if (std::string(strategy_name) == "sequential" && threads > 1) continue;
+      for (const char* strategy_name : {"serial", "auto"}) {
+        if (std::string(strategy_name) == "serial" && threads > 1) continue;
         const std::string id = "letter_cnn_paced/pause_us:" + std::to_string(pause_us) +
                                "/batch:1/threads:" + std::to_string(threads) + "/strategy:" + strategy_name;
         benchmark::RegisterBenchmark(id.c_str(), [=](benchmark::State& state) {
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
                         models::letter_cnn_input);
   // The same network with every layer run on its own (no fused pool and GELU), to see what fusion gains.
   auto unfused = std::make_shared<Sequential<float>>(models::letter_cnn<float>(26, 1));
-  unfused->fuse_epilogues(false);
+  unfused->fuse_post_ops(false);
   bench::register_layer("letter_cnn_unfused", unfused, models::letter_cnn_input);
   register_paced(std::make_shared<const Sequential<float>>(models::letter_cnn<float>(26, 1)));
   benchmark::Initialize(&argc, argv);

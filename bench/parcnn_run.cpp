@@ -9,7 +9,7 @@
 // --by-layers trains every layer over the whole batch in turn (TrainerOptions::by_chunks off);
 // --chunk-images sets TrainerOptions::chunk_images; --profile (train) prints where the step's time goes
 // to stderr, phase by phase (train/step_profile.hpp), before the timed runs; --no-fusion runs every layer
-// on its own, forward and backward (Sequential::fuse_epilogues(false)); --machine-profile uses the figures
+// on its own, forward and backward (Sequential::fuse_post_ops(false)); --machine-profile uses the figures
 // bench/calibrate measured (parallel/machine_profile.hpp) instead of the built-in ones.
 // X.f32: float32 little-endian [B, 1, 28, 28]; Y.f32 receives the log-probabilities [B, 26].
 #include <parcnn/parcnn.hpp>
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     const bool train = mode == "train";
     parcnn::Sequential<float> model = parcnn::models::letter_cnn<float>(26);
     parcnn::io::load_safetensors(weights, model);
-    model.fuse_epilogues(!no_fusion);
+    model.fuse_post_ops(!no_fusion);
     parcnn::Tensor<float> x(parcnn::Shape{batch, 1, 28, 28});
     if (!input.empty())
       examples::read_file(input, x.data(), x.size() * sizeof(float));

@@ -55,12 +55,12 @@ def plot_network(path, out_dir, plt):
 
     fig, axes = plt.subplots(1, len(batches), figsize=(3.6 * len(batches), 4), sharey=True, squeeze=False)
     for ax, b in zip(axes[0], batches):
-        base = bench.get((model, b, 1, "sequential"))
+        base = bench.get((model, b, 1, "serial"))
         if not base:
             continue
         for s in strategies:
             xs = [t for t in threads if (model, b, t, s) in bench]
-            if s != "sequential" and xs:
+            if s != "serial" and xs:
                 ax.plot(xs, [bench[(model, b, t, s)] / base for t in xs], marker="o", label=s, color=color[s])
         ax.plot(threads, threads, color="grey", linestyle=":", label="ideal")
         ax.set_xticks(threads)

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   CLI::App app{"The letter CNN forward under every parallel strategy and thread count: time, speed-up, "
                "efficiency, and whether the results match the sequential run."};
   std::size_t batch = 64, threads = parcnn::hardware_threads(), repeat = 20;
-  std::vector<std::string> strategies{"sequential", "batch", "channel", "spatial", "tiled:4x4", "tiled:8x8x16", "auto", "tuned"};
+  std::vector<std::string> strategies{"serial", "batch", "channel", "spatial", "tiled:4x4", "tiled:8x8x16", "auto", "tuned"};
   bool plan = false, json = false;
   app.add_option("--batch", batch, "images per forward")->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
   app.add_option("--threads", threads, "run thread counts 1 to T")->check(CLI::Range(std::size_t(1), std::size_t(4096)))->capture_default_str();
@@ -73,10 +73,10 @@ int main(int argc, char** argv) {
       model.forward(x, parcnn::strategy::Batch{}, ws);
   }
 
-  // The baseline: the sequential strategy on one thread.
+  // The baseline: the serial strategy on one thread.
   parcnn::Tensor<float> reference;
   const double base_ms = parcnn::with_threads(1, [&] {
-    return median_ms(model, x, parcnn::strategy::Sequential{}, o.repeat, reference);
+    return median_ms(model, x, parcnn::strategy::Serial{}, o.repeat, reference);
   });
 
   if (!o.json) {
@@ -99,9 +99,9 @@ int main(int argc, char** argv) {
     }
     for (const auto& name : strategies) {
       const parcnn::Strategy s = name == "tuned" ? parcnn::Strategy(plan) : parcnn::Strategy::parse(name);
-      if (s.name() == "sequential" && t > 1) continue;  // one thread whatever the arena
+      if (s.name() == "serial" && t > 1) continue;  // one thread whatever the arena
       parcnn::Tensor<float> y;
-      const double ms = t == 1 && s.name() == "sequential"
+      const double ms = t == 1 && s.name() == "serial"
                             ? base_ms
                             : parcnn::with_threads(t, [&] { return median_ms(model, x, s, o.repeat, y); });
       if (y.empty()) y = reference;
@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
                                    {"max_abs_diff", diff}});
       } else {
         char how[64];
-        if (t == 1 && s.name() == "sequential") std::snprintf(how, sizeof how, "reference");
+        if (t == 1 && s.name() == "serial") std::snprintf(how, sizeof how, "reference");
         else if (bitwise) std::snprintf(how, sizeof how, "True (bitwise)");
         else std::snprintf(how, sizeof how, "%s (max |diff| %.1e)", match ? "True" : "FALSE", diff);
         std::printf("%-14s %7zu %10.3f %9.2fx %10.1f%% %11.0f  %s\n", s.name().c_str(), t, ms, speedup,

@@ -4,15 +4,16 @@
 // above it here, .ci/check-includes):
 //   core/      Shape, Tensor<T>, TensorView<T>, Workspace<T>, GradientChunks<T>, random fills,
 //              comparisons, Eigen maps
-//   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, linear, log-softmax,
-//              each with a plain-loop reference; cost.hpp, what they take on one core (for Auto)
-//   parallel/  the strategies (Sequential, Batch, Channel, Spatial, Tiled, Auto, Tuned, Fixed), the
+//   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, ReLU, linear,
+//              log-softmax, each with a plain-loop reference; post-ops (what a layer runs on its
+//              output); cost.hpp, what they take on one core (for Auto)
+//   parallel/  the strategies (Serial, Batch, Channel, Spatial, Tiled, Auto, Tuned, Fixed), the
 //              runtime Strategy value with names, executors and the profile plans are made for, the
 //              machine profile (what cores and cuts cost here), the oneTBB block runner, and Team
 //              (helpers that stay awake between a model's cuts); the only folder that includes oneTBB
 //   plan/      Plan (a model's stages, cuts, kernel paths and team for one input and executor) and
 //              make_plan, where they are decided
-//   layers/    Conv2d, MaxPool2d, GELU, Linear, LogSoftmax, Flatten, Sequential
+//   layers/    Conv2d, MaxPool2d, GELU, ReLU (element-wise layers), Linear, LogSoftmax, Flatten, Sequential
 //   models/    the letter CNN of the guide
 //   train/     losses, parameters with gradients, SGD and Adam, the trainer, the step's profile
 //   io/        IDX data sets (gzip or plain), batches, safetensors weights, plans as JSON files
@@ -40,7 +41,7 @@
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/machine_profile.hpp"
 #include "parcnn/parallel/run.hpp"
-#include "parcnn/parallel/sequential.hpp"
+#include "parcnn/parallel/serial.hpp"
 #include "parcnn/parallel/spatial.hpp"
 #include "parcnn/parallel/strategy.hpp"
 #include "parcnn/parallel/team.hpp"
@@ -51,12 +52,14 @@
 #include "parcnn/plan/plan.hpp"
 
 #include "parcnn/layers/conv2d.hpp"
+#include "parcnn/layers/elementwise.hpp"
 #include "parcnn/layers/flatten.hpp"
 #include "parcnn/layers/gelu.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/layers/linear.hpp"
 #include "parcnn/layers/log_softmax.hpp"
 #include "parcnn/layers/maxpool2d.hpp"
+#include "parcnn/layers/relu.hpp"
 #include "parcnn/layers/sequential.hpp"
 #include "parcnn/layers/tune.hpp"
 

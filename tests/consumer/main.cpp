@@ -10,7 +10,7 @@ int main() {
   parcnn::fill_uniform<float>(images, 0.0, 1.0, /*seed=*/2);
 
   const auto log_probs = parcnn::with_threads(2, [&] { return model.forward(images, parcnn::strategy::Batch{}); });
-  const auto reference = model.forward(images, parcnn::strategy::Sequential{});
+  const auto reference = model.forward(images, parcnn::strategy::Serial{});
 
   double total = 0;  // each row of probabilities sums to 1
   for (std::size_t c = 0; c < 26; ++c) total += std::exp(double(log_probs(0, c)));

@@ -32,7 +32,7 @@ TEST(PlanFileTest, ASavedPlanLoadsAsItWasMade) {
 TEST(PlanFileTest, ALoadedTunedPlanRunsToTheSequentialBits) {
   const Sequential<float> m = small_cnn(3, 12, 9, 10);
   const Tensor<float> x = random_tensor<float>(Shape{7, 3, 9, 9}, 90);
-  const Tensor<float> expected = m.forward(x, strategy::Sequential{});
+  const Tensor<float> expected = m.forward(x, strategy::Serial{});
   Executor two(2);
   const strategy::Tuned tuned = two.run([&] { return tune(m, x.shape(), {}, TuneOptions{1, 0.03, 1}); });
   const std::string text = io::plan_to_json(m.plan(x.shape(), tuned, two));
@@ -70,7 +70,9 @@ TEST(PlanFileTest, WhatIsNotAPlanOfTheModelGetsAnIoErrorSayingWhy) {
   rejects(with(good, "\"pass\"", "\"passes\""), {"p.json has no 'pass'"});
   rejects(with(good, "\"name\": \"conv\"", "\"name\": \"conv0\""), {"does not fit the model", "'conv0' in the plan"});
   rejects(with(good, "\"input\": [\n  2,", "\"input\": [\n  3,"), {"does not fit the model"});
-  rejects(with(good, "\"max_pool_2x2\": true", "\"max_pool_2x2\": false"), {"do not make the post-ops"});
+  rejects(with(good, "\"max_pool_2x2\",", ""), {"do not make the post-ops GELU"});
+  rejects(with(good, "\"max_pool_2x2\"", "\"sigmoid\""), {"post_ops must hold \"max_pool_2x2\""});
+  rejects(with(good, "\"version\": 2", "\"version\": 1"), {"plan format version 1 is not 2"});
   rejects(with(good, "\"cut\": [\n    2,", "\"cut\": [\n    0,"), {"an extent of 0"});
   rejects(with(good, "\"next\": 3", "\"next\": 2"), {"does not fit the model"});
   expect_throw_with<IoError>([&] { io::load_plan(temp_path("no-such.plan.json"), m); }, {"cannot open"});

@@ -20,7 +20,7 @@ kernels::Conv2dGeometry conv(std::size_t in_c, std::size_t in_h, std::size_t in_
   return g;
 }
 
-std::string describe(const kernels::Conv2dGeometry& g, const kernels::Epilogue& e) {
+std::string describe(const kernels::Conv2dGeometry& g, const kernels::PostOps& e) {
   return std::to_string(g.in_c) + "x" + std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + " -> " +
          std::to_string(g.out_c) + " k" + std::to_string(g.k_h) + "x" + std::to_string(g.k_w) + " pad " +
          std::to_string(g.pad_h) + "," + std::to_string(g.pad_w) + " then " + e.str();
@@ -43,16 +43,15 @@ void check_direct_matches_gemm_path() {
       conv(1, 28, 28, 32, 3, 3), conv(1, 9, 11, 5, 3, 3),     conv(2, 8, 7, 13, 3, 2, 1, 1), conv(3, 13, 41, 9, 3, 3, 1, 1),
       conv(1, 6, 70, 3, 1, 1),   conv(1, 12, 10, 8, 5, 5, 2, 2), conv(3, 5, 5, 4, 3, 3, 2, 0),
   };
-  kernels::Epilogue none, pool, gelu, pool_gelu;
-  pool.max_pool_2x2 = pool_gelu.max_pool_2x2 = true;
-  gelu.gelu = pool_gelu.gelu = true;
-  gelu.gelu_approximation = GeluApproximation::tanh;
+  using K = kernels::PostOp::Kind;
+  const kernels::PostOps none, pool{{K::max_pool_2x2}}, gelu{{K::gelu_tanh}}, pool_gelu{{K::max_pool_2x2}, {K::gelu}},
+      pool_relu{{K::max_pool_2x2}, {K::relu}};
   const std::size_t images = 2;
   std::uint64_t seed = 40;
   for (const auto& g : shapes)
-    for (const auto& e : {none, pool, gelu, pool_gelu}) {
+    for (const auto& e : {none, pool, gelu, pool_gelu, pool_relu}) {
       ASSERT_TRUE(kernels::conv2d_direct_fits(g));
-      if (e.max_pool_2x2 && (g.out_h < 2 || g.out_w < 2)) continue;
+      if (e.pools() && (g.out_h < 2 || g.out_w < 2)) continue;
       SCOPED_TRACE(describe(g, e));
       Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
       x(1, g.in_c - 1, g.in_h / 2, g.in_w - 1) = std::numeric_limits<T>::quiet_NaN();
@@ -109,12 +108,13 @@ void check_direct_records_the_pool_for_backward() {
   const std::vector<kernels::Conv2dGeometry> shapes{conv(1, 28, 28, 32, 3, 3), conv(1, 9, 11, 5, 3, 3),
                                                     conv(2, 8, 7, 13, 3, 2, 1, 1), conv(3, 13, 41, 9, 3, 3, 1, 1),
                                                     conv(1, 12, 10, 8, 5, 5, 2, 2)};
-  kernels::Epilogue none, pool, pool_gelu;
-  pool.max_pool_2x2 = pool_gelu.max_pool_2x2 = pool_gelu.gelu = true;
+  using K = kernels::PostOp::Kind;
+  const kernels::PostOps none, pool{{K::max_pool_2x2}}, pool_gelu{{K::max_pool_2x2}, {K::gelu}},
+      pool_relu{{K::max_pool_2x2}, {K::relu}};
   const std::size_t images = 2;
   std::uint64_t seed = 70;
   for (const auto& g : shapes)
-    for (const auto& e : {pool, pool_gelu}) {
+    for (const auto& e : {pool, pool_gelu, pool_relu}) {
       SCOPED_TRACE(describe(g, e));
       Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
       x(1, g.in_c - 1, g.in_h / 2, g.in_w - 1) = std::numeric_limits<T>::quiet_NaN();
@@ -154,13 +154,13 @@ void check_direct_records_the_pool_for_backward() {
                         x.data() + n * g.in_image(), w.data(), b.data(), g, e, c, r, q, block_scratch.data(),
                         out.data() + n * g.out_c * J,
                         kernels::EpilogueRecord<T>{pos.data() + n * g.out_c * J,
-                                                   e.gelu ? kept.data() + n * g.out_c * J : nullptr});
+                                                   e.has_elementwise() ? kept.data() + n * g.out_c * J : nullptr});
                 }
             const std::string blocks =
                 std::to_string(channels.size()) + " x " + std::to_string(rows.size()) + " x " + std::to_string(cols.size());
             ASSERT_TRUE(bitwise<T>(out, expected)) << blocks << " blocks";
             ASSERT_EQ(pos, positions) << blocks << " blocks";
-            if (e.gelu) {
+            if (e.has_elementwise()) {
               ASSERT_TRUE(bitwise<T>(kept, pooled)) << blocks << " blocks";
             }
           }

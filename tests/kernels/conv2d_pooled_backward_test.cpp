@@ -43,12 +43,12 @@ kernels::Conv2dGeometry pool_geometry(const kernels::Conv2dGeometry& g) {
 
 template <class T>
 void check_against_the_kernels_apart() {
-  kernels::Epilogue pool, pool_gelu;
-  pool.max_pool_2x2 = pool_gelu.max_pool_2x2 = pool_gelu.gelu = true;
-  pool_gelu.gelu_approximation = GeluApproximation::tanh;
+  using K = kernels::PostOp::Kind;
+  const kernels::PostOps pool{{K::max_pool_2x2}}, pool_gelu{{K::max_pool_2x2}, {K::gelu_tanh}},
+      pool_relu{{K::max_pool_2x2}, {K::relu}};
   std::uint64_t seed = 10;
   for (const Case& c : cases())
-    for (const kernels::Epilogue& e : {pool, pool_gelu}) {
+    for (const kernels::PostOps& e : {pool, pool_gelu, pool_relu}) {
       const kernels::Conv2dGeometry g = geometry(c), pg = pool_geometry(g);
       SCOPED_TRACE("in " + std::to_string(c.in_c) + "x" + std::to_string(c.h) + "x" + std::to_string(c.w) + " out " +
                    std::to_string(c.out_c) + " k " + std::to_string(c.k_h) + "x" + std::to_string(c.k_w) + " stride " +
@@ -66,8 +66,8 @@ void check_against_the_kernels_apart() {
 
       // Apart: GELU's backward, the pool's, then the convolution's dense backward, image by image.
       Tensor<T> dw_apart(w.shape()), db_apart(b.shape()), dx_apart(x.shape()), v(grad.shape()), dy(y.shape());
-      if (e.gelu)
-        kernels::gelu_backward(e.gelu_approximation, pooled.data(), grad.data(), v.data(), v.size());
+      if (e.size() > 1)
+        e[1].apply_backward(pooled.data(), grad.data(), v.data(), v.size());
       else
         std::copy(grad.begin(), grad.end(), v.begin());
       kernels::maxpool2d_backward_reference(y.data(), v.data(), pg, images, dy.data());

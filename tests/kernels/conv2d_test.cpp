@@ -22,7 +22,7 @@ TEST(Conv2dKernelTest, StackedForwardHasTheBitsOfOneImageAtATime) {
   const Tensor<float> x = random_tensor<float>(Shape{images, g.in_c, g.in_h, g.in_w}, 1);
   const Tensor<float> w = random_tensor<float>(Shape{g.out_c, g.patch()}, 2), b = random_tensor<float>(Shape{g.out_c}, 3);
   Tensor<float> one(Shape{images, g.out_c, g.out_h, g.out_w}), stacked(one.shape());
-  const kernels::Epilogue none;
+  const kernels::PostOps none;
   const Range all{0, g.out_c}, rows{0, g.out_h}, cols{0, g.out_w};
   std::vector<float> scratch(kernels::conv2d_epilogue_scratch<float>(g, none, g.out_c, images, g.out_h, g.out_w));
   for (std::size_t n = 0; n < images; ++n)
@@ -36,7 +36,7 @@ TEST(Conv2dKernelTest, StackedForwardHasTheBitsOfOneImageAtATime) {
 // The convolution, then MaxPool2d's kernel, then GELU's, each over whole tensors.
 template <class T>
 Tensor<T> conv_then_epilogue_apart(const Tensor<T>& x, const Tensor<T>& w, const T* bias, const kernels::Conv2dGeometry& g,
-                                   const kernels::Epilogue& e) {
+                                   const kernels::PostOps& e) {
   const std::size_t images = x.dim(0);
   Tensor<T> conv(Shape{images, g.out_c, g.out_h, g.out_w});
   std::vector<T> scratch(kernels::conv2d_im2col_scratch<T>(g, g.out_c, g.out_h, g.out_w));
@@ -44,7 +44,7 @@ Tensor<T> conv_then_epilogue_apart(const Tensor<T>& x, const Tensor<T>& w, const
     kernels::conv2d_forward_im2col(x.data() + n * g.in_image(), w.data(), bias, g, Range{0, g.out_c},
                                    Range{0, g.out_h}, Range{0, g.out_w}, scratch.data(), conv.data() + n * g.out_image());
   Tensor<T> y = conv;
-  if (e.max_pool_2x2) {
+  if (e.pools()) {
     kernels::Conv2dGeometry p;
     p.in_c = p.out_c = g.out_c, p.in_h = g.out_h, p.in_w = g.out_w, p.k_h = p.k_w = p.stride_h = p.stride_w = 2;
     p.out_h = g.out_h / 2, p.out_w = g.out_w / 2;
@@ -53,7 +53,8 @@ Tensor<T> conv_then_epilogue_apart(const Tensor<T>& x, const Tensor<T>& w, const
       kernels::maxpool2d_forward(conv.data() + n * p.in_image(), p, Range{0, p.in_c}, Range{0, p.out_h},
                                  Range{0, p.out_w}, y.data() + n * p.out_image());
   }
-  if (e.gelu) kernels::gelu(e.gelu_approximation, y.data(), y.data(), y.size());
+  for (const kernels::PostOp& op : e)
+    if (op.elementwise()) op.apply(y.data(), y.data(), y.size());
   return y;
 }
 
@@ -66,13 +67,12 @@ void check_epilogue_matches_kernels_apart() {
   kernels::Conv2dGeometry strided = geometry();  // padding 1, a 3 × 2 kernel: 7 × 5 outputs
   strided.stride_w = 2, strided.pad_w = 1, strided.out_w = (strided.in_w + 2 - 2) / 2 + 1;
   const std::size_t images = 3;
-  kernels::Epilogue pool_gelu, pool, gelu;
-  pool_gelu.max_pool_2x2 = pool.max_pool_2x2 = true;
-  pool_gelu.gelu = gelu.gelu = true;
-  pool_gelu.gelu_approximation = GeluApproximation::tanh;
+  using K = kernels::PostOp::Kind;
+  const kernels::PostOps pool_gelu{{K::max_pool_2x2}, {K::gelu_tanh}}, pool{{K::max_pool_2x2}}, gelu{{K::gelu}};
+  const kernels::PostOps pool_relu{{K::max_pool_2x2}, {K::relu}}, relu_gelu{{K::relu}, {K::gelu_tanh}};
   std::uint64_t seed = 20;
   for (const auto& g : {odd, strided})
-    for (const auto& e : {pool_gelu, pool, gelu}) {
+    for (const auto& e : {pool_gelu, pool, gelu, pool_relu, relu_gelu}) {
       SCOPED_TRACE(e.str() + " after a conv to " + std::to_string(g.out_h) + "x" + std::to_string(g.out_w));
       Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
       x(1, 2, 4, 5) = std::numeric_limits<T>::quiet_NaN();
@@ -106,11 +106,12 @@ void check_epilogue_records_the_pool() {
   kernels::Conv2dGeometry one_window = odd;  // conv3's case: a 2×2 tile per channel and image
   one_window.in_h = 4, one_window.in_w = 4, one_window.out_h = 2, one_window.out_w = 2;
   const std::size_t images = 3;
-  kernels::Epilogue none, pool, pool_gelu;
-  pool.max_pool_2x2 = pool_gelu.max_pool_2x2 = pool_gelu.gelu = true;
+  using K = kernels::PostOp::Kind;
+  const kernels::PostOps none, pool{{K::max_pool_2x2}}, pool_gelu{{K::max_pool_2x2}, {K::gelu}},
+      pool_relu{{K::max_pool_2x2}, {K::relu}};
   std::uint64_t seed = 60;
   for (const auto& g : {odd, one_window})
-    for (const auto& e : {pool, pool_gelu}) {
+    for (const auto& e : {pool, pool_gelu, pool_relu}) {
       SCOPED_TRACE(e.str() + " after a conv to " + std::to_string(g.out_h) + "x" + std::to_string(g.out_w));
       Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
       x(1, 2, g.in_h / 2, g.in_w / 2) = std::numeric_limits<T>::quiet_NaN();
@@ -128,7 +129,7 @@ void check_epilogue_records_the_pool() {
       auto check = [&](const Tensor<T>& out, const Tensor<T>& kept, const std::vector<std::uint32_t>& pos) {
         EXPECT_TRUE(bitwise<T>(out, expected));
         EXPECT_EQ(pos, positions);
-        if (e.gelu) {
+        if (e.has_elementwise()) {
           EXPECT_TRUE(bitwise<T>(kept, pooled));
         }
       };
@@ -138,7 +139,7 @@ void check_epilogue_records_the_pool() {
       const std::vector<Range> cols = ew > 1 ? std::vector<Range>{{0, ew - 1}, {ew - 1, ew}} : std::vector<Range>{{0, ew}};
       Tensor<T> out(expected.shape()), kept(expected.shape());
       std::vector<std::uint32_t> pos(positions.size(), 0xFFFFFFFFu);
-      const kernels::EpilogueRecord<T> record{pos.data(), e.gelu ? kept.data() : nullptr};
+      const kernels::EpilogueRecord<T> record{pos.data(), e.has_elementwise() ? kept.data() : nullptr};
       for (const Range& c : channels)
         for (const Range& r : rows)
           for (const Range& q : cols)
@@ -155,7 +156,7 @@ void check_epilogue_records_the_pool() {
         for (const Range& c : channels)
           kernels::conv2d_forward_epilogue_columns(columns.data(), w.data(), b.data(), g, e, c, scratch.data(),
                                                    out.data() + at,
-                                                   {pos.data() + at, e.gelu ? kept.data() + at : nullptr});
+                                                   {pos.data() + at, e.has_elementwise() ? kept.data() + at : nullptr});
       }
       check(out, kept, pos);
     }

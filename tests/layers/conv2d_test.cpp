@@ -1,7 +1,8 @@
 // Conv2d against the direct reference kernel on many shapes, under every strategy, and its errors;
-// with a fused epilogue, against the pooling and GELU layers run after it, forward and backward.
+// with post-ops, against the pooling and element-wise layers run after it, forward and backward.
 #include <parcnn/layers/conv2d.hpp>
 #include <parcnn/layers/gelu.hpp>
+#include <parcnn/layers/relu.hpp>
 #include <parcnn/layers/maxpool2d.hpp>
 #include <parcnn/layers/sequential.hpp>
 
@@ -60,7 +61,7 @@ TYPED_TEST(Conv2dTest, MatchesReferenceOnManyShapes) {
     const Conv2d<T> conv = random_conv<T>(c, seed++);
     const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
     SCOPED_TRACE(conv.name() + " on " + x.shape().str());
-    const Tensor<T> y = conv.forward(x, strategy::Sequential{});
+    const Tensor<T> y = conv.forward(x, strategy::Serial{});
     EXPECT_EQ(y.shape(), conv.output_shape(x.shape()));
     EXPECT_TRUE(near<T>(y, reference(conv, x), tolerance<T>()));
   }
@@ -166,34 +167,31 @@ TYPED_TEST(Conv2dTest, NaNInputPropagatesToTheOutputsItTouches) {
   }
 }
 
-// The epilogues a Sequential fuses: 2×2 pool then GELU, the pool alone, GELU alone.
-std::vector<kernels::Epilogue> epilogues() {
-  kernels::Epilogue pool_gelu, pool, gelu;
-  pool_gelu.max_pool_2x2 = pool.max_pool_2x2 = true;
-  pool_gelu.gelu = gelu.gelu = true;
-  pool_gelu.gelu_approximation = GeluApproximation::tanh;
-  return {pool_gelu, pool, gelu};
+// Post-ops a convolution runs: 2×2 pool then GELU or ReLU, the pool alone, element-wise ones alone.
+std::vector<kernels::PostOps> post_op_lists() {
+  using K = kernels::PostOp::Kind;
+  return {{{K::max_pool_2x2}, {K::gelu_tanh}}, {{K::max_pool_2x2}}, {{K::gelu}},
+          {{K::max_pool_2x2}, {K::relu}},      {{K::relu}, {K::gelu}}};
 }
 
-// The convolution, then MaxPool2d(2) and GELU layers as the epilogue lists them, in a Sequential: its
-// backward runs them through Conv2d::backward_fused, or one by one with fusion off.
+// The convolution, then the layers the post-ops stand for, in a Sequential: its backward runs them
+// through Conv2d::backward_fused, or one by one with fusion off.
 template <class T>
-Sequential<T> stage_of(const Conv2d<T>& conv, const kernels::Epilogue& e, bool fused) {
+Sequential<T> stage_of(const Conv2d<T>& conv, const kernels::PostOps& e, bool fused) {
   Sequential<T> m;
   m.add("conv", conv);
-  if (e.max_pool_2x2) m.add("pool", MaxPool2d<T>(2));
-  if (e.gelu) m.add("gelu", GELU<T>(e.gelu_approximation));
-  m.fuse_epilogues(fused);
+  for (std::size_t i = 0; i < e.size(); ++i) m.add("post" + std::to_string(i), layer_of<T>(e[i]));
+  m.fuse_post_ops(fused);
   return m;
 }
 
-// The convolution, then MaxPool2d(2) and GELU layers, as the epilogue lists them, each on its own.
+// The convolution, then the layers the post-ops stand for, each on its own.
 template <class T>
-Tensor<T> layers_apart(const Conv2d<T>& conv, const kernels::Epilogue& e, const Tensor<T>& x) {
-  return stage_of(conv, e, /*fused=*/false).forward(x, strategy::Sequential{});
+Tensor<T> layers_apart(const Conv2d<T>& conv, const kernels::PostOps& e, const Tensor<T>& x) {
+  return stage_of(conv, e, /*fused=*/false).forward(x, strategy::Serial{});
 }
 
-TYPED_TEST(Conv2dTest, FusedEpilogueHasTheBitsOfTheLayersApartUnderEveryStrategy) {
+TYPED_TEST(Conv2dTest, FusedPostOpsHaveTheBitsOfTheLayersApartUnderEveryStrategy) {
   using T = TypeParam;
   std::uint64_t seed = 200;
   for (const ConvCase& c : conv_cases()) {
@@ -201,8 +199,8 @@ TYPED_TEST(Conv2dTest, FusedEpilogueHasTheBitsOfTheLayersApartUnderEveryStrategy
     Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
     x(0, 0, c.h / 2, c.w / 2) = std::numeric_limits<T>::quiet_NaN();
     const Shape conv_out = conv.output_shape(x.shape());
-    for (const kernels::Epilogue& e : epilogues()) {
-      if (e.max_pool_2x2 && (conv_out[2] < 2 || conv_out[3] < 2)) continue;
+    for (const kernels::PostOps& e : post_op_lists()) {
+      if (e.pools() && (conv_out[2] < 2 || conv_out[3] < 2)) continue;
       const Tensor<T> expected = layers_apart(conv, e, x);
       ASSERT_EQ(conv.fused_output_shape(x.shape(), e), expected.shape());
       for (const Strategy& s : all_strategies())
@@ -218,17 +216,16 @@ TYPED_TEST(Conv2dTest, FusedEpilogueHasTheBitsOfTheLayersApartUnderEveryStrategy
   }
 }
 
-TYPED_TEST(Conv2dTest, FusedEpilogueRejectsBadShapes) {
+TYPED_TEST(Conv2dTest, FusedPostOpsRejectBadShapes) {
   using T = TypeParam;
-  kernels::Epilogue pool;
-  pool.max_pool_2x2 = true;
+  const kernels::PostOps pool{{kernels::PostOp::Kind::max_pool_2x2}};
   const Conv2d<T> conv(3, 4, 3);
   Workspace<T> ws;
   Tensor<T> wrong(Shape{1, 4, 3, 3});
   expect_throw_with([&] { conv.forward_fused(Tensor<T>(Shape{1, 3, 7, 7}), wrong, pool, {}, ws); },
                     {"Conv2d(3->4, k=3) + 2x2 max pool", "output must have shape [1, 4, 2, 2]", "got [1, 4, 3, 3]"});
   expect_throw_with([&] { conv.fused_output_shape(Shape{1, 3, 3, 5}, pool); },
-                    {"Conv2d(3->4, k=3) + 2x2 max pool", "[1, 4, 1, 3]", "smaller than one 2x2 window"});
+                    {"Conv2d(3->4, k=3) + 2x2 max pool", "H, W >= 2", "got [1, 4, 1, 3]"});
   expect_throw_with([&] { conv.forward_fused(Tensor<T>(Shape{1, 2, 7, 7}), wrong, pool, {}, ws); },
                     {"[N, 3, H, W]", "got [1, 2, 7, 7]"});
 }
@@ -244,58 +241,60 @@ TYPED_TEST(Conv2dTest, ForwardForBackwardThroughAPoolHasTheBitsOfTheLayersApart)
     const Conv2d<T> conv = random_conv<T>(c, seed++);
     Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
     x(0, 0, c.h / 2, c.w / 2) = std::numeric_limits<T>::quiet_NaN();
-    for (const kernels::Epilogue& e : epilogues()) {
-      const bool fits = conv.accepts_backward_epilogue(x.shape(), e);
-      ASSERT_EQ(conv.accepts_epilogue_for_backward(x.shape(), e), fits) << conv.name() << " + " << e.str();
-      if (!fits) continue;
+    for (const kernels::PostOps& e : post_op_lists()) {
+      if (!conv.accepts(x.shape(), e, Pass::for_backward)) continue;
       ++fused_cases;
       direct_cases += kernels::conv2d_direct_fits(conv.geometry(x.shape()));
-      // The layers apart: the convolution, then the pool recording its positions, then GELU.
+      // The layers apart: the convolution, then the pool recording its positions, then the element-wise one.
       const MaxPool2d<T> pool(2);
-      const Tensor<T> conv_out = conv.forward(x, strategy::Sequential{});
+      const Tensor<T> conv_out = conv.forward(x, strategy::Serial{});
       Tensor<T> pooled(pool.output_shape(conv_out.shape()));
       Workspace<T> pool_ws;
-      pool.forward_for_backward(conv_out, pooled.view(), strategy::Sequential{}, pool_ws);
+      pool.forward_for_backward(conv_out, pooled.view(), strategy::Serial{}, pool_ws);
       const std::vector<std::uint32_t> positions(pool_ws.indices(), pool_ws.indices() + pool_ws.index_count());
       ASSERT_EQ(positions.size(), pooled.size());
-      const Tensor<T> expected = e.gelu ? GELU<T>(e.gelu_approximation).forward(pooled, strategy::Sequential{}) : pooled;
+      const Tensor<T> expected = e.size() > 1 ? layer_of<T>(e[1])->forward(pooled, strategy::Serial{}) : pooled;
       for (const Strategy& s : all_strategies())
         for (std::size_t threads : thread_counts()) {
           SCOPED_TRACE(conv.name() + " + " + e.str() + " on " + x.shape().str() + ", " + s.name() + ", " +
                        std::to_string(threads) + " threads");
-          Tensor<T> y(expected.shape()), kept(e.gelu ? expected.shape() : Shape{0});
+          Tensor<T> y(expected.shape()), kept(e.size() > 1 ? expected.shape() : Shape{0});
           std::vector<std::uint32_t> pos(positions.size(), 0xFFFFFFFFu);
           Workspace<T> ws;
           Executor(threads).run(
-              [&] { conv.forward_fused_for_backward(x, e.gelu ? kept.view() : TensorView<T>(), pos.data(), y, e, s, ws); });
+              [&] { conv.forward_fused_for_backward(x, e.size() > 1 ? kept.view() : TensorView<T>(), pos.data(), y, e, s, ws); });
           EXPECT_TRUE(bitwise<T>(y, expected));
           EXPECT_EQ(pos, positions);
-          if (e.gelu) {
+          if (e.size() > 1) {
             EXPECT_TRUE(bitwise<T>(kept, pooled));
           }
         }
     }
   }
-  EXPECT_GE(direct_cases, 8u);  // the small-patch cases, with and without GELU
-  EXPECT_GE(fused_cases - direct_cases, 8u);
+  EXPECT_GE(direct_cases, 12u);  // the small-patch cases, with and without an element-wise post-op
+  EXPECT_GE(fused_cases - direct_cases, 12u);
 }
 
 TYPED_TEST(Conv2dTest, ForwardForBackwardThroughAPoolRejectsWhatItCannotRun) {
   using T = TypeParam;
-  kernels::Epilogue pool, gelu, pool_gelu;
-  pool.max_pool_2x2 = pool_gelu.max_pool_2x2 = gelu.gelu = pool_gelu.gelu = true;
+  using K = kernels::PostOp::Kind;
+  const kernels::PostOps pool{{K::max_pool_2x2}}, gelu{{K::gelu}}, pool_gelu{{K::max_pool_2x2}, {K::gelu}},
+      pool_gelu_relu{{K::max_pool_2x2}, {K::gelu}, {K::relu}};
   const Conv2d<T> conv(3, 4, 3);
   const Tensor<T> x(Shape{1, 3, 7, 7});
   Tensor<T> y(Shape{1, 4, 2, 2}), pooled(Shape{1, 4, 2, 2}), wrong(Shape{1, 4, 3, 3});
   std::vector<std::uint32_t> pos(16);
   Workspace<T> ws;
   expect_throw_with<ConfigError>([&] { conv.forward_fused_for_backward(x, {}, pos.data(), y, gelu, {}, ws); },
-                                 {"Conv2d(3->4, k=3)", "cannot run the epilogue GELU on its output for backward"});
+                                 {"Conv2d(3->4, k=3)", "cannot run the post-ops GELU on its output for backward"});
+  expect_throw_with<ConfigError>(
+      [&] { conv.forward_fused_for_backward(x, pooled, pos.data(), y, pool_gelu_relu, {}, ws); },
+      {"Conv2d(3->4, k=3)", "cannot run the post-ops 2x2 max pool + GELU + ReLU on its output for backward"});
   const Conv2d<T> long_patch(4, 4, 3);  // K = 36: im2col + GEMM; an output of one row has no window
-  EXPECT_TRUE(long_patch.accepts_epilogue_for_backward(Shape{1, 4, 7, 7}, pool_gelu));
+  EXPECT_TRUE(long_patch.accepts(Shape{1, 4, 7, 7}, pool_gelu, Pass::for_backward));
   expect_throw_with<ConfigError>(
       [&] { long_patch.forward_fused_for_backward(Tensor<T>(Shape{1, 4, 3, 7}), pooled, pos.data(), y, pool_gelu, {}, ws); },
-      {"Conv2d(4->4, k=3)", "cannot run the epilogue 2x2 max pool + GELU"});
+      {"Conv2d(4->4, k=3)", "cannot run the post-ops 2x2 max pool + GELU"});
   expect_throw_with([&] { conv.forward_fused_for_backward(x, {}, pos.data(), wrong, pool, {}, ws); },
                     {"Conv2d(3->4, k=3) + 2x2 max pool", "output must have shape [1, 4, 2, 2]", "got [1, 4, 3, 3]"});
   expect_throw_with([&] { conv.forward_fused_for_backward(x, wrong, pos.data(), y, pool_gelu, {}, ws); },
@@ -315,10 +314,10 @@ TYPED_TEST(Conv2dTest, FusedBackwardMatchesTheLayersApartWithTheSameBitsOnEveryT
     const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
     const Shape conv_out = conv.output_shape(x.shape());
     if (conv_out[2] < 2 || conv_out[3] < 2) continue;
-    for (const kernels::Epilogue& e : epilogues()) {
-      if (!e.max_pool_2x2) continue;
+    for (const kernels::PostOps& e : post_op_lists()) {
+      if (!e.pools()) continue;
       SCOPED_TRACE(conv.name() + " + " + e.str() + " on " + x.shape().str());
-      ASSERT_TRUE(conv.accepts_backward_epilogue(x.shape(), e));
+      ASSERT_TRUE(conv.accepts(x.shape(), e, Pass::for_backward));
       const Sequential<T> fused = stage_of(conv, e, true), apart = stage_of(conv, e, false);
       const Tensor<T> grad = random_tensor<T>(fused.output_shape(x.shape()), seed++);
       const std::vector<Tensor<T>> expected = run_backward<T>(apart, x, grad, 2);
@@ -335,19 +334,19 @@ TYPED_TEST(Conv2dTest, FusedBackwardMatchesTheLayersApartWithTheSameBitsOnEveryT
 }
 
 TEST(Conv2dBackwardTest, FusedGradientsMatchFiniteDifferences) {
-  kernels::Epilogue e;
-  e.max_pool_2x2 = e.gelu = true;
-  e.gelu_approximation = GeluApproximation::tanh;
-  for (const ConvCase& c : std::vector<ConvCase>{{3, 2, 3, 6, 5, 3, 1, 0, true}, {2, 3, 17, 9, 8, 3, 2, 1, true}}) {
-    Sequential<double> stage = stage_of(random_conv<double>(c, 11), e, true);
-    const Tensor<double> x = random_tensor<double>(Shape{c.batch, c.in_c, c.h, c.w}, 12);
-    expect_gradients_match_finite_differences(stage, x);
-  }
+  using K = kernels::PostOp::Kind;
+  const std::vector<kernels::PostOps> lists{{{K::max_pool_2x2}, {K::gelu_tanh}}, {{K::max_pool_2x2}, {K::relu}}};
+  for (const kernels::PostOps& e : lists)
+    for (const ConvCase& c : std::vector<ConvCase>{{3, 2, 3, 6, 5, 3, 1, 0, true}, {2, 3, 17, 9, 8, 3, 2, 1, true}}) {
+      SCOPED_TRACE(e.str());
+      Sequential<double> stage = stage_of(random_conv<double>(c, 11), e, true);
+      const Tensor<double> x = random_tensor<double>(Shape{c.batch, c.in_c, c.h, c.w}, 12);
+      expect_gradients_match_finite_differences(stage, x);
+    }
 }
 
-TEST(Conv2dBackwardTest, FusedBackwardRejectsBadShapesAndEpilogues) {
-  kernels::Epilogue pool, gelu;
-  pool.max_pool_2x2 = gelu.gelu = true;
+TEST(Conv2dBackwardTest, FusedBackwardRejectsBadShapesAndPostOps) {
+  const kernels::PostOps pool{{kernels::PostOp::Kind::max_pool_2x2}}, gelu{{kernels::PostOp::Kind::gelu}};
   const Conv2d<float> conv(3, 4, 3);
   const Tensor<float> x(Shape{1, 3, 7, 7}), y(Shape{1, 4, 5, 5}), pooled(Shape{1, 4, 2, 2}), wrong(Shape{1, 4, 3, 3});
   GradientChunks<float> chunks;
@@ -357,8 +356,8 @@ TEST(Conv2dBackwardTest, FusedBackwardRejectsBadShapesAndEpilogues) {
   expect_throw_with([&] { conv.backward_fused(x, y, wrong, pooled, dx, pool, {&chunks, 0}, ws); },
                     {"Conv2d(3->4, k=3) + 2x2 max pool", "pooled maps and their gradient [1, 4, 2, 2]", "[1, 4, 3, 3]"});
   expect_throw_with<ConfigError>([&] { conv.backward_fused(x, y, y, y, dx, gelu, {&chunks, 0}, ws); },
-                                 {"Conv2d(3->4, k=3)", "cannot run its backward pass through the epilogue GELU"});
-  EXPECT_FALSE(conv.accepts_backward_epilogue(Shape{1, 3, 3, 7}, pool));  // an output of one row
+                                 {"Conv2d(3->4, k=3)", "cannot run its backward pass through the post-ops GELU"});
+  EXPECT_FALSE(conv.accepts(Shape{1, 3, 3, 7}, pool, Pass::for_backward));  // an output of one row
 }
 
 TEST(Conv2dBackwardTest, GradientsMatchFiniteDifferences) {

@@ -43,7 +43,7 @@ TYPED_TEST(LinearTest, MatchesReferenceAndEveryStrategyMatchesSequential) {
     const Linear<T> l = random_linear<T>(c.in, c.out, c.bias, seed++);
     const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in}, seed++);
     SCOPED_TRACE(l.name() + " on " + x.shape().str());
-    EXPECT_TRUE(near<T>(l.forward(x, strategy::Sequential{}), reference(l, x), tolerance<T>()));
+    EXPECT_TRUE(near<T>(l.forward(x, strategy::Serial{}), reference(l, x), tolerance<T>()));
     expect_strategies_match_sequential<T>(l, x);
   }
 }

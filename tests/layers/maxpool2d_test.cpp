@@ -46,7 +46,7 @@ TYPED_TEST(MaxPool2dTest, MatchesReferenceBitwiseUnderEveryStrategy) {
     const MaxPool2d<T> pool(c.kernel, c.stride, c.padding, c.rounding);
     const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.c, c.h, c.w}, seed++);
     SCOPED_TRACE(pool.name() + " on " + x.shape().str());
-    EXPECT_TRUE(bitwise<T>(pool.forward(x, strategy::Sequential{}), reference(pool, x)));
+    EXPECT_TRUE(bitwise<T>(pool.forward(x, strategy::Serial{}), reference(pool, x)));
     expect_strategies_match_sequential<T>(pool, x);
   }
 }
@@ -129,7 +129,7 @@ TEST(MaxPool2dBackwardTest, ForwardForBackwardRecordsTheWindowPositionsOf2x2Wind
       for (std::size_t plane = 0; plane < 15; ++plane)
         kernels::maxpool2x2_positions(x.data() + plane * 99, 11, 4, 5, expected.data() + plane * 20);
       EXPECT_TRUE(std::equal(expected.begin(), expected.end(), ws.indices()));
-      EXPECT_TRUE(bitwise<float>(y, two.forward(x, strategy::Sequential{})));  // one pass, forward's bits
+      EXPECT_TRUE(bitwise<float>(y, two.forward(x, strategy::Serial{})));  // one pass, forward's bits
       const MaxPool2d<float> three(3);  // not a convolution's epilogue: no positions
       Tensor<float> z(three.output_shape(x.shape()));
       Executor(threads).run([&] { three.forward_for_backward(x, z.view(), s, ws); });

@@ -1,10 +1,11 @@
 // Sequential: shape inference, error messages naming the layer, parameter names, workspace reuse,
-// depth-first blocks, fused epilogues, and forward called from inside parallel regions.
+// depth-first blocks, fused post-ops, and forward called from inside parallel regions.
 #include <parcnn/layers/conv2d.hpp>
 #include <parcnn/layers/flatten.hpp>
 #include <parcnn/layers/gelu.hpp>
 #include <parcnn/layers/linear.hpp>
 #include <parcnn/layers/maxpool2d.hpp>
+#include <parcnn/layers/relu.hpp>
 #include <parcnn/layers/sequential.hpp>
 #include <parcnn/models/letter_cnn.hpp>
 
@@ -47,8 +48,8 @@ TEST(SequentialTest, MatchesRunningTheLayersOneByOne) {
   Sequential<float> m = small_model();
   const Tensor<float> x = random_tensor<float>(Shape{3, 2, 7, 7}, 9);
   Tensor<float> step = Tensor<float>(x.view());
-  for (std::size_t i = 0; i < m.size(); ++i) step = m[i].forward(step, strategy::Sequential{});
-  EXPECT_TRUE(bitwise<float>(m.forward(x, strategy::Sequential{}), step));
+  for (std::size_t i = 0; i < m.size(); ++i) step = m[i].forward(step, strategy::Serial{});
+  EXPECT_TRUE(bitwise<float>(m.forward(x, strategy::Serial{}), step));
   expect_strategies_match_sequential<float>(m, x);
 }
 
@@ -128,9 +129,9 @@ TEST(SequentialTest, DepthFirstCutFollowsTheStrategy) {
   strategy::Auto capped = eager;
   capped.depth_first_max_images = 3;
   EXPECT_EQ(planner::depth_first_cut(m, in, capped, 2).n, 3u);
-  EXPECT_EQ(planner::depth_first_cut(m, in, capped, 1).n, 7u);  // one worker, fused epilogues: layer by layer
+  EXPECT_EQ(planner::depth_first_cut(m, in, capped, 1).n, 7u);  // one worker, fused post-ops: layer by layer
   Sequential<float> unfused = m;
-  unfused.fuse_epilogues(false);
+  unfused.fuse_post_ops(false);
   EXPECT_EQ(planner::depth_first_cut(unfused, in, capped, 1).n, 3u);  // unfused: blocks once the batch exceeds the cap
   EXPECT_EQ(planner::depth_first_cut(unfused, in, eager, 1).n, 7u);   // and not below it
   const std::string plan = m.plan(in, eager, Pass::inference, ExecutorProfile(2)).describe();
@@ -142,7 +143,7 @@ TEST(SequentialTest, DepthFirstCutFollowsTheStrategy) {
 TEST(SequentialTest, DepthFirstGivesTheBitsOfLayerByLayer) {
   const Sequential<float> m = small_model();
   const Tensor<float> x = random_tensor<float>(Shape{7, 2, 7, 7}, 4);
-  const Tensor<float> expected = m.forward(x, strategy::Sequential{});
+  const Tensor<float> expected = m.forward(x, strategy::Serial{});
   for (std::size_t threads : {1, 2, 3})
     for (const Strategy& s : {Strategy(strategy::Batch{}), Strategy(strategy::Batch{3}), Strategy(eager_auto())}) {
       Workspace<float> ws;
@@ -169,7 +170,7 @@ TEST(SequentialTest, BackwardNeedsTheActivationsOfForwardForBackward) {
   EXPECT_TRUE(bitwise<float>(kept, y));
   EXPECT_NO_THROW(m.backward(x, kept, g, TensorView<float>(), GradientSlice<float>{&chunks, 0}, ws));
   // A fused forward layer by layer on the same workspace leaves the other activations stale: refused.
-  EXPECT_TRUE(bitwise<float>(m.forward(x, strategy::Sequential{}, ws), kept));
+  EXPECT_TRUE(bitwise<float>(m.forward(x, strategy::Serial{}, ws), kept));
   expect_throw_with<ConfigError>(
       [&] { m.backward(x, kept, g, TensorView<float>(), GradientSlice<float>{&chunks, 0}, ws); },
       {"layer 0 'conv'", "forward_for_backward"});
@@ -178,9 +179,11 @@ TEST(SequentialTest, BackwardNeedsTheActivationsOfForwardForBackward) {
 TEST(SequentialTest, FusesAPoolAndGeluAfterAConvolution) {
   Sequential<float> m = small_model();
   const Shape in{3, 2, 7, 7};
-  kernels::Epilogue e;
+  using K = kernels::PostOp::Kind;
+  const kernels::PostOps pool_gelu{{K::max_pool_2x2}, {K::gelu}};
+  kernels::PostOps e;
   EXPECT_EQ(planner::forward_stage(m, 0, in, e, 2), 3u);  // conv, pool, act
-  EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
+  EXPECT_EQ(e, pool_gelu);
   EXPECT_EQ(planner::forward_stage(m, 3, Shape{3, 4, 3, 3}, e, 2), 4u);  // flatten: nothing to fuse
   EXPECT_TRUE(e.empty());
   // Fewer images than workers: unfused where the strategy cuts the pooled maps, fused where it cuts
@@ -189,23 +192,24 @@ TEST(SequentialTest, FusesAPoolAndGeluAfterAConvolution) {
   EXPECT_TRUE(e.empty());
   EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Tiled{2, 2}), 1u);
   EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Channel{}), 3u);
-  EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
+  EXPECT_EQ(e, pool_gelu);
   EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, eager_auto()), 3u);  // by channel: 3 pooled rows split badly
   EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Auto{}), 3u);
-  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Sequential{}), 3u);
-  EXPECT_EQ(planner::stages(m, in, 4, strategy::Spatial{}).size(), m.size());
+  EXPECT_EQ(planner::forward_stage(m, 0, in, e, 4, strategy::Serial{}), 3u);
+  EXPECT_EQ(planner::stages(m, in, 4, strategy::Spatial{}).size(), m.size() - 1);  // conv | pool + act | ...
   EXPECT_EQ(planner::forward_stage(m, 0, Shape{1, 2, 7, 7}, e, 1), 3u);
-  const std::string plan = m.plan(in, strategy::Sequential{}, Pass::inference, ExecutorProfile(1)).describe();
-  EXPECT_NE(plan.find("in conv's epilogue"), std::string::npos) << plan;
-  m.fuse_epilogues(false);
+  const std::string plan = m.plan(in, strategy::Serial{}, Pass::inference, ExecutorProfile(1)).describe();
+  EXPECT_NE(plan.find("a post-op of conv"), std::string::npos) << plan;
+  m.fuse_post_ops(false);
   EXPECT_EQ(planner::forward_stage(m, 0, in, e, 2), 1u);
   EXPECT_TRUE(e.empty());
-  EXPECT_EQ(m.plan(in, strategy::Sequential{}, Pass::inference, ExecutorProfile(1)).describe().find("epilogue"), std::string::npos);
-  EXPECT_FALSE(Sequential<float>(m).fuses_epilogues());  // copies keep the setting
+  EXPECT_EQ(m.plan(in, strategy::Serial{}, Pass::inference, ExecutorProfile(1)).describe().find("post-op"), std::string::npos);
+  EXPECT_FALSE(Sequential<float>(m).fuses_post_ops());  // copies keep the setting
 }
 
 // Models whose conv is followed by what can and cannot fuse: GELU before the pool (only GELU fuses),
-// a 3×3 pool, a ceil-mode pool on an odd map (neither fuses), a pool on an even map in ceil mode (fuses).
+// a 3×3 pool, a ceil-mode pool on an odd map (neither fuses), a pool on an even map in ceil mode (fuses);
+// ReLU after the pool, and Linear layers followed by element-wise layers (they fuse too).
 std::vector<std::pair<Sequential<float>, std::size_t>> fusion_models() {
   auto conv = [] {
     Conv2d<float> c(2, 5, 3, 1, 1);
@@ -223,7 +227,34 @@ std::vector<std::pair<Sequential<float>, std::size_t>> fusion_models() {
   models.emplace_back(Sequential<float>(), 3);
   models.back().first.add("conv", conv()).add("pool", MaxPool2d<float>(2)).add("act", GELU<float>(GeluApproximation::tanh));
   models.back().first.add("conv2", conv2d_after(5)).add("act2", GELU<float>());
+  models.emplace_back(Sequential<float>(), 3);
+  models.back().first.add("conv", conv()).add("pool", MaxPool2d<float>(2)).add("act", ReLU<float>());
+  models.back().first.add("flatten", Flatten<float>()).add("fc1", Linear<float>(80, 6)).add("act2", GELU<float>());
+  models.back().first.add("fc2", Linear<float>(6, 3)).add("act3", ReLU<float>()).add("act4", GELU<float>());
+  fill_uniform<float>(models.back().first.get<Linear<float>>("fc1").weight(), -0.3, 0.3, 9);
+  fill_uniform<float>(models.back().first.get<Linear<float>>("fc2").weight(), -0.5, 0.5, 10);
+  fill_uniform<float>(models.back().first.get<Linear<float>>("fc2").bias(), -0.5, 0.5, 11);
   return models;
+}
+
+// Element-wise layers fuse after any layer in inference (a Linear layer runs them on each block's
+// outputs); training fuses only what a fused backward reads.
+TEST(SequentialTest, FusesElementwiseLayersAfterAnyLayer) {
+  using K = kernels::PostOp::Kind;
+  const Sequential<float> m = fusion_models()[4].first;  // conv, pool, relu, flatten, fc1, gelu, fc2, relu, gelu
+  kernels::PostOps e;
+  EXPECT_EQ(planner::forward_stage(m, 0, Shape{7, 2, 9, 9}, e, 2), 3u);
+  EXPECT_EQ(e, (kernels::PostOps{{K::max_pool_2x2}, {K::relu}}));
+  EXPECT_EQ(planner::forward_stage(m, 4, Shape{7, 80}, e, 2), 6u);
+  EXPECT_EQ(e, (kernels::PostOps{{K::gelu}}));
+  EXPECT_EQ(planner::forward_stage(m, 6, Shape{7, 6}, e, 2), 9u);
+  EXPECT_EQ(e, (kernels::PostOps{{K::relu}, {K::gelu}}));
+  EXPECT_EQ(planner::backward_stage(m, 0, Shape{7, 2, 9, 9}, e), 3u);
+  EXPECT_EQ(planner::backward_stage(m, 4, Shape{7, 80}, e), 5u);
+  EXPECT_TRUE(e.empty());
+  const Plan plan = m.plan(Shape{7, 2, 9, 9}, strategy::Serial{}, Pass::inference, ExecutorProfile(1));
+  ASSERT_EQ(plan.stages.size(), 4u);  // conv + pool + relu, flatten, fc1 + gelu, fc2 + relu + gelu
+  EXPECT_NE(plan.describe().find("a post-op of fc2"), std::string::npos) << plan.describe();
 }
 
 TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
@@ -233,16 +264,16 @@ TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
     for (const Tensor<float>* x : {&odd, &even, &one}) {
       const Sequential<float>& m = model_and_end.first;  // a lambda below captures it (not a binding)
       const std::size_t first_stage_end = model_and_end.second;
-      kernels::Epilogue e;
+      kernels::PostOps e;
       const std::size_t end = planner::forward_stage(m, 0, x->shape(), e, 2);
       if (x == &odd) {
         EXPECT_EQ(end, first_stage_end) << m[1].name();
       }
       Sequential<float> apart = m;
-      apart.fuse_epilogues(false);
-      const Tensor<float> expected = apart.forward(*x, strategy::Sequential{});
+      apart.fuse_post_ops(false);
+      const Tensor<float> expected = apart.forward(*x, strategy::Serial{});
       for (std::size_t threads : {1, 2})
-        for (const Strategy& s : {Strategy(strategy::Sequential{}), Strategy(strategy::Channel{}),
+        for (const Strategy& s : {Strategy(strategy::Serial{}), Strategy(strategy::Channel{}),
                                   Strategy(strategy::Spatial{}), Strategy(strategy::Batch{3}), Strategy(eager_auto()),
                                   Strategy(strategy::Auto{})}) {
           Workspace<float> ws;
@@ -257,18 +288,18 @@ TEST(SequentialTest, FusedForwardHasTheBitsOfTheLayersApart) {
 // first; the gradients match the layers' own backward passes and keep their bits on 1, 2 and 3 threads.
 TEST(SequentialTest, FusedBackwardMatchesTheLayersApart) {
   const Tensor<float> odd = random_tensor<float>(Shape{7, 2, 9, 9}, 21), even = random_tensor<float>(Shape{5, 2, 8, 8}, 22);
-  const std::size_t backward_ends[] = {1, 1, 1, 3};  // on the odd input: fused only where the pool comes first
+  const std::size_t backward_ends[] = {1, 1, 1, 3, 3};  // on the odd input: fused only where the pool comes first
   std::size_t model = 0;
   for (auto& model_and_end : fusion_models()) {
     const Sequential<float>& m = model_and_end.first;
     for (const Tensor<float>* x : {&odd, &even}) {
       SCOPED_TRACE(m[1].name() + " on " + x->shape().str());
-      kernels::Epilogue e;
+      kernels::PostOps e;
       if (x == &odd) {
         EXPECT_EQ(planner::backward_stage(m, 0, x->shape(), e), backward_ends[model]);
       }
       Sequential<float> apart = m;
-      apart.fuse_epilogues(false);
+      apart.fuse_post_ops(false);
       EXPECT_EQ(planner::backward_stage(apart, 0, x->shape(), e), 1u);
       const Tensor<float> grad = random_tensor<float>(m.output_shape(x->shape()), 23);
       const std::vector<Tensor<float>> expected = run_backward<float>(apart, *x, grad, 3);
@@ -292,14 +323,13 @@ TEST(SequentialTest, FusedBackwardMatchesTheLayersApart) {
 TEST(SequentialTest, ForwardForBackwardFusesWhereTheLayerKeepsWhatBackwardReads) {
   const Sequential<float> m = fusion_models()[3].first;  // conv, pool, act, conv2, act2
   Sequential<float> apart = m;
-  apart.fuse_epilogues(false);
+  apart.fuse_post_ops(false);
   const Tensor<float> x = random_tensor<float>(Shape{7, 2, 9, 9}, 31);
-  kernels::Epilogue e;
-  EXPECT_EQ(planner::for_backward_stage(m, 0, x.shape(), e), 3u);
-  EXPECT_TRUE(e.max_pool_2x2 && e.gelu);
-  EXPECT_EQ(planner::for_backward_stage(m, 3, Shape{7, 5, 4, 4}, e), 4u);  // conv2: GELU alone, no pool
-  EXPECT_EQ(planner::backward_stage(m, 3, Shape{7, 5, 4, 4}, e), 4u);
-  EXPECT_EQ(planner::for_backward_stage(apart, 0, x.shape(), e), 1u);
+  kernels::PostOps e;
+  EXPECT_EQ(planner::backward_stage(m, 0, x.shape(), e), 3u);
+  EXPECT_EQ(e, (kernels::PostOps{{kernels::PostOp::Kind::max_pool_2x2}, {kernels::PostOp::Kind::gelu_tanh}}));
+  EXPECT_EQ(planner::backward_stage(m, 3, Shape{7, 5, 4, 4}, e), 4u);  // conv2: GELU alone, no pool
+  EXPECT_EQ(planner::backward_stage(apart, 0, x.shape(), e), 1u);
   const Tensor<float> grad = random_tensor<float>(m.output_shape(x.shape()), 32);
   GradientChunks<float> chunks;
   auto backward = [&](Workspace<float>& ws, TensorView<const float> out) {
@@ -315,7 +345,7 @@ TEST(SequentialTest, ForwardForBackwardFusesWhereTheLayerKeepsWhatBackwardReads)
   };
   // The reference: every layer's forward apart (the pool records its positions), the fused backward.
   Workspace<float> apart_ws;
-  const Tensor<float> expected(apart.forward_for_backward(x, strategy::Sequential{}, apart_ws));
+  const Tensor<float> expected(apart.forward_for_backward(x, strategy::Serial{}, apart_ws));
   const std::vector<Tensor<float>> expected_grads = backward(apart_ws, expected);
   for (std::size_t threads : {1, 2})
     for (const Strategy& s : all_strategies()) {
@@ -342,7 +372,7 @@ TEST(SequentialTest, ForwardFromInsideParallelRegionsCompletes) {
   thread_counts();  // lets a 3-thread scope run 3 threads
   const Sequential<float> m = models::letter_cnn<float>(26, 1);
   const Tensor<float> x = random_tensor<float>(Shape{1, 1, 28, 28}, 21, 0, 1);
-  const Tensor<float> expected = m.forward(x, strategy::Sequential{});
+  const Tensor<float> expected = m.forward(x, strategy::Serial{});
   for (const Strategy& s : all_strategies()) {
     auto expect_forward = [&] {
       const Tensor<float> y = m.forward(x, s);

@@ -44,7 +44,7 @@ TEST(TuneTest, TheTunedPlanGivesTheBitsOfTheSequentialRun) {
   const Sequential<float> m = small_model();
   for (std::size_t batch : {1, 7}) {
     const Tensor<float> x = random_tensor<float>(Shape{batch, 3, 9, 9}, 3);
-    const Tensor<float> expected = m.forward(x, strategy::Sequential{});
+    const Tensor<float> expected = m.forward(x, strategy::Serial{});
     for (std::size_t threads : {1, 2, 3}) {
       Workspace<float> ws;
       const Tensor<float> y = with_threads(threads, [&] {
@@ -87,7 +87,7 @@ TEST(TuneTest, OneWorkerMeasuresOnlyTheModel) {
   for (const auto& st : stages) {
     const strategy::Tuned::Entry* e = plan.find(st.work, 1);
     ASSERT_NE(e, nullptr);
-    EXPECT_EQ(e->strategy, one_strategy ? won.substr(0, won.size() - everywhere.size()) : "sequential") << won;
+    EXPECT_EQ(e->strategy, one_strategy ? won.substr(0, won.size() - everywhere.size()) : "serial") << won;
     EXPECT_TRUE(e->timings.empty());
   }
   const strategy::Tuned one = with_threads(1, [&] { return tune(m, Shape{1, 3, 9, 9}, {}, quick); });
@@ -98,7 +98,7 @@ TEST(TuneTest, TunesASingleLayer) {
   Conv2d<float> conv(5, 9, 3, 2, 1);
   fill_uniform<float>(conv.weight(), -0.3, 0.3, 4);
   const Tensor<float> x = random_tensor<float>(Shape{3, 5, 13, 11}, 5);
-  const Tensor<float> expected = conv.forward(x, strategy::Sequential{});
+  const Tensor<float> expected = conv.forward(x, strategy::Serial{});
   with_threads(2, [&] {
     const strategy::Tuned plan = tune(conv, x.shape(), {}, quick);
     ASSERT_EQ(plan.size(), 1u);

@@ -50,7 +50,7 @@ TEST(ExecutorTest, AModelRunsOnTheExecutorItIsGiven) {
   eager.fork_join_ns = eager.team_fork_join_ns = eager.in_image_ns = 0;
   for (std::size_t batch : {1, 7}) {
     const Tensor<float> x = random_tensor<float>(Shape{batch, 2, 7, 7}, 80 + batch);
-    const Tensor<float> expected = m.forward(x, strategy::Sequential{});
+    const Tensor<float> expected = m.forward(x, strategy::Serial{});
     for (bool team : {true, false}) {
       Executor two(2, ExecutorOptions{team, ExecutorOptions::default_linger});
       const Plan plan = m.plan(x.shape(), eager, two);

@@ -14,17 +14,18 @@ Workload conv_like(std::size_t n, std::size_t c, std::size_t h, std::size_t w, d
 }
 
 TEST(StrategyTest, NamesRoundTripThroughParse) {
-  for (const char* name : {"sequential", "batch", "batch:4", "channel", "channel:16", "spatial", "spatial:3", "tiled:8x8",
+  for (const char* name : {"serial", "batch", "batch:4", "channel", "channel:16", "spatial", "spatial:3", "tiled:8x8",
                            "tiled:4x6x32", "auto"})
     EXPECT_EQ(Strategy::parse(name).name(), name);
   EXPECT_EQ(Strategy::parse("tiled").name(), "tiled:8x8");
+  EXPECT_EQ(Strategy::parse("sequential").name(), "serial");  // the name it had before
   EXPECT_EQ(Strategy().name(), "auto");
 }
 
 TEST(StrategyTest, ParseRejectsWhatItCannotRead) {
   for (const char* bad : {"", "fast", "batch:", "batch:0", "batch:x", "tiled:8", "tiled:8x", "tiled:1x2x3x4", "auto:2",
                           "channel:-1", "spatial:99999999"})
-    expect_throw_with<ConfigError>([&] { Strategy::parse(bad); }, {"strategy", "expected sequential"});
+    expect_throw_with<ConfigError>([&] { Strategy::parse(bad); }, {"strategy", "expected serial"});
 }
 
 TEST(StrategyTest, EachFixedStrategyCutsItsOwnDimension) {
@@ -46,7 +47,7 @@ TEST(StrategyTest, EachFixedStrategyCutsItsOwnDimension) {
   EXPECT_EQ(tiled.h, 4u);
   EXPECT_EQ(tiled.w, 6u);
   EXPECT_EQ(BlockGrid(w.space, tiled).count(), 64u * 4 * 7 * 5);
-  const Cut seq = strategy::Sequential{}.cut(w, 2);
+  const Cut seq = strategy::Serial{}.cut(w, 2);
   EXPECT_EQ(BlockGrid(w.space, seq).count(), 1u);
 }
 
@@ -115,7 +116,7 @@ TEST(StrategyTest, AutoParallelisesInsideAnImageAtBatchOne) {
   EXPECT_EQ(few_rows.strategy, "channel");
   EXPECT_NE(few_rows.reason.find("128 channels split with efficiency 1.00"), std::string::npos) << few_rows.reason;
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 512, 1, 1), 2).strategy, "channel");   // a Linear layer
-  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 3, 3, 5), 2).strategy, "sequential");  // 3 rows, 3 channels
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 3, 3, 5), 2).strategy, "serial");  // 3 rows, 3 channels
   EXPECT_EQ(strategy::Auto{}.choose(conv_like(1, 3, 2, 5), 3).strategy, "channel");     // 3 workers: 2 rows, 3 channels
 }
 
@@ -185,7 +186,7 @@ TEST(StrategyTest, AutoScalesItsCostsByTheMeasuredHandOff) {
     EXPECT_EQ(close.choose(w, 2).strategy, "channel") << w.space.str();
     EXPECT_EQ(near_noise.choose(w, 2).strategy, "channel") << w.space.str();
     const strategy::AutoChoice c = far.choose(w, 2);
-    EXPECT_EQ(c.strategy, "sequential") << w.space.str() << ": " << c.reason;
+    EXPECT_EQ(c.strategy, "serial") << w.space.str() << ": " << c.reason;
   }
   // Work enough to pay even the dearer cut, and whole images, which share nothing, are cut as before.
   EXPECT_EQ(far.choose(conv_like(1, 64, 5, 5, 1e9), 2).strategy, "channel");
@@ -204,24 +205,24 @@ TEST(StrategyTest, AutoWeighsTheLayersOwnTimeAgainstAForkJoin) {
   // pool3 of the letter CNN at batch 16: a few FLOPs over 2,048 planes of one output each, 10.9 µs alone.
   Workload pool = conv_like(16, 128, 1, 1, 18432);
   pool.bytes = 4.0 * (16 * 128 * 9 + 16 * 128);
-  EXPECT_EQ(strategy::Auto{}.choose(pool, 2).strategy, "sequential");  // from FLOPs and bytes: 0.1 µs
+  EXPECT_EQ(strategy::Auto{}.choose(pool, 2).strategy, "serial");  // from FLOPs and bytes: 0.1 µs
   pool.one_core_ns = 9e3;                                               // its own estimate
   EXPECT_EQ(strategy::Auto{}.choose(pool, 2).strategy, "batch");
   // On two workers a cut saves half: it pays from twice the fork-join (1.2 µs), on four from 4/3 of it.
   Workload w = conv_like(16, 1, 1, 1);
   w.one_core_ns = 2300;
   const strategy::AutoChoice small = strategy::Auto{}.choose(w, 2);
-  EXPECT_EQ(small.strategy, "sequential");
+  EXPECT_EQ(small.strategy, "serial");
   EXPECT_NE(small.reason.find("about 2.30 us on one core"), std::string::npos) << small.reason;
   EXPECT_NE(small.reason.find("not worth a fork-join (1.20 us)"), std::string::npos) << small.reason;
   w.one_core_ns = 2500;
   EXPECT_EQ(strategy::Auto{}.choose(w, 2).strategy, "batch");
   w.one_core_ns = 1800;
-  EXPECT_EQ(strategy::Auto{}.choose(w, 2).strategy, "sequential");
+  EXPECT_EQ(strategy::Auto{}.choose(w, 2).strategy, "serial");
   EXPECT_EQ(strategy::Auto{}.choose(w, 4).strategy, "batch");
   strategy::Auto slow_fork;
   slow_fork.fork_join_ns = 2000;
-  EXPECT_EQ(slow_fork.choose(w, 4).strategy, "sequential");
+  EXPECT_EQ(slow_fork.choose(w, 4).strategy, "serial");
 }
 
 TEST(StrategyTest, AutoCutsInsideAnImageOnlyWhenThatPaysItsExtraCost) {
@@ -230,7 +231,7 @@ TEST(StrategyTest, AutoCutsInsideAnImageOnlyWhenThatPaysItsExtraCost) {
   Workload conv1 = conv_like(1, 32, 26, 26);
   conv1.one_core_ns = 4e3;
   const strategy::AutoChoice small = strategy::Auto{}.choose(conv1, 2);
-  EXPECT_EQ(small.strategy, "sequential");
+  EXPECT_EQ(small.strategy, "serial");
   EXPECT_NE(small.reason.find("inside an image would save 2.00 us of about 4.00 us, less than it costs (4.20 us)"),
             std::string::npos)
       << small.reason;
@@ -266,7 +267,7 @@ TEST(StrategyTest, AutoTakesTheInImageCutTheLayerSaysIsCheaper) {
   // The cheaper cut must still pay for itself: 1.75 µs saved against 1.2 + 0.6.
   conv1.row_cut_ns = 600;
   const strategy::AutoChoice small = strategy::Auto{}.choose(conv1, 2);
-  EXPECT_EQ(small.strategy, "sequential");
+  EXPECT_EQ(small.strategy, "serial");
   EXPECT_NE(small.reason.find("less than it costs (1.80 us)"), std::string::npos) << small.reason;
   // A cut that does not split well is not taken for being cheap: 3 channels over 2 workers.
   Workload few = conv_like(1, 3, 26, 26);
@@ -294,11 +295,11 @@ TEST(StrategyTest, AutoWeighsWhatAChannelCutRepeats) {
   conv3.channel_cut_repeats_ns = 3e3;  // saves 3 µs for 1.2 + 1.5
   EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "channel");
   conv3.channel_cut_repeats_ns = 4e3;  // 1.2 + 2
-  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "sequential");
+  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "serial");
   // So must a weight-bound layer's (rule 2), which otherwise pays only the fork-join.
   conv3.parameter_bytes = 4.0 * 128 * 64 * 9;
   conv3.bytes = conv3.parameter_bytes + 4.0 * (64 * 25 + 128 * 9);
-  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "sequential");
+  EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "serial");
   conv3.channel_cut_repeats_ns = 3e3;
   EXPECT_EQ(strategy::Auto{}.choose(conv3, 2).strategy, "channel");
   // With an image per worker the columns of each are built once, in parallel, and nothing is repeated.
@@ -309,9 +310,9 @@ TEST(StrategyTest, AutoWeighsWhatAChannelCutRepeats) {
 
 TEST(StrategyTest, AutoStaysSequentialForTinyWorkOrOneWorker) {
   const strategy::AutoChoice tiny = strategy::Auto{}.choose(conv_like(64, 128, 1, 1, 1e4), 2);
-  EXPECT_EQ(tiny.strategy, "sequential");
+  EXPECT_EQ(tiny.strategy, "serial");
   EXPECT_NE(tiny.reason.find("fork-join"), std::string::npos);
-  EXPECT_EQ(strategy::Auto{}.choose(conv_like(64, 64, 11, 11), 1).strategy, "sequential");
+  EXPECT_EQ(strategy::Auto{}.choose(conv_like(64, 64, 11, 11), 1).strategy, "serial");
   EXPECT_EQ(Strategy(strategy::Batch{}).explain(conv_like(2, 2, 2, 2), 2).reason, "fixed by the caller");
 }
 

@@ -39,13 +39,13 @@ TEST(TunedTest, FallsBackToAutoElsewhere) {
 TEST(TunedTest, WithReplacesAnEntryOfTheSameKeyAndLeavesTheOriginal) {
   const strategy::Tuned one = strategy::Tuned{}.with({conv_like(1), 2, "channel", Cut{1, 16, 11, 11}, {}});
   const strategy::Tuned two = one.with({conv_like(1), 2, "spatial", Cut{1, 64, 6, 11}, {}});
-  const strategy::Tuned three = two.with({conv_like(1), 1, "sequential", Cut{1, 64, 11, 11}, {}});
+  const strategy::Tuned three = two.with({conv_like(1), 1, "serial", Cut{1, 64, 11, 11}, {}});
   EXPECT_EQ(one.size(), 1u);
   EXPECT_EQ(two.size(), 1u);
   EXPECT_EQ(three.size(), 2u);
   EXPECT_EQ(one.find(conv_like(1), 2)->strategy, "channel");
   EXPECT_EQ(two.find(conv_like(1), 2)->strategy, "spatial");
-  EXPECT_EQ(three.find(conv_like(1), 1)->strategy, "sequential");
+  EXPECT_EQ(three.find(conv_like(1), 1)->strategy, "serial");
   EXPECT_EQ(Strategy(three).name(), "tuned");
 }
 

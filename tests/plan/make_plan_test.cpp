@@ -31,7 +31,7 @@ TEST(MakePlanTest, APlanBuiltOnceGivesTheBitsOfTheSequentialRun) {
   const Sequential<float> m = small_model();
   for (std::size_t batch : {1, 7}) {
     const Tensor<float> x = random_tensor<float>(Shape{batch, 2, 7, 7}, 40 + batch);
-    const Tensor<float> expected = m.forward(x, strategy::Sequential{});
+    const Tensor<float> expected = m.forward(x, strategy::Serial{});
     for (std::size_t threads : thread_counts())
       for (const Strategy& s : plan_strategies())
         Executor(threads).run([&] {
@@ -117,7 +117,7 @@ TEST(MakePlanTest, TheLetterCnnPlanShowsStagesCutsKernelsAndTheTeam) {
   EXPECT_NE(one.find("layer by layer"), std::string::npos) << one;
   EXPECT_NE(one.find("kept in a team"), std::string::npos) << one;
   EXPECT_NE(one.find("kernel: direct"), std::string::npos) << one;
-  EXPECT_NE(one.find("in conv1's epilogue"), std::string::npos) << one;
+  EXPECT_NE(one.find("a post-op of conv1"), std::string::npos) << one;
   const std::string many = m.plan(Shape{64, 1, 28, 28}, Strategy(), Pass::inference, ExecutorProfile(2)).describe();
   EXPECT_NE(many.find("depth-first: 64 images in 4 blocks of up to 16"), std::string::npos) << many;
   EXPECT_NE(many.find("images per GEMM"), std::string::npos) << many;
@@ -132,14 +132,14 @@ TEST(MakePlanTest, TheLetterCnnPlanShowsStagesCutsKernelsAndTheTeam) {
 TEST(MakePlanTest, TheWorkspaceKeepsThePlanUntilSomethingChanges) {
   Sequential<float> m = small_model();
   const Tensor<float> x7 = random_tensor<float>(Shape{7, 2, 7, 7}, 70), x1 = random_tensor<float>(Shape{1, 2, 7, 7}, 71);
-  const Tensor<float> e7 = m.forward(x7, strategy::Sequential{}), e1 = m.forward(x1, strategy::Sequential{});
+  const Tensor<float> e7 = m.forward(x7, strategy::Serial{}), e1 = m.forward(x1, strategy::Serial{});
   Executor(2).run([&] {
     Workspace<float> ws;
     for (const Strategy& s : plan_strategies()) {
       EXPECT_TRUE(bitwise<float>(Tensor<float>(m.forward(x7, s, ws)), e7)) << s.name();
       EXPECT_TRUE(bitwise<float>(Tensor<float>(m.forward(x1, s, ws)), e1)) << s.name();
     }
-    m.fuse_epilogues(false);
+    m.fuse_post_ops(false);
     EXPECT_TRUE(bitwise<float>(Tensor<float>(m.forward(x7, eager_auto(), ws)), e7));
     m.add("tail", GELU<float>());
     EXPECT_EQ(m.forward(x7, eager_auto(), ws).shape(), e7.shape());  // a new plan for the new layer

@@ -17,7 +17,7 @@ TEST(PlanTest, DescribeNamesEveryStageAndItsPostOps) {
   plan.layer_outputs = {Shape{8, 4, 8, 8}, Shape{8, 4, 4, 4}};
   PlanStage st;
   st.next = 2;
-  st.post_ops.max_pool_2x2 = true;
+  st.post_ops = {{kernels::PostOp::Kind::max_pool_2x2}};
   st.work.space = IndexSpace{8, 4, 4, 4};
   st.strategy = "batch";
   st.cut = Cut{4, 4, 4, 4};
@@ -30,7 +30,7 @@ TEST(PlanTest, DescribeNamesEveryStageAndItsPostOps) {
   EXPECT_NE(text.find("conv"), std::string::npos) << text;
   EXPECT_NE(text.find("2 blocks  because"), std::string::npos) << text;
   EXPECT_NE(text.find("kernel: im2col + GEMM; scratch 100 values per worker"), std::string::npos) << text;
-  EXPECT_NE(text.find("-> [8, 4, 4, 4]       in conv's epilogue"), std::string::npos) << text;
+  EXPECT_NE(text.find("-> [8, 4, 4, 4]       a post-op of conv"), std::string::npos) << text;
   EXPECT_EQ(text.find("depth-first"), std::string::npos) << text;
 }
 

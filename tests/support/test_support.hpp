@@ -30,7 +30,7 @@ namespace parcnn::test {
 // Every strategy, with default and awkward parameters (blocks that do not divide the space).
 inline std::vector<Strategy> all_strategies() {
   std::vector<Strategy> s;
-  for (const char* name : {"sequential", "batch", "batch:3", "channel", "channel:5", "spatial", "spatial:2",
+  for (const char* name : {"serial", "batch", "batch:3", "channel", "channel:5", "spatial", "spatial:2",
                            "tiled", "tiled:3x5", "tiled:4x4x7", "auto"})
     s.push_back(Strategy::parse(name));
   return s;
@@ -152,7 +152,7 @@ template <class T>
 // Sequential run, every time.
 template <class T>
 void expect_strategies_match_sequential(const Layer<T>& layer, TensorView<const T> input) {
-  const Tensor<T> reference = layer.forward(input, strategy::Sequential{});
+  const Tensor<T> reference = layer.forward(input, strategy::Serial{});
   for (const Strategy& s : all_strategies())
     for (std::size_t threads : thread_counts()) {
       SCOPED_TRACE(layer.name() + " " + input.shape().str() + " strategy " + s.name() + ", " + std::to_string(threads) +
@@ -171,6 +171,18 @@ Tensor<T> random_tensor(const Shape& shape, std::uint64_t seed, double lo = -1.0
   Tensor<T> t(shape);
   fill_uniform<T>(t, lo, hi, seed);
   return t;
+}
+
+// The layer a post-op stands for: MaxPool2d(2), GELU, GELU(tanh), ReLU.
+template <class T>
+std::unique_ptr<Layer<T>> layer_of(const kernels::PostOp& op) {
+  switch (op.kind) {
+    case kernels::PostOp::Kind::max_pool_2x2: return std::make_unique<MaxPool2d<T>>(2);
+    case kernels::PostOp::Kind::gelu: return std::make_unique<GELU<T>>();
+    case kernels::PostOp::Kind::gelu_tanh: return std::make_unique<GELU<T>>(GeluApproximation::tanh);
+    case kernels::PostOp::Kind::relu: return std::make_unique<ReLU<T>>();
+  }
+  return nullptr;
 }
 
 // Expects `f` to throw E whose message contains every one of `parts`.
@@ -211,7 +223,7 @@ std::vector<Tensor<T>> run_backward(const Layer<T>& layer, const Tensor<T>& x, c
                                     std::size_t chunk_images) {
   Workspace<T> ws;  // forward_for_backward leaves in it what a composite layer's backward needs
   Tensor<T> out(layer.output_shape(x.shape()));
-  layer.forward_for_backward(x, out.view(), strategy::Sequential{}, ws);
+  layer.forward_for_backward(x, out.view(), strategy::Serial{}, ws);
   GradientChunks<T> chunks;
   chunks.plan(layer.parameter_shapes(), x.dim(0), chunk_images);
   std::vector<Tensor<T>> result;
@@ -231,7 +243,7 @@ inline void expect_gradients_match_finite_differences(Layer<double>& layer, cons
                                                       double tol = 1e-6, std::size_t samples = 40) {
   const Tensor<double> R = random_tensor<double>(layer.output_shape(x.shape()), 99);
   auto loss = [&](const Tensor<double>& input) {
-    const Tensor<double> y = layer.forward(input, strategy::Sequential{});
+    const Tensor<double> y = layer.forward(input, strategy::Serial{});
     double sum = 0;
     for (std::size_t i = 0; i < y.size(); ++i) sum += y.data()[i] * R.data()[i];
     return sum;

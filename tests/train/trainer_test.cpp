@@ -43,7 +43,7 @@ std::vector<Tensor<float>> train_and_collect(const Strategy& strategy, std::size
 TEST(TrainerTest, WeightsAreTheSameBitsForEveryThreadCountAndStrategy) {
   for (bool adam : {false, true}) {
     // The reference: one thread, every layer over the whole batch in turn.
-    const std::vector<Tensor<float>> reference = train_and_collect(strategy::Sequential{}, 1, 3, adam, false);
+    const std::vector<Tensor<float>> reference = train_and_collect(strategy::Serial{}, 1, 3, adam, false);
     for (bool by_chunks : {false, true})
       for (const Strategy& s : all_strategies())
         for (std::size_t threads : thread_counts()) {

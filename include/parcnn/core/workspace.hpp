@@ -25,8 +25,8 @@ class Workspace {
   PARCNN_CHECK_SCALAR(T);
 
  public:
-  // Gives each of `workers` slots at least `count` elements of private scratch. Call before a parallel
-  // run; inside it, each block uses scratch(worker) of the slot it runs in.
+  // Gives each of `workers` workers at least `count` elements of private scratch. Call before a
+  // parallel run; inside it, each block uses scratch(worker) of the worker it runs on.
   void reserve_scratch(std::size_t workers, std::size_t count) {
     if (scratch_.size() < workers) scratch_.resize(workers);
     for (std::size_t i = 0; i < workers; ++i) scratch_[i].reserve(count);

@@ -39,10 +39,11 @@ inline nlohmann::json to_json(const Shape& s) {
 
 inline nlohmann::json to_json(const Cut& c) { return {c.n, c.c, c.h, c.w}; }
 
-inline nlohmann::json to_json(const kernels::Epilogue& e) {
-  return {{"max_pool_2x2", e.max_pool_2x2},
-          {"gelu", e.gelu},
-          {"gelu_approximation", e.gelu_approximation == kernels::GeluApproximation::tanh ? "tanh" : "none"}};
+// Post-ops as the array of their keys, in order: ["max_pool_2x2", "gelu_tanh"].
+inline nlohmann::json to_json(const kernels::PostOps& e) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const kernels::PostOp& op : e) a.push_back(op.key());
+  return a;
 }
 
 // Reads the fields of one JSON object, naming `where` (the file and the path to the object) in errors.
@@ -114,15 +115,16 @@ class Fields {
     const std::vector<std::size_t> d = counts(key, 4, 4);
     return Cut{d[0], d[1], d[2], d[3]};
   }
-  kernels::Epilogue post_ops(const char* key) const {
-    const Fields e(field(key), at(key));
-    kernels::Epilogue out;
-    out.max_pool_2x2 = e.flag("max_pool_2x2");
-    out.gelu = e.flag("gelu");
-    const std::string approximation = e.text("gelu_approximation");
-    if (approximation != "none" && approximation != "tanh")
-      throw IoError(e.at("gelu_approximation") + " must be \"none\" or \"tanh\"");
-    out.gelu_approximation = approximation == "tanh" ? kernels::GeluApproximation::tanh : kernels::GeluApproximation::none;
+  kernels::PostOps post_ops(const char* key) const {
+    const nlohmann::json& v = array(key);
+    if (v.size() > kernels::PostOps::capacity)
+      throw IoError(at(key) + " must hold at most " + std::to_string(kernels::PostOps::capacity) + " post-ops");
+    kernels::PostOps out;
+    for (const nlohmann::json& k : v) {
+      const auto op = k.is_string() ? kernels::PostOp::from_key(k.get<std::string>()) : std::nullopt;
+      if (!op) throw IoError(at(key) + " must hold \"max_pool_2x2\", \"gelu\", \"gelu_tanh\" or \"relu\"");
+      out = out.then(*op);
+    }
     return out;
   }
 
@@ -160,7 +162,7 @@ inline std::string plan_to_json(const Plan& plan) {
     backward.push_back({{"first", st.first}, {"next", st.next}, {"post_ops", to_json(st.post_ops)}});
   const json j = {
       {"format", "parcnn-plan"},
-      {"version", 1},
+      {"version", 2},
       {"pass", plan.pass == Pass::inference ? "inference" : "for_backward"},
       {"input", to_json(plan.input)},
       {"output", to_json(plan.output)},
@@ -188,7 +190,9 @@ Plan plan_from_json(const std::string& text, const Model& model, const std::stri
   }
   const detail::Fields f(j, source);
   if (f.text("format") != "parcnn-plan") throw IoError(source + ": not a parcnn plan (format '" + f.text("format") + "')");
-  if (f.count("version") != 1) throw IoError(source + ": plan format version " + std::to_string(f.count("version")) + " is not 1");
+  if (f.count("version") != 2)
+    throw IoError(source + ": plan format version " + std::to_string(f.count("version")) +
+                  " is not 2 (make the plan again with this version)");
   Plan plan;
   const std::string pass = f.text("pass");
   if (pass != "inference" && pass != "for_backward") throw IoError(f.at("pass") + " must be \"inference\" or \"for_backward\"");

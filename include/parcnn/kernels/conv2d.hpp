@@ -1,5 +1,5 @@
 // parcnn/kernels/conv2d.hpp — 2-D convolution: im2col + GEMM over a block, straight into the output or
-// through a tile and an epilogue (bias, 2×2 pool, GELU; kernels/epilogue.hpp), several images per GEMM
+// through a tile and an epilogue (bias, then post-ops; kernels/epilogue.hpp), several images per GEMM
 // when their maps are small; the backward pass; and the plain-loop reference every test compares against.
 //
 // Weight [out_c, in_c, k_h, k_w] is, row-major, the GEMM's A = [out_c, K]. For a block of output
@@ -83,13 +83,13 @@ void conv2d_forward_columns(const T* columns, std::size_t ld, const T* weight, c
 
 // With an epilogue (kernels/epilogue.hpp), blocks are cut in the epilogue's output: rows and columns of
 // the pooled maps when it pools. Its shape per image is [out_c, out_h / f, out_w / f], f = e.reduction().
-inline std::size_t epilogue_out_h(const Conv2dGeometry& g, const Epilogue& e) { return g.out_h / e.reduction(); }
-inline std::size_t epilogue_out_w(const Conv2dGeometry& g, const Epilogue& e) { return g.out_w / e.reduction(); }
+inline std::size_t epilogue_out_h(const Conv2dGeometry& g, const PostOps& e) { return g.out_h / e.reduction(); }
+inline std::size_t epilogue_out_w(const Conv2dGeometry& g, const PostOps& e) { return g.out_w / e.reduction(); }
 
 // Scratch elements conv2d_forward_epilogue needs for blocks of `images` images × `channels` × `rows` ×
 // `cols` epilogue outputs: the columns and the GEMM's tile, both gemm_whole_vectors wide.
 template <class T>
-std::size_t conv2d_epilogue_scratch(const Conv2dGeometry& g, const Epilogue& e, std::size_t channels,
+std::size_t conv2d_epilogue_scratch(const Conv2dGeometry& g, const PostOps& e, std::size_t channels,
                                     std::size_t images, std::size_t rows, std::size_t cols) {
   const std::size_t f = e.reduction(), positions = images * (f * rows) * (f * cols);
   return (g.patch() + channels) * gemm_whole_vectors<T>(positions);
@@ -110,7 +110,7 @@ void zero_padding_columns(T* columns, std::size_t K, std::size_t n, std::size_t 
 template <class T>
 void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, std::size_t conv_rows,
                         std::size_t conv_cols, const T* weight, const T* bias, const Conv2dGeometry& g,
-                        const Epilogue& e, Range channels, Range rows, Range cols, T* scratch, T* y,
+                        const PostOps& e, Range channels, Range rows, Range cols, T* scratch, T* y,
                         EpilogueRecord<T> record) {
   const std::size_t K = g.patch(), Q = conv_rows * conv_cols, f = e.reduction();
   const std::size_t eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e), out_image = g.out_c * eh * ew;
@@ -122,11 +122,11 @@ void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, st
     T* block = y + first;
     const EpilogueRecord<T> r = record.at(first);
     std::uint32_t* pos = r.positions;
-    T* pooled = pos && e.gelu ? r.pooled : block;
+    T* pooled = pos && e.has_elementwise() ? r.pooled : block;
     for (std::size_t c = 0; c < channels.size(); ++c)
       epilogue_bias_and_pool(e, tile + c * ld + i * Q, conv_rows, conv_cols, bias ? bias + channels.begin + c : nullptr,
                              pooled + c * eh * ew, ew, pos ? pos + c * eh * ew : nullptr, g.out_w, origin);
-    epilogue_gelu(e, pooled, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
+    epilogue_elementwise(e, pooled, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
   }
 }
 }  // namespace detail
@@ -140,7 +140,7 @@ void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, st
 // (EpilogueRecord), laid out as y.
 template <class T>
 void conv2d_forward_epilogue(const T* x, std::size_t images, const T* weight, const T* bias, const Conv2dGeometry& g,
-                             const Epilogue& e, Range channels, Range rows, Range cols, T* scratch, T* y,
+                             const PostOps& e, Range channels, Range rows, Range cols, T* scratch, T* y,
                              EpilogueRecord<T> record = {}) {
   const std::size_t f = e.reduction();
   const Range conv_rows{f * rows.begin, f * rows.end}, conv_cols{f * cols.begin, f * cols.end};
@@ -156,7 +156,7 @@ void conv2d_forward_epilogue(const T* x, std::size_t images, const T* weight, co
 // The row stride of one image's columns for its whole epilogue output: (f·eh)·(f·ew) positions in
 // whole vectors.
 template <class T>
-std::size_t epilogue_columns_stride(const Conv2dGeometry& g, const Epilogue& e) {
+std::size_t epilogue_columns_stride(const Conv2dGeometry& g, const PostOps& e) {
   const std::size_t f = e.reduction();
   return gemm_whole_vectors<T>(f * epilogue_out_h(g, e) * f * epilogue_out_w(g, e));
 }
@@ -164,7 +164,7 @@ std::size_t epilogue_columns_stride(const Conv2dGeometry& g, const Epilogue& e) 
 // The columns of one image that its whole epilogue output reads: [K, epilogue_columns_stride], zeros
 // past its positions.
 template <class T>
-void im2col_for_epilogue(const T* x, const Conv2dGeometry& g, const Epilogue& e, T* columns) {
+void im2col_for_epilogue(const T* x, const Conv2dGeometry& g, const PostOps& e, T* columns) {
   const std::size_t f = e.reduction(), ld = epilogue_columns_stride<T>(g, e);
   const Range rows{0, f * epilogue_out_h(g, e)}, cols{0, f * epilogue_out_w(g, e)};
   im2col(x, g, rows, cols, columns, ld);
@@ -176,7 +176,7 @@ void im2col_for_epilogue(const T* x, const Conv2dGeometry& g, const Epilogue& e,
 // 1, eh, ew) elements (the columns' part unused). `record` as for conv2d_forward_epilogue.
 template <class T>
 void conv2d_forward_epilogue_columns(const T* columns, const T* weight, const T* bias, const Conv2dGeometry& g,
-                                     const Epilogue& e, Range channels, T* scratch, T* y,
+                                     const PostOps& e, Range channels, T* scratch, T* y,
                                      EpilogueRecord<T> record = {}) {
   const std::size_t f = e.reduction(), eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
   if (channels.size() == 0 || eh == 0 || ew == 0) return;

@@ -10,8 +10,8 @@
 // is three compare-and-selects before one store. No columns, no tile.
 //
 // Every output is the im2col GEMM's chain (kernels/gemm.hpp): c = w(k)·x(k) + c over k in the weight's
-// order, from 0, then + bias, the same pool, the same GELU — the same bits as conv2d_forward_epilogue
-// and conv2d_forward_im2col, whatever the block.
+// order, from 0, then + bias, the same pool, the same element-wise post-ops — the same bits as
+// conv2d_forward_epilogue and conv2d_forward_im2col, whatever the block.
 #pragma once
 
 #include <algorithm>
@@ -59,7 +59,7 @@ struct DirectStage {
   std::size_t f, rows, width;
 
   template <class T>
-  static DirectStage of(const Conv2dGeometry& g, const Epilogue& e, std::size_t rows, std::size_t cols) {
+  static DirectStage of(const Conv2dGeometry& g, const PostOps& e, std::size_t rows, std::size_t cols) {
     const std::size_t f = e.reduction(), step = direct_tile_lanes<T>(f);
     const std::size_t lanes = (cols + step - 1) / step * step;  // what the tiles compute
     return {f, f * rows + g.k_h - 1, lanes + gemm_whole_vectors<T>((f + g.k_w - 2) / f)};
@@ -238,7 +238,7 @@ void direct_block(const T* stage, const DirectStage& s, const Conv2dGeometry& g,
 // The vector multiply-adds conv2d_forward_direct does for `images` whole images: what its time follows
 // (kernels/cost.hpp), lanes past the row's end included.
 template <class T>
-double conv2d_direct_vector_fmas(const Conv2dGeometry& g, const Epilogue& e, std::size_t images) {
+double conv2d_direct_vector_fmas(const Conv2dGeometry& g, const PostOps& e, std::size_t images) {
   const std::size_t f = e.reduction(), eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
   const std::size_t step = detail::direct_tile_lanes<T>(f);
   const double vectors = double((ew + step - 1) / step * step / std::size_t(detail::Vec<T>::lanes));
@@ -247,7 +247,7 @@ double conv2d_direct_vector_fmas(const Conv2dGeometry& g, const Epilogue& e, std
 
 // Scratch elements conv2d_forward_direct needs for blocks of `rows` × `cols` epilogue outputs.
 template <class T>
-std::size_t conv2d_direct_scratch(const Conv2dGeometry& g, const Epilogue& e, std::size_t rows, std::size_t cols) {
+std::size_t conv2d_direct_scratch(const Conv2dGeometry& g, const PostOps& e, std::size_t rows, std::size_t cols) {
   return detail::DirectStage::of<T>(g, e, rows, cols).size(g);
 }
 
@@ -256,9 +256,9 @@ std::size_t conv2d_direct_scratch(const Conv2dGeometry& g, const Epilogue& e, st
 // conv2d_direct_fits(g) must hold. x: the image; y: its epilogue output [out_c, out_h / f, out_w / f];
 // scratch: conv2d_direct_scratch<T>(g, e, rows.size(), cols.size()) elements. For a training pass, with
 // `record` (e must have the pool), also what the fused backward reads (EpilogueRecord): each window's
-// position, and with GELU the pooled values before it.
+// position, and with an element-wise post-op the pooled values before it.
 template <class T>
-void conv2d_forward_direct(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, const Epilogue& e,
+void conv2d_forward_direct(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, const PostOps& e,
                            Range channels, Range rows, Range cols, T* scratch, T* y, EpilogueRecord<T> record = {}) {
   if (channels.size() == 0 || rows.size() == 0 || cols.size() == 0) return;
   const std::size_t eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
@@ -269,12 +269,12 @@ void conv2d_forward_direct(const T* x, const T* weight, const T* bias, const Con
   if (s.f == 2) {
     const EpilogueRecord<T> r = record.at(first);
     std::uint32_t* pos = r.positions;
-    T* pooled = pos && e.gelu ? r.pooled : block;
+    T* pooled = pos && e.has_elementwise() ? r.pooled : block;
     detail::direct_block<2>(scratch, s, g, weight, bias, channels, rows, cols, pooled, eh * ew, ew, pos);
-    epilogue_gelu(e, pooled, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
+    epilogue_elementwise(e, pooled, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
   } else {
     detail::direct_block<1>(scratch, s, g, weight, bias, channels, rows, cols, block, eh * ew, ew, nullptr);
-    epilogue_gelu(e, block, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
+    epilogue_elementwise(e, block, block, channels.size(), eh * ew, rows.size(), cols.size(), ew);
   }
 }
 

@@ -1,11 +1,12 @@
 // parcnn/kernels/conv2d_pooled_backward.hpp — the backward pass of a convolution followed by a 2×2 max
-// pool (stride 2, floor) and optionally GELU, from the gradient of the pooled (and GELU'd) maps.
+// pool (stride 2, floor) and optionally one element-wise post-op (GELU, ReLU), from the gradient of the
+// stage's output.
 //
 // Each pooled value is one convolution output (its window's first NaN, else its first maximum), so the
 // convolution's output gradient is zero but at one position per window: conv2 of the letter CNN has 25
 // such positions of 121 per map, conv3 1 of 9. Rather than write that gradient out densely and run two
 // dense GEMMs and a col2im over it, the kernel visits the windows alone. Per image, with J windows per map:
-//   v[co, j] = grad[co, j] · gelu'(pooled[co, j])        (grad itself without GELU)
+//   v[co, j] = grad[co, j] · f'(pooled[co, j])           (f the element-wise post-op; grad without one)
 //   p[co, j] = the convolution output window j of channel co took (maxpool2x2_positions; the pool's
 //              forward pass records them)
 //   dW[co, :] += v[co, j] · patch(p[co, j])   for j in order, in registers, over a chunk's images
@@ -25,7 +26,6 @@
 #include "parcnn/kernels/conv2d.hpp"
 #include "parcnn/kernels/conv2d_geometry.hpp"
 #include "parcnn/kernels/epilogue.hpp"
-#include "parcnn/kernels/gelu.hpp"
 #include "parcnn/kernels/gemm.hpp"
 #include "parcnn/kernels/im2col.hpp"
 #include "parcnn/kernels/maxpool2d.hpp"
@@ -238,19 +238,19 @@ void conv2d_pooled_weight_gradient_add(const Conv2dGeometry& g, const T* acc, T*
   }
 }
 
-// Backward of one image through convolution → 2×2 max pool (→ GELU when e.gelu; e.max_pool_2x2 must be
-// set; conv2d_pooled_backward_fits(g)). x: the image [in_c, in_h, in_w]; positions: where each window
+// Backward of one image through convolution → 2×2 max pool (→ one element-wise post-op when e has two:
+// e.pools() must hold; conv2d_pooled_backward_fits(g)). x: the image [in_c, in_h, in_w]; positions: where each window
 // took its value from, [out_c, out_h/2 · out_w/2] (maxpool2x2_positions, as the pool's forward pass
 // records them), or null to find them in y, the convolution's output [out_c, out_h, out_w] (read only
-// then); pooled: the pool's output [out_c, out_h/2, out_w/2] (GELU's input; read only with GELU); grad:
-// the gradient of the epilogue's output; weight_cl: conv2d_weight_channels_last of the weight (read only
-// for dx). Adds the weight gradient into dweight_acc (out_c × K, in the layout of
+// then); pooled: the pool's output [out_c, out_h/2, out_w/2] (the element-wise post-op's input; read
+// only with one); grad: the gradient of the epilogue's output; weight_cl: conv2d_weight_channels_last of
+// the weight (read only for dx). Adds the weight gradient into dweight_acc (out_c × K, in the layout of
 // detail::pooled_weight_channels_last: over a chunk's images, then conv2d_pooled_weight_gradient_add)
 // and the bias gradient into dbias (if not null); writes dx (if not null). scratch:
 // conv2d_pooled_backward_scratch<T>(g) elements, aligned to a vector.
 template <class T>
 void conv2d_pooled_backward(const T* x, const T* y, const std::uint32_t* positions, const T* pooled, const T* grad,
-                            const T* weight_cl, const Conv2dGeometry& g, const Epilogue& e, T* dweight_acc, T* dbias,
+                            const T* weight_cl, const Conv2dGeometry& g, const PostOps& e, T* dweight_acc, T* dbias,
                             T* dx, T* scratch) {
   constexpr std::size_t L = detail::Vec<T>::lanes;
   const std::size_t K = g.patch(), P = g.positions(), eh = g.out_h / 2, ew = g.out_w / 2, J = eh * ew;
@@ -263,8 +263,8 @@ void conv2d_pooled_backward(const T* x, const T* y, const std::uint32_t* positio
 
   // The windows' gradients, the positions they came from, and where those positions' patches start in
   // the channels-last frame (padded input, ldc values per position).
-  if (e.gelu)
-    gelu_backward(e.gelu_approximation, pooled, grad, v, g.out_c * J);
+  if (e.size() > 1)
+    e[1].apply_backward(pooled, grad, v, g.out_c * J);
   else
     std::copy(grad, grad + g.out_c * J, v);
   const std::size_t ldc = gemm_whole_vectors<T>(g.in_c), frame_w = g.in_w + 2 * g.pad_w;

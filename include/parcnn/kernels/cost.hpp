@@ -12,6 +12,8 @@
 #include <list>
 #include <mutex>
 
+#include "parcnn/kernels/post_ops.hpp"
+
 namespace parcnn::kernels::cost {
 
 // One core's rates, float32. The defaults are the reference machine's; `bench/calibrate` measures
@@ -111,5 +113,43 @@ inline double max_pool_2x2_ns(double maps, double rows, double cols) {
 }
 
 inline double copy_ns(double bytes) { return bytes / rates().copy_bytes_per_ns; }
+
+// ReLU: a compare per value, as fast as a copy.
+template <class T>
+double relu_ns(double values) {
+  return copy_ns(2.0 * double(sizeof(T)) * values);
+}
+
+// A post-op over `values` values of a layer's output (kernels/post_ops.hpp), and its FLOP-equivalents
+// per value (GELU: an exp or erf and a division, about 20).
+template <class T>
+double post_op_ns(const PostOp& op, double values) {
+  switch (op.kind) {
+    case PostOp::Kind::gelu:
+    case PostOp::Kind::gelu_tanh: return gelu_ns<T>(values);
+    case PostOp::Kind::relu: return relu_ns<T>(values);
+    case PostOp::Kind::max_pool_2x2: return max_pool_ns(values / 2, 4 * values);
+  }
+  return 0;
+}
+inline double post_op_flops(const PostOp& op) {
+  return op.kind == PostOp::Kind::gelu || op.kind == PostOp::Kind::gelu_tanh ? 20.0 : op.elementwise() ? 1.0 : 0.0;
+}
+
+// The element-wise post-ops of `ops` over `values` values: their time and FLOP-equivalents (a pool in
+// the list is the layer's to price: it changes what the layer computes).
+template <class T>
+double elementwise_post_ops_ns(const PostOps& ops, double values) {
+  double ns = 0;
+  for (const PostOp& op : ops)
+    if (op.elementwise()) ns += post_op_ns<T>(op, values);
+  return ns;
+}
+inline double elementwise_post_ops_flops(const PostOps& ops, double values) {
+  double flops = 0;
+  for (const PostOp& op : ops)
+    if (op.elementwise()) flops += post_op_flops(op) * values;
+  return flops;
+}
 
 }  // namespace parcnn::kernels::cost

@@ -9,12 +9,12 @@
 //  - a cut of images, rows or tiles builds each block's own columns in per-worker scratch;
 //  - a cut of output channels builds every image's columns once, shared by all channel blocks;
 //  - the direct kernel stages each block's own input rows and shares nothing.
-// In inference a Sequential fuses a following 2×2 max pool and/or GELU into the convolution
-// (forward_fused, kernels/epilogue.hpp): they run on each block's output tile while it is in cache,
-// and only the outputs the pool reads are computed. In training it runs them the same way, keeping
-// each window's position and the pooled values instead of its own output (forward_fused_for_backward),
-// and runs the backward pass of the convolution, pool and GELU as one (backward_fused,
-// kernels/conv2d_pooled_backward.hpp), through the windows' maxima alone.
+// In inference a plan fuses a following 2×2 max pool and element-wise layers into the convolution as
+// post-ops (forward_fused, kernels/epilogue.hpp): they run on each block's output tile while it is in
+// cache, and only the outputs the pool reads are computed. In training it runs a pool and one
+// element-wise post-op the same way, keeping each window's position and the pooled values instead of
+// its own output (forward_fused_for_backward), and runs the backward pass of the three as one
+// (backward_fused, kernels/conv2d_pooled_backward.hpp), through the windows' maxima alone.
 #pragma once
 
 #include <algorithm>
@@ -92,47 +92,33 @@ class Conv2d final : public Layer<T> {
     return this->output_of({in[0], out_c_, g.out_h, g.out_w}, in);
   }
 
-  Workload workload(const Shape& in) const override { return fused_workload(in, kernels::Epilogue{}); }
+  Workload workload(const Shape& in) const override { return fused_workload(in, kernels::PostOps{}); }
 
-  // A 2×2 max pool, then GELU or not, on an output of at least one window.
-  bool accepts_backward_epilogue(const Shape& in, const kernels::Epilogue& e) const override {
-    if (!e.max_pool_2x2) return false;
-    return kernels::conv2d_pooled_backward_fits<T>(geometry(in));
+  // In inference, a 2×2 max pool or not, then element-wise post-ops, on each block's output tile. For
+  // training (Pass::for_backward), a 2×2 pool then one element-wise post-op or none, recording the
+  // windows' positions, wherever the fused backward takes the stage (the convolution's output is then
+  // never written for the pool to read back).
+  bool accepts(const Shape& in, const kernels::PostOps& post_ops, Pass pass) const override {
+    if (pass == Pass::inference) return post_ops.elementwise_from(post_ops.pools() ? 1 : 0);
+    return post_ops.pools() && post_ops.size() <= 2 && post_ops.elementwise_from(1) &&
+           kernels::conv2d_pooled_backward_fits<T>(geometry(in));
   }
 
-  // For training, a 2×2 pool (then GELU or not) on each block's output tile, recording the windows'
-  // positions, wherever the fused backward takes the stage: the convolution's output (conv1's: 1.4 MB
-  // for a chunk of 16 images) is never written for the pool to read back.
-  bool accepts_epilogue_for_backward(const Shape& in, const kernels::Epilogue& e) const override {
-    return accepts_backward_epilogue(in, e);
-  }
-
-  // Any epilogue (bias, then a 2×2 pool and/or GELU) runs on the output tile of each block.
-  bool accepts_epilogue(const kernels::Epilogue&) const override { return true; }
-
-  Shape fused_output_shape(const Shape& in, const kernels::Epilogue& e) const override {
-    const Shape conv = output_shape(in);
-    if (e.max_pool_2x2 && (conv[2] < 2 || conv[3] < 2))
-      throw ShapeError(name() + " + " + e.str() + ": the output " + conv.str() + " is smaller than one 2x2 window");
-    const kernels::Conv2dGeometry g = geometry(in);
-    return this->output_of({in[0], out_c_, kernels::epilogue_out_h(g, e), kernels::epilogue_out_w(g, e)}, in);
-  }
-
-  // Only the outputs the epilogue reads count: with a pool, conv2's 100 of 121 positions.
-  Workload fused_workload(const Shape& in, const kernels::Epilogue& e) const override {
+  // Only the outputs the post-ops read count: with a pool, 100 of an 11×11 map's 121 positions.
+  Workload fused_workload(const Shape& in, const kernels::PostOps& e) const override {
     const kernels::Conv2dGeometry g = geometry(in);
     const std::size_t f = e.reduction(), eh = kernels::epilogue_out_h(g, e), ew = kernels::epilogue_out_w(g, e);
     const double computed = double(in[0]) * double(out_c_) * double(f * eh * f * ew);
     Workload w;
     w.space = IndexSpace{in[0], out_c_, eh, ew};
-    w.flops = 2.0 * computed * double(g.patch()) + (e.gelu ? 20.0 * double(w.space.items()) : 0.0);
+    w.flops = 2.0 * computed * double(g.patch()) + kernels::cost::elementwise_post_ops_flops(e, double(w.space.items()));
     w.parameter_bytes = double(sizeof(T)) * double(weight_.size());
     w.bytes = double(sizeof(T)) * (double(in.numel()) + double(w.space.items())) + w.parameter_bytes;
     if (kernels::conv2d_direct_fits(g)) {
       // The direct kernel, pool included; its blocks share nothing, so a channel cut costs only the
       // fork-join, and a row cut also the halo rows each block stages again.
       w.one_core_ns = kernels::cost::direct_conv_ns(kernels::conv2d_direct_vector_fmas<T>(g, e, in[0]));
-      if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
+      w.one_core_ns += kernels::cost::elementwise_post_ops_ns<T>(e, double(w.space.items()));
       w.channel_cut_ns = 0;
       w.row_cut_ns = 500;
       return w;
@@ -153,13 +139,13 @@ class Conv2d final : public Layer<T> {
     // (run_fused): nothing else shared, but the build repeated.
     w.channel_cut_ns = 0;
     w.channel_cut_repeats_ns = columns_ns;
-    if (e.max_pool_2x2) w.one_core_ns += kernels::cost::max_pool_2x2_ns(double(in[0] * out_c_), double(eh), double(ew));
-    if (e.gelu) w.one_core_ns += kernels::cost::gelu_ns<T>(double(w.space.items()));
+    if (e.pools()) w.one_core_ns += kernels::cost::max_pool_2x2_ns(double(in[0] * out_c_), double(eh), double(ew));
+    w.one_core_ns += kernels::cost::elementwise_post_ops_ns<T>(e, double(w.space.items()));
     w.stacked_images = most_stacked_images(Q, g.patch());
     return w;
   }
 
-  Algorithm algorithm(const Shape& in, const kernels::Epilogue& e, const Cut& cut, std::size_t workers) const override {
+  Algorithm algorithm(const Shape& in, const kernels::PostOps& e, const Cut& cut, std::size_t workers) const override {
     const BlockGrid grid(fused_workload(in, e).space, cut);
     const Path p = path_for(in, e, grid, workers);
     Algorithm a;
@@ -192,25 +178,18 @@ class Conv2d final : public Layer<T> {
 
  protected:
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
-    run_fused(in, out, kernels::Epilogue{}, strategy, ws);
+    run_epilogue(in, out, kernels::PostOps{}, strategy, ws, {});
   }
 
-  // With an empty epilogue, the plain convolution: its GEMMs write straight into the output where a
-  // block's positions are contiguous there.
-  void run_fused(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
-                 Workspace<T>& ws) const override {
-    run_epilogue(in, out, e, strategy, ws, {});
+  void run_fused(TensorView<const T> in, TensorView<T> out, const kernels::PostOps& e, kernels::EpilogueRecord<T> record,
+                 const Strategy& strategy, Workspace<T>& ws) const override {
+    run_epilogue(in, out, e, strategy, ws, record);
   }
 
-  void run_fused_for_backward(TensorView<const T> in, TensorView<T> pooled, std::uint32_t* positions,
-                              TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
-                              Workspace<T>& ws) const override {
-    run_epilogue(in, out, e, strategy, ws, {positions, e.gelu ? pooled.data() : nullptr});
-  }
-
-  // run_fused, and with `record` (a pooled epilogue) keeping what the fused backward reads
-  // (kernels::EpilogueRecord, laid out as `out`).
-  void run_epilogue(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+  // The convolution and post-ops `e` (none: the plain convolution, its GEMMs writing straight into the
+  // output where a block's positions are contiguous there); with `record` (a pooled epilogue) keeping
+  // what the fused backward reads (kernels::EpilogueRecord, laid out as `out`).
+  void run_epilogue(TensorView<const T> in, TensorView<T> out, const kernels::PostOps& e, const Strategy& strategy,
                     Workspace<T>& ws, kernels::EpilogueRecord<T> record) const {
     const kernels::Conv2dGeometry g = geometry(in.shape());
     const Workload work = fused_workload(in.shape(), e);
@@ -250,7 +229,7 @@ class Conv2d final : public Layer<T> {
     }
     // Each block builds its own columns, several images in one GEMM where the block holds whole images.
     const std::size_t stack = path.stack;
-    ws.reserve_scratch(scratch_slots(grid, workers), path.scratch);
+    ws.reserve_scratch(scratch_workers(grid, workers), path.scratch);
     run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
       T* scratch = ws.scratch(worker);
       for (std::size_t n = blk.n.begin; n < blk.n.end; n += stack) {
@@ -268,7 +247,7 @@ class Conv2d final : public Layer<T> {
     enum Kind { direct, shared_columns, block_columns } kind;
     std::size_t stack = 1;     // block_columns: images per GEMM
     bool into_output = false;  // block_columns: the GEMM writes the output directly (no post-ops, one image)
-    std::size_t scratch = 0;   // per worker slot
+    std::size_t scratch = 0;   // per worker
     std::size_t shared = 0;    // shared_columns: the columns of every image
   };
 
@@ -278,7 +257,7 @@ class Conv2d final : public Layer<T> {
   //   workers: then each block builds the columns it reads, as one image's columns built once would
   //   take one core while the others wait, and then cross to every core that reads them;
   // - otherwise each block builds its own columns, a stack of images per GEMM where it holds whole images.
-  Path path_for(const Shape& in, const kernels::Epilogue& e, const BlockGrid& grid, std::size_t workers) const {
+  Path path_for(const Shape& in, const kernels::PostOps& e, const BlockGrid& grid, std::size_t workers) const {
     const kernels::Conv2dGeometry g = geometry(in);
     const Cut& cut = grid.cut();
     const std::size_t eh = kernels::epilogue_out_h(g, e), ew = kernels::epilogue_out_w(g, e);
@@ -308,13 +287,13 @@ class Conv2d final : public Layer<T> {
   // A small patch (kernels::conv2d_direct_fits): the direct kernel, every block on its own (it has no
   // columns to share); with `record`, keeping what the fused backward reads (kernels::EpilogueRecord,
   // each laid out as `out`).
-  void run_direct(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const BlockGrid& grid,
+  void run_direct(TensorView<const T> in, TensorView<T> out, const kernels::PostOps& e, const BlockGrid& grid,
                   Workspace<T>& ws, kernels::EpilogueRecord<T> record, const Path& path) const {
     const kernels::Conv2dGeometry g = geometry(in.shape());
     const IndexSpace& space = fused_workload(in.shape(), e).space;
     const std::size_t out_image = space.c * space.h * space.w;
     const T* b = has_bias() ? bias_.data() : nullptr;
-    ws.reserve_scratch(scratch_slots(grid, current_workers()), path.scratch);
+    ws.reserve_scratch(scratch_workers(grid, current_workers()), path.scratch);
     run_blocks(space, grid.cut(), [&](const Block& blk, std::size_t worker) {
       for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
         kernels::conv2d_forward_direct(in.data() + n * g.in_image(), weight_.data(), b, g, e, blk.c, blk.h, blk.w,
@@ -367,7 +346,7 @@ class Conv2d final : public Layer<T> {
 
   // Chunks in parallel; in a chunk, its images in order (see GradientChunks).
   void run_backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
-                          TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::Epilogue& e,
+                          TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::PostOps& e,
                           GradientSlice<T> grads, Workspace<T>& ws, const std::uint32_t* positions) const override {
     const kernels::Conv2dGeometry g = geometry(in.shape());
     T* weight_cl = nullptr;

@@ -24,8 +24,12 @@
 #include "parcnn/core/tensor.hpp"
 #include "parcnn/core/tensor_view.hpp"
 #include "parcnn/core/workspace.hpp"
+#include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/epilogue.hpp"
+#include "parcnn/kernels/post_ops.hpp"
+#include "parcnn/parallel/executor.hpp"
 #include "parcnn/parallel/index_space.hpp"
+#include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/strategy.hpp"
 #include "parcnn/plan/plan.hpp"
 
@@ -89,76 +93,90 @@ class Layer {
     run_for_backward(in, out, strategy, ws);
   }
 
-  // Fusion, for inference (Sequential::forward; see kernels/epilogue.hpp). A layer that a convolution
-  // can apply to its output tile says which epilogue step it is for input shape `in` (MaxPool2d 2×2
-  // stride 2, GELU); every other layer says none.
-  virtual std::optional<kernels::EpilogueStep> epilogue_step(const Shape& in) const {
+  // Fusion (kernels/post_ops.hpp): a stage of a plan is a layer and the post-ops it runs on its output,
+  // made of the layers after it; the plan asks these once, when it is made.
+
+  // This layer as a post-op of the layer before it, for input shape `in` (MaxPool2d 2×2 at stride 2,
+  // the element-wise layers); none by default.
+  virtual std::optional<kernels::PostOp> as_post_op(const Shape& in) const {
     (void)in;
     return std::nullopt;
   }
 
-  // Whether this layer can run followed by epilogue `e` in one pass (Conv2d can); if so, the output
-  // shape and workload of the two together (for a valid input shape `in`).
-  virtual bool accepts_epilogue(const kernels::Epilogue& e) const {
-    (void)e;
-    return false;
-  }
-  virtual Shape fused_output_shape(const Shape& in, const kernels::Epilogue& e) const {
-    (void)e;
-    return output_shape(in);
-  }
-  virtual Workload fused_workload(const Shape& in, const kernels::Epilogue& e) const {
-    (void)e;
-    return workload(in);
+  // Whether this layer runs `post_ops` (not empty) on its output for input shape `in` (valid), in a
+  // pass of kind `pass`. By default any layer runs element-wise post-ops in inference (over each block
+  // of its output, after the layer: run_fused); keeping what backward_fused reads (Pass::for_backward)
+  // is the layer's own.
+  virtual bool accepts(const Shape& in, const kernels::PostOps& post_ops, Pass pass) const {
+    (void)in;
+    return pass == Pass::inference && post_ops.elementwise_from(0);
   }
 
-  // The kernel path this layer takes for input shape `in` (valid) with post-ops `e`, cut by `cut` over
-  // `workers` slots, and the scratch it needs: what a plan shows. A layer with a single path says
-  // nothing (an empty name).
-  virtual Algorithm algorithm(const Shape& in, const kernels::Epilogue& e, const Cut& cut, std::size_t workers) const {
-    (void)in, (void)e, (void)cut, (void)workers;
+  // The output shape of the layer followed by `post_ops` (which it accepts), for a valid input shape.
+  Shape fused_output_shape(const Shape& in, const kernels::PostOps& post_ops) const {
+    const Shape out = output_shape(in);
+    if (post_ops.empty()) return out;
+    try {
+      return post_ops.output_shape(out);
+    } catch (const ShapeError& e) {
+      throw ShapeError(name() + " + " + post_ops.str() + ": " + e.what());
+    }
+  }
+
+  // The workload of the layer followed by `post_ops`. By default workload(in) plus each element-wise
+  // post-op over the output; a layer that runs post-ops its own way prices them itself.
+  virtual Workload fused_workload(const Shape& in, const kernels::PostOps& post_ops) const {
+    Workload w = workload(in);
+    const double values = double(output_shape(in).numel());
+    w.flops += kernels::cost::elementwise_post_ops_flops(post_ops, values);
+    w.one_core_ns += kernels::cost::elementwise_post_ops_ns<T>(post_ops, values);
+    return w;
+  }
+
+  // The kernel path this layer takes for input shape `in` (valid) with post-ops `post_ops`, cut by `cut`
+  // over `workers` workers, and the scratch it needs: what a plan shows. A layer with a single path
+  // says nothing (an empty name).
+  virtual Algorithm algorithm(const Shape& in, const kernels::PostOps& post_ops, const Cut& cut,
+                              std::size_t workers) const {
+    (void)in, (void)post_ops, (void)cut, (void)workers;
     return {};
   }
 
-  // Runs the layer and then `e` on its output, into `out` (of fused_output_shape(in, e)); the bits are those
-  // of the layer followed by the epilogue's layers run one by one.
-  void forward_fused(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
-                     Workspace<T>& ws) const {
-    if (e.empty()) return forward(in, out, strategy, ws);
-    if (!accepts_epilogue(e)) throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output");
-    check_output(fused_output_shape(in.shape(), e), out.shape(), &e);
+  // Runs the layer and then `post_ops` on its output, into `out` (of fused_output_shape(in, post_ops));
+  // the bits are those of the layer followed by the post-ops' layers run one by one.
+  void forward_fused(TensorView<const T> in, TensorView<T> out, const kernels::PostOps& post_ops,
+                     const Strategy& strategy, Workspace<T>& ws) const {
+    if (post_ops.empty()) return forward(in, out, strategy, ws);
+    if (!accepts(in.shape(), post_ops, Pass::inference))
+      throw ConfigError(name() + ": cannot run the post-ops " + post_ops.str() + " on its output");
+    check_output(fused_output_shape(in.shape(), post_ops), out.shape(), &post_ops);
     check_apart(in, out);
-    run_fused(in, out, e, strategy, ws);
+    run_fused(in, out, post_ops, {}, strategy, ws);
   }
 
-  // Fusion, for training: whether this layer can run its forward pass followed by epilogue `e` (a 2×2
-  // max pool, then GELU or not) in one pass that keeps what backward_fused needs instead of its own
-  // output (Conv2d can).
-  virtual bool accepts_epilogue_for_backward(const Shape& in, const kernels::Epilogue& e) const {
-    (void)in, (void)e;
-    return false;
-  }
-
-  // The layer and then `e` on its output, as forward_fused, for a backward_fused pass: `out` gets the
-  // stage's output (of fused_output_shape(in, e)), `positions` (out.size() of them) the position in
-  // this layer's output each pool window took its value from, and with GELU `pooled` (out's shape) the
-  // pool's output before it (without GELU, pooled must be empty: out holds it). The bits of the layer,
-  // MaxPool2d::forward_for_backward and GELU run apart.
+  // The layer and then `post_ops` (a 2×2 max pool, then one element-wise post-op or none) on its output,
+  // as forward_fused, for a backward_fused pass (where accepts(in, post_ops, Pass::for_backward)): `out`
+  // gets the stage's output, `positions` (out.size() of them) the position in this layer's output each
+  // pool window took its value from, and with an element-wise post-op `pooled` (out's shape) the
+  // pool's output before it (without one, pooled must be empty: out holds it). The bits of the layer,
+  // MaxPool2d::forward_for_backward and the element-wise layer run apart.
   void forward_fused_for_backward(TensorView<const T> in, TensorView<T> pooled, std::uint32_t* positions,
-                                  TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
+                                  TensorView<T> out, const kernels::PostOps& post_ops, const Strategy& strategy,
                                   Workspace<T>& ws) const {
-    if (!accepts_epilogue_for_backward(in.shape(), e))
-      throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output for backward");
-    check_output(fused_output_shape(in.shape(), e), out.shape(), &e);
-    if (e.gelu ? pooled.shape() != out.shape() : !pooled.empty())
-      throw ShapeError(name() + " + " + e.str() + ": the pooled values must have shape " +
-                       (e.gelu ? out.shape().str() : std::string("[] (the output holds them)")) + ", got " +
+    if (post_ops.empty() || !accepts(in.shape(), post_ops, Pass::for_backward))
+      throw ConfigError(name() + ": cannot run the post-ops " + post_ops.str() + " on its output for backward");
+    check_output(fused_output_shape(in.shape(), post_ops), out.shape(), &post_ops);
+    const bool keeps = post_ops.has_elementwise();
+    if (keeps ? pooled.shape() != out.shape() : !pooled.empty())
+      throw ShapeError(name() + " + " + post_ops.str() + ": the pooled values must have shape " +
+                       (keeps ? out.shape().str() : std::string("[] (the output holds them)")) + ", got " +
                        pooled.shape().str());
-    if (!positions) throw ConfigError(name() + " + " + e.str() + ": forward for backward needs the positions' memory");
+    if (!positions)
+      throw ConfigError(name() + " + " + post_ops.str() + ": forward for backward needs the positions' memory");
     check_apart(in, out);
     check_apart(in, pooled);
     check_apart(TensorView<const T>(pooled), out);
-    run_fused_for_backward(in, pooled, positions, out, e, strategy, ws);
+    run_fused(in, out, post_ops, {positions, keeps ? pooled.data() : nullptr}, strategy, ws);
   }
 
   // Backward of `out = forward(in)`: from grad_out = dL/dout, writes grad_in = dL/din (skipped when
@@ -176,32 +194,27 @@ class Layer {
     run_backward(in, out, grad_out, grad_in, grads, ws);
   }
 
-  // Backward through a stage of training: this layer and the layers after it that make up epilogue `e`
-  // (a 2×2 max pool, then GELU or not), all run apart by forward_for_backward, in one pass — where
-  // accepts_backward_epilogue(in, e) (Conv2d does: its output gradient is zero but at each window's maximum,
-  // and it goes through those alone). `out` is this layer's output, `pooled` the pool's, grad_out the
-  // gradient of the stage's output (the pool's, or GELU's); grad_in and grads as in backward;
-  // `positions`, where each pool window took its value from (MaxPool2d records them in its forward pass
-  // for backward, forward_fused_for_backward too), or null to find them again from `out` — which may
-  // be empty where positions are given. The values
-  // are those of the layers' own backward passes up to rounding; the bits depend on neither the cut nor
-  // the thread count.
-  virtual bool accepts_backward_epilogue(const Shape& in, const kernels::Epilogue& e) const {
-    (void)in, (void)e;
-    return false;
-  }
+  // Backward through a stage of training: this layer and the layers after it that make up `post_ops`
+  // (a 2×2 max pool, then one element-wise post-op or none), all run apart by forward_for_backward, in
+  // one pass — where accepts(in, post_ops, Pass::for_backward) (Conv2d: its output gradient is zero but
+  // at each window's maximum, and it goes through those alone). `out` is this layer's output, `pooled`
+  // the pool's, grad_out the gradient of the stage's output; grad_in and grads as in backward;
+  // `positions`, where each pool window took its value from (MaxPool2d records them in its forward
+  // pass for backward, forward_fused_for_backward too), or null to find them again from `out` — which
+  // may be empty where positions are given. The values are those of the layers' own backward passes up
+  // to rounding; the bits depend on neither the cut nor the thread count.
   void backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
-                      TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::Epilogue& e,
+                      TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::PostOps& post_ops,
                       GradientSlice<T> grads, Workspace<T>& ws, const std::uint32_t* positions = nullptr) const {
-    if (!accepts_backward_epilogue(in.shape(), e))
-      throw ConfigError(name() + ": cannot run its backward pass through the epilogue " + e.str());
-    const Shape expected = output_shape(in.shape()), stage = fused_output_shape(in.shape(), e);
+    if (post_ops.empty() || !accepts(in.shape(), post_ops, Pass::for_backward))
+      throw ConfigError(name() + ": cannot run its backward pass through the post-ops " + post_ops.str());
+    const Shape expected = output_shape(in.shape()), stage = fused_output_shape(in.shape(), post_ops);
     if ((out.shape() != expected && !(positions && out.empty())) || pooled.shape() != stage || grad_out.shape() != stage)
-      throw ShapeError(name() + " + " + e.str() + ": backward expects output " + expected.str() +
+      throw ShapeError(name() + " + " + post_ops.str() + ": backward expects output " + expected.str() +
                        ", pooled maps and their gradient " + stage.str() + ", got " + out.shape().str() + ", " +
                        pooled.shape().str() + " and " + grad_out.shape().str());
     check_backward(in, grad_in, grads);
-    run_backward_fused(in, out, pooled, grad_out, grad_in, e, grads, ws, positions);
+    run_backward_fused(in, out, pooled, grad_out, grad_in, post_ops, grads, ws, positions);
   }
 
  protected:
@@ -242,9 +255,9 @@ class Layer {
     }
   }
 
-  // ShapeError "<name>[ + <epilogue>]: output must have shape <expected>, got <actual>" unless they
+  // ShapeError "<name>[ + <post-ops>]: output must have shape <expected>, got <actual>" unless they
   // agree. The message is built only then: forward must not allocate.
-  void check_output(const Shape& expected, const Shape& actual, const kernels::Epilogue* e = nullptr) const {
+  void check_output(const Shape& expected, const Shape& actual, const kernels::PostOps* e = nullptr) const {
     if (actual == expected) return;
     throw ShapeError(name() + (e ? " + " + e->str() : std::string()) + ": output must have shape " + expected.str() +
                      ", got " + actual.str());
@@ -268,31 +281,40 @@ class Layer {
     run(in, out, strategy, ws);
   }
 
-  // The computation with an epilogue (only called where accepts_epilogue(e) and e is not empty).
-  virtual void run_fused(TensorView<const T> in, TensorView<T> out, const kernels::Epilogue& e,
-                         const Strategy& strategy, Workspace<T>& ws) const {
-    (void)in, (void)out, (void)strategy, (void)ws;
-    throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output");
-  }
-
-  // forward_fused_for_backward's computation (only called where accepts_epilogue_for_backward, shapes
-  // checked).
-  virtual void run_fused_for_backward(TensorView<const T> in, TensorView<T> pooled, std::uint32_t* positions,
-                                      TensorView<T> out, const kernels::Epilogue& e, const Strategy& strategy,
-                                      Workspace<T>& ws) const {
-    (void)in, (void)pooled, (void)positions, (void)out, (void)strategy, (void)ws;
-    throw ConfigError(name() + ": cannot run the epilogue " + e.str() + " on its output for backward");
+  // The layer and then `post_ops` (accepted, not empty), shapes checked; with `record` (a for_backward
+  // pass) also what backward_fused reads, laid out as `out`. By default: run, then the element-wise
+  // post-ops over the same blocks of the output, each index of the layer's space owning a run of
+  // out.size() / items consecutive outputs (a layer's space follows its output's layout, coarser or not).
+  virtual void run_fused(TensorView<const T> in, TensorView<T> out, const kernels::PostOps& post_ops,
+                         kernels::EpilogueRecord<T> record, const Strategy& strategy, Workspace<T>& ws) const {
+    if (record.positions || !post_ops.elementwise_from(0))
+      throw ConfigError(name() + ": cannot run the post-ops " + post_ops.str() + " on its output");
+    run(in, out, strategy, ws);
+    const Workload work = workload(in.shape());
+    const IndexSpace s = work.space;
+    const std::size_t per_item = s.items() > 0 ? out.size() / s.items() : 0;
+    T* y = out.data();
+    if (per_item == 0 || per_item * s.items() != out.size()) return post_ops.apply_elementwise(y, y, out.size());
+    run_blocks(s, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
+      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
+        for (std::size_t c = blk.c.begin; c < blk.c.end; ++c)
+          for (std::size_t h = blk.h.begin; h < blk.h.end; ++h) {
+            T* run_of = y + (((n * s.c + c) * s.h + h) * s.w + blk.w.begin) * per_item;
+            post_ops.apply_elementwise(run_of, run_of, blk.w.size() * per_item);
+          }
+    });
   }
 
   virtual void run_backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,
                             TensorView<T> grad_in, GradientSlice<T> grads, Workspace<T>& ws) const = 0;
 
-  // backward_fused's computation (only called where accepts_backward_epilogue, shapes checked).
+  // backward_fused's computation (only called where accepts(in, post_ops, Pass::for_backward), shapes
+  // checked).
   virtual void run_backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
-                                  TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::Epilogue& e,
+                                  TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::PostOps& post_ops,
                                   GradientSlice<T> grads, Workspace<T>& ws, const std::uint32_t* positions) const {
     (void)in, (void)out, (void)pooled, (void)grad_out, (void)grad_in, (void)grads, (void)ws, (void)positions;
-    throw ConfigError(name() + ": cannot run its backward pass through the epilogue " + e.str());
+    throw ConfigError(name() + ": cannot run its backward pass through the post-ops " + post_ops.str());
   }
 };
 

@@ -3,7 +3,8 @@
 // Input [N, in_features] → [N, out_features]. Parameters in PyTorch's layout: weight
 // [out_features, in_features], bias [out_features]. The strategy cuts images (Batch) or output
 // features (Channel); every output is the same chain of multiply-adds whatever the cut (see
-// kernels/gemm.hpp), so all strategies give the same bits.
+// kernels/gemm.hpp), so all strategies give the same bits. A plan runs the element-wise layers after it
+// (GELU, ReLU) on each block's outputs as post-ops.
 #pragma once
 
 #include <memory>
@@ -80,12 +81,29 @@ class Linear final : public Layer<T> {
 
  protected:
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>&) const override {
+    run_linear(in, out, kernels::PostOps{}, strategy);
+  }
+
+  // Element-wise post-ops (what Layer::accepts allows) run on each block's outputs right after its
+  // GEMM, while they are in cache.
+  void run_fused(TensorView<const T> in, TensorView<T> out, const kernels::PostOps& post_ops,
+                 kernels::EpilogueRecord<T>, const Strategy& strategy, Workspace<T>&) const override {
+    run_linear(in, out, post_ops, strategy);
+  }
+
+  void run_linear(TensorView<const T> in, TensorView<T> out, const kernels::PostOps& post_ops,
+                  const Strategy& strategy) const {
     const Workload work = workload(in.shape());
     const T* x = in.data();
     T* y = out.data();
     const T* b = has_bias() ? bias_.data() : nullptr;
     run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
       kernels::linear_forward(x, weight_.data(), b, in_, out_, blk.n, blk.c, y);
+      if (post_ops.empty()) return;
+      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
+        T* row = y + n * out_ + blk.c.begin;
+        post_ops.apply_elementwise(row, row, blk.c.size());
+      }
     });
   }
 

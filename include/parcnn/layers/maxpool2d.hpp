@@ -67,14 +67,14 @@ class MaxPool2d final : public Layer<T> {
     return w;
   }
 
-  // 2×2 windows of stride 2 without padding can run in a convolution's epilogue (floor rounding, or
-  // ceil on even sizes, where the two agree).
-  std::optional<kernels::EpilogueStep> epilogue_step(const Shape& in) const override {
+  // 2×2 windows of stride 2 without padding are a post-op of the layer before (floor rounding, or ceil
+  // on even sizes, where the two agree).
+  std::optional<kernels::PostOp> as_post_op(const Shape& in) const override {
     const bool two_by_two = kernel_.h == 2 && kernel_.w == 2 && stride_.h == 2 && stride_.w == 2 && padding_.h == 0 &&
                             padding_.w == 0;
     const bool floors = rounding_ == PoolRounding::floor || (in.rank() == 4 && in[2] % 2 == 0 && in[3] % 2 == 0);
     if (!two_by_two || !floors) return std::nullopt;
-    return kernels::EpilogueStep{kernels::EpilogueStep::Kind::max_pool_2x2};
+    return kernels::PostOp{kernels::PostOp::Kind::max_pool_2x2};
   }
 
   kernels::Conv2dGeometry geometry(const Shape& in) const {
@@ -107,14 +107,14 @@ class MaxPool2d final : public Layer<T> {
     });
   }
 
-  // forward, and for 2×2 windows at stride 2 (a convolution's epilogue step) the position each window
+  // forward, and for 2×2 windows at stride 2 (a post-op: as_post_op) the position each window
   // took its value from, in ws.indices, in the same pass (kernels::maxpool2x2_positions: the bits of
   // forward's): the backward pass of a convolution with this pool after it reads them
   // (Layer::backward_fused) rather than the convolution's output again.
   void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                         Workspace<T>& ws) const override {
     const kernels::Conv2dGeometry g = geometry(in.shape());
-    if (!epilogue_step(in.shape()) || double(g.in_h) * double(g.in_w) >= 4294967295.0) {
+    if (!as_post_op(in.shape()) || double(g.in_h) * double(g.in_w) >= 4294967295.0) {
       run(in, out, strategy, ws);
       return;
     }

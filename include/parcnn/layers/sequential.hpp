@@ -61,19 +61,20 @@ class Sequential final : public Layer<T> {
     return *this;
   }
 
-  // Whether plans fuse post-ops (on by default). In forward a layer that accepts them (Conv2d) runs
-  // the 2×2 max pool and GELU layers after it on its output tile (kernels/epilogue.hpp): the same bits
-  // either way. Backward runs such a layer's backward pass through the pool and GELU after it in one
+  // Whether plans fuse post-ops (on by default; kernels/post_ops.hpp). In forward a layer runs the
+  // layers after it that it accepts as post-ops on its output (Conv2d: a 2×2 max pool and element-wise
+  // layers, on its output tile; Linear and the others: element-wise layers): the same bits either way.
+  // Backward runs such a layer's backward pass through a pool and an element-wise layer after it in one
   // (Layer::backward_fused): the same values up to rounding, the same bits on every cut and thread
   // count; and forward_for_backward fuses them where the layer can keep what that backward reads
-  // instead of its own output (Layer::accepts_epilogue_for_backward): the same bits. Off, every layer
-  // runs on its own (to time them apart, say).
-  Sequential& fuse_epilogues(bool on) {
+  // instead of its own output (Layer::accepts, Pass::for_backward): the same bits. Off, every layer runs
+  // on its own (to time them apart, say).
+  Sequential& fuse_post_ops(bool on) {
     fuse_ = on;
     ++revision_;
     return *this;
   }
-  bool fuses_epilogues() const { return fuse_; }
+  bool fuses_post_ops() const { return fuse_; }
 
   std::size_t size() const { return layers_.size(); }
   Layer<T>& operator[](std::size_t i) { return *layers_.at(i).second; }
@@ -241,7 +242,7 @@ class Sequential final : public Layer<T> {
     }
     PlanCache& cache = ws.template state<PlanCache>();
     if (!cache.backward_for(*this, in.shape()))  // the forward ran elsewhere: plan the backward stages here
-      cache.keep_backward(*this, plan(in.shape(), strategy::Sequential{}, Pass::for_backward, ExecutorProfile()));
+      cache.keep_backward(*this, plan(in.shape(), strategy::Serial{}, Pass::for_backward, ExecutorProfile()));
     Team::run(current_workers(), [&] { backward_stages(cache.backward, in, out, grad_out, grad_in, grads, ws); });
   }
 
@@ -345,20 +346,20 @@ class Sequential final : public Layer<T> {
     for (const PlanStage& st : plan.stages) {
       const std::size_t i = st.first;
       const Layer<T>& layer = *layers_[i].second;
-      const kernels::Epilogue& e = st.post_ops;
+      const kernels::PostOps& e = st.post_ops;
       const Shape stage_out = plan.depth_first() ? layer.fused_output_shape(x.shape(), e) : st.out;
       TensorView<T> y = st.next == L ? out : ws.tensor(st.next - 1, stage_out).view();
       if (st.next > i + 1) {
         ws.tensor(i, Shape{0});  // the first layer's output is not kept
         ws.child(i + 1).indices(0);
       }
-      const Strategy cut = st.blocks > 1 ? Strategy(strategy::Fixed{st.cut}) : Strategy(strategy::Sequential{});
+      const Strategy cut = st.blocks > 1 ? Strategy(strategy::Fixed{st.cut}) : Strategy(strategy::Serial{});
       if (plan.pass == Pass::inference) {
         layer.forward_fused(x, y, e, cut, ws.child(i));
       } else if (st.next == i + 1) {
         layer.forward_for_backward(x, y, cut, ws.child(i));
       } else {
-        const TensorView<T> pooled = e.gelu ? ws.tensor(i + 1, stage_out).view() : TensorView<T>();
+        const TensorView<T> pooled = e.has_elementwise() ? ws.tensor(i + 1, stage_out).view() : TensorView<T>();
         std::uint32_t* positions = ws.child(i + 1).indices(stage_out.numel());
         layer.forward_fused_for_backward(x, pooled, positions, y, e, cut, ws.child(i));
       }
@@ -405,7 +406,7 @@ class Sequential final : public Layer<T> {
 
   std::vector<std::pair<std::string, std::unique_ptr<Layer<T>>>> layers_;
   bool fuse_ = true;
-  std::uint64_t revision_ = 0;  // changes with every add and fuse_epilogues: the plans kept for it are stale
+  std::uint64_t revision_ = 0;  // changes with every add and fuse_post_ops: the plans kept for it are stale
 };
 
 }  // namespace parcnn

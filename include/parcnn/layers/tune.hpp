@@ -8,7 +8,7 @@
 //
 // For every layer the candidates are Auto's choice and the cuts of sequential, batch, channel, spatial
 // and tiled (one of each distinct cut), timed in turn on the layer's real input (the previous layer's
-// output), median of `repeats` rounds; a layer that runs with a fused epilogue in the model's forward
+// output), median of `repeats` rounds; a layer that runs with post-ops in the model's forward
 // (planner::forward_stage) is measured with it. For a Sequential model, then the whole model end to end: layer
 // by layer with each layer's measured cut, with one strategy in every layer, and depth-first blocks of
 // several sizes; the fastest sets the layers' entries and the model's. Auto's choice is kept
@@ -89,14 +89,14 @@ inline strategy::Tuned::Entry pick(const Workload& work, std::size_t workers, co
   return e;
 }
 
-// Measures one layer with epilogue `e` (a stage of a model's forward; empty for a layer alone) on input
+// Measures one layer with post-ops `e` (a stage of a model's forward; none for a layer alone) on input
 // `x`, unless the plan has its workload, and adds the entry.
 template <class T>
-strategy::Tuned tune_layer(const Layer<T>& layer, const kernels::Epilogue& e, TensorView<const T> x,
+strategy::Tuned tune_layer(const Layer<T>& layer, const kernels::PostOps& e, TensorView<const T> x,
                            strategy::Tuned plan, std::size_t workers, const TuneOptions& opt) {
   const Workload work = layer.fused_workload(x.shape(), e);
   if (plan.find(work, workers)) return plan;
-  if (workers <= 1) return plan.with({work, workers, "sequential", Cut::whole(work.space), {}});
+  if (workers <= 1) return plan.with({work, workers, "serial", Cut::whole(work.space), {}});
   std::vector<std::string> names;
   std::vector<Cut> cuts;
   auto add = [&](const std::string& name, const Cut& cut) {
@@ -107,7 +107,7 @@ strategy::Tuned tune_layer(const Layer<T>& layer, const kernels::Epilogue& e, Te
   };
   const strategy::AutoChoice auto_choice = plan.fallback.choose(work, workers);
   add(auto_choice.strategy, auto_choice.cut);  // first: kept unless clearly beaten
-  for (const Strategy& s : {Strategy(strategy::Sequential{}), Strategy(strategy::Batch{}), Strategy(strategy::Channel{}),
+  for (const Strategy& s : {Strategy(strategy::Serial{}), Strategy(strategy::Batch{}), Strategy(strategy::Channel{}),
                             Strategy(strategy::Spatial{}), Strategy(strategy::Tiled{})})
     add(s.name(), s.cut(work, workers));
   if (cuts.size() == 1) return plan.with({work, workers, names[0], cuts[0], {}});
@@ -133,9 +133,9 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
   fill_uniform<T>(x.view(), 0.0, 1.0, 1);
   const auto* model = dynamic_cast<const Sequential<T>*>(&layer);
   if (!model || model->size() == 0)
-    return detail::tune_layer(layer, kernels::Epilogue{}, TensorView<const T>(x.view()), std::move(plan), workers, opt);
+    return detail::tune_layer(layer, kernels::PostOps{}, TensorView<const T>(x.view()), std::move(plan), workers, opt);
 
-  // Every stage of the model's forward (a layer with the epilogue it fuses) on its real input.
+  // Every stage of the model's forward (a layer with the post-ops it runs) on its real input.
   const auto stages = planner::stages(*model, in, workers);
   Tensor<T> a(x.view());
   for (const auto& st : stages) {
@@ -143,7 +143,7 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
     plan = detail::tune_layer(head, st.post_ops, TensorView<const T>(a.view()), std::move(plan), workers, opt);
     Tensor<T> b(head.fused_output_shape(a.shape(), st.post_ops));
     Workspace<T> ws;
-    head.forward_fused(a.view(), b.view(), st.post_ops, strategy::Sequential{}, ws);
+    head.forward_fused(a.view(), b.view(), st.post_ops, strategy::Serial{}, ws);
     a = std::move(b);
   }
 
@@ -195,7 +195,7 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
     candidates.push_back(std::move(c));
   };
   add({"layer-by-layer, tuned per layer", per_layer, Cut::whole(work.space)});
-  for (const Strategy& s : {Strategy(strategy::Sequential{}), Strategy(strategy::Batch{}), Strategy(strategy::Channel{}),
+  for (const Strategy& s : {Strategy(strategy::Serial{}), Strategy(strategy::Batch{}), Strategy(strategy::Channel{}),
                             Strategy(strategy::Spatial{})}) {
     const strategy::Tuned layers =
         everywhere(s.name(), [&](const Workload& w) { return strategy::AutoChoice{s.name(), s.cut(w, workers), ""}; });

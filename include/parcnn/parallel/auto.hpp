@@ -2,7 +2,7 @@
 // the executor's hand-off.
 //
 // The rules, in order (each decision is explained by `choose`):
-//  1. one worker, or a cut that would save no more than a fork-join costs: sequential. The saving is
+//  1. one worker, or a cut that would save no more than a fork-join costs: serial. The saving is
 //     weighed in time — the layer's one-core estimate (Workload::one_core_ns) × (1 − 1/workers) —
 //     because per value the kernels differ fifty-fold, and FLOPs or bytes alone cannot say whether a
 //     layer of a few microseconds is worth a fork-join;
@@ -17,7 +17,7 @@
 //  4. otherwise inside an image, when the saving also pays what such a cut costs beyond the fork-join
 //     (the layer's own figure, Workload::channel_cut_ns and row_cut_ns, else in_image_ns, plus for a
 //     channel cut the work its blocks repeat): of the cuts that split well, the cheaper, rows on a tie;
-//     else sequential.
+//     else serial.
 // Every cost scales with the executor's hand-off (cost_scale) where it is well above the one the
 // defaults were measured at: with the cores far apart, every cut that shares data costs several times
 // more. The cut costs come from the machine profile in use (parallel/machine_profile.hpp); the other
@@ -33,7 +33,7 @@
 #include "parcnn/parallel/channel.hpp"
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/machine_profile.hpp"
-#include "parcnn/parallel/sequential.hpp"
+#include "parcnn/parallel/serial.hpp"
 #include "parcnn/parallel/spatial.hpp"
 #include "parcnn/parallel/team.hpp"
 
@@ -82,24 +82,24 @@ struct Auto {
   std::size_t depth_first_min_images = 8;
 
   enum class Choice {
-    sequential_one_worker,
-    sequential_small,
-    sequential_small_in_image,
+    serial_one_worker,
+    serial_small,
+    serial_small_in_image,
     channel_weight_bound,
     channel_one_position,
     spatial_large_image,
     batch,
     spatial,
     channel,
-    sequential_in_image
+    serial_in_image
   };
 
   // The decision alone: no strings, no allocation (it runs for every layer of every forward pass).
   Choice decide(const Workload& work, std::size_t workers) const {
     const IndexSpace& s = work.space;
-    if (workers <= 1) return Choice::sequential_one_worker;
+    if (workers <= 1) return Choice::serial_one_worker;
     const double saved = saved_ns(work, workers);
-    if (saved <= fork_join_cost()) return Choice::sequential_small;
+    if (saved <= fork_join_cost()) return Choice::serial_small;
     const bool channels_split = splits_channels(s, workers), rows_split = splits_rows(s, workers);
     if (weight_bound(work) && channels_split && !rows_split && pays_channel_cut(work, saved, workers))
       return Choice::channel_weight_bound;
@@ -107,9 +107,9 @@ struct Auto {
     if (s.n >= workers && (parallel_efficiency(s.n, workers) >= 0.9 || s.n >= 4 * workers)) return Choice::batch;
     if (work.parameter_bytes > 0 && s.h == 1 && s.w == 1 && channels_split && pays_channel_cut(work, saved, workers))
       return Choice::channel_one_position;
-    if (!rows_split && !channels_split) return Choice::sequential_in_image;
+    if (!rows_split && !channels_split) return Choice::serial_in_image;
     const bool by_rows = in_image_by_rows(work, workers);
-    if (saved <= fork_join_cost() + in_image_cost(work, by_rows, workers)) return Choice::sequential_small_in_image;
+    if (saved <= fork_join_cost() + in_image_cost(work, by_rows, workers)) return Choice::serial_small_in_image;
     return by_rows ? Choice::spatial : Choice::channel;
   }
 
@@ -208,10 +208,10 @@ struct Auto {
 
   Cut cut(const Workload& work, std::size_t workers) const {
     switch (decide(work, workers)) {
-      case Choice::sequential_one_worker:
-      case Choice::sequential_small:
-      case Choice::sequential_small_in_image:
-      case Choice::sequential_in_image: return Sequential{}.cut(work, workers);
+      case Choice::serial_one_worker:
+      case Choice::serial_small:
+      case Choice::serial_small_in_image:
+      case Choice::serial_in_image: return Serial{}.cut(work, workers);
       case Choice::spatial_large_image:
       case Choice::spatial: return Spatial{}.cut(work, workers);
       case Choice::channel_weight_bound:
@@ -231,13 +231,13 @@ struct Auto {
     };
     const Cut c = cut(work, workers);
     switch (decide(work, workers)) {
-      case Choice::sequential_one_worker: return {"sequential", c, "1 worker"};
-      case Choice::sequential_small:
-        return {"sequential", c,
+      case Choice::serial_one_worker: return {"serial", c, "1 worker"};
+      case Choice::serial_small:
+        return {"serial", c,
                 fmt("about %.2f us on one core: a cut would save %.2f us, not worth a fork-join (%.2f us)",
                     estimated_ns(work) / 1e3, saved_ns(work, workers) / 1e3, fork_join_cost() / 1e3)};
-      case Choice::sequential_small_in_image:
-        return {"sequential", c,
+      case Choice::serial_small_in_image:
+        return {"serial", c,
                 fmt("%.0f images split badly, and a cut inside an image would save %.2f us of about %.2f us, "
                     "less than it costs (%.2f us)",
                     double(s.n), saved_ns(work, workers) / 1e3, estimated_ns(work) / 1e3,
@@ -271,7 +271,7 @@ struct Auto {
                         : "%.0f images and %.0f rows split badly; %.0f channels split with efficiency %.2f",
                     double(s.n), double(s.h), double(s.c), parallel_efficiency(s.c, workers))};
       default:
-        return {"sequential", c,
+        return {"serial", c,
                 fmt("%.0f images, %.0f rows and %.0f channels all split badly", double(s.n), double(s.h), double(s.c))};
     }
   }

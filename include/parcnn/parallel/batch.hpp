@@ -1,7 +1,7 @@
 // parcnn/parallel/batch.hpp — strategy::Batch: tasks take ranges of images.
 //
 // Each block is a run of whole images, so each image is computed exactly as the sequential run
-// computes it: Batch is bitwise identical to Sequential for every layer. At batch 1 there is nothing
+// computes it: Batch is bitwise identical to Serial for every layer. At batch 1 there is nothing
 // to cut and the layer runs as one block.
 #pragma once
 

@@ -3,7 +3,7 @@
 //
 // parcnn keeps no global thread setting. Work runs in the oneTBB arena of the calling thread: by
 // default oneTBB's implicit arena (all cores); inside `executor.run(f)` the executor's arena of
-// `workers` slots. Nothing outlives the Executor.
+// `workers` workers. Nothing outlives the Executor.
 //
 //   parcnn::Executor two(2);
 //   const parcnn::Plan plan = model.plan(x.shape(), parcnn::strategy::Auto{}, two);
@@ -87,7 +87,7 @@ class Executor {
   std::size_t count() const { return count_; }
   bool keeps_team() const { return keeps_team_; }
 
-  // Runs f() with `count` worker slots available to every strategy inside it; returns what f returns.
+  // Runs f() with `count` workers available to every strategy inside it; returns what f returns.
   template <class F>
   decltype(auto) run(F&& f) {
     return execute_in(arena_, [&]() -> decltype(auto) {

@@ -20,7 +20,7 @@ namespace parcnn {
 // The number of hardware threads oneTBB would use by default.
 inline std::size_t hardware_threads() { return static_cast<std::size_t>(tbb::info::default_concurrency()); }
 
-// Worker slots of the arena the caller runs in: the number of blocks that may run at once here.
+// The workers of the arena the caller runs in: the number of blocks that may run at once here.
 inline std::size_t current_workers() {
   const int n = tbb::this_task_arena::max_concurrency();
   return n > 0 ? static_cast<std::size_t>(n) : 1;
@@ -40,7 +40,7 @@ struct ExecutorProfile {
   explicit ExecutorProfile(std::size_t worker_count, bool keeps_team = true, double hand_off = 0)
       : workers(worker_count == 0 ? 1 : worker_count), team(keeps_team && workers > 1), hand_off_ns(hand_off) {}
 
-  // The calling scope's: its worker slots, whether its executor scope keeps a team of that many, and the
+  // The calling scope's: its workers, whether its executor scope keeps a team of that many, and the
   // hand-off that team measured (asked first outside a run, the team gathers once to measure).
   static ExecutorProfile current() {
     const std::size_t workers = current_workers();

@@ -1,8 +1,8 @@
 // parcnn/parallel/run.hpp — hands the blocks of a cut to oneTBB, or to the team the caller leads.
 //
 // The kernel is called as kernel(const Block&, std::size_t worker) once per block. `worker` is the
-// calling thread's slot in the current arena, below current_workers(): a layer gives each slot its own
-// scratch memory, planned before the run. Blocks are fixed by the cut, never by work stealing, so a
+// calling thread's index in the current arena (oneTBB's slot), below current_workers(): a layer gives
+// each worker its own scratch memory, planned before the run. Blocks are fixed by the cut, never by work stealing, so a
 // strategy with a given thread count computes the same values on every run. Inside Team::run
 // (parallel/team.hpp) the blocks go to the team's spinning helpers instead of a fork-join, and `worker`
 // is the thread's index in the team.
@@ -28,7 +28,7 @@ void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
   const std::size_t count = grid.count();
   if (count == 0) return;
   if (count == 1) {
-    kernel(grid.block(0), std::size_t{0});  // one block: no task, slot 0 of this call's scratch
+    kernel(grid.block(0), std::size_t{0});  // one block: no task, worker 0's scratch
     return;
   }
   if (Team* team = Team::publishing()) {
@@ -41,17 +41,17 @@ void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
       tbb::blocked_range<std::size_t>(0, count, 1),
       [&](const tbb::blocked_range<std::size_t>& r) {
         detail::happens_after(&grid);
-        const int slot = tbb::this_task_arena::current_thread_index();
-        assert(slot >= 0);
-        for (std::size_t i = r.begin(); i != r.end(); ++i) kernel(grid.block(i), static_cast<std::size_t>(slot));
+        const int worker = tbb::this_task_arena::current_thread_index();
+        assert(worker >= 0);
+        for (std::size_t i = r.begin(); i != r.end(); ++i) kernel(grid.block(i), static_cast<std::size_t>(worker));
         detail::happens_before(&kernel);
       },
       tbb::simple_partitioner());
   detail::happens_after(&kernel);
 }
 
-// Scratch slots a run of `grid` can touch: one when it runs as a single block on the calling thread
-// (as every layer does inside a depth-first block of a model), otherwise one per worker.
-inline std::size_t scratch_slots(const BlockGrid& grid, std::size_t workers) { return grid.count() > 1 ? workers : 1; }
+// The workers whose scratch a run of `grid` can touch: one when it runs as a single block on the
+// calling thread (as every layer does inside a depth-first block of a model), otherwise every worker.
+inline std::size_t scratch_workers(const BlockGrid& grid, std::size_t workers) { return grid.count() > 1 ? workers : 1; }
 
 }  // namespace parcnn

@@ -3,7 +3,8 @@
 // Layers take `const Strategy&`; every strategy type converts to it implicitly, so
 // `conv.forward(x, strategy::Channel{})` works, and so does `Strategy::parse("tiled:8x8")` from a
 // command line. Names:
-//   sequential | batch[:IMAGES] | channel[:CHANNELS] | spatial[:ROWS] | tiled[:HxW[xCHANNELS]] | auto
+//   serial | batch[:IMAGES] | channel[:CHANNELS] | spatial[:ROWS] | tiled[:HxW[xCHANNELS]] | auto
+// ("sequential", the name it had before, is read as serial).
 // strategy::Tuned has no name to parse: its plan is measured by tune() (parcnn/layers/tune.hpp).
 #pragma once
 
@@ -20,7 +21,7 @@
 #include "parcnn/parallel/channel.hpp"
 #include "parcnn/parallel/fixed.hpp"
 #include "parcnn/parallel/index_space.hpp"
-#include "parcnn/parallel/sequential.hpp"
+#include "parcnn/parallel/serial.hpp"
 #include "parcnn/parallel/spatial.hpp"
 #include "parcnn/parallel/tiled.hpp"
 #include "parcnn/parallel/tuned.hpp"
@@ -29,14 +30,14 @@ namespace parcnn {
 
 class Strategy {
  public:
-  using Alternatives = std::variant<strategy::Sequential, strategy::Batch, strategy::Channel, strategy::Spatial,
+  using Alternatives = std::variant<strategy::Serial, strategy::Batch, strategy::Channel, strategy::Spatial,
                                     strategy::Tiled, strategy::Auto, strategy::Tuned, strategy::Fixed>;
 
   Strategy() : value_(strategy::Auto{}) {}
   template <class S, class = std::enable_if_t<std::is_constructible_v<Alternatives, S>>>
   Strategy(S s) : value_(std::move(s)) {}
 
-  // How this strategy cuts `work` for `workers` slots. Auto resolves to a fixed cut here.
+  // How this strategy cuts `work` for `workers` workers. Auto resolves to a fixed cut here.
   Cut cut(const Workload& work, std::size_t workers) const {
     return std::visit([&](const auto& s) { return s.cut(work, workers); }, value_);
   }
@@ -64,7 +65,7 @@ class Strategy {
         [&](const auto& a) {
           using S = std::decay_t<decltype(a)>;
           const S& b = std::get<S>(other.value_);
-          if constexpr (std::is_same_v<S, strategy::Sequential>) return true;
+          if constexpr (std::is_same_v<S, strategy::Serial>) return true;
           else if constexpr (std::is_same_v<S, strategy::Batch>) return a.grain == b.grain;
           else if constexpr (std::is_same_v<S, strategy::Channel>) return a.block == b.block;
           else if constexpr (std::is_same_v<S, strategy::Spatial>) return a.rows == b.rows;
@@ -87,7 +88,7 @@ class Strategy {
     const std::string arg = colon == std::string::npos ? "" : text.substr(colon + 1);
     auto bad = [&](const std::string& why) {
       return ConfigError("unknown strategy '" + text + "': " + why +
-                         " (expected sequential, batch[:N], channel[:N], spatial[:N], tiled[:HxW[xC]] or auto)");
+                         " (expected serial, batch[:N], channel[:N], spatial[:N], tiled[:HxW[xC]] or auto)");
     };
     auto number = [&](const std::string& s) -> std::size_t {
       if (s.empty() || s.size() > 6) throw bad("'" + s + "' is not a positive count");
@@ -101,9 +102,9 @@ class Strategy {
     if (kind == "tuned")
       throw ConfigError("strategy 'tuned' has no name to parse: its plan is measured for a model and an input shape "
                         "by parcnn::tune(model, shape)");
-    if (kind == "sequential" || kind == "auto") {
+    if (kind == "serial" || kind == "sequential" || kind == "auto") {
       if (!arg.empty()) throw bad("'" + kind + "' takes no parameter");
-      return kind == "auto" ? Strategy(strategy::Auto{}) : Strategy(strategy::Sequential{});
+      return kind == "auto" ? Strategy(strategy::Auto{}) : Strategy(strategy::Serial{});
     }
     if (kind == "batch") return strategy::Batch{arg.empty() ? 0 : number(arg)};
     if (kind == "channel") return strategy::Channel{arg.empty() ? 0 : number(arg)};

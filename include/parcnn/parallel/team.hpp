@@ -166,8 +166,8 @@ class Team {
     Team* previous_;
   };
 
-  // Runs every block of `grid` as kernel(block, slot) on the leader and whichever helpers join; returns
-  // when all have run. `slot` is the worker's number in the team (the leader's 0), below the
+  // Runs every block of `grid` as kernel(block, worker) on the leader and whichever helpers join; returns
+  // when all have run. `worker` is the worker's number in the team (the leader's 0), below the
   // team's size and so below current_workers(), and no two workers share one: it indexes the
   // layer's scratch as the arena slot does with oneTBB. An exception from a block is rethrown here once
   // every block has run or been skipped.
@@ -179,7 +179,7 @@ class Team {
     while (active_.load(std::memory_order_seq_cst) != 0) detail::cpu_relax();
     grid_ = &grid;
     kernel_ = const_cast<void*>(static_cast<const void*>(&kernel));
-    call_ = [](void* k, const Block& b, std::size_t slot) { (*static_cast<Kernel*>(k))(b, slot); };
+    call_ = [](void* k, const Block& b, std::size_t worker) { (*static_cast<Kernel*>(k))(b, worker); };
     count_ = grid.count();
     for (std::size_t q = 0; q < workers_; ++q) {
       shares_[q].next.store(q * count_ / workers_, std::memory_order_relaxed);
@@ -199,10 +199,10 @@ class Team {
  private:
   friend class Executor;
 
-  // A team of `parts` workers (the leader and parts − 1 helpers) whose helpers stay for `linger`
+  // A team of `workers` workers (the leader and workers − 1 helpers) whose helpers stay for `linger`
   // after each run. Only an executor's scope owns one, and destroys it inside its arena.
-  Team(std::size_t parts, std::chrono::nanoseconds linger)
-      : workers_(std::clamp<std::size_t>(parts, 1, max_workers)), linger_ns_(linger.count()) {}
+  Team(std::size_t workers, std::chrono::nanoseconds linger)
+      : workers_(std::clamp<std::size_t>(workers, 1, max_workers)), linger_ns_(linger.count()) {}
 
   // Sends the helpers away and waits for their tasks; those that never started run here, as no-ops.
   // Only inside the team's own arena (~Executor), where the calling thread may take them itself.
@@ -214,7 +214,7 @@ class Team {
 
   // A seat per helper: vacant (no task for it), called (a task is queued and may take the seat) or
   // taken (a helper is in its loop). Only the leader calls; only a helper takes and vacates; so one
-  // helper at most holds each seat, and its number is that worker's scratch slot.
+  // helper at most holds each seat, and its number picks that worker's scratch.
   enum Seat : std::uint8_t { vacant, called, taken };
 
   static Team*& leader() {

@@ -39,7 +39,7 @@ struct Tuned {
   // Where the plan has no entry.
   Auto fallback;
 
-  // The measured choice for `work` with `workers` slots, or null.
+  // The measured choice for `work` with `workers` workers, or null.
   const Entry* find(const Workload& work, std::size_t workers) const {
     if (!plan_) return nullptr;
     for (const Entry& e : *plan_)
@@ -81,7 +81,7 @@ struct Tuned {
                                                  : e->note + "; measured alone: " + timings_text(*e)};
   }
 
-  // "spatial 37.1 us, sequential 56.0 us, channel 69.2 us"
+  // "spatial 37.1 us, serial 56.0 us, channel 69.2 us"
   static std::string timings_text(const Entry& e) {
     std::string text;
     for (const Timing& t : e.timings) {

@@ -3,9 +3,10 @@
 // For a model (a Sequential: layers by position, each a Layer<T>), an input shape, a strategy and the
 // profile of the executor that will run it, make_plan decides once what every forward pass then only
 // executes (plan/plan.hpp):
-//  - the stages: which layers a convolution runs on its output tile (forward_stage: in inference the
-//    2×2 max pool and GELU after it, unless the cut would split the pooled maps coarsely; in a forward
-//    for backward those its fused backward runs through, for_backward_stage);
+//  - the stages: which layers after a layer it runs as post-ops on its output (forward_stage: in
+//    inference those it accepts — a convolution a 2×2 max pool and element-wise layers, unless the cut
+//    would split the pooled maps coarsely; in a forward for backward those its fused backward runs
+//    through, backward_stage);
 //  - depth-first or layer by layer (depth_first_cut): in depth-first blocks of images every stage runs
 //    sequentially inside a block, one task per block, one fork-join per call;
 //  - whether a team keeps the workers between stages (two cut stages or more: team_size), and so
@@ -24,7 +25,7 @@
 #include "parcnn/core/error.hpp"
 #include "parcnn/core/range.hpp"
 #include "parcnn/core/shape.hpp"
-#include "parcnn/kernels/epilogue.hpp"
+#include "parcnn/kernels/post_ops.hpp"
 #include "parcnn/parallel/executor_profile.hpp"
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/strategy.hpp"
@@ -48,33 +49,42 @@ inline Strategy for_profile(const Strategy& strategy, const ExecutorProfile& pro
   return strategy;
 }
 
-// The stage of an inference pass that starts at layer `first` on input shape `in` with `workers` slots
-// under `strategy`: that layer with the post-ops `e` of the layers after it that it runs on its
-// output; returns one past the stage's last layer. Shapes must be valid. No fusion with the model's
-// fusion off, nor with fewer images than workers where the strategy would cut the fused stage's
-// pooled maps: they split coarsely (a 5-row pooled map cut against the convolution's 11 rows). A
-// stage run on one worker fuses, and so does one cut by channels alone, whose blocks keep whole maps.
+// The post-ops `post_ops` followed by layer `k`'s, on that layer's input shape `in`, where the list has
+// room and layer k is a post-op there; false otherwise.
 template <class Model>
-std::size_t forward_stage(const Model& model, std::size_t first, const Shape& in, kernels::Epilogue& e,
+bool append_post_op(const Model& model, std::size_t k, const Shape& in, kernels::PostOps& post_ops) {
+  const auto op = model[k].as_post_op(in);
+  if (!op || post_ops.full()) return false;
+  post_ops = post_ops.then(*op);
+  return true;
+}
+
+// The stage of an inference pass that starts at layer `first` on input shape `in` with `workers`
+// workers under `strategy`: that layer with the post-ops `e` it accepts of the layers after it
+// (Layer::accepts, Pass::inference); returns one past the stage's last layer. Shapes must be valid. No
+// fusion with the model's fusion off, nor with fewer images than workers where the strategy would cut
+// the fused stage's pooled maps: they split coarsely (a 5-row pooled map cut against the
+// convolution's 11 rows). A stage run on one worker fuses, and so does one cut by channels alone,
+// whose blocks keep whole maps.
+template <class Model>
+std::size_t forward_stage(const Model& model, std::size_t first, const Shape& in, kernels::PostOps& e,
                           std::size_t workers, const Strategy& strategy = Strategy()) {
-  e = kernels::Epilogue{};
+  e = kernels::PostOps{};
   std::size_t next = first + 1;
-  if (!model.fuses_epilogues()) return next;
+  if (!model.fuses_post_ops()) return next;
   const auto& head = model[first];
   Shape s = head.output_shape(in);
-  for (; next < model.size(); ++next) {
-    const auto& layer = model[next];
-    const auto step = layer.epilogue_step(s);
-    if (!step || !e.can_append(*step) || !head.accepts_epilogue(e.then(*step))) break;
-    e = e.then(*step);
-    s = layer.output_shape(s);
+  for (kernels::PostOps trial; next < model.size(); ++next) {
+    if (!append_post_op(model, next, s, trial) || !head.accepts(in, trial, Pass::inference)) break;
+    e = trial;
+    s = model[next].output_shape(s);
   }
-  if (next > first + 1 && workers > 1 && in.rank() > 0 && in[0] < workers) {
+  if (e.pools() && workers > 1 && in.rank() > 0 && in[0] < workers) {
     const Workload fused = head.fused_workload(in, e);
     const BlockGrid grid(fused.space, strategy.cut(fused, workers));
     const bool inside_maps = grid.cut().h < fused.space.h || grid.cut().w < fused.space.w;
     if (grid.count() > 1 && inside_maps) {
-      e = kernels::Epilogue{};
+      e = kernels::PostOps{};
       return first + 1;
     }
   }
@@ -82,48 +92,33 @@ std::size_t forward_stage(const Model& model, std::size_t first, const Shape& in
 }
 
 // The stage of a backward pass that starts at layer `first` on input shape `in`: that layer with the
-// post-ops `e` (a 2×2 max pool, then GELU or not) its backward_fused runs them with
-// (Layer::accepts_backward_epilogue), none with fusion off; returns one past its last layer.
+// post-ops `e` its backward_fused runs through (Layer::accepts, Pass::for_backward: Conv2d, a 2×2 max
+// pool and an element-wise layer or not), none with fusion off; returns one past its last layer. The
+// forward for backward fuses the same stage: it keeps what that backward reads.
 template <class Model>
-std::size_t backward_stage(const Model& model, std::size_t first, const Shape& in, kernels::Epilogue& e) {
-  e = kernels::Epilogue{};
+std::size_t backward_stage(const Model& model, std::size_t first, const Shape& in, kernels::PostOps& e) {
+  e = kernels::PostOps{};
   std::size_t next = first + 1;
-  if (!model.fuses_epilogues()) return next;
+  if (!model.fuses_post_ops()) return next;
   const auto& head = model[first];
   Shape s = head.output_shape(in);
-  kernels::Epilogue trial;
-  for (std::size_t k = first + 1; k < model.size(); ++k) {
-    const auto step = model[k].epilogue_step(s);
-    if (!step || !trial.can_append(*step)) break;
-    trial = trial.then(*step);
-    if (!head.accepts_backward_epilogue(in, trial)) break;
+  for (kernels::PostOps trial; next < model.size(); ++next) {
+    if (!append_post_op(model, next, s, trial) || !head.accepts(in, trial, Pass::for_backward)) break;
     e = trial;
-    next = k + 1;
-    s = model[k].output_shape(s);
+    s = model[next].output_shape(s);
   }
   return next;
 }
 
-// The stage of a forward for backward that starts at layer `first`: the backward pass's stage there
-// where its first layer can run it forward keeping what its backward reads
-// (Layer::accepts_epilogue_for_backward), else the layer alone; returns one past its last layer.
-template <class Model>
-std::size_t for_backward_stage(const Model& model, std::size_t first, const Shape& in, kernels::Epilogue& e) {
-  const std::size_t next = backward_stage(model, first, in, e);
-  if (next > first + 1 && model[first].accepts_epilogue_for_backward(in, e)) return next;
-  e = kernels::Epilogue{};
-  return first + 1;
-}
-
-// Walks the stages of a pass on input shape `in` with `workers` slots under `strategy`, calling
+// Walks the stages of a pass on input shape `in` with `workers` workers under `strategy`, calling
 // f(first, next, post-ops, stage input shape) on each until f returns true; returns whether one did.
 template <class Model, class F>
 bool any_stage(const Model& model, const Shape& in, std::size_t workers, const Strategy& strategy, Pass pass, F&& f) {
   Shape x = in;
   for (std::size_t i = 0; i < model.size();) {
-    kernels::Epilogue e;
+    kernels::PostOps e;
     const std::size_t next = pass == Pass::inference ? forward_stage(model, i, x, e, workers, strategy)
-                                                     : for_backward_stage(model, i, x, e);
+                                                     : backward_stage(model, i, x, e);
     if (f(i, next, e, x)) return true;
     x = model[i].fused_output_shape(x, e);
     i = next;
@@ -134,7 +129,7 @@ bool any_stage(const Model& model, const Shape& in, std::size_t workers, const S
 namespace detail {
 // The stage of layers [first, next) with post-ops `e` on input shape `x`: its shapes and workload, no cut.
 template <class Model>
-PlanStage stage_of(const Model& model, std::size_t first, std::size_t next, const kernels::Epilogue& e, const Shape& x) {
+PlanStage stage_of(const Model& model, std::size_t first, std::size_t next, const kernels::PostOps& e, const Shape& x) {
   PlanStage st;
   st.first = first;
   st.next = next;
@@ -146,14 +141,14 @@ PlanStage stage_of(const Model& model, std::size_t first, std::size_t next, cons
 }
 }  // namespace detail
 
-// The stages of a layer-by-layer pass on input shape `in` with `workers` slots under `strategy`, with
+// The stages of a layer-by-layer pass on input shape `in` with `workers` workers under `strategy`, with
 // their shapes and workloads but no cut (for tools that time stages one by one; it allocates).
 template <class Model>
 std::vector<PlanStage> stages(const Model& model, const Shape& in, std::size_t workers,
                               const Strategy& strategy = Strategy(), Pass pass = Pass::inference) {
   std::vector<PlanStage> all;
   any_stage(model, in, workers, strategy, pass,
-            [&](std::size_t first, std::size_t next, const kernels::Epilogue& e, const Shape& x) {
+            [&](std::size_t first, std::size_t next, const kernels::PostOps& e, const Shape& x) {
               all.push_back(detail::stage_of(model, first, next, e, x));
               return false;
             });
@@ -173,7 +168,7 @@ Cut auto_depth_first_cut(const Model& model, const Shape& in, const Workload& wo
   // One worker: blocks only for the caches, which pay only where no stage fuses (the activations
   // between fused stages are small).
   const bool fuses = any_stage(model, in, 1, Strategy(), Pass::inference,
-                               [](std::size_t first, std::size_t next, const kernels::Epilogue&, const Shape&) {
+                               [](std::size_t first, std::size_t next, const kernels::PostOps&, const Shape&) {
                                  return next > first + 1;
                                });
   if (w == 1 && c.n < n && fuses) return Cut::whole(work.space);
@@ -221,7 +216,7 @@ std::size_t team_size(const Model& model, const Shape& in, const Strategy& strat
   if (workers <= 1) return 1;
   std::size_t cut_stages = 0;
   const bool two = any_stage(model, in, workers, strategy, pass,
-                             [&](std::size_t first, std::size_t, const kernels::Epilogue& e, const Shape& x) {
+                             [&](std::size_t first, std::size_t, const kernels::PostOps& e, const Shape& x) {
                                const Workload w = model[first].fused_workload(x, e);
                                cut_stages += BlockGrid(w.space, strategy.cut(w, workers)).count() > 1;
                                return cut_stages >= 2;
@@ -268,12 +263,12 @@ Plan make_plan(const Model& model, const Shape& in, const Strategy& strategy, Pa
   // Inside a depth-first block: one worker, every stage whole.
   const std::size_t stage_workers = plan.depth_first() ? 1 : workers;
   if (!plan.depth_first()) plan.team = team_size(model, in, decides, pass, workers);
-  const Strategy cuts = plan.depth_first() ? Strategy(strategy::Sequential{}) : pass_strategy(decides, plan.team, profile);
+  const Strategy cuts = plan.depth_first() ? Strategy(strategy::Serial{}) : pass_strategy(decides, plan.team, profile);
   any_stage(model, in, stage_workers, cuts, pass,
-            [&](std::size_t first, std::size_t next, const kernels::Epilogue& e, const Shape& x) {
+            [&](std::size_t first, std::size_t next, const kernels::PostOps& e, const Shape& x) {
               PlanStage st = detail::stage_of(model, first, next, e, x);
               if (plan.depth_first()) {
-                st.strategy = "sequential";
+                st.strategy = "serial";
                 st.cut = Cut::whole(st.work.space);
                 st.reason = "inside a depth-first block";
               } else {
@@ -338,20 +333,14 @@ void check_plan(const Model& model, const Plan& plan) {
     throw bad("depth-first blocks are for inference, without a team");
   auto cut_ok = [](const Cut& c) { return c.n > 0 && c.c > 0 && c.h > 0 && c.w > 0; };
   // The post-ops the layers [first + 1, next) make after layer `first` on input `in`, or why not.
-  auto post_ops_of = [&](std::size_t first, std::size_t next, const Shape& in, kernels::Epilogue& e) -> bool {
-    e = kernels::Epilogue{};
+  auto post_ops_of = [&](std::size_t first, std::size_t next, const Shape& in, kernels::PostOps& e) -> bool {
+    e = kernels::PostOps{};
     Shape s = model[first].output_shape(in);
     for (std::size_t k = first + 1; k < next; ++k) {
-      const auto step = model[k].epilogue_step(s);
-      if (!step || !e.can_append(*step)) return false;
-      e = e.then(*step);
+      if (!append_post_op(model, k, s, e)) return false;
       s = model[k].output_shape(s);
     }
     return true;
-  };
-  auto same_post_ops = [](const kernels::Epilogue& a, const kernels::Epilogue& b) {
-    return a.max_pool_2x2 == b.max_pool_2x2 && a.gelu == b.gelu &&
-           (!a.gelu || a.gelu_approximation == b.gelu_approximation);
   };
   std::size_t i = 0;
   Shape x = plan.input;
@@ -360,13 +349,11 @@ void check_plan(const Model& model, const Plan& plan) {
     if (st.first != i || st.next <= st.first || st.next > model.size())
       throw bad(where + " covers layers [" + std::to_string(st.first) + ", " + std::to_string(st.next) +
                 "); the stages must cover every layer in order");
-    kernels::Epilogue e;
-    if (!post_ops_of(st.first, st.next, x, e) || !same_post_ops(e, st.post_ops))
+    kernels::PostOps e;
+    if (!post_ops_of(st.first, st.next, x, e) || e != st.post_ops)
       throw bad(where + ": the layers it covers do not make the post-ops " + st.post_ops.str());
     const auto& head = model[st.first];
-    const bool accepts = st.next == st.first + 1 ||
-                         (plan.pass == Pass::inference ? head.accepts_epilogue(e)
-                                                       : head.accepts_epilogue_for_backward(x, e));
+    const bool accepts = st.next == st.first + 1 || head.accepts(x, e, plan.pass);
     if (!accepts) throw bad(where + ": '" + model.layer_name(st.first) + "' cannot run " + e.str() + " on its output");
     const Shape out = head.fused_output_shape(x, e);
     if (st.in != x || st.out != out)
@@ -392,9 +379,9 @@ void check_plan(const Model& model, const Plan& plan) {
     const std::string where = "the backward stage at layer " + std::to_string(st.first);
     if (st.first != i || st.next <= st.first || st.next > model.size())
       throw bad(where + " does not follow the one before it");
-    kernels::Epilogue e;
-    if (!post_ops_of(st.first, st.next, x, e) || !same_post_ops(e, st.post_ops) ||
-        (st.next > st.first + 1 && !model[st.first].accepts_backward_epilogue(x, e)))
+    kernels::PostOps e;
+    if (!post_ops_of(st.first, st.next, x, e) || e != st.post_ops ||
+        (st.next > st.first + 1 && !model[st.first].accepts(x, e, Pass::for_backward)))
       throw bad(where + ": '" + model.layer_name(st.first) + "' cannot run its backward through " + st.post_ops.str());
     while (forward < plan.stages.size() && plan.stages[forward].first < st.first) ++forward;
     const bool forward_fused = forward < plan.stages.size() && plan.stages[forward].first == st.first &&

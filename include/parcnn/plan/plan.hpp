@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "parcnn/core/shape.hpp"
-#include "parcnn/kernels/epilogue.hpp"
+#include "parcnn/kernels/post_ops.hpp"
 #include "parcnn/parallel/auto.hpp"
 #include "parcnn/parallel/executor_profile.hpp"
 #include "parcnn/parallel/index_space.hpp"
@@ -29,16 +29,16 @@ enum class Pass { inference, for_backward };
 // the scratch it needs, in values of the layer's scalar type.
 struct Algorithm {
   std::string name;                    // "im2col + GEMM, columns shared by the channel blocks"; empty: the layer's only one
-  std::size_t scratch_per_worker = 0;  // private to each worker slot that runs a block
+  std::size_t scratch_per_worker = 0;  // private to each worker that runs a block
   std::size_t shared = 0;              // one buffer for the whole call
 };
 
 struct PlanStage {
   std::size_t first = 0, next = 1;  // layers [first, next): the first runs the others as its post-ops
-  kernels::Epilogue post_ops;
+  kernels::PostOps post_ops;
   Shape in, out;   // the stage's input and output for the whole batch
   Workload work;   // what its cut is made of
-  std::string strategy;  // the fixed strategy that cut it: "channel", "sequential", ...
+  std::string strategy;  // the fixed strategy that cut it: "channel", "serial", ...
   Cut cut;
   std::size_t blocks = 1;
   Algorithm algorithm;
@@ -49,7 +49,7 @@ struct PlanStage {
 // others' (Layer::backward_fused).
 struct BackwardStage {
   std::size_t first = 0, next = 1;
-  kernels::Epilogue post_ops;
+  kernels::PostOps post_ops;
 };
 
 struct Plan {
@@ -102,7 +102,7 @@ struct Plan {
         text += line;
       }
       for (std::size_t j = st.first + 1; j < st.next; ++j) {
-        std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s in %s's epilogue\n", layer_names[j].c_str(),
+        std::snprintf(line, sizeof line, "%-12s %-26s -> %-18s a post-op of %s\n", layer_names[j].c_str(),
                       layer_kinds[j].c_str(), layer_outputs[j].str().c_str(), layer_names[st.first].c_str());
         text += line;
       }

@@ -3,9 +3,9 @@
 // profile_step runs Trainer::step's work by chunks, as a step does (each chunk on one worker, the
 // workers side by side), but one phase at a time with every worker waiting for the others between
 // phases, and times each phase: the forward pass of every stage (a layer, or a convolution with the
-// pool and GELU it runs in its forward for backward, planner::for_backward_stage), the loss, the
-// backward pass of every stage (a convolution with the pool and GELU its backward runs through,
-// Layer::backward_fused), split into the weight gradient (dW: the stage run without an input gradient,
+// pool and element-wise layer it runs in its forward for backward, planner::backward_stage), the loss,
+// the backward pass of every stage (a convolution with the pool and element-wise layer its backward
+// runs through, Layer::backward_fused), split into the weight gradient (dW: the stage run without an input gradient,
 // after one untimed such run so that both timed runs start warm) and the rest (dX: the whole stage less
 // dW), the clearing of the gradient chunks, and their reduction with the optimizer's update
 // (reduce_and_update). Run apart, phases lose the cache reuse a step has between them (a layer's
@@ -147,18 +147,18 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
   std::vector<double> flops(L, 0.0);
   for (std::size_t i = 0; i < L; ++i)
     for (Chunk& ch : state) flops[i] += model[i].workload(input_of(ch, i).shape()).flops;
-  // The stages of a pass, first to last, from `next_of` (planner::for_backward_stage or
-  // backward_stage), named "<prefix> <layer> + <layer>...", with their parameters' offset.
+  // The stages of a training pass, first to last (planner::backward_stage: the forward for backward
+  // fuses what the backward does), named "<prefix> <layer> + <layer>...", with their parameters' offset.
   struct Stage {
     std::size_t first, next, params_before;
-    kernels::Epilogue e;
+    kernels::PostOps e;
     std::string name;
   };
-  auto stages_of = [&](const std::string& prefix, auto&& next_of) {
+  auto stages_of = [&](const std::string& prefix) {
     std::vector<Stage> out;
     for (std::size_t i = 0, p = 0; i < L;) {
       Stage st{i, 0, p, {}, prefix + " " + model.layer_name(i)};
-      st.next = next_of(i, input_of(state[0], i).shape(), st.e);
+      st.next = planner::backward_stage(model, i, input_of(state[0], i).shape(), st.e);
       for (std::size_t k = i; k < st.next; ++k) p += model[k].parameter_count();
       for (std::size_t k = i + 1; k < st.next; ++k) st.name += " + " + model.layer_name(k);
       i = st.next;
@@ -166,12 +166,7 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
     }
     return out;
   };
-  const std::vector<Stage> forward_stages = stages_of("forward", [&](std::size_t i, const Shape& in, kernels::Epilogue& e) {
-    return planner::for_backward_stage(model, i, in, e);
-  });
-  const std::vector<Stage> stages = stages_of("backward", [&](std::size_t i, const Shape& in, kernels::Epilogue& e) {
-    return planner::backward_stage(model, i, in, e);
-  });
+  const std::vector<Stage> forward_stages = stages_of("forward"), stages = stages_of("backward");
   std::vector<bool> kept(L, true);  // a fused forward stage keeps no output of its first layer
   for (const Stage& st : forward_stages) kept[st.first] = st.next == st.first + 1;
   for (std::size_t round = 0; round < rounds; ++round) {
@@ -185,13 +180,13 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
                by_chunks([&](std::size_t c) {
                  Chunk& ch = state[c];
                  if (st.next == i + 1) {
-                   layer.forward_for_backward(input_of(ch, i), ch.out[i].view(), strategy::Sequential{}, ch.ws[i]);
+                   layer.forward_for_backward(input_of(ch, i), ch.out[i].view(), strategy::Serial{}, ch.ws[i]);
                    return;
                  }
-                 const TensorView<T> pooled = st.e.gelu ? ch.out[i + 1].view() : TensorView<T>();
+                 const TensorView<T> pooled = st.e.has_elementwise() ? ch.out[i + 1].view() : TensorView<T>();
                  std::uint32_t* positions = ch.ws[i + 1].indices(ch.out[last].size());
                  layer.forward_fused_for_backward(input_of(ch, i), pooled, positions, ch.out[last].view(), st.e,
-                                                  strategy::Sequential{}, ch.ws[i]);
+                                                  strategy::Serial{}, ch.ws[i]);
                });
              }));
     }
@@ -205,7 +200,7 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
     record("clear gradient chunks", 0, time_of([&] { by_chunks([&](std::size_t c) { chunks.zero_chunk(c); }); }));
     for (std::size_t s = stages.size(); s-- > 0;) {  // last to first
       const std::size_t i = stages[s].first, next = stages[s].next;
-      const kernels::Epilogue& e = stages[s].e;
+      const kernels::PostOps& e = stages[s].e;
       const std::string& name = stages[s].name;
       const Layer<T>& layer = model[i];
       auto run = [&](std::size_t c, GradientChunks<T>& into, bool with_dx) {

@@ -140,7 +140,7 @@ class Trainer {
           chunks_.zero_chunk(c);
           const Range r = chunks_.images(c);
           const TensorView<const T> x = images.batch(r.begin, r.end);
-          const TensorView<const T> y = model_.forward_for_backward(x, strategy::Sequential{}, chunk_ws_[b]);
+          const TensorView<const T> y = model_.forward_for_backward(x, strategy::Serial{}, chunk_ws_[b]);
           std::copy(y.begin(), y.end(), log_probs_.data() + r.begin * classes);
           const TensorView<const T> g = TensorView<const T>(grad_out_.view()).batch(r.begin, r.end);
           model_.backward(x, y, g, TensorView<T>(), GradientSlice<T>{&chunks_, 0}.only(c), chunk_ws_[b]);

@@ -1,5 +1,5 @@
-// parcnn/parallel/sequential.hpp — strategy::Sequential: the whole space as one block, on the
-// calling thread. The baseline every other strategy is checked against.
+// parcnn/parallel/serial.hpp — strategy::Serial: the whole space as one block, on the calling thread.
+// The baseline every other strategy is checked against.
 #pragma once
 
 #include <string>
@@ -8,9 +8,9 @@
 
 namespace parcnn::strategy {
 
-struct Sequential {
+struct Serial {
   Cut cut(const Workload& work, std::size_t /*workers*/) const { return Cut::whole(work.space); }
-  std::string name() const { return "sequential"; }
+  std::string name() const { return "serial"; }
 };
 
 }  // namespace parcnn::strategy
