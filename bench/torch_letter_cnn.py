@@ -76,3 +76,13 @@ def fashion_mnist(data_dir, split):
     x = (torch.from_numpy(images.astype(np.float32) / 255.0) - 0.2860) / 0.3530
     return x.unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
 
+
+
+if __name__ == "__main__":
+    # bench/torch_letter_cnn.py OUT.safetensors: PyTorch's initialisation of the letter CNN (seed 0), for
+    # parcnn_run --weights and other runs that need weights but no training.
+    import sys
+    if len(sys.argv) != 2:
+        sys.exit("usage: torch_letter_cnn.py OUT.safetensors")
+    torch.manual_seed(0)
+    save_safetensors(LetterCNN().state_dict(), sys.argv[1])

@@ -1,5 +1,7 @@
-// tune(): a plan for every stage of forward (a layer with its fused epilogue) and the whole model, the same bits as the sequential run, and the
-// plan as a cache (a second tune of the same shape measures nothing new).
+// tune(): a plan for every stage of forward (a layer with its post-ops) and the whole model, the same
+// bits as the serial run, and the plan as a cache (a second tune of the same shape measures nothing
+// new); tune_plan(): the plan those measurements make, saved and loaded.
+#include <parcnn/io/plan_file.hpp>
 #include <parcnn/layers/conv2d.hpp>
 #include <parcnn/layers/flatten.hpp>
 #include <parcnn/layers/gelu.hpp>
@@ -22,7 +24,7 @@ TEST(TuneTest, PlansEveryLayerAndTheModel) {
   const Shape in{7, 3, 9, 9};
   const strategy::Tuned plan = with_threads(2, [&] { return tune(m, in, {}, quick); });
   const auto stages = planner::stages(m, in, 2);
-  ASSERT_EQ(stages.size(), 3u);  // conv with pool and GELU as its epilogue, flatten, fc
+  ASSERT_EQ(stages.size(), 3u);  // conv with pool and GELU as its post-ops, flatten, fc
   for (const auto& st : stages) {
     const strategy::Tuned::Entry* e = plan.find(st.work, 2);
     ASSERT_NE(e, nullptr) << m.layer_name(st.first);
@@ -104,6 +106,23 @@ TEST(TuneTest, TunesASingleLayer) {
     ASSERT_EQ(plan.size(), 1u);
     EXPECT_TRUE(bitwise<float>(conv.forward(x, plan), expected));
   });
+}
+
+// A tuned plan is a plan: it runs with the bits of the serial run, shows what was measured, and a
+// deployment loads it from a file and starts tuned (it measures nothing when it runs).
+TEST(TuneTest, TunePlanMakesAPlanThatIsSavedAndLoaded) {
+  const Sequential<float> m = small_model();
+  const Tensor<float> x = random_tensor<float>(Shape{7, 3, 9, 9}, 6);
+  const Tensor<float> expected = m.forward(x, strategy::Serial{});
+  Executor two(2);
+  const Plan plan = tune_plan(m, x.shape(), two, quick);
+  EXPECT_NE(plan.describe().find("measured: "), std::string::npos) << plan.describe();
+  const std::string path = temp_path("tuned.plan.json");
+  io::save_plan(plan, path);
+  const Plan loaded = io::load_plan(path, m);
+  EXPECT_EQ(io::plan_to_json(loaded), io::plan_to_json(plan));
+  Workspace<float> ws;
+  EXPECT_TRUE(bitwise<float>(Tensor<float>(m.forward(x, loaded, ws, two)), expected));
 }
 
 }  // namespace

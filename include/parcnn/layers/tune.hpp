@@ -226,4 +226,13 @@ strategy::Tuned tune(const Layer<T>& layer, const Shape& in, strategy::Tuned pla
   return plan;  // not reached: the chosen entry is one of the candidates
 }
 
+// A plan of `model`'s forward on input shape `in` for `executor` whose choices were measured: tune() on
+// the executor's workers, then the plan made from what it measured (each measured stage says so in
+// describe()). io::save_plan keeps it, so that a deployment starts tuned.
+template <class T>
+Plan tune_plan(const Sequential<T>& model, const Shape& in, Executor& executor, const TuneOptions& opt = {}) {
+  const strategy::Tuned measured = executor.run([&] { return tune(model, in, {}, opt); });
+  return model.plan(in, measured, executor);
+}
+
 }  // namespace parcnn
