@@ -59,6 +59,23 @@ bool append_post_op(const Model& model, std::size_t k, const Shape& in, kernels:
   return true;
 }
 
+// Layer `first` on input shape `in` with the longest list `e` of post-ops that the layers after it make
+// and it accepts in `pass` (none with the model's fusion off); returns one past the stage's last layer.
+template <class Model>
+std::size_t longest_stage(const Model& model, std::size_t first, const Shape& in, Pass pass, kernels::PostOps& e) {
+  e = kernels::PostOps{};
+  std::size_t next = first + 1;
+  if (!model.fuses_post_ops()) return next;
+  const auto& head = model[first];
+  Shape s = head.output_shape(in);
+  for (kernels::PostOps trial; next < model.size(); ++next) {
+    if (!append_post_op(model, next, s, trial) || !head.accepts(in, trial, pass)) break;
+    e = trial;
+    s = model[next].output_shape(s);
+  }
+  return next;
+}
+
 // The stage of an inference pass that starts at layer `first` on input shape `in` with `workers`
 // workers under `strategy`: that layer with the post-ops `e` it accepts of the layers after it
 // (Layer::accepts, Pass::inference); returns one past the stage's last layer. Shapes must be valid. No
@@ -69,18 +86,9 @@ bool append_post_op(const Model& model, std::size_t k, const Shape& in, kernels:
 template <class Model>
 std::size_t forward_stage(const Model& model, std::size_t first, const Shape& in, kernels::PostOps& e,
                           std::size_t workers, const Strategy& strategy = Strategy()) {
-  e = kernels::PostOps{};
-  std::size_t next = first + 1;
-  if (!model.fuses_post_ops()) return next;
-  const auto& head = model[first];
-  Shape s = head.output_shape(in);
-  for (kernels::PostOps trial; next < model.size(); ++next) {
-    if (!append_post_op(model, next, s, trial) || !head.accepts(in, trial, Pass::inference)) break;
-    e = trial;
-    s = model[next].output_shape(s);
-  }
+  const std::size_t next = longest_stage(model, first, in, Pass::inference, e);
   if (e.pools() && workers > 1 && in.rank() > 0 && in[0] < workers) {
-    const Workload fused = head.fused_workload(in, e);
+    const Workload fused = model[first].fused_workload(in, e);
     const BlockGrid grid(fused.space, strategy.cut(fused, workers));
     const bool inside_maps = grid.cut().h < fused.space.h || grid.cut().w < fused.space.w;
     if (grid.count() > 1 && inside_maps) {
@@ -97,17 +105,7 @@ std::size_t forward_stage(const Model& model, std::size_t first, const Shape& in
 // forward for backward fuses the same stage: it keeps what that backward reads.
 template <class Model>
 std::size_t backward_stage(const Model& model, std::size_t first, const Shape& in, kernels::PostOps& e) {
-  e = kernels::PostOps{};
-  std::size_t next = first + 1;
-  if (!model.fuses_post_ops()) return next;
-  const auto& head = model[first];
-  Shape s = head.output_shape(in);
-  for (kernels::PostOps trial; next < model.size(); ++next) {
-    if (!append_post_op(model, next, s, trial) || !head.accepts(in, trial, Pass::for_backward)) break;
-    e = trial;
-    s = model[next].output_shape(s);
-  }
-  return next;
+  return longest_stage(model, first, in, Pass::for_backward, e);
 }
 
 // Walks the stages of a pass on input shape `in` with `workers` workers under `strategy`, calling
