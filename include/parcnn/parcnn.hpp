@@ -16,7 +16,8 @@
 //   layers/    Conv2d, MaxPool2d, GELU, ReLU (element-wise layers), Linear, LogSoftmax, Flatten, Sequential
 //   models/    the letter CNN of the guide
 //   train/     losses, parameters with gradients, SGD and Adam, the trainer, the step's profile
-//   io/        IDX data sets (gzip or plain), batches, safetensors weights, plans as JSON files
+//   io/        IDX data sets (gzip or plain), batches, safetensors weights, plans as JSON files; included
+//              here only with PARCNN_WITH_IO (the parcnn::io component: zlib, nlohmann-json)
 #pragma once
 
 #include "parcnn/version.hpp"
@@ -65,10 +66,12 @@
 
 #include "parcnn/models/letter_cnn.hpp"
 
+#if defined(PARCNN_WITH_IO)  // the parcnn::io and parcnn::parcnn targets define it
 #include "parcnn/io/dataset.hpp"
 #include "parcnn/io/idx.hpp"
 #include "parcnn/io/plan_file.hpp"
 #include "parcnn/io/safetensors.hpp"
+#endif
 
 #include "parcnn/train/adam.hpp"
 #include "parcnn/train/gradient_reduction.hpp"
