@@ -120,15 +120,16 @@ double relu_ns(double values) {
   return copy_ns(2.0 * double(sizeof(T)) * values);
 }
 
-// A post-op over `values` values of a layer's output (kernels/post_ops.hpp), and its FLOP-equivalents
-// per value (GELU: an exp or erf and a division, about 20).
+// An element-wise post-op over `values` values of a layer's output (kernels/post_ops.hpp), and its
+// FLOP-equivalents per value (GELU: an exp or erf and a division, about 20). A pool is 0 here: it
+// changes what the layer computes, so the layer prices it.
 template <class T>
 double post_op_ns(const PostOp& op, double values) {
   switch (op.kind) {
     case PostOp::Kind::gelu:
     case PostOp::Kind::gelu_tanh: return gelu_ns<T>(values);
     case PostOp::Kind::relu: return relu_ns<T>(values);
-    case PostOp::Kind::max_pool_2x2: return max_pool_ns(values / 2, 4 * values);
+    case PostOp::Kind::max_pool_2x2: return 0;
   }
   return 0;
 }
@@ -141,14 +142,12 @@ inline double post_op_flops(const PostOp& op) {
 template <class T>
 double elementwise_post_ops_ns(const PostOps& ops, double values) {
   double ns = 0;
-  for (const PostOp& op : ops)
-    if (op.elementwise()) ns += post_op_ns<T>(op, values);
+  for (const PostOp& op : ops) ns += post_op_ns<T>(op, values);
   return ns;
 }
 inline double elementwise_post_ops_flops(const PostOps& ops, double values) {
   double flops = 0;
-  for (const PostOp& op : ops)
-    if (op.elementwise()) flops += post_op_flops(op) * values;
+  for (const PostOp& op : ops) flops += post_op_flops(op) * values;
   return flops;
 }
 

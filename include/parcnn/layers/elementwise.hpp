@@ -56,19 +56,7 @@ class ElementwiseLayer : public Layer<T> {
     const T* x = in.data();
     T* y = out.data();
     run_blocks(s, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
-      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
-        const std::size_t image = n * s.c * s.h * s.w;
-        if (blk.h.size() == s.h && blk.w.size() == s.w) {  // whole planes: one contiguous run
-          const std::size_t off = image + blk.c.begin * s.h * s.w;
-          op_.apply(x + off, y + off, blk.c.size() * s.h * s.w);
-          continue;
-        }
-        for (std::size_t c = blk.c.begin; c < blk.c.end; ++c)
-          for (std::size_t h = blk.h.begin; h < blk.h.end; ++h) {
-            const std::size_t off = image + (c * s.h + h) * s.w + blk.w.begin;
-            op_.apply(x + off, y + off, blk.w.size());
-          }
-      }
+      for_each_run(s, blk, 1, [&](std::size_t off, std::size_t count) { op_.apply(x + off, y + off, count); });
     });
   }
 

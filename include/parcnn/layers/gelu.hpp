@@ -16,15 +16,14 @@ class GELU final : public ElementwiseLayer<T> {
  public:
   explicit GELU(GeluApproximation approximation = GeluApproximation::none)
       : ElementwiseLayer<T>({approximation == GeluApproximation::tanh ? kernels::PostOp::Kind::gelu_tanh
-                                                                      : kernels::PostOp::Kind::gelu}),
-        approximation_(approximation) {}
+                                                                      : kernels::PostOp::Kind::gelu}) {}
 
-  GeluApproximation approximation() const { return approximation_; }
+  GeluApproximation approximation() const {
+    return this->function().kind == kernels::PostOp::Kind::gelu_tanh ? GeluApproximation::tanh
+                                                                     : GeluApproximation::none;
+  }
 
   std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<GELU>(*this); }
-
- private:
-  GeluApproximation approximation_;
 };
 
 }  // namespace parcnn

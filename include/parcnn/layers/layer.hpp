@@ -296,12 +296,9 @@ class Layer {
     T* y = out.data();
     if (per_item == 0 || per_item * s.items() != out.size()) return post_ops.apply_elementwise(y, y, out.size());
     run_blocks(s, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
-      for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
-        for (std::size_t c = blk.c.begin; c < blk.c.end; ++c)
-          for (std::size_t h = blk.h.begin; h < blk.h.end; ++h) {
-            T* run_of = y + (((n * s.c + c) * s.h + h) * s.w + blk.w.begin) * per_item;
-            post_ops.apply_elementwise(run_of, run_of, blk.w.size() * per_item);
-          }
+      for_each_run(s, blk, per_item, [&](std::size_t off, std::size_t count) {
+        post_ops.apply_elementwise(y + off, y + off, count);
+      });
     });
   }
 

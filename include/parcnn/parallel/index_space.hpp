@@ -58,6 +58,23 @@ struct Block {
   Range n, c, h, w;
 };
 
+// Calls f(offset, count) over the runs of consecutive elements that block `blk` of `space` covers in a
+// layout where each index of the space owns `per_item` consecutive elements (a layer's output under
+// its own space): one run per image when the block holds whole planes, else one per row.
+template <class F>
+void for_each_run(const IndexSpace& space, const Block& blk, std::size_t per_item, F&& f) {
+  const IndexSpace& s = space;
+  for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
+    if (blk.h.size() == s.h && blk.w.size() == s.w) {
+      f(((n * s.c + blk.c.begin) * s.h * s.w) * per_item, blk.c.size() * s.h * s.w * per_item);
+      continue;
+    }
+    for (std::size_t c = blk.c.begin; c < blk.c.end; ++c)
+      for (std::size_t h = blk.h.begin; h < blk.h.end; ++h)
+        f((((n * s.c + c) * s.h + h) * s.w + blk.w.begin) * per_item, blk.w.size() * per_item);
+  }
+}
+
 // Block extents along each dimension. An extent of at least the space's size means "not cut".
 struct Cut {
   std::size_t n = 1, c = 1, h = 1, w = 1;
