@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     fill_uniform<float>(conv->weight(), -0.05, 0.05, 1);
     bench::register_layer(std::string("real/") + c.name, conv, Shape{1, c.in, c.size, c.size});
   }
+  benchmark::AddCustomContext("isa", kernels::isa_name(kernels::active_isa()));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   unfused->fuse_post_ops(false);
   bench::register_layer("letter_cnn_unfused", unfused, models::letter_cnn_input);
   register_paced(std::make_shared<const Sequential<float>>(models::letter_cnn<float>(26, 1)));
+  benchmark::AddCustomContext("isa", kernels::isa_name(kernels::active_isa()));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

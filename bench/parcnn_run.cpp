@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
                                {"batch", batch},
                                {"threads", threads},
                                {"strategy", strategy.name()},
+                               {"isa", parcnn::kernels::isa_name(parcnn::kernels::active_isa())},
                                {"ms", median},
                                {"images_per_second", double(batch) / (median / 1e3)}});
   } catch (const std::exception& e) {

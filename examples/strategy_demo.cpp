@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
   });
 
   if (!o.json) {
-    std::printf("parcnn strategy demo: letter CNN forward, batch %zu, float32, %zu hardware threads, median of %zu runs\n",
-                o.batch, parcnn::hardware_threads(), o.repeat);
+    std::printf("parcnn strategy demo: letter CNN forward, batch %zu, float32, %zu hardware threads, %s kernels, median of %zu runs\n",
+                o.batch, parcnn::hardware_threads(), parcnn::kernels::isa_name(parcnn::kernels::active_isa()), o.repeat);
     std::printf("results match = same bits as the sequential run, or within 1e-5 relative (max |diff| shown)\n\n");
     std::printf("%-14s %7s %10s %10s %11s %11s  %s\n", "strategy", "threads", "time ms", "speed-up", "efficiency",
                 "images/s", "results match");

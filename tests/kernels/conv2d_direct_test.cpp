@@ -127,16 +127,16 @@ void check_direct_records_the_pool_for_backward() {
       std::vector<T> scratch(kernels::conv2d_direct_scratch<T>(g, none, g.out_h, g.out_w));
       std::vector<std::uint32_t> positions(images * g.out_c * J);
       for (std::size_t n = 0; n < images; ++n)
-        kernels::conv2d_forward_direct(x.data() + n * g.in_image(), w.data(), b.data(), g, none, {0, g.out_c},
-                                       {0, g.out_h}, {0, g.out_w}, scratch.data(), map.data() + n * g.out_image());
+        kernels::conv2d_forward_direct(x.data() + n * g.in_image(), w.data(), b.data(), g, none, Range{0, g.out_c},
+                                       Range{0, g.out_h}, Range{0, g.out_w}, scratch.data(), map.data() + n * g.out_image());
       for (std::size_t plane = 0; plane < images * g.out_c; ++plane)
         kernels::maxpool2x2_positions(map.data() + plane * g.out_h * g.out_w, g.out_w, eh, ew,
                                       positions.data() + plane * J, pooled.data() + plane * J);
       Tensor<T> expected(pooled.shape());
       std::vector<T> gemm_scratch(kernels::conv2d_epilogue_scratch<T>(g, e, g.out_c, 1, eh, ew));
       for (std::size_t n = 0; n < images; ++n)
-        kernels::conv2d_forward_epilogue(x.data() + n * g.in_image(), 1, w.data(), b.data(), g, e, {0, g.out_c},
-                                         {0, eh}, {0, ew}, gemm_scratch.data(), expected.data() + n * g.out_c * J);
+        kernels::conv2d_forward_epilogue(x.data() + n * g.in_image(), 1, w.data(), b.data(), g, e, Range{0, g.out_c},
+                                         Range{0, eh}, Range{0, ew}, gemm_scratch.data(), expected.data() + n * g.out_c * J);
 
       for (const auto& channels : cuts(g.out_c))
         for (const auto& rows : cuts(eh))

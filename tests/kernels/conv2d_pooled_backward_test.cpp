@@ -67,7 +67,7 @@ void check_against_the_kernels_apart() {
       // Apart: GELU's backward, the pool's, then the convolution's dense backward, image by image.
       Tensor<T> dw_apart(w.shape()), db_apart(b.shape()), dx_apart(x.shape()), v(grad.shape()), dy(y.shape());
       if (e.size() > 1)
-        e[1].apply_backward(pooled.data(), grad.data(), v.data(), v.size());
+        kernels::apply_post_op_backward(e[1], pooled.data(), grad.data(), v.data(), v.size());
       else
         std::copy(grad.begin(), grad.end(), v.begin());
       kernels::maxpool2d_backward_reference(y.data(), v.data(), pg, images, dy.data());

@@ -54,7 +54,7 @@ Tensor<T> conv_then_epilogue_apart(const Tensor<T>& x, const Tensor<T>& w, const
                                  Range{0, p.out_w}, y.data() + n * p.out_image());
   }
   for (const kernels::PostOp& op : e)
-    if (op.elementwise()) op.apply(y.data(), y.data(), y.size());
+    if (op.elementwise()) kernels::apply_post_op(op, y.data(), y.data(), y.size());
   return y;
 }
 
@@ -156,7 +156,7 @@ void check_epilogue_records_the_pool() {
         for (const Range& c : channels)
           kernels::conv2d_forward_epilogue_columns(columns.data(), w.data(), b.data(), g, e, c, scratch.data(),
                                                    out.data() + at,
-                                                   {pos.data() + at, e.has_elementwise() ? kept.data() + at : nullptr});
+                                                   kernels::EpilogueRecord<T>{pos.data() + at, e.has_elementwise() ? kept.data() + at : nullptr});
       }
       check(out, kept, pos);
     }

@@ -80,7 +80,7 @@ TEST(MaxPool2dKernelTest, PositionsFollowWindowChoice) {
     for (std::size_t oh = 0; oh < eh; ++oh)
       for (std::size_t ow = 0; ow < ew; ++ow) {
         const float* at = map.data() + 2 * oh * width + 2 * ow;
-        const int k = kernels::detail::window_choice(at[0], at[1], at[width], at[width + 1]);
+        const int k = kernels::baseline::detail::window_choice(at[0], at[1], at[width], at[width + 1]);
         const std::size_t expected = 2 * oh * width + 2 * ow + std::size_t(k / 2) * width + std::size_t(k % 2);
         EXPECT_EQ(pos[oh * ew + ow], expected) << "window (" << oh << ", " << ow << ") of rows of " << ew;
       }

@@ -45,12 +45,12 @@ TEST(PostOpsTest, ApplyTheElementwiseKernelsInOrder) {
   Tensor<float> expected(x.shape()), y(x.shape());
   kernels::relu(x.data(), expected.data(), x.size());
   kernels::gelu(GeluApproximation::tanh, expected.data(), expected.data(), x.size());
-  kernels::PostOps{{K::max_pool_2x2}, {K::relu}, {K::gelu_tanh}}.apply_elementwise(x.data(), y.data(), x.size());
+  kernels::apply_elementwise_post_ops(kernels::PostOps{{K::max_pool_2x2}, {K::relu}, {K::gelu_tanh}}, x.data(), y.data(), x.size());
   EXPECT_TRUE(bitwise<float>(y, expected));
   Tensor<float> z = x;
-  kernels::PostOps{{K::relu}, {K::gelu_tanh}}.apply_elementwise(z.data(), z.data(), z.size());
+  kernels::apply_elementwise_post_ops(kernels::PostOps{{K::relu}, {K::gelu_tanh}}, z.data(), z.data(), z.size());
   EXPECT_TRUE(bitwise<float>(z, expected));
-  expect_throw_with<ConfigError>([&] { kernels::PostOp{K::max_pool_2x2}.apply(x.data(), y.data(), 1); },
+  expect_throw_with<ConfigError>([&] { kernels::apply_post_op(kernels::PostOp{K::max_pool_2x2}, x.data(), y.data(), 1); },
                                  {"not element-wise"});
 }
 

@@ -4,19 +4,17 @@
 //
 // Weight [out_c, in_c, k_h, k_w] is, row-major, the GEMM's A = [out_c, K]. For a block of output
 // channels [c0, c1) and output positions P: y[c0:c1, P] = A[c0:c1, :] · cols[:, P] + bias.
-#pragma once
 
 #include <cstddef>
 #include <type_traits>
 
 #include "parcnn/kernels/conv2d_geometry.hpp"
-#include "parcnn/kernels/epilogue.hpp"
-#include "parcnn/kernels/gemm.hpp"
-#include "parcnn/kernels/im2col.hpp"
-#include "parcnn/kernels/transpose.hpp"
 #include "parcnn/core/range.hpp"
 
-namespace parcnn::kernels {
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
+
+namespace parcnn::kernels::PARCNN_TARGET {
 
 // Scratch elements conv2d_forward_im2col needs for a block of `rows` × `cols` output positions.
 template <class T>
@@ -265,4 +263,5 @@ void conv2d_forward_reference(const T* x, const T* weight, const T* bias, const 
         }
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

@@ -12,7 +12,6 @@
 // Every output is the im2col GEMM's chain (kernels/gemm.hpp): c = w(k)·x(k) + c over k in the weight's
 // order, from 0, then + bias, the same pool, the same element-wise post-ops — the same bits as
 // conv2d_forward_epilogue and conv2d_forward_im2col, whatever the block.
-#pragma once
 
 #include <algorithm>
 #include <cstddef>
@@ -21,12 +20,12 @@
 #include <limits>
 
 #include "parcnn/kernels/conv2d_geometry.hpp"
-#include "parcnn/kernels/epilogue.hpp"
-#include "parcnn/kernels/gemm.hpp"
-#include "parcnn/kernels/vec.hpp"
 #include "parcnn/core/range.hpp"
 
-namespace parcnn::kernels {
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
+
+namespace parcnn::kernels::PARCNN_TARGET {
 
 // The largest patch the direct kernel takes. Beyond a few dozen multiply-adds per output the GEMM's
 // register tile amortises its loads and stores, and im2col's copies matter less.
@@ -278,4 +277,5 @@ void conv2d_forward_direct(const T* x, const T* weight, const T* bias, const Con
   }
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

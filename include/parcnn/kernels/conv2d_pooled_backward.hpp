@@ -16,23 +16,18 @@
 // else from the patches built as rows (im2col, transposed). Every element is one chain in a fixed order
 // that depends on neither the cut nor the thread count: the trained weights stay the same bits under
 // every strategy.
-#pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
-#include "parcnn/kernels/conv2d.hpp"
 #include "parcnn/kernels/conv2d_geometry.hpp"
-#include "parcnn/kernels/epilogue.hpp"
-#include "parcnn/kernels/gemm.hpp"
-#include "parcnn/kernels/im2col.hpp"
-#include "parcnn/kernels/maxpool2d.hpp"
-#include "parcnn/kernels/transpose.hpp"
-#include "parcnn/kernels/vec.hpp"
 
-namespace parcnn::kernels {
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
+
+namespace parcnn::kernels::PARCNN_TARGET {
 
 // The weight [out_c, in_c, k_h, k_w] channels last, [out_c, k_h, k_w, ldc] with ldc =
 // gemm_whole_vectors(in_c) and zeros past in_c: the rows conv2d_pooled_backward adds into dx.
@@ -264,7 +259,7 @@ void conv2d_pooled_backward(const T* x, const T* y, const std::uint32_t* positio
   // The windows' gradients, the positions they came from, and where those positions' patches start in
   // the channels-last frame (padded input, ldc values per position).
   if (e.size() > 1)
-    e[1].apply_backward(pooled, grad, v, g.out_c * J);
+    apply_post_op_backward(e[1], pooled, grad, v, g.out_c * J);
   else
     std::copy(grad, grad + g.out_c * J, v);
   const std::size_t ldc = gemm_whole_vectors<T>(g.in_c), frame_w = g.in_w + 2 * g.pad_w;
@@ -347,4 +342,5 @@ void conv2d_pooled_backward(const T* x, const T* y, const std::uint32_t* positio
     }
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

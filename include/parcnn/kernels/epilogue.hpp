@@ -7,32 +7,19 @@
 // the pool computes only the outputs some window reads (an 11×11 map loses its last row and column).
 // Every step is the kernel the separate layer runs (maxpool2x2, gelu, relu), on the same values in the
 // same order: fused and separate give the same bits.
-#pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "parcnn/kernels/maxpool2d.hpp"
+#include "parcnn/kernels/epilogue_record.hpp"
 #include "parcnn/kernels/post_ops.hpp"
 
-namespace parcnn::kernels {
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
 
-// What a training forward keeps of a pooled epilogue for the fused backward (Layer::backward_fused),
-// in place of the convolution's output: for each window, the position in that output it took its value
-// from (maxpool2x2_positions' numbering), and the pooled values before the element-wise post-op (with
-// one; without, they are the epilogue's output). Both laid out as the epilogue's output.
-template <class T>
-struct EpilogueRecord {
-  std::uint32_t* positions = nullptr;
-  T* pooled = nullptr;
-
-  // The record from element `offset` of the epilogue's output on (an image's, a block's); null stays null.
-  EpilogueRecord at(std::size_t offset) const {
-    return {positions ? positions + offset : nullptr, pooled ? pooled + offset : nullptr};
-  }
-};
+namespace parcnn::kernels::PARCNN_TARGET {
 
 // One channel of a block, all but the element-wise post-ops. `tile` holds rows × cols outputs of a
 // convolution (row-major, packed) before their bias, and is used as scratch; the biased, pooled values —
@@ -78,14 +65,15 @@ void epilogue_elementwise(const PostOps& e, const T* x, T* y, std::size_t channe
                           std::size_t rows, std::size_t cols, std::size_t ldy) {
   if (!e.has_elementwise()) return;
   if (ldy == cols && plane == rows * cols) {
-    e.apply_elementwise(x, y, channels * plane);
+    apply_elementwise_post_ops(e, x, y, channels * plane);
     return;
   }
   for (std::size_t c = 0; c < channels; ++c)
     for (std::size_t r = 0; r < rows; ++r) {
       const std::size_t at = c * plane + r * ldy;
-      e.apply_elementwise(x + at, y + at, cols);
+      apply_elementwise_post_ops(e, x + at, y + at, cols);
     }
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

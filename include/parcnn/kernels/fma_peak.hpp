@@ -4,14 +4,14 @@
 // cover the instruction's latency on every pipe: the ceiling against which a kernel's GFLOP/s is read.
 // Measured at run time, not assumed: the vector width, the pipes and the clock under load all differ
 // from machine to machine.
-#pragma once
 
 #include <chrono>
 #include <cstddef>
 
-#include "parcnn/kernels/vec.hpp"
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
 
-namespace parcnn::kernels {
+namespace parcnn::kernels::PARCNN_TARGET {
 
 // GFLOP/s (2 per multiply-add) of `T` multiply-adds on the calling thread, the best of `tries` runs of
 // about `seconds` each.
@@ -45,4 +45,5 @@ double fma_peak_gflops(double seconds = 0.02, int tries = 3) {
   return best / 1e9;
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

@@ -5,20 +5,17 @@
 //
 // The tanh form is computed as x / (1 + exp(−2u)), the same function (½(1 + tanh u) is the logistic
 // function of 2u): one exp instead of a tanh, and no cancellation in 1 + tanh(u) for negative x.
-// Both forms run on Eigen's vectorised exp and erf (a couple of ulp from the correctly rounded value).
-#pragma once
+// Both forms run on the kernels' vector exp and erf (kernels/vec_math.hpp).
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <type_traits>
 
-#include <Eigen/Core>
-#include <unsupported/Eigen/SpecialFunctions>
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
 
-namespace parcnn::kernels {
-
-enum class GeluApproximation { none, tanh };  // PyTorch's approximate='none' | 'tanh'
+namespace parcnn::kernels::PARCNN_TARGET {
 
 template <class T>
 inline constexpr T gelu_sqrt_2_over_pi = T(0.797884560802865355879892119868763737L);
@@ -28,61 +25,87 @@ template <class T>
 inline constexpr T gelu_inv_sqrt_2 = T(0.707106781186547524400844362104849039L);
 
 namespace detail {
-// Elements per chunk: a whole number of SIMD registers for float and double on every x86 level. Long
-// spans go in chunks of four times that: one chunk's exp is a chain of dependent steps, and four
-// independent ones in flight keep the vector units busy (GELU at batch 64 on one thread, 346k values:
-// 111 µs in chunks of 16, 78 µs in chunks of 64).
-inline constexpr std::size_t gelu_chunk = 16;
-inline constexpr std::size_t gelu_wide_chunk = 4 * gelu_chunk;
-
-// Applies f(in_chunks..., out_chunk) (Eigen arrays of a fixed number of elements) over [0, n): the
-// inputs are read from `inputs...`, the result written to y. Eigen vectorises exp and erf, but would
-// evaluate a span's ragged end with scalar std::exp; here every element goes through the same packet
-// code — in wide chunks, then chunks, then one zero-padded chunk — so an element's result never depends
-// on where a strategy's block boundaries fall.
-template <std::size_t Size, class T, class F, class... In>
-std::size_t for_each_whole_chunk(T* y, std::size_t begin, std::size_t n, F& f, const In*... inputs) {
-  using Chunk = Eigen::Array<T, int(Size), 1>;
-  std::size_t i = begin;
-  for (; i + Size <= n; i += Size) {
-    Eigen::Map<Chunk> out(y + i);
-    f(Eigen::Map<const Chunk>(inputs + i)..., out);
-  }
-  return i;
+// The first count < lanes values at p, zero-padded.
+template <class T>
+inline typename Vec<T>::type load_padded(const T* p, std::size_t count) {
+  T lanes[Vec<T>::lanes] = {};
+  std::copy(p, p + count, lanes);
+  return load(lanes);
 }
 
+// r, but x itself where x is NaN. A NaN that meets another NaN in an operation keeps the payload and
+// sign of the first operand, and which comes first is the compiler's choice, which can differ where
+// the same code is inlined in two places: without this, a NaN's sign could differ between a layer and
+// its post-op.
+template <class V>
+inline V keep_nan(V x, V r) {
+  return x != x ? x : r;
+}
+
+// The GELUs and their backward passes on a vector (function objects: GCC does not give a lambda the
+// target of the function it is written in).
+template <class T>
+struct GeluTanh {
+  using V = typename Vec<T>::type;
+  V operator()(V v) const {
+    const V u = gelu_sqrt_2_over_pi<T> * (v + gelu_coef_a<T> * (v * v * v));
+    return keep_nan(v, v / (T(1) + exp<T>(T(-2) * u)));
+  }
+};
+template <class T>
+struct GeluErf {
+  using V = typename Vec<T>::type;
+  V operator()(V v) const { return keep_nan(v, T(0.5) * v * (T(1) + erf<T>(v * gelu_inv_sqrt_2<T>))); }
+};
+//   tanh form: with s = 1 / (1 + exp(−2u)),  gelu'(x) = s + x · 2 s (1 − s) · √(2/π) (1 + 3 · 0.044715 x²)
+//   exact:     gelu'(x) = Φ(x) + x φ(x),  φ(x) = exp(−x²/2) / √(2π)
+template <class T>
+struct GeluTanhBackward {
+  using V = typename Vec<T>::type;
+  V operator()(V v, V g) const {
+    const V u = gelu_sqrt_2_over_pi<T> * (v + gelu_coef_a<T> * (v * v * v));
+    const V s = T(1) / (T(1) + exp<T>(T(-2) * u));
+    const V du = gelu_sqrt_2_over_pi<T> * (T(1) + T(3) * gelu_coef_a<T> * (v * v));
+    return keep_nan(v, g * (s + v * T(2) * s * (T(1) - s) * du));
+  }
+};
+template <class T>
+struct GeluErfBackward {
+  using V = typename Vec<T>::type;
+  V operator()(V v, V g) const {
+    const T inv_sqrt_2pi = T(0.398942280401432677939946059934381868L);
+    return keep_nan(v, g * (T(0.5) * (T(1) + erf<T>(v * gelu_inv_sqrt_2<T>)) + v * inv_sqrt_2pi * exp<T>(T(-0.5) * (v * v))));
+  }
+};
+
+// Applies f(v…) (vectors of the inputs' values → a vector of results) over [0, n): four vectors a
+// step while they last (one exp is a chain of dependent steps; four in flight keep the vector units
+// busy), then single vectors, then the ragged end zero-padded in one vector. Every element goes
+// through the same vector code, so its result never depends on where a block boundary falls.
 template <class T, class F, class... In>
-void for_each_chunk(T* y, std::size_t n, F&& f, const In*... inputs) {
-  static_assert((std::is_same_v<In, T> && ...), "for_each_chunk: inputs and output share one scalar type");
-  std::size_t i = for_each_whole_chunk<gelu_wide_chunk>(y, 0, n, f, inputs...);
-  i = for_each_whole_chunk<gelu_chunk>(y, i, n, f, inputs...);
+void for_each_vector(T* y, std::size_t n, F&& f, const In*... inputs) {
+  static_assert((std::is_same_v<In, T> && ...), "for_each_vector: inputs and output share one scalar type");
+  constexpr std::size_t L = Vec<T>::lanes, U = 4;
+  std::size_t i = 0;
+  for (; i + U * L <= n; i += U * L)
+    for (std::size_t u = 0; u < U; ++u) store(y + i + u * L, f(load(inputs + i + u * L)...));
+  for (; i + L <= n; i += L) store(y + i, f(load(inputs + i)...));
   if (i < n) {
-    using Chunk = Eigen::Array<T, int(gelu_chunk), 1>;
-    auto padded = [&](const T* p) {
-      Chunk c = Chunk::Zero();
-      std::copy(p + i, p + n, c.data());
-      return c;
-    };
-    Chunk out;
-    f(padded(inputs)..., out);
-    std::copy(out.data(), out.data() + (n - i), y + i);
+    T out[L];
+    store(out, f(load_padded(inputs + i, n - i)...));
+    std::copy(out, out + (n - i), y + i);
   }
 }
 }  // namespace detail
 
 template <class T>
 void gelu_tanh(const T* x, T* y, std::size_t n) {
-  detail::for_each_chunk(y, n, [](const auto& v, auto& out) {
-    const auto u = gelu_sqrt_2_over_pi<T> * (v + gelu_coef_a<T> * v.cube());
-    out = v / (T(1) + (T(-2) * u).exp());
-  }, x);
+  detail::for_each_vector(y, n, detail::GeluTanh<T>{}, x);
 }
 
 template <class T>
 void gelu_erf(const T* x, T* y, std::size_t n) {
-  detail::for_each_chunk(y, n, [](const auto& v, auto& out) {
-    out = T(0.5) * v * (T(1) + (v * gelu_inv_sqrt_2<T>).erf());
-  }, x);
+  detail::for_each_vector(y, n, detail::GeluErf<T>{}, x);
 }
 
 template <class T>
@@ -91,23 +114,12 @@ void gelu(GeluApproximation approximation, const T* x, T* y, std::size_t n) {
 }
 
 // dx = dy · gelu'(x).
-//   tanh form: with s = 1 / (1 + exp(−2u)),  gelu'(x) = s + x · 2 s (1 − s) · √(2/π) (1 + 3 · 0.044715 x²)
-//   exact:     gelu'(x) = Φ(x) + x φ(x),  φ(x) = exp(−x²/2) / √(2π)
 template <class T>
 void gelu_backward(GeluApproximation approximation, const T* x, const T* dy, T* dx, std::size_t n) {
-  if (approximation == GeluApproximation::tanh) {
-    detail::for_each_chunk(dx, n, [](const auto& v, const auto& g, auto& out) {
-      const auto u = gelu_sqrt_2_over_pi<T> * (v + gelu_coef_a<T> * v.cube());
-      const auto s = (T(1) + (T(-2) * u).exp()).inverse();
-      const auto du = gelu_sqrt_2_over_pi<T> * (T(1) + T(3) * gelu_coef_a<T> * v.square());
-      out = g * (s + v * T(2) * s * (T(1) - s) * du);
-    }, x, dy);
-  } else {
-    detail::for_each_chunk(dx, n, [](const auto& v, const auto& g, auto& out) {
-      const T inv_sqrt_2pi = T(0.398942280401432677939946059934381868L);
-      out = g * (T(0.5) * (T(1) + (v * gelu_inv_sqrt_2<T>).erf()) + v * inv_sqrt_2pi * (T(-0.5) * v.square()).exp());
-    }, x, dy);
-  }
+  if (approximation == GeluApproximation::tanh)
+    detail::for_each_vector(dx, n, detail::GeluTanhBackward<T>{}, x, dy);
+  else
+    detail::for_each_vector(dx, n, detail::GeluErfBackward<T>{}, x, dy);
 }
 
 // The oracle: the textbook formulas in long double.
@@ -119,4 +131,5 @@ T gelu_reference(GeluApproximation approximation, T x) {
   return T(0.5L * v * (1.0L + std::erf(v / std::sqrt(2.0L))));
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

@@ -11,7 +11,6 @@
 // register tile (8 rows × 2 vectors) also runs faster than Eigen's kernel on the letter CNN's shapes.
 //
 // Uses the vector extensions of GCC and Clang (kernels/vec.hpp). All parallelism is the strategy's, never this code's.
-#pragma once
 
 #include <algorithm>
 #include <cstddef>
@@ -19,9 +18,11 @@
 #include <vector>
 
 #include "parcnn/core/scalar.hpp"
-#include "parcnn/kernels/vec.hpp"
 
-namespace parcnn::kernels {
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
+
+namespace parcnn::kernels::PARCNN_TARGET {
 
 namespace detail {
 
@@ -50,7 +51,9 @@ inline void gemm_tile(std::size_t K, const T* A, std::size_t rsa, std::size_t cs
 template <int NV, class T>
 void gemm_panel(std::size_t M, std::size_t K, const T* A, std::size_t rsa, std::size_t csa, const T* B, std::size_t ldb,
                 T* C, std::size_t ldc, bool accumulate) {
-  constexpr int MR = 8;  // 8 rows × 2 vectors: 16 accumulators; measured best of 6, 8 and 12 here
+  // 8 rows × 2 vectors, 16 accumulators, where there are 32 registers (measured best of 6, 8 and 12 with
+  // AVX-512); 6 rows, 12 accumulators, where there are 16 (8 rows would spill).
+  constexpr int MR = Vec<T>::registers >= 32 ? 8 : 6;
   std::size_t i = 0;
   for (; i + MR <= M; i += MR) gemm_tile<MR, NV>(K, A + i * rsa, rsa, csa, B, ldb, C + i * ldc, ldc, accumulate);
   for (; i < M; ++i) gemm_tile<1, NV>(K, A + i * rsa, rsa, csa, B, ldb, C + i * ldc, ldc, accumulate);
@@ -120,4 +123,5 @@ void gemm(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t l
   gemm_strided(M, N, K, A, lda, std::size_t{1}, B, ldb, C, ldc, accumulate, scratch);
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

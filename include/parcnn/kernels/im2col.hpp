@@ -1,20 +1,17 @@
 // parcnn/kernels/im2col.hpp — the columns of an im2col convolution, for any block of output positions.
-#pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 #include "parcnn/kernels/conv2d_geometry.hpp"
-#include "parcnn/kernels/vec.hpp"
 #include "parcnn/core/range.hpp"
 
-namespace parcnn::kernels {
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
+
+namespace parcnn::kernels::PARCNN_TARGET {
 
 namespace detail {
 // Elements past n that copy_row may read and write when granted slack: at least a vector of any T.
@@ -53,7 +50,7 @@ inline Range columns_inside(const Conv2dGeometry& g, std::size_t kx, Range cols)
 // more than 32 inputs (at most n − 1 + ⌊(bw + n − 2) / bw⌋ · (in_w − bw) for n = min(16, positions)).
 template <class T>
 std::size_t im2col_short_row_vectors(const Conv2dGeometry& g, std::size_t rows, std::size_t bw) {
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
   const std::size_t P = rows * bw, n = std::min<std::size_t>(16, P), vectors = (P + 15) / 16;
   if (!std::is_same_v<T, float> || g.stride_h != 1 || g.stride_w != 1 || g.pad_h != 0 || g.pad_w != 0 || bw == 0 ||
       bw > 16 || vectors > 64 || bw > g.in_w)
@@ -67,7 +64,7 @@ std::size_t im2col_short_row_vectors(const Conv2dGeometry& g, std::size_t rows, 
 }
 
 namespace detail {
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
 // Stride 1, no padding, rows of at most `short_row` values (conv2 of the letter CNN: 10 or 11): each
 // k-row of the patch matrix is built a whole vector at a time, each vector permuted out of the 32 input
 // values from its first position's (vpermt2ps), instead of one short copy per output row. The index of
@@ -138,7 +135,7 @@ void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* 
   const std::size_t bw = cols.size();
   const T* image_end = image + g.in_c * g.in_h * g.in_w;
   if (g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 && bw > 0 && rows.size() > 0) {
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
     if constexpr (std::is_same_v<T, float>)
       if (im2col_short_row_vectors<T>(g, rows.size(), bw) > 0) {
         detail::ShortRowIm2col::run(image, g, rows, cols, cols_out, ld);
@@ -209,7 +206,7 @@ namespace detail {
 // letter CNN, 3 for conv3), and a compiled loop ran them mostly in its scalar remainder.
 template <class T>
 inline void add_row(T* to, const T* from, std::size_t n) {
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
   if constexpr (std::is_same_v<T, float>) {
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(to + i, _mm512_add_ps(_mm512_loadu_ps(to + i), _mm512_loadu_ps(from + i)));
@@ -223,7 +220,7 @@ inline void add_row(T* to, const T* from, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) to[i] += from[i];
 }
 
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
 // col2im for stride 1 and image rows of at most 16 values (conv2 and conv3 of the letter CNN): each image
 // row is one register, loaded once per kernel row, and the k_w column shifts of that kernel row are added
 // into it in register — a k-row's segment loaded, moved to its columns by a permutation fixed per kx,
@@ -258,7 +255,7 @@ inline void col2im_short_rows(const float* cols, std::size_t ld, const Conv2dGeo
         __m512 acc = _mm512_maskz_loadu_ps(row, dst);
         for (std::size_t kx = 0; kx < g.k_w; ++kx) {
           const __m512 v = _mm512_maskz_loadu_ps(load[kx], k_rows + kx * ld + oh * g.out_w + first[kx]);
-          acc = _mm512_mask_add_ps(acc, add[kx], acc, _mm512_permutexvar_ps(index[kx], v));
+          acc = _mm512_mask_add_ps(acc, add[kx], acc, _mm512_maskz_permutexvar_ps(detail::every_lane16, index[kx], v));
         }
         _mm512_mask_storeu_ps(dst, row, acc);
       }
@@ -274,7 +271,7 @@ inline void col2im_short_rows(const float* cols, std::size_t ld, const Conv2dGeo
 // so the inner loop adds a row segment without bounds (at stride 1 vectorised, detail::add_row).
 template <class T>
 void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
   if constexpr (std::is_same_v<T, float>)
     if (g.stride_w == 1 && g.in_w <= 16 && g.k_w <= 16) {
       detail::col2im_short_rows(cols, ld, g, image);
@@ -306,4 +303,5 @@ void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
   }
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

@@ -7,16 +7,17 @@
 // 4 µs now). Every output element is summed the same way wherever it falls — lanes of a vector chain
 // over k, a fixed halving tree across the lanes, then the last K mod lanes products in order — so a
 // block of rows or of features gives the same bits as the whole.
-#pragma once
 
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
 
-#include "parcnn/kernels/gemm.hpp"
 #include "parcnn/core/range.hpp"
 
-namespace parcnn::kernels {
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
+
+namespace parcnn::kernels::PARCNN_TARGET {
 
 // Rows (and features) of the forward's register tile: blocks of fewer rows leave it part empty.
 inline constexpr std::size_t linear_tile_rows = 4;
@@ -44,7 +45,7 @@ inline T halving_sum(const V& v) {
 // vector, which doubles the loads per FMA and halved this kernel's speed at batch 64 (measured).
 template <class V>
 inline void keep_in_register(V& v) {
-#if defined(__AVX512F__) && (defined(__GNUC__) || defined(__clang__))  // a 64-byte vector fits one register
+#if PARCNN_TARGET_AVX512 && (defined(__GNUC__) || defined(__clang__))  // a 64-byte vector fits one register
   asm("" : "+v"(v));
 #else
   (void)v;
@@ -146,4 +147,5 @@ void linear_forward_reference(const T* x, const T* weight, const T* bias, std::s
     }
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

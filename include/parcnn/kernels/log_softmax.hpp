@@ -3,13 +3,15 @@
 // log_softmax(x)_i = (x_i − m) − log Σ_j exp(x_j − m), m = max_j x_j: every exp is at most 1, so no
 // row overflows however large its values, and x_i − m is formed before the (small) log-sum is taken
 // off, so it is not rounded to the precision of m. A NaN in a row makes the whole row NaN.
-#pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <limits>
 
-namespace parcnn::kernels {
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
+
+namespace parcnn::kernels::PARCNN_TARGET {
 
 // Rows [r0, r1) of a row-major [rows, cols] matrix.
 template <class T>
@@ -48,4 +50,5 @@ void log_softmax_reference(const T* x, std::size_t rows, std::size_t cols, T* y)
   }
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

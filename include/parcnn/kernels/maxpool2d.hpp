@@ -2,7 +2,6 @@
 //
 // A NaN anywhere in a window makes that output NaN (as in PyTorch); ties keep the first value in
 // window order, so the kernel and the reference agree to the bit.
-#pragma once
 
 #include <algorithm>
 #include <cmath>
@@ -11,14 +10,13 @@
 #include <limits>
 #include <type_traits>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 #include "parcnn/kernels/conv2d_geometry.hpp"
 #include "parcnn/core/range.hpp"
 
-namespace parcnn::kernels {
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
+
+namespace parcnn::kernels::PARCNN_TARGET {
 
 namespace detail {
 // max(a, b), the first on ties: one compare-and-select (vmaxss / vmaxps) with no branch. A branch on
@@ -54,7 +52,7 @@ T pool_window(const T* plane, const Conv2dGeometry& g, std::size_t oh, std::size
   return nan ? std::numeric_limits<T>::quiet_NaN() : m;
 }
 
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
 // n outputs of 2×2, stride-2 windows over input rows r0 and r1, 16 at a time: each row's 32 inputs
 // split into even and odd lanes by one permute each, then the same compare-and-selects in the same
 // window order as plain_max (vmaxps(b, a) is exactly `a < b ? b : a`), NaNs tracked apart. Loads are
@@ -75,8 +73,8 @@ inline void pool2x2_row(const float* r0, const float* r1, float* out, std::size_
     const __m512 a = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
     const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
     // plain_max(plain_max(a, b), plain_max(c, d)), as the scalar path computes it.
-    const __m512 m_ab = _mm512_max_ps(b, a), m_cd = _mm512_max_ps(d, c);
-    __m512 v = _mm512_max_ps(m_cd, m_ab);
+    const __m512 m_ab = _mm512_maskz_max_ps(detail::every_lane16, b, a), m_cd = _mm512_maskz_max_ps(detail::every_lane16, d, c);
+    __m512 v = _mm512_maskz_max_ps(detail::every_lane16, m_cd, m_ab);
     const __mmask16 any_nan = _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(c, d, _CMP_UNORD_Q);
     v = _mm512_mask_blend_ps(any_nan, v, nan);
     if (m == 16 || slack)
@@ -98,7 +96,7 @@ void maxpool2x2(const T* src, std::size_t ld_src, std::size_t rows_out, std::siz
     const T* r0 = src + 2 * r * ld_src;
     const T* r1 = r0 + ld_src;
     T* out = dst + r * ld_dst;
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
     if constexpr (std::is_same_v<T, float>) {
       // Slack: with packed rows, what spills past this row lands in the next rows, written after it.
       const bool slack = ld_dst == cols_out && (rows_out - 1 - r) * cols_out >= 16;
@@ -190,7 +188,7 @@ inline int window_choice(T a, T b, T c, T d) {
 }
 }  // namespace detail
 
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
 namespace detail {
 // The first `count` lanes of 16 (all for 16 or more).
 inline __mmask16 pool_lanes(std::size_t count) {
@@ -287,7 +285,7 @@ void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::
     std::uint32_t* p = pos + oh * ew;
     T* o = out ? out + oh * ew : nullptr;
     std::size_t ow = 0;
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
     if constexpr (std::is_same_v<T, float>) {
       const __m512i twice = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
       const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(int(nw));
@@ -310,7 +308,7 @@ void maxpool2x2_positions(const T* map, std::size_t width, std::size_t eh, std::
             _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(int(origin + 2 * oh * nw + 2 * ow)), twice), off);
         _mm512_mask_storeu_epi32(p + ow, detail::pool_lanes(m), at);
         if (o)  // as pool2x2_row, whose NaN case never comes here
-          _mm512_mask_storeu_ps(o + ow, detail::pool_lanes(m), _mm512_max_ps(_mm512_max_ps(d, c), _mm512_max_ps(b, a)));
+          _mm512_mask_storeu_ps(o + ow, detail::pool_lanes(m), _mm512_maskz_max_ps(detail::every_lane16, _mm512_maskz_max_ps(detail::every_lane16, d, c), _mm512_maskz_max_ps(detail::every_lane16, b, a)));
       }
     }
 #endif
@@ -346,7 +344,7 @@ void maxpool2d_backward(const T* x, const T* dy, const Conv2dGeometry& g, T* dx)
       const T* grad = dy + (c * g.out_h + oh) * g.out_w;
       std::fill(d0 + covered, d0 + g.in_w, T(0));
       std::fill(d1 + covered, d1 + g.in_w, T(0));
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
       if constexpr (std::is_same_v<T, float>)
         if (g.out_w >= 4) {
           detail::pool2x2_backward_row(r0, r1, grad, d0, d1, g.out_w);
@@ -387,4 +385,5 @@ void maxpool2d_forward_reference(const T* x, const Conv2dGeometry& g, std::size_
         }
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

@@ -16,10 +16,10 @@
 
 #include "parcnn/core/error.hpp"
 #include "parcnn/core/shape.hpp"
-#include "parcnn/kernels/gelu.hpp"
-#include "parcnn/kernels/relu.hpp"
 
 namespace parcnn::kernels {
+
+enum class GeluApproximation { none, tanh };  // PyTorch's approximate='none' | 'tanh'
 
 struct PostOp {
   enum class Kind { max_pool_2x2, gelu, gelu_tanh, relu };
@@ -54,28 +54,6 @@ struct PostOp {
     for (Kind k : {Kind::max_pool_2x2, Kind::gelu, Kind::gelu_tanh, Kind::relu})
       if (key == PostOp{k}.key()) return PostOp{k};
     return std::nullopt;
-  }
-
-  // An element-wise post-op from x to y (the same memory, or apart), n values.
-  template <class T>
-  void apply(const T* x, T* y, std::size_t n) const {
-    switch (kind) {
-      case Kind::gelu: return gelu(GeluApproximation::none, x, y, n);
-      case Kind::gelu_tanh: return gelu(GeluApproximation::tanh, x, y, n);
-      case Kind::relu: return relu(x, y, n);
-      case Kind::max_pool_2x2: throw ConfigError("a 2x2 max pool is not element-wise");
-    }
-  }
-
-  // Its backward pass: dx from its input x and dy.
-  template <class T>
-  void apply_backward(const T* x, const T* dy, T* dx, std::size_t n) const {
-    switch (kind) {
-      case Kind::gelu: return gelu_backward(GeluApproximation::none, x, dy, dx, n);
-      case Kind::gelu_tanh: return gelu_backward(GeluApproximation::tanh, x, dy, dx, n);
-      case Kind::relu: return relu_backward(x, dy, dx, n);
-      case Kind::max_pool_2x2: throw ConfigError("a 2x2 max pool is not element-wise");
-    }
   }
 };
 
@@ -133,17 +111,6 @@ class PostOps {
       s = Shape{s[0], s[1], s[2] / 2, s[3] / 2};
     }
     return s;
-  }
-
-  // The element-wise post-ops, in order, from x to y (the same memory, or apart) over n values; pools
-  // are skipped (the caller has run them).
-  template <class T>
-  void apply_elementwise(const T* x, T* y, std::size_t n) const {
-    for (const PostOp& op : *this) {
-      if (!op.elementwise()) continue;
-      op.apply(x, y, n);
-      x = y;
-    }
   }
 
   bool operator==(const PostOps& o) const {

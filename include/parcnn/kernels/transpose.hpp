@@ -3,20 +3,18 @@
 // A convolution's backward pass transposes its columns once per stack of images (conv2 of the letter
 // CNN: 288 × 968 values per chunk of 8 images). Element by element that was most of the kernel's own
 // time in a training step; with AVX-512 16 × 16 float tiles go through registers instead.
-#pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <type_traits>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
 
-namespace parcnn::kernels {
+namespace parcnn::kernels::PARCNN_TARGET {
 
 namespace detail {
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
 // One tile of m × n ≤ 16 × 16: a (row stride lda) to out (row stride ldo), transposed; rows past m
 // load as zeros, and only the n × m elements of out are stored. Three rounds of shuffles:
 // pairs of rows interleaved by 32 then 64 bits, which leaves in s[4i + c] the column 4L + c of rows
@@ -28,25 +26,24 @@ inline void transpose_tile(const float* a, std::size_t lda, float* out, std::siz
   __m512 r[16], t[16];
   for (std::size_t i = 0; i < 16; ++i) r[i] = i < m ? _mm512_maskz_loadu_ps(load, a + i * lda) : _mm512_setzero_ps();
   for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i] = _mm512_maskz_unpacklo_ps(detail::every_lane16, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_maskz_unpackhi_ps(detail::every_lane16, r[2 * i], r[2 * i + 1]);
   }
-  auto pd = [](__m512 v) { return _mm512_castps_pd(v); };
   for (int i = 0; i < 4; ++i) {
-    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[4 * i]), pd(t[4 * i + 2])));
-    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[4 * i]), pd(t[4 * i + 2])));
-    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[4 * i + 1]), pd(t[4 * i + 3])));
-    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[4 * i + 1]), pd(t[4 * i + 3])));
+    r[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(detail::every_lane8, _mm512_castps_pd(t[4 * i]), _mm512_castps_pd(t[4 * i + 2])));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(detail::every_lane8, _mm512_castps_pd(t[4 * i]), _mm512_castps_pd(t[4 * i + 2])));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(detail::every_lane8, _mm512_castps_pd(t[4 * i + 1]), _mm512_castps_pd(t[4 * i + 3])));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(detail::every_lane8, _mm512_castps_pd(t[4 * i + 1]), _mm512_castps_pd(t[4 * i + 3])));
   }
   __m512 o[16];
   for (int c = 0; c < 4; ++c) {
-    const __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
-    const __m512 u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
-    const __m512 u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
-    o[0 + c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
-    o[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
-    o[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
-    o[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+    const __m512 u0 = _mm512_maskz_shuffle_f32x4(detail::every_lane16, r[c], r[4 + c], 0x44), u1 = _mm512_maskz_shuffle_f32x4(detail::every_lane16, r[c], r[4 + c], 0xEE);
+    const __m512 u2 = _mm512_maskz_shuffle_f32x4(detail::every_lane16, r[8 + c], r[12 + c], 0x44);
+    const __m512 u3 = _mm512_maskz_shuffle_f32x4(detail::every_lane16, r[8 + c], r[12 + c], 0xEE);
+    o[0 + c] = _mm512_maskz_shuffle_f32x4(detail::every_lane16, u0, u2, 0x88);
+    o[4 + c] = _mm512_maskz_shuffle_f32x4(detail::every_lane16, u0, u2, 0xDD);
+    o[8 + c] = _mm512_maskz_shuffle_f32x4(detail::every_lane16, u1, u3, 0x88);
+    o[12 + c] = _mm512_maskz_shuffle_f32x4(detail::every_lane16, u1, u3, 0xDD);
   }
   if (m == 16)
     for (std::size_t j = 0; j < n; ++j) _mm512_storeu_ps(out + j * ldo, o[j]);
@@ -64,7 +61,7 @@ void transpose(const T* a, std::size_t rows, std::size_t cols, T* out) {
   constexpr std::size_t tile = 16;
   for (std::size_t i0 = 0; i0 < rows; i0 += tile)
     for (std::size_t j0 = 0; j0 < cols; j0 += tile) {
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
       if constexpr (std::is_same_v<T, float>) {
         detail::transpose_tile(a + i0 * cols + j0, cols, out + j0 * rows + i0, rows, std::min(tile, rows - i0),
                                std::min(tile, cols - j0));
@@ -76,4 +73,5 @@ void transpose(const T* a, std::size_t rows, std::size_t cols, T* out) {
     }
 }
 
-}  // namespace parcnn::kernels
+}  // namespace parcnn::kernels::PARCNN_TARGET
+#endif  // PARCNN_TARGET

@@ -1,26 +1,35 @@
-// parcnn/kernels/vec.hpp — the kernels' 64-byte vectors: GCC and Clang vector extensions (AVX-512
-// where enabled, otherwise lowered to narrower registers by the compiler), unaligned loads and stores,
-// and a partial copy that touches nothing past its end.
-#pragma once
-
+// parcnn/kernels/vec.hpp — the kernels' vectors: GCC and Clang vector extensions as wide as the pass's
+// instruction set (PARCNN_TARGET_VECTOR_BYTES: 64 for AVX-512, 32 for AVX2, 16 for the baseline), so a
+// vector is one register and passes in registers under every ABI; unaligned loads and stores, and a
+// partial copy that touches nothing past its end.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
+#include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
+#if defined(PARCNN_TARGET)
 
-namespace parcnn::kernels::detail {
+namespace parcnn::kernels::PARCNN_TARGET::detail {
 
 template <class T>
 struct Vec {
-  static constexpr int lanes = int(64 / sizeof(T));
-  typedef T type __attribute__((vector_size(64)));
+  static constexpr int bytes = PARCNN_TARGET_VECTOR_BYTES;
+  static constexpr int lanes = int(bytes / sizeof(T));
+  static constexpr int registers = PARCNN_TARGET_AVX512 ? 32 : 16;  // vector registers of the target
+  typedef T type __attribute__((vector_size(bytes)));
   typedef decltype(type{} < type{}) mask;                                    // a comparison's: 0 or −1 per lane
-  typedef std::uint32_t index __attribute__((vector_size(4 * (64 / sizeof(T)))));  // a 32-bit index per lane
+  typedef std::uint32_t index __attribute__((vector_size(4 * (bytes / sizeof(T)))));  // a 32-bit index per lane
 };
+
+#if PARCNN_TARGET_AVX512
+// Masks of every lane, for the zero-masked forms of max, unpack, shuffle and permute: GCC 12 warns
+// (-Wuninitialized) about the "undefined" pass-through of their plain forms where AVX-512 is enabled by
+// a target attribute rather than -mavx512f (GCC PR 105593); with every lane set, they are the same
+// instructions.
+inline constexpr __mmask16 every_lane16 = 0xFFFF;
+inline constexpr __mmask8 every_lane8 = 0xFF;
+#endif
 
 template <class T>
 inline typename Vec<T>::type load(const T* p) {
@@ -37,7 +46,7 @@ inline void store(T* p, const typename Vec<T>::type& v) {
 // and store (slow on some cores: callers keep it for the rows that need it), else element by element.
 template <class T>
 inline void copy_partial(T* dst, const T* src, std::size_t n) {
-#if defined(__AVX512F__)
+#if PARCNN_TARGET_AVX512
   if constexpr (std::is_same_v<T, float>) {
     const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
     _mm512_mask_storeu_ps(dst, m, _mm512_maskz_loadu_ps(m, src));
@@ -51,4 +60,5 @@ inline void copy_partial(T* dst, const T* src, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
-}  // namespace parcnn::kernels::detail
+}  // namespace parcnn::kernels::PARCNN_TARGET::detail
+#endif  // PARCNN_TARGET

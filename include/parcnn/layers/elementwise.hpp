@@ -56,7 +56,7 @@ class ElementwiseLayer : public Layer<T> {
     const T* x = in.data();
     T* y = out.data();
     run_blocks(s, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
-      for_each_run(s, blk, 1, [&](std::size_t off, std::size_t count) { op_.apply(x + off, y + off, count); });
+      for_each_run(s, blk, 1, [&](std::size_t off, std::size_t count) { kernels::apply_post_op(op_, x + off, y + off, count); });
     });
   }
 
@@ -66,7 +66,7 @@ class ElementwiseLayer : public Layer<T> {
     const std::size_t images = in.rank() == 1 ? 1 : in.dim(0), per_image = in.size() / images;
     run_blocks(IndexSpace{images}, Cut{}, [&](const Block& blk, std::size_t) {
       const std::size_t off = blk.n.begin * per_image, count = blk.n.size() * per_image;
-      op_.apply_backward(in.data() + off, grad_out.data() + off, grad_in.data() + off, count);
+      kernels::apply_post_op_backward(op_, in.data() + off, grad_out.data() + off, grad_in.data() + off, count);
     });
   }
 

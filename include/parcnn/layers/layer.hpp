@@ -294,10 +294,10 @@ class Layer {
     const IndexSpace s = work.space;
     const std::size_t per_item = s.items() > 0 ? out.size() / s.items() : 0;
     T* y = out.data();
-    if (per_item == 0 || per_item * s.items() != out.size()) return post_ops.apply_elementwise(y, y, out.size());
+    if (per_item == 0 || per_item * s.items() != out.size()) return kernels::apply_elementwise_post_ops(post_ops, y, y, out.size());
     run_blocks(s, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
       for_each_run(s, blk, per_item, [&](std::size_t off, std::size_t count) {
-        post_ops.apply_elementwise(y + off, y + off, count);
+        kernels::apply_elementwise_post_ops(post_ops, y + off, y + off, count);
       });
     });
   }

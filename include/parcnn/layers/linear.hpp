@@ -102,7 +102,7 @@ class Linear final : public Layer<T> {
       if (post_ops.empty()) return;
       for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
         T* row = y + n * out_ + blk.c.begin;
-        post_ops.apply_elementwise(row, row, blk.c.size());
+        kernels::apply_elementwise_post_ops(post_ops, row, row, blk.c.size());
       }
     });
   }
