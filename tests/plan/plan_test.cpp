@@ -26,7 +26,10 @@ TEST(PlanTest, DescribeNamesEveryStageAndItsPostOps) {
   st.reason = "because";
   plan.stages.push_back(st);
   const std::string text = plan.describe();
-  EXPECT_NE(text.find("2 worker(s) kept in a team, hand-off 120 ns, strategy auto"), std::string::npos) << text;
+  EXPECT_NE(text.find("2 worker(s) kept in a team, hand-off 120 ns, strategy auto, " +
+                      std::string(kernels::isa_name(kernels::active_isa())) + " kernels"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("conv"), std::string::npos) << text;
   EXPECT_NE(text.find("2 blocks  because"), std::string::npos) << text;
   EXPECT_NE(text.find("kernel: im2col + GEMM; scratch 100 values per worker"), std::string::npos) << text;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "parcnn/core/shape.hpp"
+#include "parcnn/kernels/isa.hpp"
 #include "parcnn/kernels/post_ops.hpp"
 #include "parcnn/parallel/auto.hpp"
 #include "parcnn/parallel/executor_profile.hpp"
@@ -77,9 +78,10 @@ struct Plan {
     char line[640];
     char hand_off[48] = "";
     if (profile.hand_off_ns > 0) std::snprintf(hand_off, sizeof hand_off, ", hand-off %.0f ns", profile.hand_off_ns);
-    std::snprintf(line, sizeof line, "plan: %s %s, input %s, %zu worker(s)%s%s, strategy %s\n",
+    std::snprintf(line, sizeof line, "plan: %s %s, input %s, %zu worker(s)%s%s, strategy %s, %s kernels\n",
                   pass == Pass::inference ? "forward" : "forward for backward", depth_first() ? "depth-first" : "layer by layer",
-                  input.str().c_str(), profile.workers, team > 1 ? " kept in a team" : "", hand_off, strategy.c_str());
+                  input.str().c_str(), profile.workers, team > 1 ? " kept in a team" : "", hand_off, strategy.c_str(),
+                  kernels::isa_name(kernels::active_isa()));
     text += line;
     if (depth_first()) {
       std::snprintf(line, sizeof line,
