@@ -74,7 +74,9 @@ PARCNN_KERNEL_ENTRY(maxpool2d_forward)
 PARCNN_KERNEL_ENTRY(maxpool2d_backward)
 PARCNN_KERNEL_ENTRY(maxpool2d_forward_reference)
 PARCNN_KERNEL_ENTRY(maxpool2d_backward_reference)
-// gelu.hpp, relu.hpp, log_softmax.hpp
+// vec_math.hpp, gelu.hpp, relu.hpp, log_softmax.hpp
+PARCNN_KERNEL_ENTRY(vector_exp)
+PARCNN_KERNEL_ENTRY(vector_erf)
 PARCNN_KERNEL_ENTRY(gelu)
 PARCNN_KERNEL_ENTRY(gelu_tanh)
 PARCNN_KERNEL_ENTRY(gelu_erf)

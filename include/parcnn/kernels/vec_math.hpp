@@ -11,7 +11,9 @@
 //   erf (float): x·P(x²) for |x| < 1, 1 − e^(−x²)·Q(1/(1 + |x|)) for 1 ≤ |x| < 4 (P, Q: degree 6 and 7
 //         least-squares fits of erf(x)/x and erfc(x)·e^(x²), relative error 1e-9 and 1e-8), ±1 beyond
 //         (erfc(4) < half an ulp of 1). About 2e-7 absolute. erf (double): the C library's, lane by lane.
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -116,4 +118,30 @@ inline typename Vec<T>::type erf(typename Vec<T>::type x) {
 }
 
 }  // namespace parcnn::kernels::PARCNN_TARGET::detail
+
+namespace parcnn::kernels::PARCNN_TARGET {
+
+// exp and erf over spans (x and y may be the same), by the vector code above: what the tests check.
+template <class T>
+void vector_exp(const T* x, T* y, std::size_t n) {
+  constexpr std::size_t L = detail::Vec<T>::lanes;
+  for (std::size_t i = 0; i < n; i += L) {
+    T lanes[L] = {};
+    std::copy(x + i, x + std::min(n, i + L), lanes);
+    detail::store(lanes, detail::exp<T>(detail::load(lanes)));
+    std::copy(lanes, lanes + (std::min(n, i + L) - i), y + i);
+  }
+}
+template <class T>
+void vector_erf(const T* x, T* y, std::size_t n) {
+  constexpr std::size_t L = detail::Vec<T>::lanes;
+  for (std::size_t i = 0; i < n; i += L) {
+    T lanes[L] = {};
+    std::copy(x + i, x + std::min(n, i + L), lanes);
+    detail::store(lanes, detail::erf<T>(detail::load(lanes)));
+    std::copy(lanes, lanes + (std::min(n, i + L) - i), y + i);
+  }
+}
+
+}  // namespace parcnn::kernels::PARCNN_TARGET
 #endif  // PARCNN_TARGET
