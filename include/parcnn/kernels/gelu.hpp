@@ -25,14 +25,6 @@ template <class T>
 inline constexpr T gelu_inv_sqrt_2 = T(0.707106781186547524400844362104849039L);
 
 namespace detail {
-// The first count < lanes values at p, zero-padded.
-template <class T>
-inline typename Vec<T>::type load_padded(const T* p, std::size_t count) {
-  T lanes[Vec<T>::lanes] = {};
-  std::copy(p, p + count, lanes);
-  return load(lanes);
-}
-
 // r, but x itself where x is NaN. A NaN that meets another NaN in an operation keeps the payload and
 // sign of the first operand, and which comes first is the compiler's choice, which can differ where
 // the same code is inlined in two places: without this, a NaN's sign could differ between a layer and
@@ -78,24 +70,6 @@ struct GeluErfBackward {
   }
 };
 
-// Applies f(v…) (vectors of the inputs' values → a vector of results) over [0, n): four vectors a
-// step while they last (one exp is a chain of dependent steps; four in flight keep the vector units
-// busy), then single vectors, then the ragged end zero-padded in one vector. Every element goes
-// through the same vector code, so its result never depends on where a block boundary falls.
-template <class T, class F, class... In>
-void for_each_vector(T* y, std::size_t n, F&& f, const In*... inputs) {
-  static_assert((std::is_same_v<In, T> && ...), "for_each_vector: inputs and output share one scalar type");
-  constexpr std::size_t L = Vec<T>::lanes, U = 4;
-  std::size_t i = 0;
-  for (; i + U * L <= n; i += U * L)
-    for (std::size_t u = 0; u < U; ++u) store(y + i + u * L, f(load(inputs + i + u * L)...));
-  for (; i + L <= n; i += L) store(y + i, f(load(inputs + i)...));
-  if (i < n) {
-    T out[L];
-    store(out, f(load_padded(inputs + i, n - i)...));
-    std::copy(out, out + (n - i), y + i);
-  }
-}
 }  // namespace detail
 
 template <class T>

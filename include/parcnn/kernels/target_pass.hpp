@@ -1,5 +1,6 @@
 // parcnn/kernels/target_pass.hpp — one pass of kernels/targets.hpp: every kernel body, in the order they
-// use each other, compiled for PARCNN_TARGET. No include guard: it is included once per instruction set.
+// use each other, compiled for PARCNN_TARGET; it ends the pass by undefining PARCNN_TARGET and its
+// vector width. No include guard: it is included once per instruction set.
 #include "parcnn/kernels/vec.hpp"
 #include "parcnn/kernels/gemm.hpp"
 #include "parcnn/kernels/transpose.hpp"
@@ -16,3 +17,7 @@
 #include "parcnn/kernels/conv2d_direct.hpp"
 #include "parcnn/kernels/conv2d_pooled_backward.hpp"
 #include "parcnn/kernels/fma_peak.hpp"
+
+#undef PARCNN_TARGET
+#undef PARCNN_TARGET_VECTOR_BYTES
+#undef PARCNN_TARGET_AVX512

@@ -49,9 +49,6 @@
 #define PARCNN_TARGET_VECTOR_BYTES 64
 #define PARCNN_TARGET_AVX512 1
 #include "parcnn/kernels/target_pass.hpp"
-#undef PARCNN_TARGET
-#undef PARCNN_TARGET_VECTOR_BYTES
-#undef PARCNN_TARGET_AVX512
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
@@ -69,9 +66,6 @@
 #define PARCNN_TARGET_VECTOR_BYTES 32
 #define PARCNN_TARGET_AVX512 0
 #include "parcnn/kernels/target_pass.hpp"
-#undef PARCNN_TARGET
-#undef PARCNN_TARGET_VECTOR_BYTES
-#undef PARCNN_TARGET_AVX512
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
@@ -84,6 +78,3 @@
 #define PARCNN_TARGET_VECTOR_BYTES 16
 #define PARCNN_TARGET_AVX512 0
 #include "parcnn/kernels/target_pass.hpp"
-#undef PARCNN_TARGET
-#undef PARCNN_TARGET_VECTOR_BYTES
-#undef PARCNN_TARGET_AVX512

@@ -11,6 +11,8 @@
 //   erf (float): x·P(x²) for |x| < 1, 1 − e^(−x²)·Q(1/(1 + |x|)) for 1 ≤ |x| < 4 (P, Q: degree 6 and 7
 //         least-squares fits of erf(x)/x and erfc(x)·e^(x²), relative error 1e-9 and 1e-8), ±1 beyond
 //         (erfc(4) < half an ulp of 1). About 2e-7 absolute. erf (double): the C library's, lane by lane.
+//
+// for_each_vector runs such a function over spans (GELU and its backward, vector_exp, vector_erf).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -30,6 +32,33 @@ inline To bits_as(const From& from) {
   To to;
   std::memcpy(&to, &from, sizeof to);
   return to;
+}
+
+// The first count < lanes values at p, zero-padded.
+template <class T>
+inline typename Vec<T>::type load_padded(const T* p, std::size_t count) {
+  T lanes[Vec<T>::lanes] = {};
+  std::copy(p, p + count, lanes);
+  return load(lanes);
+}
+
+// Applies f(v…) (vectors of the inputs' values → a vector of results) over [0, n): four vectors a
+// step while they last (one exp is a chain of dependent steps; four in flight keep the vector units
+// busy), then single vectors, then the ragged end zero-padded in one vector. Every element goes
+// through the same vector code, so its result never depends on where a block boundary falls.
+template <class T, class F, class... In>
+void for_each_vector(T* y, std::size_t n, F&& f, const In*... inputs) {
+  static_assert((std::is_same_v<In, T> && ...), "for_each_vector: inputs and output share one scalar type");
+  constexpr std::size_t L = Vec<T>::lanes, U = 4;
+  std::size_t i = 0;
+  for (; i + U * L <= n; i += U * L)
+    for (std::size_t u = 0; u < U; ++u) store(y + i + u * L, f(load(inputs + i + u * L)...));
+  for (; i + L <= n; i += L) store(y + i, f(load(inputs + i)...));
+  if (i < n) {
+    T out[L];
+    store(out, f(load_padded(inputs + i, n - i)...));
+    std::copy(out, out + (n - i), y + i);
+  }
 }
 
 // The float and double constants of exp.
@@ -117,6 +146,16 @@ inline typename Vec<T>::type erf(typename Vec<T>::type x) {
   }
 }
 
+// exp and erf as function objects, for for_each_vector.
+template <class T>
+struct Exp {
+  typename Vec<T>::type operator()(typename Vec<T>::type x) const { return exp<T>(x); }
+};
+template <class T>
+struct Erf {
+  typename Vec<T>::type operator()(typename Vec<T>::type x) const { return erf<T>(x); }
+};
+
 }  // namespace parcnn::kernels::PARCNN_TARGET::detail
 
 namespace parcnn::kernels::PARCNN_TARGET {
@@ -124,23 +163,11 @@ namespace parcnn::kernels::PARCNN_TARGET {
 // exp and erf over spans (x and y may be the same), by the vector code above: what the tests check.
 template <class T>
 void vector_exp(const T* x, T* y, std::size_t n) {
-  constexpr std::size_t L = detail::Vec<T>::lanes;
-  for (std::size_t i = 0; i < n; i += L) {
-    T lanes[L] = {};
-    std::copy(x + i, x + std::min(n, i + L), lanes);
-    detail::store(lanes, detail::exp<T>(detail::load(lanes)));
-    std::copy(lanes, lanes + (std::min(n, i + L) - i), y + i);
-  }
+  detail::for_each_vector(y, n, detail::Exp<T>{}, x);
 }
 template <class T>
 void vector_erf(const T* x, T* y, std::size_t n) {
-  constexpr std::size_t L = detail::Vec<T>::lanes;
-  for (std::size_t i = 0; i < n; i += L) {
-    T lanes[L] = {};
-    std::copy(x + i, x + std::min(n, i + L), lanes);
-    detail::store(lanes, detail::erf<T>(detail::load(lanes)));
-    std::copy(lanes, lanes + (std::min(n, i + L) - i), y + i);
-  }
+  detail::for_each_vector(y, n, detail::Erf<T>{}, x);
 }
 
 }  // namespace parcnn::kernels::PARCNN_TARGET
