@@ -6,6 +6,7 @@
 //   ./layers_bench --benchmark_filter='conv2/batch:64/'
 //   ./layers_bench --benchmark_filter='conv2\+pool2\+gelu2/batch:64/'
 //   ./layers_bench --benchmark_filter='real/conv3x3_128@28/batch:16/'
+//   ./layers_bench --benchmark_filter='real_eigen_gemm/conv3x3_128@28/batch:16/'   (Eigen's GEMM)
 #include "bench_common.hpp"
 
 int main(int argc, char** argv) {
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
     auto conv = std::make_shared<Conv2d<float>>(c.in, c.out, c.kernel, c.stride, c.pad);
     fill_uniform<float>(conv->weight(), -0.05, 0.05, 1);
     bench::register_layer(std::string("real/") + c.name, conv, Shape{1, c.in, c.size, c.size});
+    auto eigen = std::make_shared<Conv2d<float>>(*conv);  // the same convolution on Eigen's GEMM
+    eigen->use_gemm(kernels::GemmBackend::eigen);
+    bench::register_layer(std::string("real_eigen_gemm/") + c.name, eigen, Shape{1, c.in, c.size, c.size});
   }
   benchmark::AddCustomContext("isa", kernels::isa_name(kernels::active_isa()));
   benchmark::Initialize(&argc, argv);

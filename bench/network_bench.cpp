@@ -1,6 +1,6 @@
 // network_bench — the whole letter CNN forward, per strategy × batch {1, 16, 64, 256} × threads; the
-// same with fusion off (letter_cnn_unfused); and single images arriving with a pause between them
-// (letter_cnn_paced), as requests reach a server.
+// same with fusion off (letter_cnn_unfused) and on Eigen's GEMM (letter_cnn_eigen_gemm); and single
+// images arriving with a pause between them (letter_cnn_paced), as requests reach a server.
 //   ./network_bench --benchmark_filter='letter_cnn/batch:64/'
 #include <chrono>
 #include <thread>
@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
   auto unfused = std::make_shared<Sequential<float>>(models::letter_cnn<float>(26, 1));
   unfused->fuse_post_ops(false);
   bench::register_layer("letter_cnn_unfused", unfused, models::letter_cnn_input);
+  // And on Eigen's GEMM (kernels/gemm_backend.hpp) instead of parcnn's.
+  auto eigen = std::make_shared<Sequential<float>>(models::letter_cnn<float>(26, 1));
+  eigen->use_gemm(kernels::GemmBackend::eigen);
+  bench::register_layer("letter_cnn_eigen_gemm", eigen, models::letter_cnn_input);
   register_paced(std::make_shared<const Sequential<float>>(models::letter_cnn<float>(26, 1)));
   benchmark::AddCustomContext("isa", kernels::isa_name(kernels::active_isa()));
   benchmark::Initialize(&argc, argv);

@@ -48,6 +48,22 @@ TYPED_TEST(LinearTest, MatchesReferenceAndEveryStrategyMatchesSequential) {
   }
 }
 
+TYPED_TEST(LinearTest, EigenGemmMatchesTheReferenceAndRepeatsItsBitsUnderOnePlan) {
+  using T = TypeParam;
+  Linear<T> l = random_linear<T>(128, 512, true, 7);
+  const Tensor<T> x = random_tensor<T>(Shape{7, 128}, 8);
+  const Tensor<T> expected = reference(l, x);
+  l.use_gemm(kernels::GemmBackend::eigen);
+  EXPECT_EQ(l.gemm(), kernels::GemmBackend::eigen);
+  for (const Strategy& s : all_strategies()) {
+    SCOPED_TRACE(s.name());
+    const Tensor<T> y1 = with_threads(2, [&] { return l.forward(x, s); });
+    const Tensor<T> y2 = with_threads(2, [&] { return l.forward(x, s); });
+    EXPECT_TRUE(near<T>(y1, expected, tolerance<T>()));
+    EXPECT_TRUE(bitwise<T>(y1, y2));
+  }
+}
+
 TYPED_TEST(LinearTest, RejectsBadInputWithShapes) {
   using T = TypeParam;
   const Linear<T> l(128, 512);

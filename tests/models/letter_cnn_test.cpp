@@ -182,6 +182,23 @@ TEST(LetterCnnBackwardTest, WholeNetworkGradientsMatchFiniteDifferences) {
 // the reference machine (bench/layers_bench, strategy sequential, 1 thread, Zen 5; µs): within a factor
 // of 1.5 wherever the layer takes a microsecond or more, so that Auto weighs the right time against a
 // fork-join. The fused stages are the convolutions with their pool and GELU, as forward runs them.
+// The whole network on Eigen's GEMM: the same log-probabilities up to rounding, in every strategy.
+TEST(LetterCnnTest, EigenGemmGivesTheSameOutputsUpToRounding) {
+  const Sequential<float> model = models::letter_cnn<float>(26, 1);
+  Sequential<float> eigen = model;
+  eigen.use_gemm(kernels::GemmBackend::eigen);
+  EXPECT_EQ(eigen.gemm(), kernels::GemmBackend::eigen);
+  const Tensor<float> x = random_tensor<float>(Shape{7, 1, 28, 28}, 11);
+  const Tensor<float> expected = model.forward(x, strategy::Serial{});
+  for (const Strategy& s : all_strategies())
+    for (std::size_t threads : {std::size_t(1), std::size_t(2)}) {
+      SCOPED_TRACE(s.name() + ", " + std::to_string(threads) + " threads");
+      EXPECT_TRUE(near<float>(with_threads(threads, [&] { return eigen.forward(x, s); }), expected, 1e-4));
+    }
+  const std::string plan = eigen.plan(x.shape(), strategy::Serial{}).describe();
+  EXPECT_NE(plan.find("im2col + Eigen's GEMM"), std::string::npos) << plan;
+}
+
 TEST(LetterCnnCostTest, EstimatesFollowTheReferenceMeasurements) {
   // The measurements and the default rates are the AVX-512 kernels'; narrower vectors take more of them.
   if (kernels::active_isa() != kernels::Isa::avx512) GTEST_SKIP() << "measured with the AVX-512 kernels";

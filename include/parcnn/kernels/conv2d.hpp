@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "parcnn/kernels/conv2d_geometry.hpp"
+#include "parcnn/kernels/gemm_backend.hpp"
 #include "parcnn/core/range.hpp"
 
 #include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
@@ -34,14 +35,23 @@ void add_bias(const T* bias, Range channels, std::size_t count, T* y, std::size_
     for (std::size_t i = 0; i < count; ++i) row[i] += b;
   }
 }
+
+// C[M×N] = A·B by the chosen backend (kernels/gemm_backend.hpp); scratch: gemm_scratch<T>(M, K) for parcnn's.
+template <class T>
+void matmul(GemmBackend backend, std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda, const T* B,
+            std::size_t ldb, T* C, std::size_t ldc, T* scratch) {
+  if (backend == GemmBackend::eigen) return gemm_eigen(M, N, K, A, lda, B, ldb, C, ldc);
+  gemm(M, N, K, A, lda, B, ldb, C, ldc, false, scratch);
+}
 }  // namespace detail
 
 // Output channels `channels` × rows `rows` × columns `cols` of one image.
 // x: the image [in_c, in_h, in_w]; y: its output [out_c, out_h, out_w]; bias may be null;
-// scratch: conv2d_im2col_scratch<T>(g, channels.size(), rows.size(), cols.size()) elements.
+// scratch: conv2d_im2col_scratch<T>(g, channels.size(), rows.size(), cols.size()) elements. The
+// product by `backend` (kernels/gemm_backend.hpp), as for the other forward kernels below.
 template <class T>
 void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, Range channels,
-                           Range rows, Range cols, T* scratch, T* y) {
+                           Range rows, Range cols, T* scratch, T* y, GemmBackend backend = GemmBackend::parcnn) {
   const std::size_t K = g.patch();
   const std::size_t positions = rows.size() * cols.size();
   if (positions == 0 || channels.size() == 0) return;
@@ -51,13 +61,13 @@ void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Con
   const std::size_t P = g.positions();
   if (cols.size() == g.out_w) {  // whole output rows: the block's positions are contiguous in y
     T* out = y + channels.begin * P + rows.begin * g.out_w;
-    gemm(channels.size(), positions, K, a, K, columns, positions, out, P, false, scratch + K * positions);
+    detail::matmul(backend, channels.size(), positions, K, a, K, columns, positions, out, P, scratch + K * positions);
     detail::add_bias(bias, channels, positions, out, P);
     return;
   }
   T* tile = scratch + K * positions;  // [channels, positions], then scattered row by row into y
-  gemm(channels.size(), positions, K, a, K, columns, positions, tile, positions, false,
-       tile + channels.size() * positions);
+  detail::matmul(backend, channels.size(), positions, K, a, K, columns, positions, tile, positions,
+                 tile + channels.size() * positions);
   detail::add_bias(bias, channels, positions, tile, positions);
   for (std::size_t c = 0; c < channels.size(); ++c)
     for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -71,11 +81,11 @@ void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Con
 // built once and shared by every channel block. scratch: gemm_scratch<T>(channels.size(), K) elements.
 template <class T>
 void conv2d_forward_columns(const T* columns, std::size_t ld, const T* weight, const T* bias, const Conv2dGeometry& g,
-                            Range channels, T* scratch, T* y) {
+                            Range channels, T* scratch, T* y, GemmBackend backend = GemmBackend::parcnn) {
   const std::size_t K = g.patch(), P = g.positions();
   if (channels.size() == 0) return;
   T* out = y + channels.begin * P;
-  gemm(channels.size(), P, K, weight + channels.begin * K, K, columns, ld, out, P, false, scratch);
+  detail::matmul(backend, channels.size(), P, K, weight + channels.begin * K, K, columns, ld, out, P, scratch);
   detail::add_bias(bias, channels, P, out, P);
 }
 
@@ -109,12 +119,13 @@ template <class T>
 void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, std::size_t conv_rows,
                         std::size_t conv_cols, const T* weight, const T* bias, const Conv2dGeometry& g,
                         const PostOps& e, Range channels, Range rows, Range cols, T* scratch, T* y,
-                        EpilogueRecord<T> record) {
+                        EpilogueRecord<T> record, GemmBackend backend) {
   const std::size_t K = g.patch(), Q = conv_rows * conv_cols, f = e.reduction();
   const std::size_t eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e), out_image = g.out_c * eh * ew;
   const std::size_t origin = f * rows.begin * g.out_w + f * cols.begin;  // the tile's first output in the map
   T* tile = scratch;  // [channels, ld]: whole vectors, so the GEMM copies nothing
-  gemm(channels.size(), ld, K, weight + channels.begin * K, K, columns, ld, tile, ld, false, static_cast<T*>(nullptr));
+  detail::matmul(backend, channels.size(), ld, K, weight + channels.begin * K, K, columns, ld, tile, ld,
+                 static_cast<T*>(nullptr));
   for (std::size_t i = 0; i < images; ++i) {
     const std::size_t first = i * out_image + (channels.begin * eh + rows.begin) * ew + cols.begin;
     T* block = y + first;
@@ -139,7 +150,7 @@ void gemm_then_epilogue(const T* columns, std::size_t ld, std::size_t images, st
 template <class T>
 void conv2d_forward_epilogue(const T* x, std::size_t images, const T* weight, const T* bias, const Conv2dGeometry& g,
                              const PostOps& e, Range channels, Range rows, Range cols, T* scratch, T* y,
-                             EpilogueRecord<T> record = {}) {
+                             EpilogueRecord<T> record = {}, GemmBackend backend = GemmBackend::parcnn) {
   const std::size_t f = e.reduction();
   const Range conv_rows{f * rows.begin, f * rows.end}, conv_cols{f * cols.begin, f * cols.end};
   const std::size_t Q = conv_rows.size() * conv_cols.size(), ld = gemm_whole_vectors<T>(images * Q);
@@ -148,7 +159,7 @@ void conv2d_forward_epilogue(const T* x, std::size_t images, const T* weight, co
   for (std::size_t i = 0; i < images; ++i) im2col(x + i * g.in_image(), g, conv_rows, conv_cols, columns + i * Q, ld);
   detail::zero_padding_columns(columns, g.patch(), images * Q, ld);
   detail::gemm_then_epilogue(columns, ld, images, conv_rows.size(), conv_cols.size(), weight, bias, g, e, channels,
-                             rows, cols, scratch + g.patch() * ld, y, record);
+                             rows, cols, scratch + g.patch() * ld, y, record, backend);
 }
 
 // The row stride of one image's columns for its whole epilogue output: (f·eh)·(f·ew) positions in
@@ -175,11 +186,11 @@ void im2col_for_epilogue(const T* x, const Conv2dGeometry& g, const PostOps& e, 
 template <class T>
 void conv2d_forward_epilogue_columns(const T* columns, const T* weight, const T* bias, const Conv2dGeometry& g,
                                      const PostOps& e, Range channels, T* scratch, T* y,
-                                     EpilogueRecord<T> record = {}) {
+                                     EpilogueRecord<T> record = {}, GemmBackend backend = GemmBackend::parcnn) {
   const std::size_t f = e.reduction(), eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
   if (channels.size() == 0 || eh == 0 || ew == 0) return;
   detail::gemm_then_epilogue(columns, epilogue_columns_stride<T>(g, e), 1, f * eh, f * ew, weight, bias, g, e, channels,
-                             Range{0, eh}, Range{0, ew}, scratch, y, record);
+                             Range{0, eh}, Range{0, ew}, scratch, y, record, backend);
 }
 
 namespace detail {

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "parcnn/core/range.hpp"
+#include "parcnn/kernels/gemm_backend.hpp"
 
 #include "parcnn/kernels/dispatch.hpp"  // the entry points; a body from here on (kernels/targets.hpp)
 #if defined(PARCNN_TARGET)
@@ -105,12 +106,14 @@ void dot_rows(std::size_t M, std::size_t N, std::size_t K, const T* x, std::size
 }  // namespace detail
 
 // Rows `rows` × output features `features` of y [N, out] from x [N, in], weight [out, in] (PyTorch's
-// layout, as stored) and bias [out] (or null).
+// layout, as stored) and bias [out] (or null); by Eigen's product with GemmBackend::eigen.
 template <class T>
 void linear_forward(const T* x, const T* weight, const T* bias, std::size_t in, std::size_t out, Range rows,
-                    Range features, T* y) {
+                    Range features, T* y, GemmBackend backend = GemmBackend::parcnn) {
   PARCNN_CHECK_SCALAR(T);
   if (rows.size() == 0 || features.size() == 0) return;
+  if (backend == GemmBackend::eigen)
+    return linear_eigen(x, weight, bias, in, out, rows.begin, rows.size(), features.begin, features.size(), y);
   detail::dot_rows(rows.size(), features.size(), in, x + rows.begin * in, in, weight + features.begin * in, in,
                    y + rows.begin * out + features.begin, out, bias ? bias + features.begin : nullptr);
 }

@@ -34,6 +34,7 @@
 #include "parcnn/core/scalar.hpp"
 #include "parcnn/kernels/conv2d_geometry.hpp"
 #include "parcnn/kernels/epilogue_record.hpp"
+#include "parcnn/kernels/gemm_backend.hpp"
 #include "parcnn/kernels/isa.hpp"
 #include "parcnn/kernels/post_ops.hpp"
 

@@ -151,12 +151,16 @@ class Conv2d final : public Layer<T> {
     Algorithm a;
     a.scratch_per_worker = p.scratch;
     a.shared = p.shared;
+    const std::string gemm = gemm_ == kernels::GemmBackend::eigen ? "im2col + Eigen's GEMM" : "im2col + GEMM";
     if (p.kind == Path::direct) a.name = "direct (small patch), blocks share nothing";
-    else if (p.kind == Path::shared_columns) a.name = "im2col + GEMM, every image's columns built once, shared by the channel blocks";
-    else if (p.stack > 1) a.name = "im2col + GEMM, each block its own columns, " + std::to_string(p.stack) + " images per GEMM";
-    else a.name = "im2col + GEMM, each block its own columns";
+    else if (p.kind == Path::shared_columns) a.name = gemm + ", every image's columns built once, shared by the channel blocks";
+    else if (p.stack > 1) a.name = gemm + ", each block its own columns, " + std::to_string(p.stack) + " images per GEMM";
+    else a.name = gemm + ", each block its own columns";
     return a;
   }
+
+  void use_gemm(kernels::GemmBackend backend) override { gemm_ = backend; }
+  kernels::GemmBackend gemm() const { return gemm_; }
 
   // The geometry of one image of an input of shape `in` (which must be valid).
   kernels::Conv2dGeometry geometry(const Shape& in) const {
@@ -219,10 +223,11 @@ class Conv2d final : public Layer<T> {
         for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
           const T* image_columns = columns + n * K * ld;
           if (e.empty())
-            kernels::conv2d_forward_columns(image_columns, ld, w, b, g, blk.c, ws.scratch(worker), y + n * out_image);
+            kernels::conv2d_forward_columns(image_columns, ld, w, b, g, blk.c, ws.scratch(worker), y + n * out_image,
+                                            gemm_);
           else
             kernels::conv2d_forward_epilogue_columns(image_columns, w, b, g, e, blk.c, ws.scratch(worker),
-                                                     y + n * out_image, record.at(n * out_image));
+                                                     y + n * out_image, record.at(n * out_image), gemm_);
         }
       });
       return;
@@ -234,10 +239,11 @@ class Conv2d final : public Layer<T> {
       T* scratch = ws.scratch(worker);
       for (std::size_t n = blk.n.begin; n < blk.n.end; n += stack) {
         if (path.into_output)
-          kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch, y + n * out_image);
+          kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch, y + n * out_image,
+                                         gemm_);
         else
           kernels::conv2d_forward_epilogue(x + n * g.in_image(), std::min(stack, blk.n.end - n), w, b, g, e, blk.c,
-                                           blk.h, blk.w, scratch, y + n * out_image, record.at(n * out_image));
+                                           blk.h, blk.w, scratch, y + n * out_image, record.at(n * out_image), gemm_);
       }
     });
   }
@@ -388,6 +394,7 @@ class Conv2d final : public Layer<T> {
   std::size_t in_c_, out_c_;
   Size2d kernel_, stride_, padding_;
   Tensor<T> weight_, bias_;
+  kernels::GemmBackend gemm_ = kernels::GemmBackend::parcnn;
 };
 
 }  // namespace parcnn

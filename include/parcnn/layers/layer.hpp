@@ -26,6 +26,7 @@
 #include "parcnn/core/workspace.hpp"
 #include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/epilogue.hpp"
+#include "parcnn/kernels/gemm_backend.hpp"
 #include "parcnn/kernels/post_ops.hpp"
 #include "parcnn/parallel/executor.hpp"
 #include "parcnn/parallel/index_space.hpp"
@@ -68,6 +69,11 @@ class Layer {
   virtual std::size_t parameter_count() const { return 0; }
 
   virtual std::unique_ptr<Layer> clone() const = 0;
+
+  // The matrix product the forward pass runs on (kernels/gemm_backend.hpp): parcnn's, the same bits
+  // under every cut and thread count, or Eigen's, the same bits only run after run of one plan.
+  // Layers without a product ignore it; training's products are parcnn's either way.
+  virtual void use_gemm(kernels::GemmBackend) {}
 
   // Runs the layer into `out`, using `ws` for scratch. Allocates nothing once `ws` has seen this shape.
   void forward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const {

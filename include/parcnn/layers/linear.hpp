@@ -39,6 +39,8 @@ class Linear final : public Layer<T> {
   Tensor<T>& bias() { return bias_; }
   const Tensor<T>& bias() const { return bias_; }
   bool has_bias() const { return !bias_.empty(); }
+  void use_gemm(kernels::GemmBackend backend) override { gemm_ = backend; }
+  kernels::GemmBackend gemm() const { return gemm_; }
 
   std::vector<NamedParameter<T>> parameters() override {
     std::vector<NamedParameter<T>> p{{"weight", &weight_}};
@@ -98,7 +100,7 @@ class Linear final : public Layer<T> {
     T* y = out.data();
     const T* b = has_bias() ? bias_.data() : nullptr;
     run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
-      kernels::linear_forward(x, weight_.data(), b, in_, out_, blk.n, blk.c, y);
+      kernels::linear_forward(x, weight_.data(), b, in_, out_, blk.n, blk.c, y, gemm_);
       if (post_ops.empty()) return;
       for (std::size_t n = blk.n.begin; n < blk.n.end; ++n) {
         T* row = y + n * out_ + blk.c.begin;
@@ -122,6 +124,7 @@ class Linear final : public Layer<T> {
  private:
   std::size_t in_, out_;
   Tensor<T> weight_, bias_;
+  kernels::GemmBackend gemm_ = kernels::GemmBackend::parcnn;
 };
 
 }  // namespace parcnn

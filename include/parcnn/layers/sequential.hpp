@@ -36,13 +36,14 @@ template <class T>
 class Sequential final : public Layer<T> {
  public:
   Sequential() = default;
-  Sequential(const Sequential& other) : fuse_(other.fuse_) {
+  Sequential(const Sequential& other) : fuse_(other.fuse_), gemm_(other.gemm_) {
     for (const auto& [name, layer] : other.layers_) layers_.emplace_back(name, layer->clone());
   }
   Sequential(Sequential&&) noexcept = default;
   Sequential& operator=(Sequential other) noexcept {
     layers_.swap(other.layers_);
     fuse_ = other.fuse_;
+    gemm_ = other.gemm_;
     ++revision_;
     return *this;
   }
@@ -56,6 +57,7 @@ class Sequential final : public Layer<T> {
   Sequential& add(std::string name, std::unique_ptr<Layer<T>> layer) {
     for (const auto& entry : layers_)
       if (entry.first == name) throw ConfigError("Sequential: a layer named '" + name + "' already exists");
+    layer->use_gemm(gemm_);
     layers_.emplace_back(std::move(name), std::move(layer));
     ++revision_;
     return *this;
@@ -75,6 +77,16 @@ class Sequential final : public Layer<T> {
     return *this;
   }
   bool fuses_post_ops() const { return fuse_; }
+
+  // The matrix product of every layer's forward, now and added later (Layer::use_gemm,
+  // kernels/gemm_backend.hpp): parcnn's by default; Eigen's gives the same bits only run after run of
+  // one plan, not across strategies or thread counts.
+  void use_gemm(kernels::GemmBackend backend) override {
+    gemm_ = backend;
+    for (auto& entry : layers_) entry.second->use_gemm(backend);
+    ++revision_;
+  }
+  kernels::GemmBackend gemm() const { return gemm_; }
 
   std::size_t size() const { return layers_.size(); }
   Layer<T>& operator[](std::size_t i) { return *layers_.at(i).second; }
@@ -406,6 +418,7 @@ class Sequential final : public Layer<T> {
 
   std::vector<std::pair<std::string, std::unique_ptr<Layer<T>>>> layers_;
   bool fuse_ = true;
+  kernels::GemmBackend gemm_ = kernels::GemmBackend::parcnn;
   std::uint64_t revision_ = 0;  // changes with every add and fuse_post_ops: the plans kept for it are stale
 };
 
