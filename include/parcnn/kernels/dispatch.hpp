@@ -27,7 +27,8 @@
 #define PARCNN_CALL_ACTIVE_TARGET(call) return ::parcnn::kernels::baseline::call;
 #endif
 
-// `name(args…)` of the active target.
+// `name(args…)` of the active target. Only what layers, tests and programs call has an entry point;
+// kernels used only by other kernels are reached inside the bodies.
 #define PARCNN_KERNEL_ENTRY(name)                                 \
   namespace entry {                                               \
   struct name {                                                   \
@@ -68,18 +69,13 @@ PARCNN_KERNEL_ENTRY(col2im)
 PARCNN_KERNEL_ENTRY_T(im2col_short_row_vectors)
 // maxpool2d.hpp
 PARCNN_KERNEL_ENTRY(is_pool_2x2)
-PARCNN_KERNEL_ENTRY(maxpool2x2)
 PARCNN_KERNEL_ENTRY(maxpool2x2_positions)
 PARCNN_KERNEL_ENTRY(maxpool2d_forward)
 PARCNN_KERNEL_ENTRY(maxpool2d_backward)
 PARCNN_KERNEL_ENTRY(maxpool2d_forward_reference)
 PARCNN_KERNEL_ENTRY(maxpool2d_backward_reference)
-// vec_math.hpp, gelu.hpp, relu.hpp, log_softmax.hpp
-PARCNN_KERNEL_ENTRY(vector_exp)
-PARCNN_KERNEL_ENTRY(vector_erf)
+// gelu.hpp, relu.hpp, log_softmax.hpp
 PARCNN_KERNEL_ENTRY(gelu)
-PARCNN_KERNEL_ENTRY(gelu_tanh)
-PARCNN_KERNEL_ENTRY(gelu_erf)
 PARCNN_KERNEL_ENTRY(gelu_backward)
 PARCNN_KERNEL_ENTRY(gelu_reference)
 PARCNN_KERNEL_ENTRY(relu)
@@ -87,12 +83,10 @@ PARCNN_KERNEL_ENTRY(relu_backward)
 PARCNN_KERNEL_ENTRY(log_softmax_rows)
 PARCNN_KERNEL_ENTRY(log_softmax_backward_rows)
 PARCNN_KERNEL_ENTRY(log_softmax_reference)
-// post_op_kernels.hpp, epilogue.hpp
+// post_op_kernels.hpp
 PARCNN_KERNEL_ENTRY(apply_post_op)
 PARCNN_KERNEL_ENTRY(apply_post_op_backward)
 PARCNN_KERNEL_ENTRY(apply_elementwise_post_ops)
-PARCNN_KERNEL_ENTRY(epilogue_bias_and_pool)
-PARCNN_KERNEL_ENTRY(epilogue_elementwise)
 // linear.hpp
 PARCNN_KERNEL_ENTRY(linear_forward)
 PARCNN_KERNEL_ENTRY(linear_backward)

@@ -14,6 +14,7 @@
 //
 // for_each_vector runs such a function over spans (GELU and its backward, vector_exp, vector_erf).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -88,6 +89,15 @@ struct ExpConstants<double> {
   static constexpr int degree = 13;
 };
 
+// 1/k! for k = 0..N, computed once at compile time.
+template <class T, int N>
+constexpr std::array<T, N + 1> inverse_factorials() {
+  std::array<T, N + 1> f{};
+  f[0] = T(1);
+  for (int k = 1; k <= N; ++k) f[k] = f[k - 1] / T(k);
+  return f;
+}
+
 template <class T>
 inline typename Vec<T>::type exp(typename Vec<T>::type x) {
   using V = typename Vec<T>::type;
@@ -100,9 +110,7 @@ inline typename Vec<T>::type exp(typename Vec<T>::type x) {
   const V n = t - C::round;
   V r = c - n * C::ln2_hi;
   r = r - n * C::ln2_lo;
-  T inv_factorial[C::degree + 1];  // 1/k!, exact to the last bit of T (constant-folded)
-  inv_factorial[0] = T(1);
-  for (int k = 1; k <= C::degree; ++k) inv_factorial[k] = inv_factorial[k - 1] / T(k);
+  static constexpr std::array<T, C::degree + 1> inv_factorial = inverse_factorials<T, C::degree>();
   V p = V{} + inv_factorial[C::degree];
   for (int k = C::degree - 1; k >= 0; --k) p = p * r + inv_factorial[k];
   const I ni = bits_as<I>(U(bits_as<U>(t) - bits_as<U>(V{} + C::round)));
