@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Training throughput of parcnn and PyTorch side by side, in one run.
 
-Trains the letter CNN (10 classes) on Fashion-MNIST for one epoch (or --limit images) with Adam, lr 1e-3,
-batch 64, inputs standardised (mean 0.2860, std 0.3530), on the same number of threads:
+Trains the letter CNN (or with --model resnet the small ResNet, bench/torch_resnet.py) with 10 classes on
+Fashion-MNIST for one epoch (or --limit images) with Adam, lr 1e-3, batch 64, inputs standardised (mean
+0.2860, std 0.3530), on the same number of threads:
   parcnn            build/examples/train_fashion_mnist (or $PARCNN_BUILD_DIR/examples/...)
   pytorch-best      channels_last, OPENBLAS_NUM_THREADS=1, glibc malloc tuned to keep its buffers
   pytorch-installed PyTorch as Debian installs it (only the thread count set)
@@ -12,7 +13,7 @@ Debian's python3-torch (run this with /usr/bin/python3); without it, the PyTorch
 message. PyTorch's BLAS is read from its process's memory map and printed; on Debian's reference BLAS
 no ratio is printed (see compare_pytorch.py; `bash cmake/install-deps.sh --bench` installs OpenBLAS).
 
-  bench/train_vs_pytorch.py [--threads 2] [--limit 0] [--rounds 3] [--json]
+  bench/train_vs_pytorch.py [--model letter|resnet] [--threads 2] [--limit 0] [--rounds 3] [--json]
 """
 import argparse
 import json
@@ -38,17 +39,18 @@ def parcnn_binary():
 
 
 def run_parcnn(args):
-    cmd = [parcnn_binary(), "--epochs", "1", "--batch", "64", "--threads", str(args.threads),
-           "--limit", str(args.limit), "--data", args.data, "--strategy", args.strategy]
+    cmd = [parcnn_binary(), "--model", args.model, "--epochs", "1", "--batch", "64", "--threads", str(args.threads),
+           "--limit", str(args.limit), "--data", args.data, "--strategy", args.strategy, "--optimizer", "adam"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()
     return json.loads(out[-1])["images_per_second"]
 
 
 # The PyTorch side runs in a child process so that its environment (malloc, OpenBLAS) applies.
-def torch_child(threads, limit, data, channels_last):
+def torch_child(threads, limit, data, channels_last, model_name="letter"):
     import torch
     import torch.nn.functional as F
     from torch_letter_cnn import LetterCNN, fashion_mnist
+    from torch_resnet import SmallResNet
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -56,7 +58,8 @@ def torch_child(threads, limit, data, channels_last):
     if limit:
         x_all, y_all = x_all[:limit], y_all[:limit]
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = LetterCNN(10).to(memory_format=fmt)
+    model = (SmallResNet(10) if model_name == "resnet" else LetterCNN(10)).to(memory_format=fmt)
+    loss = F.cross_entropy if model_name == "resnet" else F.nll_loss
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     order = torch.randperm(len(y_all))
     start = time.perf_counter()
@@ -64,7 +67,7 @@ def torch_child(threads, limit, data, channels_last):
         idx_b = order[i:i + 64]
         xb = x_all[idx_b].contiguous(memory_format=fmt)
         opt.zero_grad()
-        F.nll_loss(model(xb), y_all[idx_b]).backward()
+        loss(model(xb), y_all[idx_b]).backward()
         opt.step()
     seconds = time.perf_counter() - start
     print(json.dumps({"images_per_second": len(y_all) / seconds, "blas": loaded_blas()}))
@@ -76,13 +79,14 @@ def run_torch(args, best):
         env.pop("OPENBLAS_CORETYPE", None)
         env.update(BEST_ENV)
     code = (f"import sys; sys.path.insert(0, {HERE!r}); import train_vs_pytorch as t; "
-            f"t.torch_child({args.threads}, {args.limit}, {args.data!r}, {best})")
+            f"t.torch_child({args.threads}, {args.limit}, {args.data!r}, {best}, {args.model!r})")
     out = subprocess.run(["/usr/bin/python3", "-c", code], env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="letter", choices=["letter", "resnet"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--limit", type=int, default=0, help="train on the first N images (0: the whole epoch)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds; the table shows medians")
@@ -109,7 +113,7 @@ def main():
     if blas and not blas["reference"]:
         ratio = med["parcnn"][0] / med["pytorch-best"][0]
     if args.json:
-        print(json.dumps({"kind": "train", "batch": 64, "threads": args.threads, "rounds": args.rounds,
+        print(json.dumps({"kind": "train", "model": args.model, "batch": 64, "threads": args.threads, "rounds": args.rounds,
                           "parcnn_images_per_second": med["parcnn"][0], "parcnn_spread": list(med["parcnn"][1:]),
                           "pytorch_images_per_second": med["pytorch-best"][0] if blas else None,
                           "pytorch_spread": list(med["pytorch-best"][1:]) if blas else None,
@@ -117,7 +121,7 @@ def main():
                           "pytorch_blas": blas["name"] if blas else None, "ratio": ratio}))
         return
     images = args.limit or 60000
-    print(f"training, letter CNN on Fashion-MNIST, {images} images, batch 64, Adam, {args.threads} thread(s), "
+    print(f"training, {'small ResNet' if args.model == 'resnet' else 'letter CNN'} on Fashion-MNIST, {images} images, batch 64, Adam, {args.threads} thread(s), "
           f"median of {args.rounds} alternating round(s) (min-max)")
     for name, (m, lo, hi) in med.items():
         print(f"  {name:18s} {m:9.0f} images/s ({lo:.0f}-{hi:.0f})")

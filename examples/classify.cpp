@@ -1,16 +1,20 @@
-// classify — loads letter-CNN weights (safetensors) and classifies the Fashion-MNIST test set: accuracy
-// and the confusion matrix.
+// classify — loads weights of the letter CNN or the small ResNet (safetensors; the file's "model"
+// metadata says which, the letter CNN when it says nothing) and classifies the Fashion-MNIST test set:
+// accuracy and the confusion matrix.
 #include <parcnn/parcnn.hpp>
 
 #include <cstdio>
+#include <map>
+#include <stdexcept>
+#include <string>
 
 #include "cli.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Classifies the Fashion-MNIST test set with letter-CNN weights: accuracy and confusion matrix."};
+  CLI::App app{"Classifies the Fashion-MNIST test set with trained weights: accuracy and confusion matrix."};
   std::string weights = "fashion_mnist.safetensors", data = examples::fashion_mnist_dir, strategy_name = "auto";
   std::size_t threads = parcnn::hardware_threads(), limit = 0;
-  app.add_option("--weights", weights, "weights of the 10-class letter CNN (safetensors)")
+  app.add_option("--weights", weights, "weights of a 10-class letter CNN or small ResNet (safetensors)")
       ->check(CLI::ExistingFile)
       ->capture_default_str();
   app.add_option("--data", data, "directory of the Fashion-MNIST IDX files")->check(CLI::ExistingDirectory)->capture_default_str();
@@ -26,7 +30,13 @@ int main(int argc, char** argv) {
         parcnn::io::load_idx_dataset(examples::data_file(data, "t10k-images-idx3-ubyte"), labels_path);
     test.check_labels(classes, labels_path);
     test.truncate(limit);
-    parcnn::Sequential<float> model = parcnn::models::letter_cnn<float>(classes);
+    std::map<std::string, std::string> metadata;
+    parcnn::io::read_safetensors<float>(weights, &metadata);  // checks the file; its metadata names the model
+    const std::string kind = metadata.count("model") ? metadata["model"] : "letter_cnn";
+    if (kind != "letter_cnn" && kind != "small_resnet")
+      throw std::runtime_error(weights + ": a model of kind '" + kind + "', not letter_cnn or small_resnet");
+    parcnn::Sequential<float> model = kind == "small_resnet" ? parcnn::models::small_resnet<float>(classes)
+                                                             : parcnn::models::letter_cnn<float>(classes);
     parcnn::io::load_safetensors(weights, model);
     const parcnn::Strategy strategy = parcnn::Strategy::parse(strategy_name);
     parcnn::io::BatchLoader<float> batches(test, 1000, {0.2860, 0.3530}, false, 0);

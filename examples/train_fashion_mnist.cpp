@@ -1,6 +1,9 @@
-// train_fashion_mnist — trains the letter CNN (10 classes) on Fashion-MNIST and saves its weights.
+// train_fashion_mnist — trains the letter CNN or the small ResNet (10 classes) on Fashion-MNIST and saves
+// its weights.
 //
-// Inputs are scaled to [0, 1] and standardised with the training set's mean 0.2860 and std 0.3530.
+// Inputs are scaled to [0, 1] and standardised with the training set's mean 0.2860 and std 0.3530. The
+// letter CNN ends in LogSoftmax (NLL loss); the ResNet gives raw scores (cross-entropy), and with SGD its
+// learning rate follows a cosine schedule over the epochs.
 // The last line printed is one JSON object: epochs, test_accuracy, train_seconds, images_per_second.
 #include <parcnn/parcnn.hpp>
 
@@ -21,12 +24,16 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Trains the letter CNN (10 classes) on Fashion-MNIST and saves its weights."};
-  std::string data = examples::fashion_mnist_dir, optimizer_name = "adam", strategy_name = "auto", init = "torch", save;
+  CLI::App app{"Trains the letter CNN or the small ResNet (10 classes) on Fashion-MNIST and saves its weights."};
+  std::string data = examples::fashion_mnist_dir, model_name = "letter", optimizer_name = "adam", strategy_name = "auto",
+              init = "torch", save;
   std::size_t epochs = 3, batch = 64, threads = parcnn::hardware_threads(),
               chunk = parcnn::TrainerOptions{}.chunk_images, limit = 0, seed = 0;
   double lr = 0, momentum = 0.9, min_accuracy = 0;
   app.add_option("--data", data, "directory of the Fashion-MNIST IDX files")->check(CLI::ExistingDirectory)->capture_default_str();
+  app.add_option("--model", model_name, "letter (the letter CNN) or resnet (models::small_resnet)")
+      ->check(CLI::IsMember({"letter", "resnet"}))
+      ->capture_default_str();
   app.add_option("--epochs", epochs, "passes over the training set")->check(CLI::Range(std::size_t(1), std::size_t(100000)))->capture_default_str();
   app.add_option("--batch", batch, "images per step")->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
   app.add_option("--lr", lr, "learning rate (default 1e-3 for adam, 0.05 for sgd)")->check(examples::finite_positive());
@@ -37,7 +44,7 @@ int main(int argc, char** argv) {
   app.add_option("--chunk", chunk, "images per gradient chunk")->check(CLI::Range(std::size_t(1), std::size_t(1) << 16))->capture_default_str();
   app.add_option("--limit", limit, "train on the first N training images only (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--seed", seed, "seed of the initial weights and the shuffle")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--init", init, "torch (PyTorch's default initialisation) or he (He/Xavier)")
+  app.add_option("--init", init, "the letter CNN's: torch (PyTorch's default initialisation) or he (He/Xavier)")
       ->check(CLI::IsMember({"torch", "he"}))
       ->capture_default_str();
   app.add_option("--save", save, "write the trained weights to FILE (safetensors)")->check(examples::writable_path());
@@ -60,21 +67,30 @@ int main(int argc, char** argv) {
     train.truncate(limit);
     const parcnn::io::Normalization norm{0.2860, 0.3530};
 
-    parcnn::Sequential<float> model = parcnn::models::letter_cnn<float>(
-        classes, seed, parcnn::GeluApproximation::tanh,
-        init == "torch" ? parcnn::models::LetterCnnInit::torch_default : parcnn::models::LetterCnnInit::he_xavier);
+    const bool resnet = model_name == "resnet";
+    parcnn::Sequential<float> model =
+        resnet ? parcnn::models::small_resnet<float>(classes, 1, 16, seed)
+               : parcnn::models::letter_cnn<float>(classes, seed, parcnn::GeluApproximation::tanh,
+                                                   init == "torch" ? parcnn::models::LetterCnnInit::torch_default
+                                                                   : parcnn::models::LetterCnnInit::he_xavier);
     parcnn::Parameters<float> params(model);
     std::unique_ptr<parcnn::Optimizer<float>> optimizer;
-    if (optimizer_name == "adam")
+    std::unique_ptr<parcnn::LrScheduler<parcnn::SGD<float>, parcnn::CosineAnnealingLR>> schedule;
+    if (optimizer_name == "adam") {
       optimizer = std::make_unique<parcnn::Adam<float>>(params.all(), parcnn::AdamOptions{lr});
-    else
-      optimizer = std::make_unique<parcnn::SGD<float>>(params.all(), parcnn::SgdOptions{lr, momentum});
-    parcnn::Trainer<float> trainer(model, params, *optimizer,
-                                   parcnn::TrainerOptions{parcnn::Strategy::parse(strategy_name), chunk});
+    } else {
+      auto sgd = std::make_unique<parcnn::SGD<float>>(params.all(), parcnn::SgdOptions{lr, momentum});
+      if (resnet) schedule = std::make_unique<parcnn::LrScheduler<parcnn::SGD<float>, parcnn::CosineAnnealingLR>>(
+                      *sgd, parcnn::CosineAnnealingLR{epochs});
+      optimizer = std::move(sgd);
+    }
+    parcnn::TrainerOptions options{parcnn::Strategy::parse(strategy_name), chunk};
+    options.loss = resnet ? parcnn::Loss::cross_entropy : parcnn::Loss::nll;
+    parcnn::Trainer<float> trainer(model, params, *optimizer, options);
 
-    std::printf("letter CNN, %zu parameters; %zu training and %zu test images; %s lr %g, batch %zu, %zu thread(s), strategy %s\n",
-                params.count(), train.count, test.count, optimizer_name.c_str(), lr, batch, threads,
-                trainer.options().strategy.name().c_str());
+    std::printf("%s, %zu parameters; %zu training and %zu test images; %s lr %g%s, batch %zu, %zu thread(s), strategy %s\n",
+                resnet ? "small ResNet" : "letter CNN", params.count(), train.count, test.count, optimizer_name.c_str(),
+                lr, schedule ? " (cosine)" : "", batch, threads, trainer.options().strategy.name().c_str());
     const bool tty = isatty(fileno(stdout));
     parcnn::Executor arena(threads);
     double train_seconds = 0, test_accuracy = 0;
@@ -108,6 +124,7 @@ int main(int argc, char** argv) {
       }
       train_seconds += seconds;
       trained_images += seen;
+      if (schedule) schedule->step();
       std::size_t test_correct = 0;
       test_batches.start_epoch(0);
       while (test_batches.next(x, y)) test_correct += arena.run([&] { return trainer.evaluate(x, y); }).correct;
@@ -117,7 +134,7 @@ int main(int argc, char** argv) {
                   test_accuracy);
     }
     if (!save.empty()) {
-      parcnn::io::save_safetensors(save, model, {{"model", "letter_cnn"}, {"classes", "10"}});
+      parcnn::io::save_safetensors(save, model, {{"model", resnet ? "small_resnet" : "letter_cnn"}, {"classes", "10"}});
       std::printf("weights saved to %s\n", save.c_str());
     }
     examples::print_json_line({{"epochs", epochs},

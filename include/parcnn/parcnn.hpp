@@ -4,8 +4,8 @@
 // above it here, .ci/check-includes):
 //   core/      Shape, Tensor<T>, TensorView<T>, Workspace<T>, GradientChunks<T>, random fills,
 //              comparisons, Eigen maps
-//   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, ReLU, linear,
-//              log-softmax, each with a plain-loop reference; post-ops (what a layer runs on its
+//   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, ReLU, activations,
+//              linear, (log-)softmax, each with a plain-loop reference; post-ops (what a layer runs on its
 //              output); cost.hpp, what they take on one core (for Auto)
 //   parallel/  the strategies (Serial, Batch, Channel, Spatial, Tiled, Auto, Tuned, Fixed), the
 //              runtime Strategy value with names, executors and the profile plans are made for, the
@@ -13,11 +13,15 @@
 //              (helpers that stay awake between a model's cuts); the only folder that includes oneTBB
 //   plan/      Plan (a model's stages, cuts, kernel paths and team for one input and executor) and
 //              make_plan, where they are decided
-//   layers/    Conv2d, MaxPool2d, GELU, ReLU (element-wise layers), Linear, LogSoftmax, Flatten, Sequential
-//   models/    the letter CNN of the guide
-//   train/     losses, parameters with gradients, SGD and Adam, the trainer, the step's profile
-//   io/        IDX data sets (gzip or plain), batches, safetensors weights, plans as JSON files; included
-//              here only with PARCNN_WITH_IO (the parcnn::io component: zlib, nlohmann-json)
+//   layers/    Conv2d, BatchNorm2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, the element-wise layers
+//              (GELU, ReLU, LeakyReLU, Sigmoid, Tanh), Dropout, Linear, LogSoftmax, Softmax, Flatten,
+//              Residual, Sequential; the initialisers (init.hpp)
+//   models/    the letter CNN of the guide, a small ResNet
+//   train/     losses, parameters with gradients, a model's backward in one call, SGD and Adam,
+//              learning-rate schedules, the trainer, the step's profile
+//   io/        IDX data sets (gzip or plain), batches, safetensors tensors and weights, training
+//              checkpoints, plans as JSON files; included here only with PARCNN_WITH_IO (the
+//              parcnn::io component: zlib, nlohmann-json)
 #pragma once
 
 #include "parcnn/version.hpp"
@@ -52,21 +56,31 @@
 #include "parcnn/plan/make_plan.hpp"
 #include "parcnn/plan/plan.hpp"
 
+#include "parcnn/layers/activations.hpp"
+#include "parcnn/layers/adaptive_avgpool2d.hpp"
+#include "parcnn/layers/avgpool2d.hpp"
+#include "parcnn/layers/batch_norm2d.hpp"
 #include "parcnn/layers/conv2d.hpp"
+#include "parcnn/layers/dropout.hpp"
 #include "parcnn/layers/elementwise.hpp"
 #include "parcnn/layers/flatten.hpp"
 #include "parcnn/layers/gelu.hpp"
+#include "parcnn/layers/init.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/layers/linear.hpp"
 #include "parcnn/layers/log_softmax.hpp"
 #include "parcnn/layers/maxpool2d.hpp"
 #include "parcnn/layers/relu.hpp"
+#include "parcnn/layers/residual.hpp"
 #include "parcnn/layers/sequential.hpp"
+#include "parcnn/layers/softmax.hpp"
 #include "parcnn/layers/tune.hpp"
 
 #include "parcnn/models/letter_cnn.hpp"
+#include "parcnn/models/small_resnet.hpp"
 
 #if defined(PARCNN_WITH_IO)  // the parcnn::io and parcnn::parcnn targets define it
+#include "parcnn/io/checkpoint.hpp"
 #include "parcnn/io/dataset.hpp"
 #include "parcnn/io/idx.hpp"
 #include "parcnn/io/plan_file.hpp"
@@ -74,8 +88,10 @@
 #endif
 
 #include "parcnn/train/adam.hpp"
+#include "parcnn/train/backward.hpp"
 #include "parcnn/train/gradient_reduction.hpp"
 #include "parcnn/train/loss.hpp"
+#include "parcnn/train/lr_schedule.hpp"
 #include "parcnn/train/optimizer.hpp"
 #include "parcnn/train/parameters.hpp"
 #include "parcnn/train/sgd.hpp"

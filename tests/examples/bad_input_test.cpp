@@ -130,7 +130,7 @@ std::vector<Case> cases() {
   c.push_back({"strategy", "`Strategy::parse(\"tiled:0x4\")`", "tiled",
                [] { return message_of([] { Strategy::parse("tiled:0x4"); }); }});
   c.push_back({"threads", "`Executor(0)`", "at least 1", [] { return message_of([] { Executor t(0); }); }});
-  c.push_back({"train", "`Trainer` on a model that does not end in `LogSoftmax`", "must end in LogSoftmax", [] {
+  c.push_back({"train", "`Trainer` on a model that does not end in `LogSoftmax`", "NLL loss needs a model ending in LogSoftmax", [] {
                  return message_of([] {
                    Sequential<float> m = small_cnn(1, 2, 8, 3);
                    Parameters<float> p(m);

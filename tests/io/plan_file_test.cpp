@@ -71,7 +71,7 @@ TEST(PlanFileTest, WhatIsNotAPlanOfTheModelGetsAnIoErrorSayingWhy) {
   rejects(with(good, "\"name\": \"conv\"", "\"name\": \"conv0\""), {"does not fit the model", "'conv0' in the plan"});
   rejects(with(good, "\"input\": [\n  2,", "\"input\": [\n  3,"), {"does not fit the model"});
   rejects(with(good, "\"max_pool_2x2\",", ""), {"do not make the post-ops GELU"});
-  rejects(with(good, "\"max_pool_2x2\"", "\"sigmoid\""), {"post_ops must hold \"max_pool_2x2\""});
+  rejects(with(good, "\"max_pool_2x2\"", "\"swish\""), {"post_ops must hold \"max_pool_2x2\""});
   rejects(with(good, "\"version\": 2", "\"version\": 1"), {"plan format version 1 is not 2"});
   rejects(with(good, "\"cut\": [\n    2,", "\"cut\": [\n    0,"), {"an extent of 0"});
   rejects(with(good, "\"next\": 3", "\"next\": 2"), {"does not fit the model"});

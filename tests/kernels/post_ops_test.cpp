@@ -27,7 +27,7 @@ TEST(PostOpsTest, NamesShapesAndKeys) {
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->kind, k);
   }
-  EXPECT_FALSE(kernels::PostOp::from_key("sigmoid").has_value());
+  EXPECT_FALSE(kernels::PostOp::from_key("swish").has_value());
   EXPECT_NE(pool_gelu, (kernels::PostOps{{K::max_pool_2x2}, {K::gelu}}));
   EXPECT_EQ(pool_gelu, (kernels::PostOps{{K::max_pool_2x2}, {K::gelu_tanh}}));
 }

@@ -181,6 +181,9 @@ std::unique_ptr<Layer<T>> layer_of(const kernels::PostOp& op) {
     case kernels::PostOp::Kind::gelu: return std::make_unique<GELU<T>>();
     case kernels::PostOp::Kind::gelu_tanh: return std::make_unique<GELU<T>>(GeluApproximation::tanh);
     case kernels::PostOp::Kind::relu: return std::make_unique<ReLU<T>>();
+    case kernels::PostOp::Kind::leaky_relu: return std::make_unique<LeakyReLU<T>>(op.slope);
+    case kernels::PostOp::Kind::sigmoid: return std::make_unique<Sigmoid<T>>();
+    case kernels::PostOp::Kind::tanh: return std::make_unique<Tanh<T>>();
   }
   return nullptr;
 }
@@ -236,14 +239,17 @@ std::vector<Tensor<T>> run_backward(const Layer<T>& layer, const Tensor<T>& x, c
   return result;
 }
 
-// Checks backward against finite differences of L(x, θ) = Σ forward(x) ⊙ R (R random), for the input
-// and every parameter (up to `samples` elements of each, spread over the tensor), and checks that the
-// gradients are the same bits with 1, 2 and 3 threads and with other chunk sizes' input gradients.
+// Checks backward against finite differences of L(x, θ) = Σ forward_for_backward(x) ⊙ R (R random; the
+// layer's mode decides which pass that is), for the input and every parameter (up to `samples` elements
+// of each, spread over the tensor), and checks that the gradients are the same bits with 1, 2 and 3
+// threads and with other chunk sizes' input gradients.
 inline void expect_gradients_match_finite_differences(Layer<double>& layer, const Tensor<double>& x,
                                                       double tol = 1e-6, std::size_t samples = 40) {
   const Tensor<double> R = random_tensor<double>(layer.output_shape(x.shape()), 99);
   auto loss = [&](const Tensor<double>& input) {
-    const Tensor<double> y = layer.forward(input, strategy::Serial{});
+    Tensor<double> y(layer.output_shape(input.shape()));
+    Workspace<double> ws;
+    layer.forward_for_backward(input, y.view(), strategy::Serial{}, ws);
     double sum = 0;
     for (std::size_t i = 0; i < y.size(); ++i) sum += y.data()[i] * R.data()[i];
     return sum;

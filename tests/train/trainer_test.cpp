@@ -118,11 +118,73 @@ TEST(TrainerTest, RefusesAModelWithoutLogSoftmaxAndAnotherModelsParameters) {
   Sequential<float> logits = small_cnn(1, 4, 28, 4);  // ends in its Linear layer
   Parameters<float> logit_params(logits);
   expect_throw_with<ConfigError>([&] { Trainer<float>(logits, logit_params, sgd); },
-                                 {"Trainer", "must end in LogSoftmax", "Linear(784->4)"});
+                                 {"Trainer", "NLL loss needs a model ending in LogSoftmax", "Linear(784->4)",
+                                  "Loss::cross_entropy"});
   Sequential<float> none;
   Parameters<float> no_params(none);
-  expect_throw_with<ConfigError>([&] { Trainer<float>(none, no_params, sgd); }, {"must end in LogSoftmax", "none"});
+  expect_throw_with<ConfigError>([&] { Trainer<float>(none, no_params, sgd); }, {"ending in LogSoftmax", "none"});
   Trainer<float> fine(model, params, sgd);
+}
+
+// The letter CNN without its LogSoftmax: raw scores.
+Sequential<float> letter_cnn_logits(std::size_t classes, std::uint64_t seed) {
+  const Sequential<float> full = models::letter_cnn<float>(classes, seed);
+  Sequential<float> m;
+  for (std::size_t i = 0; i + 1 < full.size(); ++i) m.add(full.layer_name(i), full[i].clone());
+  return m;
+}
+
+TEST(TrainerTest, CrossEntropyRefusesModelsEndingInProbabilities) {
+  SgdOptions o{0.05};
+  TrainerOptions ce;
+  ce.loss = Loss::cross_entropy;
+  Sequential<float> log_probs = models::letter_cnn<float>(4, 3);
+  Parameters<float> p1(log_probs);
+  SGD<float> s1(p1.all(), o);
+  expect_throw_with<ConfigError>([&] { Trainer<float>(log_probs, p1, s1, ce); },
+                                 {"cross-entropy loss takes raw scores", "LogSoftmax(dim=1)", "Loss::nll"});
+  Sequential<float> probs = letter_cnn_logits(4, 3);
+  probs.add("softmax", Softmax<float>());
+  Parameters<float> p2(probs);
+  SGD<float> s2(p2.all(), o);
+  expect_throw_with<ConfigError>([&] { Trainer<float>(probs, p2, s2, ce); }, {"Softmax(dim=1)", "drop it"});
+}
+
+// Cross-entropy on the scores trains as NLL on the LogSoftmax of them (to rounding), and its weights are
+// the same bits for every thread count, by chunks or by layers.
+TEST(TrainerTest, CrossEntropyOnLogitsTrainsAsNllOnLogSoftmax) {
+  auto train = [](bool logits, std::size_t threads, bool by_chunks, std::vector<double>& losses) {
+    return Executor(threads).run([&] {
+      Sequential<float> model = logits ? letter_cnn_logits(4, 3) : models::letter_cnn<float>(4, 3);
+      Parameters<float> params(model);
+      SGD<float> sgd(params.all(), SgdOptions{0.05, 0.9});
+      TrainerOptions options{strategy::Auto{}, 4, by_chunks};
+      options.loss = logits ? Loss::cross_entropy : Loss::nll;
+      Trainer<float> trainer(model, params, sgd, options);
+      Tensor<float> images;
+      std::vector<std::size_t> labels;
+      losses.clear();
+      for (std::size_t s = 0; s < 3; ++s) {
+        toy_batch(13, s, images, labels);
+        losses.push_back(trainer.step(images, labels).loss);
+      }
+      std::vector<Tensor<float>> weights;
+      for (auto& p : params) weights.emplace_back(p.value->view());
+      return weights;
+    });
+  };
+  std::vector<double> nll_losses, ce_losses, again;
+  const std::vector<Tensor<float>> nll = train(false, 1, false, nll_losses);
+  const std::vector<Tensor<float>> ce = train(true, 1, false, ce_losses);
+  for (std::size_t s = 0; s < 3; ++s) EXPECT_NEAR(ce_losses[s], nll_losses[s], 1e-5) << "step " << s;
+  for (std::size_t p = 0; p < ce.size(); ++p) EXPECT_TRUE(near<float>(ce[p], nll[p], 1e-4)) << "parameter " << p;
+  for (bool by_chunks : {false, true})
+    for (std::size_t threads : thread_counts()) {
+      const std::vector<Tensor<float>> w = train(true, threads, by_chunks, again);
+      EXPECT_EQ(again, ce_losses);
+      for (std::size_t p = 0; p < w.size(); ++p)
+        EXPECT_TRUE(bitwise<float>(w[p], ce[p])) << threads << " threads, by chunks " << by_chunks << ", parameter " << p;
+    }
 }
 
 // predictions() takes scores [N, C]; any other rank was read as nonsense.

@@ -5,9 +5,11 @@
 // (whose output the standard fixes) and transform the bits themselves.
 #pragma once
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string_view>
 
 #include "parcnn/core/tensor_view.hpp"
 
@@ -16,7 +18,40 @@ namespace parcnn {
 namespace detail {
 // A double in [0, 1) from the top 53 bits of one draw.
 inline double unit_uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+// The default seeds' state (manual_seed, next_default_seed).
+struct DefaultSeeds {
+  std::atomic<std::uint64_t> base{0}, drawn{0};
+};
+inline DefaultSeeds default_seeds;
 }  // namespace detail
+
+// A seed derived from `seed` and `salt` (SplitMix64's finaliser): nearby inputs give unrelated seeds.
+inline std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t salt) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (salt + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// A seed derived from `seed` and a name ("conv1.weight"): the same whatever order names are met in.
+inline std::uint64_t mix_seed(std::uint64_t seed, std::string_view name) {
+  std::uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a
+  for (unsigned char c : name) h = (h ^ c) * 0x100000001B3ull;
+  return mix_seed(seed, h);
+}
+
+// The seeds layers initialise their parameters from when they are built (Conv2d, Linear, ...): the
+// k-th layer built after manual_seed(s) draws mix_seed(s, k), as torch.manual_seed fixes PyTorch's
+// modules. So a program that builds its layers in the same order gets the same weights every run;
+// layers built concurrently draw distinct seeds in an unspecified order.
+inline void manual_seed(std::uint64_t seed) {
+  detail::default_seeds.base.store(seed);
+  detail::default_seeds.drawn.store(0);
+}
+inline std::uint64_t next_default_seed() {
+  return mix_seed(detail::default_seeds.base.load(), detail::default_seeds.drawn.fetch_add(1));
+}
 
 // Fills `t` with values uniform in [lo, hi).
 template <class T>

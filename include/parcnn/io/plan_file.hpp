@@ -122,7 +122,9 @@ class Fields {
     kernels::PostOps out;
     for (const nlohmann::json& k : v) {
       const auto op = k.is_string() ? kernels::PostOp::from_key(k.get<std::string>()) : std::nullopt;
-      if (!op) throw IoError(at(key) + " must hold \"max_pool_2x2\", \"gelu\", \"gelu_tanh\" or \"relu\"");
+      if (!op)
+        throw IoError(at(key) + " must hold \"max_pool_2x2\", \"gelu\", \"gelu_tanh\", \"relu\", \"leaky_relu(slope)\", "
+                                "\"sigmoid\" or \"tanh\"");
       out = out.then(*op);
     }
     return out;

@@ -128,13 +128,25 @@ double post_op_ns(const PostOp& op, double values) {
   switch (op.kind) {
     case PostOp::Kind::gelu:
     case PostOp::Kind::gelu_tanh: return gelu_ns<T>(values);
-    case PostOp::Kind::relu: return relu_ns<T>(values);
+    case PostOp::Kind::relu:
+    case PostOp::Kind::leaky_relu: return relu_ns<T>(values);
+    case PostOp::Kind::sigmoid:
+    case PostOp::Kind::tanh: return gelu_ns<T>(values) * 2;  // libm, one value at a time
     case PostOp::Kind::max_pool_2x2: return 0;
   }
   return 0;
 }
 inline double post_op_flops(const PostOp& op) {
-  return op.kind == PostOp::Kind::gelu || op.kind == PostOp::Kind::gelu_tanh ? 20.0 : op.elementwise() ? 1.0 : 0.0;
+  switch (op.kind) {
+    case PostOp::Kind::gelu:
+    case PostOp::Kind::gelu_tanh:
+    case PostOp::Kind::sigmoid:
+    case PostOp::Kind::tanh: return 20.0;
+    case PostOp::Kind::relu:
+    case PostOp::Kind::leaky_relu: return 1.0;
+    case PostOp::Kind::max_pool_2x2: return 0.0;
+  }
+  return 0.0;
 }
 
 // The element-wise post-ops of `ops` over `values` values: their time and FLOP-equivalents (a pool in

@@ -74,7 +74,15 @@ PARCNN_KERNEL_ENTRY(maxpool2d_forward)
 PARCNN_KERNEL_ENTRY(maxpool2d_backward)
 PARCNN_KERNEL_ENTRY(maxpool2d_forward_reference)
 PARCNN_KERNEL_ENTRY(maxpool2d_backward_reference)
-// gelu.hpp, relu.hpp, log_softmax.hpp
+// avgpool2d.hpp
+PARCNN_KERNEL_ENTRY(avgpool2d_forward)
+PARCNN_KERNEL_ENTRY(avgpool2d_backward)
+// batch_norm.hpp
+PARCNN_KERNEL_ENTRY(batch_norm_moments)
+PARCNN_KERNEL_ENTRY(batch_norm_apply)
+PARCNN_KERNEL_ENTRY(batch_norm_sums)
+PARCNN_KERNEL_ENTRY(batch_norm_input_gradient)
+// gelu.hpp, relu.hpp, log_softmax.hpp, softmax.hpp
 PARCNN_KERNEL_ENTRY(gelu)
 PARCNN_KERNEL_ENTRY(gelu_backward)
 PARCNN_KERNEL_ENTRY(gelu_reference)
@@ -83,6 +91,11 @@ PARCNN_KERNEL_ENTRY(relu_backward)
 PARCNN_KERNEL_ENTRY(log_softmax_rows)
 PARCNN_KERNEL_ENTRY(log_softmax_backward_rows)
 PARCNN_KERNEL_ENTRY(log_softmax_reference)
+PARCNN_KERNEL_ENTRY(softmax_rows)
+PARCNN_KERNEL_ENTRY(softmax_backward_rows)
+// dropout.hpp
+PARCNN_KERNEL_ENTRY(dropout)
+PARCNN_KERNEL_ENTRY(dropout_backward)
 // post_op_kernels.hpp
 PARCNN_KERNEL_ENTRY(apply_post_op)
 PARCNN_KERNEL_ENTRY(apply_post_op_backward)

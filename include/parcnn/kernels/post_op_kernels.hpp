@@ -1,5 +1,5 @@
 // parcnn/kernels/post_op_kernels.hpp — runs post-ops (kernels/post_ops.hpp) over spans: each is the
-// kernel its layer runs (gelu, relu), so a post-op and its layer give the same bits.
+// kernel its layer runs (gelu, relu, kernels/activations.hpp), so a post-op and its layer give the same bits.
 #include <cstddef>
 
 #include "parcnn/core/error.hpp"
@@ -17,6 +17,9 @@ void apply_post_op(const PostOp& op, const T* x, T* y, std::size_t n) {
     case PostOp::Kind::gelu: return gelu(GeluApproximation::none, x, y, n);
     case PostOp::Kind::gelu_tanh: return gelu(GeluApproximation::tanh, x, y, n);
     case PostOp::Kind::relu: return relu(x, y, n);
+    case PostOp::Kind::leaky_relu: return leaky_relu(T(op.slope), x, y, n);
+    case PostOp::Kind::sigmoid: return sigmoid(x, y, n);
+    case PostOp::Kind::tanh: return tanh(x, y, n);
     case PostOp::Kind::max_pool_2x2: throw ConfigError("a 2x2 max pool is not element-wise");
   }
 }
@@ -28,6 +31,9 @@ void apply_post_op_backward(const PostOp& op, const T* x, const T* dy, T* dx, st
     case PostOp::Kind::gelu: return gelu_backward(GeluApproximation::none, x, dy, dx, n);
     case PostOp::Kind::gelu_tanh: return gelu_backward(GeluApproximation::tanh, x, dy, dx, n);
     case PostOp::Kind::relu: return relu_backward(x, dy, dx, n);
+    case PostOp::Kind::leaky_relu: return leaky_relu_backward(T(op.slope), x, dy, dx, n);
+    case PostOp::Kind::sigmoid: return sigmoid_backward(x, dy, dx, n);
+    case PostOp::Kind::tanh: return tanh_backward(x, dy, dx, n);
     case PostOp::Kind::max_pool_2x2: throw ConfigError("a 2x2 max pool is not element-wise");
   }
 }

@@ -1,13 +1,17 @@
 // parcnn/kernels/post_ops.hpp — post-ops: the work of the layers after a layer, run by that layer on
 // its output while it is still in cache (a convolution's output tile, a Linear layer's block of rows).
 //
-// A post-op is a 2×2 max pool (stride 2, floor) or an element-wise function. A layer says which lists
+// A post-op is a 2×2 max pool (stride 2, floor) or an element-wise function (GELU, ReLU, LeakyReLU,
+// Sigmoid, Tanh). A layer says which lists
 // it can run (Layer::accepts); the plan builds each stage's list once from the layers that follow
 // (Layer::as_post_op) and checks it. Each step is the kernel the separate layer runs, on the same values
 // in the same order: fused and apart give the same bits.
 #pragma once
 
 #include <array>
+#include <charconv>
+#include <cmath>
+#include <system_error>
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
@@ -22,38 +26,59 @@ namespace parcnn::kernels {
 enum class GeluApproximation { none, tanh };  // PyTorch's approximate='none' | 'tanh'
 
 struct PostOp {
-  enum class Kind { max_pool_2x2, gelu, gelu_tanh, relu };
+  enum class Kind { max_pool_2x2, gelu, gelu_tanh, relu, leaky_relu, sigmoid, tanh };
   Kind kind;
+  double slope = 0;  // leaky_relu's negative slope; 0 for the others
 
   bool elementwise() const { return kind != Kind::max_pool_2x2; }
-  bool operator==(const PostOp& o) const { return kind == o.kind; }
-  bool operator!=(const PostOp& o) const { return kind != o.kind; }
+  bool operator==(const PostOp& o) const { return kind == o.kind && slope == o.slope; }
+  bool operator!=(const PostOp& o) const { return !(*this == o); }
 
-  // "2x2 max pool", "GELU", "GELU(tanh)", "ReLU": as the layers name themselves.
-  const char* str() const {
+  // "2x2 max pool", "GELU", "GELU(tanh)", "ReLU", "LeakyReLU(0.01)", "Sigmoid", "Tanh": as the layers
+  // name themselves.
+  std::string str() const {
     switch (kind) {
       case Kind::max_pool_2x2: return "2x2 max pool";
       case Kind::gelu: return "GELU";
       case Kind::gelu_tanh: return "GELU(tanh)";
       case Kind::relu: return "ReLU";
+      case Kind::leaky_relu: return "LeakyReLU(" + number(slope) + ")";
+      case Kind::sigmoid: return "Sigmoid";
+      case Kind::tanh: return "Tanh";
     }
     return "?";
   }
 
-  // Its name in a plan file, and back.
-  const char* key() const {
+  // Its name in a plan file, and back ("leaky_relu(0.01)": the shortest digits that give the slope back).
+  std::string key() const {
     switch (kind) {
       case Kind::max_pool_2x2: return "max_pool_2x2";
       case Kind::gelu: return "gelu";
       case Kind::gelu_tanh: return "gelu_tanh";
       case Kind::relu: return "relu";
+      case Kind::leaky_relu: return "leaky_relu(" + number(slope) + ")";
+      case Kind::sigmoid: return "sigmoid";
+      case Kind::tanh: return "tanh";
     }
     return "?";
   }
   static std::optional<PostOp> from_key(std::string_view key) {
-    for (Kind k : {Kind::max_pool_2x2, Kind::gelu, Kind::gelu_tanh, Kind::relu})
+    for (Kind k : {Kind::max_pool_2x2, Kind::gelu, Kind::gelu_tanh, Kind::relu, Kind::sigmoid, Kind::tanh})
       if (key == PostOp{k}.key()) return PostOp{k};
+    const std::string_view leaky = "leaky_relu(";
+    if (key.size() > leaky.size() + 1 && key.substr(0, leaky.size()) == leaky && key.back() == ')') {
+      const char *first = key.data() + leaky.size(), *last = key.data() + key.size() - 1;
+      double slope = 0;
+      const std::from_chars_result r = std::from_chars(first, last, slope);
+      if (r.ec == std::errc() && r.ptr == last && std::isfinite(slope)) return PostOp{Kind::leaky_relu, slope};
+    }
     return std::nullopt;
+  }
+
+ private:
+  static std::string number(double v) {
+    char text[32];
+    return std::string(text, std::to_chars(text, text + sizeof text, v).ptr);
   }
 };
 

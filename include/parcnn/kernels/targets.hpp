@@ -31,12 +31,14 @@
 #endif
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/core/random.hpp"
 #include "parcnn/core/range.hpp"
 #include "parcnn/core/scalar.hpp"
 #include "parcnn/kernels/conv2d_geometry.hpp"
 #include "parcnn/kernels/epilogue_record.hpp"
 #include "parcnn/kernels/gemm_backend.hpp"
 #include "parcnn/kernels/isa.hpp"
+#include "parcnn/kernels/pool_windows.hpp"
 #include "parcnn/kernels/post_ops.hpp"
 
 #if PARCNN_X86_TARGETS

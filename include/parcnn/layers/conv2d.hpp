@@ -26,6 +26,8 @@
 #include "parcnn/kernels/conv2d.hpp"
 #include "parcnn/kernels/conv2d_direct.hpp"
 #include "parcnn/kernels/conv2d_pooled_backward.hpp"
+#include "parcnn/core/random.hpp"
+#include "parcnn/layers/init.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/layers/size2d.hpp"
 #include "parcnn/parallel/run.hpp"
@@ -36,7 +38,8 @@ namespace parcnn {
 template <class T>
 class Conv2d final : public Layer<T> {
  public:
-  // Weights start as zero; use models:: initialisers or set weight() and bias() directly.
+  // The parameters start from PyTorch's default initialisation (reset_parameters), seeded by
+  // next_default_seed(); layers/init.hpp has the others.
   Conv2d(std::size_t in_channels, std::size_t out_channels, Size2d kernel, Size2d stride = 1, Size2d padding = 0,
          bool bias = true)
       : in_c_(in_channels), out_c_(out_channels), kernel_(kernel), stride_(stride), padding_(padding) {
@@ -49,6 +52,7 @@ class Conv2d final : public Layer<T> {
       weight_ = Tensor<T>(Shape{out_c_, in_c_, kernel_.h, kernel_.w});
       if (bias) bias_ = Tensor<T>(Shape{out_c_});
     });
+    reset_parameters(next_default_seed());
   }
 
   std::string name() const override {
@@ -80,6 +84,9 @@ class Conv2d final : public Layer<T> {
   }
 
   std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Conv2d>(*this); }
+
+  // PyTorch's default: weight Kaiming-uniform (a = √5), bias uniform in ±1/√(in_channels·k_h·k_w).
+  void reset_parameters(std::uint64_t seed) override { init::torch_default<T>(weight_, bias_, seed); }
 
   Shape output_shape(const Shape& in) const override {
     check_parameters();

@@ -68,7 +68,29 @@ class Layer {
   // The number of parameters(), without building a list (it is asked on every backward pass).
   virtual std::size_t parameter_count() const { return 0; }
 
+  // State that is saved with the parameters but not trained (BatchNorm2d's running statistics), in a
+  // fixed order; none for most layers.
+  virtual std::vector<NamedParameter<T>> buffers() { return {}; }
+
+  // Training or evaluation mode (training on construction, as PyTorch's modules). It changes
+  // forward_for_backward alone: in training BatchNorm2d normalises by the batch's statistics (and
+  // updates its running ones), Dropout drops; in evaluation both act as in forward, which is always
+  // inference, whatever the mode.
+  virtual void train(bool on) { training_ = on; }
+  void eval() { train(false); }
+  bool training() const { return training_; }
+
+  // Whether forward_for_backward's output for an image depends on the rest of the batch or on the
+  // image's place in it (in training, BatchNorm2d's statistics, Dropout's mask): a model with such a
+  // layer trains layer by layer over the whole batch, not each chunk of images on its own.
+  virtual bool couples_images() const { return false; }
+
   virtual std::unique_ptr<Layer> clone() const = 0;
+
+  // Sets the parameters (and buffers) to the layer's default initialisation, drawn from `seed` — what
+  // the layer starts from when built, with a seed of next_default_seed() (core/random.hpp). Conv2d and
+  // Linear: PyTorch's (layers/init.hpp, torch_default). Nothing for a layer without parameters.
+  virtual void reset_parameters(std::uint64_t seed) { (void)seed; }
 
   // The matrix product the forward pass runs on (kernels/gemm_backend.hpp): parcnn's, the same bits
   // under every cut and thread count, or Eigen's, the same bits only run after run of one plan.
@@ -319,6 +341,9 @@ class Layer {
     (void)in, (void)out, (void)pooled, (void)grad_out, (void)grad_in, (void)grads, (void)ws, (void)positions;
     throw ConfigError(name() + ": cannot run its backward pass through the post-ops " + post_ops.str());
   }
+
+ private:
+  bool training_ = true;
 };
 
 }  // namespace parcnn

@@ -13,6 +13,8 @@
 #include "parcnn/core/error.hpp"
 #include "parcnn/kernels/cost.hpp"
 #include "parcnn/kernels/linear.hpp"
+#include "parcnn/core/random.hpp"
+#include "parcnn/layers/init.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/executor.hpp"
@@ -22,12 +24,15 @@ namespace parcnn {
 template <class T>
 class Linear final : public Layer<T> {
  public:
+  // The parameters start from PyTorch's default initialisation (reset_parameters), seeded by
+  // next_default_seed(); layers/init.hpp has the others.
   Linear(std::size_t in_features, std::size_t out_features, bool bias = true) : in_(in_features), out_(out_features) {
     if (in_ == 0 || out_ == 0) throw ConfigError(name() + ": feature counts must be at least 1");
     this->make_parameters([&] {
       weight_ = Tensor<T>(Shape{out_, in_});
       if (bias) bias_ = Tensor<T>(Shape{out_});
     });
+    reset_parameters(next_default_seed());
   }
 
   std::string name() const override { return "Linear(" + std::to_string(in_) + "->" + std::to_string(out_) + ")"; }
@@ -57,6 +62,9 @@ class Linear final : public Layer<T> {
   }
 
   std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Linear>(*this); }
+
+  // PyTorch's default: weight Kaiming-uniform (a = √5), bias uniform in ±1/√in_features.
+  void reset_parameters(std::uint64_t seed) override { init::torch_default<T>(weight_, bias_, seed); }
 
   Shape output_shape(const Shape& in) const override {
     if (weight_.shape() != Shape{out_, in_})

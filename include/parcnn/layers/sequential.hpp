@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/core/random.hpp"
 #include "parcnn/layers/layer.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/strategy.hpp"
@@ -36,11 +37,12 @@ template <class T>
 class Sequential final : public Layer<T> {
  public:
   Sequential() = default;
-  Sequential(const Sequential& other) : fuse_(other.fuse_), gemm_(other.gemm_) {
+  Sequential(const Sequential& other) : Layer<T>(other), fuse_(other.fuse_), gemm_(other.gemm_) {
     for (const auto& [name, layer] : other.layers_) layers_.emplace_back(name, layer->clone());
   }
   Sequential(Sequential&&) noexcept = default;
   Sequential& operator=(Sequential other) noexcept {
+    Layer<T>::operator=(other);  // the mode
     layers_.swap(other.layers_);
     fuse_ = other.fuse_;
     gemm_ = other.gemm_;
@@ -161,6 +163,31 @@ class Sequential final : public Layer<T> {
     return all;
   }
 
+  std::vector<NamedParameter<T>> buffers() override {
+    std::vector<NamedParameter<T>> all;
+    for (auto& [prefix, layer] : layers_)
+      for (auto p : layer->buffers()) all.push_back({prefix + "." + p.name, p.tensor});
+    return all;
+  }
+
+  // Every layer's mode, now (layers added later keep their own).
+  void train(bool on) override {
+    Layer<T>::train(on);
+    for (auto& entry : layers_) entry.second->train(on);
+  }
+
+  bool couples_images() const override {
+    for (const auto& entry : layers_)
+      if (entry.second->couples_images()) return true;
+    return false;
+  }
+
+  // Each layer's default initialisation from mix_seed(seed, its name): one seed makes the whole model's
+  // parameters, the same whatever layers are added after.
+  void reset_parameters(std::uint64_t seed) override {
+    for (auto& [name, layer] : layers_) layer->reset_parameters(mix_seed(seed, name));
+  }
+
 
   // The plan of `pass` on input shape `in` under `strategy`, for an executor of `profile` (the calling
   // scope's by default): see plan/make_plan.hpp. Throws ShapeError naming the first layer that cannot
@@ -212,6 +239,13 @@ class Sequential final : public Layer<T> {
   TensorView<const T> forward_for_backward(TensorView<const T> in, const Strategy& strategy, Workspace<T>& ws) const {
     if (layers_.empty()) return in;
     return run_plan(in, cached_plan(in.shape(), strategy, Pass::for_backward, ws), ws);
+  }
+
+  // The output the last forward or forward_for_backward returning a view left in `ws` (empty when none
+  // has; the model must have layers).
+  TensorView<const T> output(Workspace<T>& ws) const {
+    const std::size_t last = layers_.size() - 1;
+    return ws.has_tensor(last) ? TensorView<const T>(ws.tensor(last).view()) : TensorView<const T>();
   }
 
  protected:

@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "parcnn/train/optimizer.hpp"
 
@@ -54,6 +57,36 @@ class Adam final : public ParameterGroups<T, AdamOptions, detail::AdamState<T>> 
       st.step_size = T(o.lr / (1 - std::pow(o.beta1, t)));
       st.bias2_sqrt = T(std::sqrt(1 - std::pow(o.beta2, t)));
     }
+  }
+
+  // "<parameter>.exp_avg", ".exp_avg_sq" and the counter ".step" (torch.optim.Adam's names).
+  std::vector<NamedParameter<T>> state_tensors() override {
+    std::vector<NamedParameter<T>> out;
+    for (Slot& s : this->slots_)
+      if (s.state.steps > 0) {
+        out.push_back({s.param->name + ".exp_avg", &s.state.m});
+        out.push_back({s.param->name + ".exp_avg_sq", &s.state.v});
+      }
+    return out;
+  }
+  std::map<std::string, std::uint64_t> state_counters() const override {
+    std::map<std::string, std::uint64_t> out;
+    for (const Slot& s : this->slots_)
+      if (s.state.steps > 0) out[s.param->name + ".step"] = s.state.steps;
+    return out;
+  }
+  void load_state(const std::map<std::string, Tensor<T>>& tensors,
+                  const std::map<std::string, std::uint64_t>& counters) override {
+    std::vector<detail::AdamState<T>> states(this->slots_.size());  // all read before any is set
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      const Parameter<T>& p = *this->slots_[i].param;
+      const auto step = counters.find(p.name + ".step");
+      if (step == counters.end() || step->second == 0) continue;
+      states[i].steps = step->second;
+      detail::restore(tensors, p.name + ".exp_avg", p.value->shape(), states[i].m);
+      detail::restore(tensors, p.name + ".exp_avg_sq", p.value->shape(), states[i].v);
+    }
+    for (std::size_t i = 0; i < states.size(); ++i) this->slots_[i].state = std::move(states[i]);
   }
 
  private:

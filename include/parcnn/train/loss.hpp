@@ -10,6 +10,7 @@
 #include "parcnn/core/error.hpp"
 #include "parcnn/core/tensor_view.hpp"
 #include "parcnn/kernels/log_softmax.hpp"
+#include "parcnn/kernels/softmax.hpp"
 
 namespace parcnn {
 
@@ -54,6 +55,20 @@ double nll_loss(TensorView<const T> log_probs, const std::vector<std::size_t>& t
   return sum / double(N);
 }
 
+// cross_entropy_loss's gradient for some rows: `logits` [n, C] are rows of a batch of `batch` images,
+// `targets` their n classes (checked); writes (softmax(logits) − one_hot) / batch into grad [n, C]. Each
+// row on its own: a trainer can compute it chunk by chunk with the same bits.
+template <class T>
+void cross_entropy_grad(TensorView<const T> logits, const std::size_t* targets, std::size_t batch, TensorView<T> grad) {
+  const std::size_t N = logits.dim(0), C = logits.dim(1);
+  kernels::softmax_rows(logits.data(), C, 0, N, grad.data());
+  for (std::size_t n = 0; n < N; ++n)
+    for (std::size_t c = 0; c < C; ++c) {
+      T& g = grad.data()[n * C + c];
+      g = T((double(g) - (c == targets[n] ? 1.0 : 0.0)) / double(batch));
+    }
+}
+
 // Cross-entropy of raw scores (logits) [N, C]: nll_loss(log_softmax(logits)). Writes dL/dlogits =
 // (softmax − one_hot) / N into `grad` unless it is empty.
 template <class T>
@@ -64,11 +79,14 @@ double cross_entropy_loss(TensorView<const T> logits, const std::vector<std::siz
   kernels::log_softmax_rows(logits.data(), C, 0, N, log_probs.data());
   double sum = 0;
   for (std::size_t n = 0; n < N; ++n) sum -= double(log_probs[n * C + targets[n]]);
-  if (!grad.empty())
-    for (std::size_t n = 0; n < N; ++n)
-      for (std::size_t c = 0; c < C; ++c)
-        grad.data()[n * C + c] = T((std::exp(double(log_probs[n * C + c])) - (c == targets[n] ? 1.0 : 0.0)) / double(N));
+  if (!grad.empty()) cross_entropy_grad(logits, targets.data(), N, grad);
   return sum / double(N);
 }
+
+// The losses a Trainer takes: NLL of a model's log-probabilities (a model ending in LogSoftmax), or
+// cross-entropy of its raw scores (a model ending in neither LogSoftmax nor Softmax).
+enum class Loss { nll, cross_entropy };
+
+inline const char* loss_name(Loss loss) { return loss == Loss::nll ? "nll" : "cross_entropy"; }
 
 }  // namespace parcnn

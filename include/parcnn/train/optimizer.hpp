@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -38,7 +40,29 @@ class Optimizer {
   // hold is left as it is.
   virtual void begin_step() = 0;
   virtual void update(const Parameter<T>& p, std::size_t begin, std::size_t count) = 0;
+
+  // The state a checkpoint keeps (io/checkpoint.hpp), named after the parameter it belongs to: tensors
+  // ("fc.weight.momentum_buffer", "fc.weight.exp_avg") and counters ("fc.weight.step"); none before the
+  // first step. load_state restores it from the same names (ConfigError for a shape that does not fit
+  // or a tensor the counters need that is absent); a parameter with no state starts afresh.
+  virtual std::vector<NamedParameter<T>> state_tensors() = 0;
+  virtual std::map<std::string, std::uint64_t> state_counters() const = 0;
+  virtual void load_state(const std::map<std::string, Tensor<T>>& tensors,
+                          const std::map<std::string, std::uint64_t>& counters) = 0;
 };
+
+namespace detail {
+// tensors[name] into `to`, which must have `shape`; ConfigError naming the tensor otherwise.
+template <class T>
+void restore(const std::map<std::string, Tensor<T>>& tensors, const std::string& name, const Shape& shape, Tensor<T>& to) {
+  const auto it = tensors.find(name);
+  if (it == tensors.end()) throw ConfigError("optimizer state: '" + name + "' is missing");
+  if (it->second.shape() != shape)
+    throw ConfigError("optimizer state: '" + name + "' has shape " + it->second.shape().str() + ", the parameter " +
+                      shape.str());
+  to = it->second;
+}
+}  // namespace detail
 
 namespace detail {
 // `count` elements from p as an Eigen array.

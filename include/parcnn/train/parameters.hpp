@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "parcnn/core/gradient_chunks.hpp"
 #include "parcnn/core/tensor.hpp"
 #include "parcnn/layers/layer.hpp"
 
@@ -92,6 +93,9 @@ class Parameters {
   // Every parameter's elements in ranges of update_block (element_ranges), for an elementwise pass.
   const std::vector<ElementRange>& ranges() const { return ranges_; }
 
+  // The gradient chunks backward (train/backward.hpp) accumulates into before it sums them here.
+  GradientChunks<T>& chunks() { return chunks_; }
+
   std::size_t count() const {
     std::size_t n = 0;
     for (const auto& p : params_) n += p.value->size();
@@ -101,6 +105,7 @@ class Parameters {
  private:
   std::vector<Parameter<T>> params_;
   std::vector<ElementRange> ranges_;
+  GradientChunks<T> chunks_;
 };
 
 }  // namespace parcnn

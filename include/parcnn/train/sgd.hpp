@@ -6,7 +6,10 @@
 //   p = p − lr · g
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "parcnn/train/optimizer.hpp"
 
@@ -52,6 +55,24 @@ class SGD final : public ParameterGroups<T, SgdOptions, detail::SgdState<T>> {
       if (st.first && this->groups_[s.group].options.momentum != 0)
         st.momentum_buffer = Tensor<T>(s.param->value->shape());
     }
+  }
+
+  // "<parameter>.momentum_buffer", once momentum has started (torch.optim.SGD's name).
+  std::vector<NamedParameter<T>> state_tensors() override {
+    std::vector<NamedParameter<T>> out;
+    for (Slot& s : this->slots_)
+      if (!s.state.momentum_buffer.empty()) out.push_back({s.param->name + ".momentum_buffer", &s.state.momentum_buffer});
+    return out;
+  }
+  std::map<std::string, std::uint64_t> state_counters() const override { return {}; }
+  void load_state(const std::map<std::string, Tensor<T>>& tensors, const std::map<std::string, std::uint64_t>&) override {
+    std::vector<Tensor<T>> buffers(this->slots_.size());  // all read before any is set
+    for (std::size_t i = 0; i < buffers.size(); ++i) {
+      const Parameter<T>& p = *this->slots_[i].param;
+      if (tensors.count(p.name + ".momentum_buffer"))
+        detail::restore(tensors, p.name + ".momentum_buffer", p.value->shape(), buffers[i]);
+    }
+    for (std::size_t i = 0; i < buffers.size(); ++i) this->slots_[i].state.momentum_buffer = std::move(buffers[i]);
   }
 
  private:

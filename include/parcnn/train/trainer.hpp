@@ -26,6 +26,7 @@
 #include "parcnn/core/workspace.hpp"
 #include "parcnn/layers/log_softmax.hpp"
 #include "parcnn/layers/sequential.hpp"
+#include "parcnn/layers/softmax.hpp"
 #include "parcnn/parallel/run.hpp"
 #include "parcnn/parallel/strategy.hpp"
 #include "parcnn/parallel/executor.hpp"
@@ -42,8 +43,12 @@ struct TrainerOptions {
   // every step (the letter CNN's 297k parameters × 8 chunks at batch 64 read 9.5 MB in the reduction).
   std::size_t chunk_images = 16;
   // Each chunk forward and back on one worker when there are at least as many chunks as workers (see
-  // above); off, always the whole batch layer by layer under `strategy`. Same bits either way.
+  // above) and no layer couples the images of a batch (BatchNorm2d in training: Layer::couples_images);
+  // off, always the whole batch layer by layer under `strategy`. Same bits either way.
   bool by_chunks = true;
+  // The loss: NLL of log-probabilities (the model ends in LogSoftmax) or cross-entropy of raw scores
+  // (the model ends in neither LogSoftmax nor Softmax). The Trainer refuses a model that does not fit.
+  Loss loss = Loss::nll;
 };
 
 struct StepStats {
@@ -71,7 +76,7 @@ std::vector<std::size_t> predictions(TensorView<const T> scores) {
   return out;
 }
 
-// The model must end in LogSoftmax: the loss is the negative log-likelihood of its output.
+// The model's output must fit options.loss (see TrainerOptions).
 template <class T>
 class Trainer {
  public:
@@ -86,26 +91,34 @@ class Trainer {
       throw ConfigError("Trainer: the Parameters given belong to another model object (" +
                         std::to_string(params.size()) + " tensors; the model has " + std::to_string(shapes_.size()) +
                         "): pass Parameters(model) of the model being trained");
-    if (model.size() == 0 || dynamic_cast<const LogSoftmax<T>*>(&model[model.size() - 1]) == nullptr)
-      throw ConfigError("Trainer: the model must end in LogSoftmax (its loss is the negative log-likelihood of the "
-                        "model's output); its last layer is " +
-                        (model.size() == 0 ? std::string("none") : model[model.size() - 1].name()));
+    const Layer<T>* last = model.size() ? &model[model.size() - 1] : nullptr;
+    const bool log_probs = dynamic_cast<const LogSoftmax<T>*>(last) != nullptr;
+    const bool probs = dynamic_cast<const Softmax<T>*>(last) != nullptr;
+    const std::string last_name = last ? last->name() : std::string("none (the model is empty)");
+    if (options_.loss == Loss::nll && !log_probs)
+      throw ConfigError("Trainer: the NLL loss needs a model ending in LogSoftmax (log-probabilities); its last layer is " +
+                        last_name + ". For raw scores, pass TrainerOptions::loss = Loss::cross_entropy");
+    if (options_.loss == Loss::cross_entropy && (!last || log_probs || probs))
+      throw ConfigError("Trainer: the cross-entropy loss takes raw scores (logits); the model's last layer is " + last_name +
+                        (probs ? ": drop it, or end in LogSoftmax and use Loss::nll"
+                               : log_probs ? ": drop it, or use Loss::nll" : std::string()));
   }
 
   const TrainerOptions& options() const { return options_; }
 
   StepStats step(TensorView<const T> images, const std::vector<std::size_t>& labels) {
     const std::size_t workers = current_workers(), batch = images.rank() > 0 ? images.dim(0) : 0;
-    const bool by_chunks = options_.by_chunks && ceil_div(batch, options_.chunk_images) >= workers;
+    const bool by_chunks =
+        options_.by_chunks && !model_.couples_images() && ceil_div(batch, options_.chunk_images) >= workers;
     chunks_.plan(shapes_, batch, options_.chunk_images, /*zero=*/!by_chunks);  // by chunks: each clears its own
     StepStats stats;
     if (by_chunks) {
       stats = step_by_chunks(images, labels, workers);
     } else {
-      const TensorView<const T> log_probs = model_.forward_for_backward(images, options_.strategy, ws_);
-      grad_out_.resize(log_probs.shape());
-      stats = score(log_probs, labels, grad_out_.view());
-      model_.backward(images, log_probs, grad_out_.view(), TensorView<T>(), GradientSlice<T>{&chunks_, 0}, ws_);
+      const TensorView<const T> scores = model_.forward_for_backward(images, options_.strategy, ws_);
+      grad_out_.resize(scores.shape());
+      stats = score(scores, labels, grad_out_.view());
+      model_.backward(images, scores, grad_out_.view(), TensorView<T>(), GradientSlice<T>{&chunks_, 0}, ws_);
     }
     reduce_and_update(chunks_, params_, optimizer_);
     return stats;
@@ -123,7 +136,8 @@ class Trainer {
     log_probs_.resize(model_.output_shape(images.shape()));
     grad_out_.resize(log_probs_.shape());
     detail::check_targets("Trainer::step", TensorView<const T>(log_probs_.view()), labels, grad_out_.view());
-    nll_loss_grad(labels, grad_out_.view());  // depends on the labels alone: written before any chunk
+    const bool nll = options_.loss == Loss::nll;
+    if (nll) nll_loss_grad(labels, grad_out_.view());  // depends on the labels alone: written before any chunk
     if (solo_.size() < workers) {
       chunk_ws_.resize(workers);
       while (solo_.size() < workers) solo_.push_back(std::make_unique<Executor>(1));
@@ -142,7 +156,8 @@ class Trainer {
           const TensorView<const T> x = images.batch(r.begin, r.end);
           const TensorView<const T> y = model_.forward_for_backward(x, strategy::Serial{}, chunk_ws_[b]);
           std::copy(y.begin(), y.end(), log_probs_.data() + r.begin * classes);
-          const TensorView<const T> g = TensorView<const T>(grad_out_.view()).batch(r.begin, r.end);
+          const TensorView<T> g = grad_out_.view().batch(r.begin, r.end);
+          if (!nll) cross_entropy_grad(y, labels.data() + r.begin, labels.size(), g);
           model_.backward(x, y, g, TensorView<T>(), GradientSlice<T>{&chunks_, 0}.only(c), chunk_ws_[b]);
         }
       });
@@ -150,11 +165,12 @@ class Trainer {
     return score(log_probs_.view(), labels, TensorView<T>());
   }
 
-  static StepStats score(TensorView<const T> log_probs, const std::vector<std::size_t>& labels, TensorView<T> grad) {
+  // The loss of the model's output `scores` (and its gradient into `grad` unless empty) and accuracy.
+  StepStats score(TensorView<const T> scores, const std::vector<std::size_t>& labels, TensorView<T> grad) const {
     StepStats s;
-    s.loss = nll_loss(log_probs, labels, grad);
+    s.loss = options_.loss == Loss::nll ? nll_loss(scores, labels, grad) : cross_entropy_loss(scores, labels, grad);
     s.images = labels.size();
-    for (std::size_t n = 0; n < labels.size(); ++n) s.correct += argmax_row(log_probs, n) == labels[n];
+    for (std::size_t n = 0; n < labels.size(); ++n) s.correct += argmax_row(scores, n) == labels[n];
     return s;
   }
 
@@ -166,7 +182,7 @@ class Trainer {
   Workspace<T> ws_;
   GradientChunks<T> chunks_;
   Tensor<T> grad_out_;
-  Tensor<T> log_probs_;                                 // by chunks: the whole batch's model output
+  Tensor<T> log_probs_;                                 // by chunks: the whole batch's model output (scores)
   std::vector<Workspace<T>> chunk_ws_;                  // by chunks: one per block of chunks (per worker)
   std::vector<std::unique_ptr<Executor>> solo_;  // by chunks: a one-thread arena per block
 };
