@@ -107,7 +107,9 @@ TYPED_TEST(ActivationsTest, RunAsPostOpsWithTheBitsOfTheLayersApart) {
   for (const Function& f : functions()) {
     const std::unique_ptr<Layer<T>> act = make<T>(f);
     const kernels::PostOps ops{*act->as_post_op(maps.shape())};
-    for (const auto& [layer, x] : {std::pair<const Layer<T>*, const Tensor<T>*>{&conv, &maps}, {&fc, &rows}}) {
+    for (const auto& input : {std::pair<const Layer<T>*, const Tensor<T>*>{&conv, &maps}, {&fc, &rows}}) {
+      const Layer<T>* layer = input.first;
+      const Tensor<T>* x = input.second;
       SCOPED_TRACE(layer->name() + " + " + ops.str());
       const Tensor<T> expected = act->forward(layer->forward(*x, strategy::Serial{}), strategy::Serial{});
       for (const Strategy& s : all_strategies())

@@ -1,8 +1,8 @@
 // parcnn/kernels/batch_norm.hpp — batch normalisation over [N, C, H·W] maps: a channel's batch moments,
 // the per-channel affine map y = x·scale + shift, and the backward pass of one channel.
 //
-// Every sum runs over images, then positions, in order, in double: a channel's values do not depend on
-// how channels or images are cut.
+// A channel's sums are fixed by its shape alone (each map in vectors, the maps in order, in double): a
+// channel's values do not depend on how channels or images are cut.
 
 #include <cstddef>
 
@@ -13,17 +13,72 @@
 
 namespace parcnn::kernels::PARCNN_TARGET {
 
-// Mean and biased variance (two passes) of channel c of x [N, C, HW].
+namespace detail {
+// Σ f(x_i, y_i) over one map of n values: vector accumulators in T over whole vectors, their lanes then
+// added in order in double, the tail in double. A fixed order for a given n: the same bits wherever the
+// map falls.
+template <class T, class F>
+double map_sum(const T* x, const T* y, std::size_t n, F f) {
+  using V = typename Vec<T>::type;
+  constexpr std::size_t L = Vec<T>::lanes;
+  V acc = V{} , acc2 = V{};
+  std::size_t i = 0;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    acc += f(load(x + i), load(y + i));
+    acc2 += f(load(x + i + L), load(y + i + L));
+  }
+  for (; i + L <= n; i += L) acc += f(load(x + i), load(y + i));
+  acc += acc2;
+  double sum = 0;
+  for (std::size_t l = 0; l < L; ++l) sum += double(acc[l]);
+  for (; i < n; ++i) {
+    V a = V{}, b = V{};
+    a[0] = x[i], b[0] = y[i];
+    sum += double(f(a, b)[0]);
+  }
+  return sum;
+}
+
+template <class T>
+struct Value {  // x
+  typename Vec<T>::type operator()(typename Vec<T>::type x, typename Vec<T>::type) const { return x; }
+};
+template <class T>
+struct SquaredDeviation {  // (x − mean)²
+  typename Vec<T>::type mean;
+  typename Vec<T>::type operator()(typename Vec<T>::type x, typename Vec<T>::type) const { return (x - mean) * (x - mean); }
+};
+template <class T>
+struct GradientTimesNormalised {  // dy · (x − mean) · invstd
+  typename Vec<T>::type mean, invstd;
+  typename Vec<T>::type operator()(typename Vec<T>::type x, typename Vec<T>::type dy) const {
+    return dy * ((x - mean) * invstd);
+  }
+};
+template <class T>
+typename Vec<T>::type splat(T v) {
+  typename Vec<T>::type out = {};
+  return out + v;
+}
+}  // namespace detail
+
+// Mean and biased variance (two passes) of channel c of x [N, C, HW]: each map summed by map_sum, the
+// maps in order.
 template <class T>
 void batch_norm_moments(const T* x, std::size_t N, std::size_t C, std::size_t HW, std::size_t c, double& mean,
                         double& variance) {
   double sum = 0;
-  for (std::size_t n = 0; n < N; ++n)
-    for (const T* p = x + (n * C + c) * HW; p != x + (n * C + c + 1) * HW; ++p) sum += double(*p);
+  for (std::size_t n = 0; n < N; ++n) {
+    const T* p = x + (n * C + c) * HW;
+    sum += detail::map_sum(p, p, HW, detail::Value<T>{});
+  }
   mean = sum / double(N * HW);
+  const detail::SquaredDeviation<T> deviation{detail::splat(T(mean))};
   double squares = 0;
-  for (std::size_t n = 0; n < N; ++n)
-    for (const T* p = x + (n * C + c) * HW; p != x + (n * C + c + 1) * HW; ++p) squares += (double(*p) - mean) * (double(*p) - mean);
+  for (std::size_t n = 0; n < N; ++n) {
+    const T* p = x + (n * C + c) * HW;
+    squares += detail::map_sum(p, p, HW, deviation);
+  }
   variance = squares / double(N * HW);
 }
 
@@ -39,35 +94,32 @@ void batch_norm_apply(const T* x, std::size_t C, std::size_t HW, Range images, R
     }
 }
 
-// Σ(dy·x̂) and Σdy of channel c over images `images`, x̂ = (x − mean)·invstd: the gradients of the
-// channel's weight and bias from those images (and, over the whole batch, what dx needs).
+// Σ(dy·x̂) and Σdy of channel c over images `images`, x̂ = (x − mean)·invstd (each map by map_sum, the
+// maps in order): the gradients of the channel's weight and bias from those images.
 template <class T>
 void batch_norm_sums(const T* x, const T* dy, std::size_t C, std::size_t HW, std::size_t c, Range images, double mean,
                      double invstd, double& sum_dy_xhat, double& sum_dy) {
+  const detail::GradientTimesNormalised<T> term{detail::splat(T(mean)), detail::splat(T(invstd))};
   sum_dy_xhat = 0, sum_dy = 0;
   for (std::size_t n = images.begin; n < images.end; ++n) {
     const std::size_t at = (n * C + c) * HW;
-    for (std::size_t i = 0; i < HW; ++i) {
-      sum_dy_xhat += double(dy[at + i]) * ((double(x[at + i]) - mean) * invstd);
-      sum_dy += double(dy[at + i]);
-    }
+    sum_dy_xhat += detail::map_sum(x + at, dy + at, HW, term);
+    sum_dy += detail::map_sum(dy + at, dy + at, HW, detail::Value<T>{});
   }
 }
 
-// Channel c's input gradient over all N images. With batch statistics (`batch`): dx = γ·invstd/M ·
-// (M·dy − Σdy − x̂·Σ(dy·x̂)), M = N·HW, the sums over the whole batch (batch_norm_sums); with fixed
-// statistics dx = γ·invstd·dy and the sums are unused.
+// Channel c's input gradient over all N images. With batch statistics (`batch`): dx = γ·invstd ·
+// (dy − (Σdy + x̂·Σ(dy·x̂)) / M), M = N·HW, the sums over the whole batch; with fixed statistics
+// dx = γ·invstd·dy and the sums are unused.
 template <class T>
 void batch_norm_input_gradient(const T* x, const T* dy, std::size_t N, std::size_t C, std::size_t HW, std::size_t c,
                                double mean, double invstd, double gamma, bool batch, double sum_dy_xhat, double sum_dy,
                                T* dx) {
-  const double M = double(N * HW), k = gamma * invstd;
+  const double M = double(N * HW);
+  const T k = T(gamma * invstd), m = T(mean), s = T(invstd), a = T(batch ? sum_dy / M : 0), b = T(batch ? sum_dy_xhat / M : 0);
   for (std::size_t n = 0; n < N; ++n) {
     const std::size_t at = (n * C + c) * HW;
-    for (std::size_t i = 0; i < HW; ++i) {
-      const double g = double(dy[at + i]);
-      dx[at + i] = batch ? T(k / M * (M * g - sum_dy - (double(x[at + i]) - mean) * invstd * sum_dy_xhat)) : T(k * g);
-    }
+    for (std::size_t i = 0; i < HW; ++i) dx[at + i] = k * (dy[at + i] - (a + (x[at + i] - m) * s * b));
   }
 }
 

@@ -52,7 +52,8 @@ class AveragePool : public Layer<T> {
   virtual void check_input(const Shape& in) const = 0;
 
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>&) const override {
-    const auto [rows, cols] = windows(in.shape());
+    const auto w = windows(in.shape());
+    const kernels::PoolWindows &rows = w.first, &cols = w.second;
     const Workload work = workload(in.shape());
     const std::size_t in_image = in.size() / in.dim(0), out_image = out.size() / out.dim(0);
     run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
@@ -64,7 +65,8 @@ class AveragePool : public Layer<T> {
   void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
                     GradientSlice<T>, Workspace<T>&) const override {
     if (grad_in.empty()) return;
-    const auto [rows, cols] = windows(in.shape());
+    const auto w = windows(in.shape());
+    const kernels::PoolWindows &rows = w.first, &cols = w.second;
     const std::size_t in_image = in.size() / in.dim(0), out_image = grad_out.size() / grad_out.dim(0);
     run_blocks(IndexSpace{in.dim(0)}, Cut{}, [&](const Block& blk, std::size_t) {
       for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
