@@ -28,12 +28,12 @@ class LetterCNN(nn.Module):
         return F.log_softmax(self.fc3(x), dim=1)
 
 
-def save_safetensors(state, path):
-    """Writes a state dict as F32 safetensors."""
+def save_safetensors(state, path, dtype="F32"):
+    """Writes a state dict as safetensors of dtype F32 or F64."""
     header, blobs, offset = {}, [], 0
     for name, t in state.items():
-        data = t.detach().contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        data = t.detach().contiguous().numpy().astype("<f4" if dtype == "F32" else "<f8").tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     text = json.dumps(header).encode()

@@ -2,7 +2,7 @@
 //
 // Layout (each folder one layer of the design, each header one concept; a folder includes only those
 // above it here, .ci/check-includes):
-//   core/      Shape, Tensor<T>, TensorView<T>, Workspace<T>, GradientChunks<T>, random fills,
+//   core/      Shape, Tensor<T>, TensorView<T>, Workspace<T>, GradientChunks<T>, predictions, random fills,
 //              comparisons, Eigen maps
 //   kernels/   plain functions over memory: im2col, GEMM, conv, pooling, GELU, ReLU, activations,
 //              linear, (log-)softmax, each with a plain-loop reference; post-ops (what a layer runs on its
@@ -30,6 +30,7 @@
 #include "parcnn/core/eigen_map.hpp"
 #include "parcnn/core/error.hpp"
 #include "parcnn/core/gradient_chunks.hpp"
+#include "parcnn/core/predictions.hpp"
 #include "parcnn/core/random.hpp"
 #include "parcnn/core/range.hpp"
 #include "parcnn/core/shape.hpp"
@@ -72,6 +73,7 @@
 #include "parcnn/layers/maxpool2d.hpp"
 #include "parcnn/layers/relu.hpp"
 #include "parcnn/layers/residual.hpp"
+#include "parcnn/layers/rowwise.hpp"
 #include "parcnn/layers/sequential.hpp"
 #include "parcnn/layers/softmax.hpp"
 #include "parcnn/layers/tune.hpp"

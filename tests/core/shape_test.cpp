@@ -22,6 +22,16 @@ TEST(ShapeTest, RankSizesAndText) {
 TEST(ShapeTest, RejectsRanksOutsideOneToFour) {
   EXPECT_THROW((Shape{1, 2, 3, 4, 5}), ShapeError);
   EXPECT_THROW(Shape(std::initializer_list<std::size_t>{}), ShapeError);
+  EXPECT_THROW(Shape(std::vector<std::size_t>(5, 1)), ShapeError);
+  EXPECT_THROW(Shape(std::vector<std::size_t>{}), ShapeError);
+}
+
+// Sizes known only at run time give the same shape as the braced list.
+TEST(ShapeTest, FromARuntimeListOfSizes) {
+  std::vector<std::size_t> sizes{7, 3};
+  sizes.push_back(28);
+  EXPECT_EQ(Shape(sizes), (Shape{7, 3, 28}));
+  EXPECT_EQ(Shape(sizes).numel(), 588u);
 }
 
 // Sizes whose element count does not fit (2^32 × 2^32 wrapped to 0 and made a tensor of no memory):

@@ -9,8 +9,7 @@ tests/interop/layer_fixtures.safetensors is this script's output, kept in the re
 parity test runs without PyTorch; the interop/pytorch_layers test writes a fresh one and checks it too.
 Names: "<case>.x", ".y", ".dy", ".dx", ".param.<name>", ".grad.<name>", ".buffer.<name>" (after the pass).
 """
-import json
-import struct
+import os
 import sys
 
 try:
@@ -85,14 +84,8 @@ for name, (module, shape, training) in CASES.items():
         if not b_name.endswith("num_batches_tracked"):
             out[f"{name}.buffer.{b_name}"] = b.detach().clone()
 
-header, blobs, offset = {}, [], 0
-for name, t in out.items():
-    data = t.detach().contiguous().numpy().astype("<f8").tobytes()
-    header[name] = {"dtype": "F64", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-    blobs.append(data)
-    offset += len(data)
-text = json.dumps(header).encode()
-text += b" " * ((8 - len(text) % 8) % 8)
-with open(sys.argv[1], "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from torch_letter_cnn import save_safetensors  # noqa: E402
+
+save_safetensors(out, sys.argv[1], dtype="F64")
 print(f"{len(CASES)} cases, {len(out)} tensors -> {sys.argv[1]}")

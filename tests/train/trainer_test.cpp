@@ -187,12 +187,5 @@ TEST(TrainerTest, CrossEntropyOnLogitsTrainsAsNllOnLogSoftmax) {
     }
 }
 
-// predictions() takes scores [N, C]; any other rank was read as nonsense.
-TEST(TrainerTest, PredictionsCheckTheirShape) {
-  EXPECT_EQ(predictions<float>(Tensor<float>(Shape{2, 3})), (std::vector<std::size_t>{0, 0}));
-  expect_throw_with([] { predictions<float>(Tensor<float>(Shape{6})); }, {"predictions", "[N, C]", "got [6]"});
-  expect_throw_with([] { predictions<float>(Tensor<float>(Shape{1, 2, 3, 4})); }, {"got [1, 2, 3, 4]"});
-}
-
 }  // namespace
 }  // namespace parcnn::test

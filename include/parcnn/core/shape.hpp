@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "parcnn/core/error.hpp"
 
@@ -28,19 +29,25 @@ class Shape {
 
   // Shape{N, C, H, W}, Shape{N, F}, ... Throws ShapeError for a rank outside 1..4 and for more than
   // max_numel elements.
-  Shape(std::initializer_list<std::size_t> dims) {
-    if (dims.size() == 0 || dims.size() > max_rank)
-      throw ShapeError("Shape: rank must be 1 to 4, got " + std::to_string(dims.size()));
-    rank_ = dims.size();
-    std::size_t i = 0;
-    for (std::size_t d : dims) dims_[i++] = d;
-    numel();
-  }
+  Shape(std::initializer_list<std::size_t> dims) : Shape(dims.begin(), dims.end()) {}
+
+  // The same from sizes known at run time (a file's, say).
+  explicit Shape(const std::vector<std::size_t>& dims) : Shape(dims.data(), dims.data() + dims.size()) {}
 
   std::size_t rank() const { return rank_; }
   std::size_t operator[](std::size_t i) const { return dims_[i]; }
   std::size_t& operator[](std::size_t i) { return dims_[i]; }
 
+ private:
+  Shape(const std::size_t* first, const std::size_t* last) {
+    const std::size_t rank = std::size_t(last - first);
+    if (rank == 0 || rank > max_rank) throw ShapeError("Shape: rank must be 1 to 4, got " + std::to_string(rank));
+    rank_ = rank;
+    for (std::size_t i = 0; i < rank; ++i) dims_[i] = first[i];
+    numel();
+  }
+
+ public:
   // Number of elements; 1 for the empty (rank 0) shape of a default-constructed tensor is avoided by
   // returning 0 there, so that an empty tensor holds nothing.
   // Throws ShapeError when the count exceeds max_numel (a dimension set through operator[]).

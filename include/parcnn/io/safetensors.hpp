@@ -149,19 +149,8 @@ class SafetensorsReader {
     return t;
   }
 
-  // The parcnn shape of an entry: its own, or [1] for a scalar (rank 0). Rank above 4 unchecked here.
-  static Shape shape_of(const SafetensorsEntry& e) {
-    Shape s;
-    if (e.shape.empty()) return Shape{1};
-    std::vector<std::size_t> dims = e.shape;
-    switch (dims.size()) {
-      case 1: return Shape{dims[0]};
-      case 2: return Shape{dims[0], dims[1]};
-      case 3: return Shape{dims[0], dims[1], dims[2]};
-      case 4: return Shape{dims[0], dims[1], dims[2], dims[3]};
-      default: return s;
-    }
-  }
+  // The parcnn shape of an entry (of rank 4 at most): its own, or [1] for a scalar (rank 0).
+  static Shape shape_of(const SafetensorsEntry& e) { return e.shape.empty() ? Shape{1} : Shape(e.shape); }
 
  private:
   void parse(const std::string& text, std::uint64_t data_size) {

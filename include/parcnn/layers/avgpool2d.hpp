@@ -91,12 +91,7 @@ class AvgPool2d final : public detail::AveragePool<T> {
                      PoolRounding rounding = PoolRounding::floor, bool count_include_pad = true)
       : kernel_(kernel), stride_(stride.value_or(kernel)), padding_(padding), rounding_(rounding),
         count_pad_(count_include_pad) {
-    if (kernel_.h == 0 || kernel_.w == 0) throw ConfigError(name() + ": kernel size must be at least 1");
-    if (stride_.h == 0 || stride_.w == 0) throw ConfigError(name() + ": stride must be at least 1");
-    for (std::size_t extent : {kernel_.h, kernel_.w, stride_.h, stride_.w})
-      if (extent > Shape::max_numel) throw ConfigError(name() + ": kernel and stride must be at most 2^60");
-    if (padding_.h > kernel_.h / 2 || padding_.w > kernel_.w / 2)
-      throw ConfigError(name() + ": padding may be at most half the kernel size");
+    detail::check_pool(name(), kernel_, stride_, padding_);
   }
 
   std::string name() const override {
@@ -124,10 +119,7 @@ class AvgPool2d final : public detail::AveragePool<T> {
 
  private:
   kernels::PoolWindows dimension(std::size_t in, std::size_t k, std::size_t s, std::size_t p) const {
-    const std::size_t span = in + 2 * p - k;
-    std::size_t out = (rounding_ == PoolRounding::ceil ? (span + s - 1) / s : span / s) + 1;
-    if (rounding_ == PoolRounding::ceil && (out - 1) * s >= in + p) --out;  // last window would start in the right padding
-    return {in, out, k, s, p, count_pad_, false};
+    return {in, detail::pool_out_size(in, k, s, p, rounding_), k, s, p, count_pad_, false};
   }
 
   Size2d kernel_, stride_, padding_;

@@ -23,18 +23,35 @@ namespace parcnn {
 
 enum class PoolRounding { floor, ceil };
 
+namespace detail {
+// ConfigError (naming the layer) unless a pool's kernel and stride are 1 to 2^60 and its padding at
+// most half the kernel.
+inline void check_pool(const std::string& name, Size2d kernel, Size2d stride, Size2d padding) {
+  if (kernel.h == 0 || kernel.w == 0) throw ConfigError(name + ": kernel size must be at least 1");
+  if (stride.h == 0 || stride.w == 0) throw ConfigError(name + ": stride must be at least 1");
+  for (std::size_t extent : {kernel.h, kernel.w, stride.h, stride.w})
+    if (extent > Shape::max_numel) throw ConfigError(name + ": kernel and stride must be at most 2^60");
+  if (padding.h > kernel.h / 2 || padding.w > kernel.w / 2)
+    throw ConfigError(name + ": padding may be at most half the kernel size");
+}
+
+// A pool's outputs along a dimension of `in` inputs, as PyTorch counts them: floor((in + 2p − k) / s) + 1,
+// or ceil in ceil mode, where the last window must still start inside the input or its left padding.
+inline std::size_t pool_out_size(std::size_t in, std::size_t k, std::size_t s, std::size_t p, PoolRounding rounding) {
+  const std::size_t span = in + 2 * p - k;
+  std::size_t out = (rounding == PoolRounding::ceil ? (span + s - 1) / s : span / s) + 1;
+  if (rounding == PoolRounding::ceil && (out - 1) * s >= in + p) --out;
+  return out;
+}
+}  // namespace detail
+
 template <class T>
 class MaxPool2d final : public Layer<T> {
  public:
   explicit MaxPool2d(Size2d kernel, std::optional<Size2d> stride = std::nullopt, Size2d padding = 0,
                      PoolRounding rounding = PoolRounding::floor)
       : kernel_(kernel), stride_(stride.value_or(kernel)), padding_(padding), rounding_(rounding) {
-    if (kernel_.h == 0 || kernel_.w == 0) throw ConfigError(name() + ": kernel size must be at least 1");
-    if (stride_.h == 0 || stride_.w == 0) throw ConfigError(name() + ": stride must be at least 1");
-    for (std::size_t extent : {kernel_.h, kernel_.w, stride_.h, stride_.w})
-      if (extent > Shape::max_numel) throw ConfigError(name() + ": kernel and stride must be at most 2^60");
-    if (padding_.h > kernel_.h / 2 || padding_.w > kernel_.w / 2)
-      throw ConfigError(name() + ": padding may be at most half the kernel size");
+    detail::check_pool(name(), kernel_, stride_, padding_);
   }
 
   std::string name() const override {
@@ -88,8 +105,8 @@ class MaxPool2d final : public Layer<T> {
     g.stride_w = stride_.w;
     g.pad_h = padding_.h;
     g.pad_w = padding_.w;
-    g.out_h = out_size(g.in_h, kernel_.h, stride_.h, padding_.h);
-    g.out_w = out_size(g.in_w, kernel_.w, stride_.w, padding_.w);
+    g.out_h = detail::pool_out_size(g.in_h, kernel_.h, stride_.h, padding_.h, rounding_);
+    g.out_w = detail::pool_out_size(g.in_w, kernel_.w, stride_.w, padding_.w, rounding_);
     return g;
   }
 
@@ -140,13 +157,6 @@ class MaxPool2d final : public Layer<T> {
   }
 
  private:
-  std::size_t out_size(std::size_t in, std::size_t k, std::size_t s, std::size_t p) const {
-    const std::size_t span = in + 2 * p - k;
-    std::size_t out = (rounding_ == PoolRounding::ceil ? (span + s - 1) / s : span / s) + 1;
-    if (rounding_ == PoolRounding::ceil && (out - 1) * s >= in + p) --out;  // last window would start in the right padding
-    return out;
-  }
-
   Size2d kernel_, stride_, padding_;
   PoolRounding rounding_;
 };

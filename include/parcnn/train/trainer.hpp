@@ -23,6 +23,7 @@
 
 
 #include "parcnn/core/gradient_chunks.hpp"
+#include "parcnn/core/predictions.hpp"
 #include "parcnn/core/workspace.hpp"
 #include "parcnn/layers/log_softmax.hpp"
 #include "parcnn/layers/sequential.hpp"
@@ -56,25 +57,6 @@ struct StepStats {
   std::size_t correct = 0;  // images whose highest score is their label
   std::size_t images = 0;
 };
-
-// The index of the highest score in row n of [N, C] (the first on ties).
-template <class T>
-std::size_t argmax_row(TensorView<const T> scores, std::size_t n) {
-  std::size_t best = 0;
-  for (std::size_t c = 1; c < scores.dim(1); ++c)
-    if (scores(n, c) > scores(n, best)) best = c;
-  return best;
-}
-
-// argmax_row for every row of scores [N, C] (C >= 1): the predicted class of each image.
-template <class T>
-std::vector<std::size_t> predictions(TensorView<const T> scores) {
-  if (scores.rank() != 2 || scores.dim(1) == 0)
-    throw ShapeError("predictions: expected scores [N, C] with C >= 1, got " + scores.shape().str());
-  std::vector<std::size_t> out(scores.dim(0));
-  for (std::size_t n = 0; n < scores.dim(0); ++n) out[n] = argmax_row(scores, n);
-  return out;
-}
 
 // The model's output must fit options.loss (see TrainerOptions).
 template <class T>
