@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
         parcnn::io::load_idx_dataset(examples::data_file(data, "t10k-images-idx3-ubyte"), labels_path);
     test.check_labels(classes, labels_path);
     test.truncate(limit);
-    std::map<std::string, std::string> metadata;
-    parcnn::io::read_safetensors<float>(weights, &metadata);  // checks the file; its metadata names the model
+    std::map<std::string, std::string> metadata = parcnn::io::read_safetensors_metadata(weights);
     const std::string kind = metadata.count("model") ? metadata["model"] : "letter_cnn";
     if (kind != "letter_cnn" && kind != "small_resnet")
       throw std::runtime_error(weights + ": a model of kind '" + kind + "', not letter_cnn or small_resnet");

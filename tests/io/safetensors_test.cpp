@@ -139,6 +139,7 @@ TEST(SafetensorsTest, ReadsAnyFilesTensorsConvertingEachDtype) {
   const std::map<std::string, Tensor<double>> t = io::read_safetensors<double>(p, &metadata);
   ASSERT_EQ(t.size(), 6u);
   EXPECT_EQ(metadata.at("format"), "pt");
+  EXPECT_EQ(io::read_safetensors_metadata(p), metadata);
   EXPECT_EQ(t.at("half").shape(), Shape{4});
   EXPECT_EQ(t.at("half").data()[0], 1.0);
   EXPECT_EQ(t.at("half").data()[1], -2.0);

@@ -288,6 +288,11 @@ std::map<std::string, Tensor<T>> read_safetensors(const std::string& path,
   return out;
 }
 
+// A safetensors file's string metadata, from its header alone (checked as read_safetensors checks it).
+inline std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
+  return detail::SafetensorsReader(path).metadata();
+}
+
 // How load_safetensors matches a file to a model.
 struct LoadOptions {
   // Every model tensor must be in the file and every file tensor in the model (as PyTorch's strict
