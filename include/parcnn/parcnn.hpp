@@ -65,6 +65,7 @@
 #include "parcnn/layers/dropout.hpp"
 #include "parcnn/layers/elementwise.hpp"
 #include "parcnn/layers/flatten.hpp"
+#include "parcnn/layers/fold_batch_norm.hpp"
 #include "parcnn/layers/gelu.hpp"
 #include "parcnn/layers/init.hpp"
 #include "parcnn/layers/layer.hpp"

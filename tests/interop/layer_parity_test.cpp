@@ -56,6 +56,20 @@ std::vector<Case> cases() {
          return std::make_unique<Residual<double>>(residual_body(3, 4, 2), shortcut);
        },
        true, [](const std::string& n) { return n.rfind("shortcut.", 0) == 0 ? n : "body." + n; }},
+      {"conv_grouped", [] { return std::make_unique<Conv2d<double>>(6, 4, 3, Conv2dOptions().padding(1).groups(2)); },
+       false},
+      {"conv_depthwise",
+       [] { return std::make_unique<Conv2d<double>>(4, 8, 3, Conv2dOptions().stride(2).padding(1).groups(4).bias(false)); },
+       false},
+      {"conv_dilated",
+       [] {
+         return std::make_unique<Conv2d<double>>(3, 5, Size2d{3, 2},
+                                                 Conv2dOptions().stride({1, 2}).padding({2, 1}).dilation({2, 3}));
+       },
+       false},
+      {"conv_grouped_dilated",
+       [] { return std::make_unique<Conv2d<double>>(4, 6, 3, Conv2dOptions().padding(2).dilation(2).groups(2)); },
+       false},
   };
 }
 

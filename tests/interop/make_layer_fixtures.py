@@ -63,6 +63,10 @@ CASES = {
     "batch_norm_train": (randomise_batch_norm(nn.BatchNorm2d(3)), (4, 3, 5, 4), True),
     "batch_norm_eval": (randomise_batch_norm(nn.BatchNorm2d(3)), (4, 3, 5, 4), False),
     "residual_train": (randomise_batch_norm(Residual(3, 4, 2)), (3, 3, 6, 5), True),
+    "conv_grouped": (nn.Conv2d(6, 4, 3, 1, 1, groups=2), (3, 6, 7, 6), False),
+    "conv_depthwise": (nn.Conv2d(4, 8, 3, 2, 1, groups=4, bias=False), (2, 4, 9, 8), False),
+    "conv_dilated": (nn.Conv2d(3, 5, (3, 2), (1, 2), (2, 1), dilation=(2, 3)), (2, 3, 9, 10), False),
+    "conv_grouped_dilated": (nn.Conv2d(4, 6, 3, 1, 2, dilation=2, groups=2), (2, 4, 8, 7), False),
 }
 
 out = {}

@@ -10,13 +10,20 @@ namespace parcnn::test {
 namespace {
 
 kernels::Conv2dGeometry geometry(std::size_t c, std::size_t h, std::size_t w, std::size_t kh, std::size_t kw,
-                                 std::size_t s, std::size_t p) {
+                                 std::size_t s, std::size_t p, std::size_t dh = 1, std::size_t dw = 1) {
   kernels::Conv2dGeometry g;
   g.in_c = c, g.in_h = h, g.in_w = w, g.k_h = kh, g.k_w = kw, g.stride_h = g.stride_w = s, g.pad_h = g.pad_w = p;
-  g.out_h = (h + 2 * p - kh) / s + 1;
-  g.out_w = (w + 2 * p - kw) / s + 1;
+  g.dil_h = dh, g.dil_w = dw;
+  g.out_h = (h + 2 * p - dh * (kh - 1) - 1) / s + 1;
+  g.out_w = (w + 2 * p - dw * (kw - 1) - 1) / s + 1;
   return g;
 }
+
+// Dilated: square and not, with and without padding and stride, rows of 16 values or fewer (where
+// undilated ones take the short-row paths).
+const kernels::Conv2dGeometry dilated[] = {
+    geometry(2, 9, 9, 3, 3, 1, 0, 2, 2), geometry(3, 10, 12, 3, 2, 1, 2, 2, 3), geometry(2, 11, 13, 3, 3, 2, 1, 3, 1),
+    geometry(1, 7, 16, 2, 4, 1, 3, 1, 2)};
 
 // Rows of 1 to 38 elements: the row copy's whole vectors and its masked tail, in float and double;
 // short rows built a vector at a time, blocks of more than 64 vectors (148 × 7 outputs) row by row.
@@ -28,7 +35,8 @@ void check_against_patch_extraction() {
                         // Short rows at stride 1 (whole vectors permuted from the input): conv2 and conv3
                         // of the letter CNN on fewer channels, rows of 2 to 16 values, a 2 × 4 kernel.
                         geometry(3, 13, 13, 3, 3, 1, 0), geometry(2, 5, 5, 3, 3, 1, 0), geometry(2, 11, 18, 2, 4, 1, 0),
-                        geometry(1, 150, 9, 3, 3, 1, 0)}) {
+                        geometry(1, 150, 9, 3, 3, 1, 0), dilated[0], dilated[1], dilated[2],
+                        dilated[3]}) {
     const Tensor<T> x = random_tensor<T>(Shape{g.in_c, g.in_h, g.in_w}, 1);
     for (const auto& [rows, cols] : {std::pair{Range{0, g.out_h}, Range{0, g.out_w}},
                                      std::pair{Range{1, g.out_h}, Range{0, 1}},
@@ -44,7 +52,8 @@ void check_against_patch_extraction() {
           for (std::size_t kx = 0; kx < g.k_w; ++kx)
             for (std::size_t oh = rows.begin; oh < rows.end; ++oh)
               for (std::size_t ow = cols.begin; ow < cols.end; ++ow) {
-                const long ih = long(oh * g.stride_h + ky) - long(g.pad_h), iw = long(ow * g.stride_w + kx) - long(g.pad_w);
+                const long ih = long(oh * g.stride_h + ky * g.dil_h) - long(g.pad_h);
+                const long iw = long(ow * g.stride_w + kx * g.dil_w) - long(g.pad_w);
                 const bool inside = ih >= 0 && iw >= 0 && ih < long(g.in_h) && iw < long(g.in_w);
                 const T expected = inside ? x(ci, std::size_t(ih), std::size_t(iw)) : T(0);
                 const std::size_t k = (ci * g.k_h + ky) * g.k_w + kx, p = (oh - rows.begin) * cols.size() + ow - cols.begin;
@@ -74,12 +83,13 @@ TEST(Im2colTest, ShortRowsGoAWholeVectorAtATimeWhereTheirInputsSpanTwoVectors) {
 }
 
 // col2im against its definition, entry by entry with bounds checks, in the same order (k, then
-// position): the same bits, for strides 1 to 3 and paddings 0 to 2.
+// position): the same bits, for strides 1 to 3, paddings 0 to 3 and dilations 1 to 3.
 template <class T>
 void check_col2im_against_scatter() {
   for (const auto& g : {geometry(1, 5, 5, 3, 3, 1, 0), geometry(3, 7, 9, 3, 3, 2, 1), geometry(2, 6, 5, 2, 3, 1, 2),
                         geometry(5, 4, 4, 1, 1, 1, 0), geometry(2, 9, 9, 5, 5, 3, 2), geometry(2, 5, 40, 3, 3, 1, 1),
-                        geometry(4, 13, 13, 3, 3, 1, 0), geometry(2, 11, 18, 2, 4, 1, 0)}) {
+                        geometry(4, 13, 13, 3, 3, 1, 0), geometry(2, 11, 18, 2, 4, 1, 0), dilated[0],
+                        dilated[1], dilated[2], dilated[3]}) {
     const std::size_t P = g.out_h * g.out_w, ld = P + 5;
     const Tensor<T> cols = random_tensor<T>(Shape{g.patch(), ld}, 3);
     std::vector<T> expected(g.in_image(), T(0)), actual(g.in_image(), T(-7));
@@ -88,7 +98,8 @@ void check_col2im_against_scatter() {
         for (std::size_t kx = 0; kx < g.k_w; ++kx)
           for (std::size_t oh = 0; oh < g.out_h; ++oh)
             for (std::size_t ow = 0; ow < g.out_w; ++ow) {
-              const long ih = long(oh * g.stride_h + ky) - long(g.pad_h), iw = long(ow * g.stride_w + kx) - long(g.pad_w);
+              const long ih = long(oh * g.stride_h + ky * g.dil_h) - long(g.pad_h);
+              const long iw = long(ow * g.stride_w + kx * g.dil_w) - long(g.pad_w);
               if (ih < 0 || iw < 0 || ih >= long(g.in_h) || iw >= long(g.in_w)) continue;
               const std::size_t k = (ci * g.k_h + ky) * g.k_w + kx;
               expected[(ci * g.in_h + std::size_t(ih)) * g.in_w + std::size_t(iw)] += cols.data()[k * ld + oh * g.out_w + ow];

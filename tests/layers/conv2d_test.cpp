@@ -402,5 +402,148 @@ TEST(Conv2dBackwardTest, GradientsMatchFiniteDifferences) {
   }
 }
 
+// --- groups and dilation ---
+
+struct GroupedCase {
+  std::size_t batch, in_c, out_c, h, w;
+  Size2d kernel, stride, padding, dilation;
+  std::size_t groups;
+  bool bias;
+};
+
+// Two and three groups, depthwise (groups = in_c, one and two outputs per channel), dilation square
+// and rectangular, with stride and padding, and both at once; batch 1 and 7, odd sizes.
+const std::vector<GroupedCase>& grouped_cases() {
+  static const std::vector<GroupedCase> cases{
+      {7, 4, 6, 9, 11, 3, 1, 1, 1, 2, true},   {1, 6, 9, 8, 7, 3, 2, 1, 1, 3, false},
+      {7, 5, 10, 6, 6, 3, 1, 1, 1, 5, true},   {2, 16, 16, 5, 5, 3, 1, 1, 1, 16, true},
+      {3, 3, 5, 9, 9, 3, 1, 2, 2, 1, true},    {1, 2, 3, 8, 10, {2, 3}, {1, 2}, {1, 0}, {2, 3}, 1, true},
+      {7, 4, 8, 10, 9, 3, 1, 0, 2, 4, true},   {2, 4, 4, 7, 7, 3, 1, 3, 3, 2, false},
+      {2, 1, 4, 12, 12, 3, 1, 0, 2, 1, true},  // a patch the direct kernel would take were it not dilated
+  };
+  return cases;
+}
+
+Conv2dOptions options_of(const GroupedCase& c) {
+  return Conv2dOptions().stride(c.stride).padding(c.padding).dilation(c.dilation).groups(c.groups).bias(c.bias);
+}
+
+template <class T>
+Conv2d<T> random_conv(const GroupedCase& c, std::uint64_t seed) {
+  Conv2d<T> conv(c.in_c, c.out_c, c.kernel, options_of(c));
+  fill_uniform<T>(conv.weight(), -0.5, 0.5, seed);
+  if (c.bias) fill_uniform<T>(conv.bias(), -0.5, 0.5, seed + 1);
+  return conv;
+}
+
+TYPED_TEST(Conv2dTest, GroupedAndDilatedMatchTheReferenceWithPyTorchsSizes) {
+  using T = TypeParam;
+  std::uint64_t seed = 500;
+  for (const GroupedCase& c : grouped_cases()) {
+    const Conv2d<T> conv = random_conv<T>(c, seed++);
+    const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
+    SCOPED_TRACE(conv.name() + " on " + x.shape().str());
+    EXPECT_EQ(conv.weight().shape(), (Shape{c.out_c, c.in_c / c.groups, c.kernel.h, c.kernel.w}));
+    // PyTorch: (H + 2·pad − dilation·(k − 1) − 1) / stride + 1
+    const std::size_t oh = (c.h + 2 * c.padding.h - c.dilation.h * (c.kernel.h - 1) - 1) / c.stride.h + 1;
+    const std::size_t ow = (c.w + 2 * c.padding.w - c.dilation.w * (c.kernel.w - 1) - 1) / c.stride.w + 1;
+    const Tensor<T> y = conv.forward(x, strategy::Serial{});
+    EXPECT_EQ(y.shape(), (Shape{c.batch, c.out_c, oh, ow}));
+    EXPECT_TRUE(near<T>(y, reference(conv, x), tolerance<T>()));
+  }
+}
+
+// The reference itself, on one case small enough to add up by hand: two groups of one channel each,
+// dilation 2, so output (0, 0) of group j reads input channel j at rows and columns 0 and 2.
+TEST(Conv2dGroupedReferenceTest, ReadsOnlyItsGroupsChannelsAtTheDilatedTaps) {
+  Conv2d<double> conv(2, 2, 2, Conv2dOptions().dilation(2).groups(2).bias(false));
+  Tensor<double> x(Shape{1, 2, 3, 3});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = double(i);  // channel 1 = channel 0 + 9
+  std::fill_n(conv.weight().data(), 8, 1.0);
+  const Tensor<double> y = conv.forward(x, strategy::Serial{});
+  ASSERT_EQ(y.shape(), (Shape{1, 2, 1, 1}));
+  EXPECT_EQ(y(0, 0, 0, 0), 0.0 + 2 + 6 + 8);
+  EXPECT_EQ(y(0, 1, 0, 0), 9.0 + 11 + 15 + 17);
+  EXPECT_EQ(reference(conv, x)(0, 1, 0, 0), 9.0 + 11 + 15 + 17);
+}
+
+TYPED_TEST(Conv2dTest, GroupedAndDilatedEveryStrategyMatchesSequential) {
+  using T = TypeParam;
+  std::uint64_t seed = 600;
+  for (const GroupedCase& c : grouped_cases()) {
+    const Conv2d<T> conv = random_conv<T>(c, seed++);
+    const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
+    SCOPED_TRACE(conv.name() + " on " + x.shape().str());
+    expect_strategies_match_sequential<T>(conv, x);
+  }
+}
+
+TYPED_TEST(Conv2dTest, GroupedAndDilatedFusedPostOpsHaveTheBitsOfTheLayersApart) {
+  using T = TypeParam;
+  std::uint64_t seed = 700;
+  for (const GroupedCase& c : grouped_cases()) {
+    const Conv2d<T> conv = random_conv<T>(c, seed++);
+    const Tensor<T> x = random_tensor<T>(Shape{c.batch, c.in_c, c.h, c.w}, seed++);
+    const Shape conv_out = conv.output_shape(x.shape());
+    for (const kernels::PostOps& e : post_op_lists()) {
+      if (e.pools() && (conv_out[2] < 2 || conv_out[3] < 2)) continue;
+      // Training takes no post-ops of a grouped or dilated convolution: its pool runs apart.
+      EXPECT_FALSE(conv.accepts(x.shape(), e, Pass::for_backward));
+      const Tensor<T> expected = layers_apart(conv, e, x);
+      for (const Strategy& s : all_strategies()) {
+        SCOPED_TRACE(conv.name() + " + " + e.str() + " on " + x.shape().str() + ", " + s.name());
+        Tensor<T> y(expected.shape());
+        Workspace<T> ws;
+        Executor(2).run([&] { conv.forward_fused(x, y.view(), e, s, ws); });
+        EXPECT_TRUE(bitwise<T>(y, expected));
+      }
+    }
+  }
+}
+
+TEST(Conv2dBackwardTest, GroupedAndDilatedGradientsMatchFiniteDifferences) {
+  for (const GroupedCase& c : std::vector<GroupedCase>{{3, 4, 6, 6, 5, 3, 1, 1, 1, 2, true},
+                                                       {2, 3, 3, 6, 6, 3, 1, 1, 1, 3, true},
+                                                       {2, 2, 3, 7, 8, {2, 3}, {1, 2}, {2, 1}, {2, 3}, 1, false},
+                                                       {3, 4, 8, 7, 7, 3, 2, 2, 2, 4, true}}) {
+    Conv2d<double> conv = random_conv<double>(c, 9);
+    const Tensor<double> x = random_tensor<double>(Shape{c.batch, c.in_c, c.h, c.w}, 10);
+    SCOPED_TRACE(conv.name());
+    expect_gradients_match_finite_differences(conv, x);
+  }
+}
+
+// A grouped convolution, a pool, ReLU and a dilated convolution in a Sequential (the pool runs apart
+// from the grouped convolution in training): gradients against finite differences, the same bits on
+// 1, 2 and 3 threads.
+TEST(Conv2dBackwardTest, GroupedModelGradientsMatchFiniteDifferencesThroughAPool) {
+  Sequential<double> m;
+  m.add("dw", Conv2d<double>(2, 4, 3, Conv2dOptions().padding(1).groups(2)));
+  m.add("pool", MaxPool2d<double>(2));
+  m.add("relu", ReLU<double>());
+  m.add("dilated", Conv2d<double>(4, 3, 3, Conv2dOptions().dilation(2).padding(2)));
+  const Tensor<double> x = random_tensor<double>(Shape{3, 2, 8, 8}, 11);
+  expect_gradients_match_finite_differences(m, x);
+}
+
+TYPED_TEST(Conv2dTest, GroupsAndDilationRejectBadSettings) {
+  using T = TypeParam;
+  expect_throw_with<ConfigError>([] { Conv2d<T>(6, 4, 3, Conv2dOptions().groups(4)); },
+                                 {"Conv2d(6->4, k=3, groups=4)", "divide both channel counts (6 and 4)"});
+  expect_throw_with<ConfigError>([] { Conv2d<T>(6, 4, 3, Conv2dOptions().groups(0)); }, {"groups must be at least 1"});
+  expect_throw_with<ConfigError>([] { Conv2d<T>(6, 4, 3, Conv2dOptions().dilation({1, 0})); },
+                                 {"dilation must be at least 1"});
+  expect_throw_with<ConfigError>([] { Conv2d<T>(1, 1, 3, Conv2dOptions().dilation(std::size_t(1) << 59)); },
+                                 {"dilation times kernel size", "2^60"});
+  // Dilation widens the smallest input: a 3×3 at dilation 2 spans 5×5.
+  const Conv2d<T> dilated(1, 1, 3, Conv2dOptions().dilation(2));
+  expect_throw_with([&] { dilated.forward(Tensor<T>(Shape{1, 1, 4, 5})); },
+                    {"Conv2d(1->1, k=3, dilation=2)", "H >= 5, W >= 5", "got [1, 1, 4, 5]"});
+  Conv2d<T> broken(4, 4, 3, Conv2dOptions().groups(2));
+  broken.weight() = Tensor<T>(Shape{4, 4, 3, 3});
+  expect_throw_with([&] { broken.forward(Tensor<T>(Shape{1, 4, 5, 5})); },
+                    {"weight must have shape [4, 2, 3, 3]", "got [4, 4, 3, 3]"});
+}
+
 }  // namespace
 }  // namespace parcnn::test

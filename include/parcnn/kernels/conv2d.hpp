@@ -251,24 +251,74 @@ void conv2d_backward(const T* x, std::size_t images, const T* weight, const T* d
   for (std::size_t i = 0; i < images; ++i) col2im(columns + i * P, cols, g, dx + i * g.in_image());
 }
 
+// A grouped convolution (g.groups > 1) as one convolution per group: the output channels `channels`
+// × rows `rows` × columns `cols` of the epilogue's output of one image, each group's part of the block
+// by conv2d_forward_im2col (no post-ops) or conv2d_forward_epilogue over the group's geometry
+// (Conv2dGeometry::group) and its slices of x, weight, bias and y. scratch:
+// conv2d_grouped_scratch<T>(g, e, channels.size(), rows.size(), cols.size()) elements.
+template <class T>
+std::size_t conv2d_grouped_scratch(const Conv2dGeometry& g, const PostOps& e, std::size_t channels, std::size_t rows,
+                                   std::size_t cols) {
+  const Conv2dGeometry one = g.group();
+  const std::size_t c = std::min(channels, one.out_c);
+  return e.empty() ? conv2d_im2col_scratch<T>(one, c, rows, cols) : conv2d_epilogue_scratch<T>(one, e, c, 1, rows, cols);
+}
+
+template <class T>
+void conv2d_forward_grouped(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, const PostOps& e,
+                            Range channels, Range rows, Range cols, T* scratch, T* y,
+                            GemmBackend backend = GemmBackend::parcnn) {
+  const Conv2dGeometry one = g.group();
+  const std::size_t eh = epilogue_out_h(g, e), ew = epilogue_out_w(g, e);
+  for (std::size_t j = channels.begin / one.out_c; j * one.out_c < channels.end; ++j) {
+    const std::size_t first = j * one.out_c;  // the group's first output channel
+    const Range part{std::max(channels.begin, first) - first, std::min(channels.end, first + one.out_c) - first};
+    const T* group_x = x + j * one.in_image();
+    const T* group_w = weight + first * one.patch();
+    const T* group_b = bias ? bias + first : nullptr;
+    if (e.empty())
+      conv2d_forward_im2col(group_x, group_w, group_b, one, part, rows, cols, scratch, y + first * g.positions(), backend);
+    else
+      conv2d_forward_epilogue(group_x, 1, group_w, group_b, one, e, part, rows, cols, scratch, y + first * eh * ew,
+                              EpilogueRecord<T>{}, backend);
+  }
+}
+
+// The backward of one image of a grouped convolution, group by group (conv2d_backward over the group's
+// geometry): adds to dweight and dbias (if not null), writes dx (if not null). scratch:
+// conv2d_backward_scratch<T>(g.group(), 1) elements.
+template <class T>
+void conv2d_backward_grouped(const T* x, const T* weight, const T* dy, const Conv2dGeometry& g, T* dweight, T* dbias,
+                             T* dx, T* scratch) {
+  const Conv2dGeometry one = g.group();
+  for (std::size_t j = 0; j < g.groups; ++j) {
+    const std::size_t first = j * one.out_c;
+    conv2d_backward(x + j * one.in_image(), 1, weight + first * one.patch(), dy + first * g.positions(), one,
+                    dweight + first * one.patch(), dbias ? dbias + first : nullptr, dx ? dx + j * one.in_image() : nullptr,
+                    scratch);
+  }
+}
+
 // The oracle: direct loops over a whole batch of `batch` images, accumulating in a wider type.
 template <class T>
 void conv2d_forward_reference(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, std::size_t batch,
                               T* y) {
   using Acc = std::conditional_t<std::is_same_v<T, float>, double, long double>;
+  const std::size_t group_in = g.in_c / g.groups, group_out = g.out_c / g.groups;
   for (std::size_t n = 0; n < batch; ++n)
     for (std::size_t co = 0; co < g.out_c; ++co)
       for (std::size_t oh = 0; oh < g.out_h; ++oh)
         for (std::size_t ow = 0; ow < g.out_w; ++ow) {
           Acc sum = bias ? Acc(bias[co]) : Acc(0);
-          for (std::size_t ci = 0; ci < g.in_c; ++ci)
+          for (std::size_t j = 0; j < group_in; ++j)
             for (std::size_t ky = 0; ky < g.k_h; ++ky)
               for (std::size_t kx = 0; kx < g.k_w; ++kx) {
-                const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
-                const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride_w + kx) - std::ptrdiff_t(g.pad_w);
+                const std::size_t ci = co / group_out * group_in + j;
+                const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky * g.dil_h) - std::ptrdiff_t(g.pad_h);
+                const std::ptrdiff_t iw = std::ptrdiff_t(ow * g.stride_w + kx * g.dil_w) - std::ptrdiff_t(g.pad_w);
                 if (ih < 0 || iw < 0 || ih >= std::ptrdiff_t(g.in_h) || iw >= std::ptrdiff_t(g.in_w)) continue;
                 sum += Acc(x[((n * g.in_c + ci) * g.in_h + std::size_t(ih)) * g.in_w + std::size_t(iw)]) *
-                       Acc(weight[((co * g.in_c + ci) * g.k_h + ky) * g.k_w + kx]);
+                       Acc(weight[((co * group_in + j) * g.k_h + ky) * g.k_w + kx]);
               }
           y[((n * g.out_c + co) * g.out_h + oh) * g.out_w + ow] = T(sum);
         }

@@ -33,7 +33,7 @@ inline constexpr std::size_t direct_max_patch = 32;
 
 // Whether conv2d_forward_direct computes this convolution.
 inline bool conv2d_direct_fits(const Conv2dGeometry& g) {
-  return g.stride_h == 1 && g.stride_w == 1 && g.patch() <= direct_max_patch;
+  return g.stride_h == 1 && g.stride_w == 1 && g.groups == 1 && !g.dilated() && g.patch() <= direct_max_patch;
 }
 
 namespace detail {

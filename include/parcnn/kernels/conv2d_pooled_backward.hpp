@@ -210,11 +210,13 @@ std::size_t conv2d_pooled_backward_scratch(const Conv2dGeometry& g) {
   return detail::PooledBackwardScratch<T>(g).total;
 }
 
-// Whether conv2d_pooled_backward can take this geometry: offsets into its frames fit 32 bits.
+// Whether conv2d_pooled_backward can take this geometry: one group, no dilation, offsets into its frames
+// fit 32 bits.
 template <class T>
 bool conv2d_pooled_backward_fits(const Conv2dGeometry& g) {
   const double frame = double(detail::pooled_backward_dx_positions(g)) * double(gemm_whole_vectors<T>(g.in_c));
-  return g.out_h >= 2 && g.out_w >= 2 && double(g.positions()) < 4294967295.0 && frame < 4294967295.0;
+  return g.groups == 1 && !g.dilated() && g.out_h >= 2 && g.out_w >= 2 && double(g.positions()) < 4294967295.0 &&
+         frame < 4294967295.0;
 }
 
 // Adds the weight gradient conv2d_pooled_backward accumulated (`acc`, out_c × K elements in its layout,

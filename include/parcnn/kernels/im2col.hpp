@@ -33,10 +33,18 @@ inline void copy_row(T* dst, const T* src, std::size_t n, bool slack) {
   else
     copy_partial(dst + i, src + i, n - i);
 }
-// The output columns within `cols` whose input column ow·stride + kx − pad lies inside the image, for
-// kernel column kx: im2col copies them, col2im adds them back, and the rest read or add zero padding.
+// The input column of output column 0 for kernel column kx: kx·dil − pad.
+inline std::ptrdiff_t column_shift(const Conv2dGeometry& g, std::size_t kx) {
+  return std::ptrdiff_t(kx * g.dil_w) - std::ptrdiff_t(g.pad_w);
+}
+// The input row of output row oh for kernel row ky: oh·stride + ky·dil − pad.
+inline std::ptrdiff_t input_row(const Conv2dGeometry& g, std::size_t oh, std::size_t ky) {
+  return std::ptrdiff_t(oh * g.stride_h + ky * g.dil_h) - std::ptrdiff_t(g.pad_h);
+}
+// The output columns within `cols` whose input column ow·stride + kx·dil − pad lies inside the image,
+// for kernel column kx: im2col copies them, col2im adds them back, and the rest read or add zero padding.
 inline Range columns_inside(const Conv2dGeometry& g, std::size_t kx, Range cols) {
-  const std::ptrdiff_t shift = std::ptrdiff_t(kx) - std::ptrdiff_t(g.pad_w), s = std::ptrdiff_t(g.stride_w);
+  const std::ptrdiff_t shift = column_shift(g, kx), s = std::ptrdiff_t(g.stride_w);
   const std::ptrdiff_t lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
   const std::ptrdiff_t hi = std::ptrdiff_t(g.in_w) - shift <= 0 ? 0 : (std::ptrdiff_t(g.in_w) - shift + s - 1) / s;
   const std::ptrdiff_t begin = std::clamp<std::ptrdiff_t>(lo, std::ptrdiff_t(cols.begin), std::ptrdiff_t(cols.end));
@@ -52,8 +60,8 @@ template <class T>
 std::size_t im2col_short_row_vectors(const Conv2dGeometry& g, std::size_t rows, std::size_t bw) {
 #if PARCNN_TARGET_AVX512
   const std::size_t P = rows * bw, n = std::min<std::size_t>(16, P), vectors = (P + 15) / 16;
-  if (!std::is_same_v<T, float> || g.stride_h != 1 || g.stride_w != 1 || g.pad_h != 0 || g.pad_w != 0 || bw == 0 ||
-      bw > 16 || vectors > 64 || bw > g.in_w)
+  if (!std::is_same_v<T, float> || g.stride_h != 1 || g.stride_w != 1 || g.pad_h != 0 || g.pad_w != 0 ||
+      g.dilated() || bw == 0 || bw > 16 || vectors > 64 || bw > g.in_w)
     return 0;
   const std::size_t span = n - 1 + (bw + n - 2) / bw * (g.in_w - bw);
   return span <= 31 ? vectors : 0;
@@ -129,12 +137,14 @@ struct ShortRowIm2col {
 // Writes the patch matrix of output rows `rows` × output columns `cols` of one image:
 // cols_out[k][p] with k = (ci·k_h + ky)·k_w + kx (the weight's inner order) and p running over the
 // block's positions row by row. cols_out has row stride `ld` (at least rows.size()·cols.size()).
-// Positions that fall into the zero padding read as 0.
+// Positions that fall into the zero padding read as 0. One group's columns (g.groups = 1): callers pass
+// the group's geometry (Conv2dGeometry::group) and its first input channel.
 template <class T>
 void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* cols_out, std::size_t ld) {
   const std::size_t bw = cols.size();
   const T* image_end = image + g.in_c * g.in_h * g.in_w;
-  if (g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 && bw > 0 && rows.size() > 0) {
+  if (g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 && !g.dilated() && bw > 0 &&
+      rows.size() > 0) {
 #if PARCNN_TARGET_AVX512
     if constexpr (std::is_same_v<T, float>)
       if (im2col_short_row_vectors<T>(g, rows.size(), bw) > 0) {
@@ -167,12 +177,12 @@ void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* 
     for (std::size_t ky = 0; ky < g.k_h; ++ky) {
       for (std::size_t kx = 0; kx < g.k_w; ++kx) {
         T* out = cols_out + ((ci * g.k_h + ky) * g.k_w + kx) * ld;
-        const std::ptrdiff_t shift = std::ptrdiff_t(kx) - std::ptrdiff_t(g.pad_w);
+        const std::ptrdiff_t shift = detail::column_shift(g, kx);
         const std::ptrdiff_t s = std::ptrdiff_t(g.stride_w);
         const Range inside = detail::columns_inside(g, kx, cols);
         const std::ptrdiff_t lo = std::ptrdiff_t(inside.begin), hi = std::ptrdiff_t(inside.end);
         for (std::size_t oh = rows.begin; oh < rows.end; ++oh, out += bw) {
-          const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
+          const std::ptrdiff_t ih = detail::input_row(g, oh, ky);
           if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) {
             std::fill_n(out, bw, T(0));
             continue;
@@ -273,7 +283,7 @@ template <class T>
 void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
 #if PARCNN_TARGET_AVX512
   if constexpr (std::is_same_v<T, float>)
-    if (g.stride_w == 1 && g.in_w <= 16 && g.k_w <= 16) {
+    if (g.stride_w == 1 && !g.dilated() && g.in_w <= 16 && g.k_w <= 16) {
       detail::col2im_short_rows(cols, ld, g, image);
       return;
     }
@@ -285,11 +295,11 @@ void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
     for (std::size_t ky = 0; ky < g.k_h; ++ky)
       for (std::size_t kx = 0; kx < g.k_w; ++kx) {
         const T* row = cols + ((ci * g.k_h + ky) * g.k_w + kx) * ld;
-        const std::ptrdiff_t shift = std::ptrdiff_t(kx) - std::ptrdiff_t(g.pad_w);
+        const std::ptrdiff_t shift = detail::column_shift(g, kx);
         const Range inside = detail::columns_inside(g, kx, Range{0, g.out_w});
         const std::ptrdiff_t lo = std::ptrdiff_t(inside.begin), hi = std::ptrdiff_t(inside.end);
         for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-          const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
+          const std::ptrdiff_t ih = detail::input_row(g, oh, ky);
           if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) continue;
           T* dst = plane + std::size_t(ih) * g.in_w;
           const T* src = row + oh * g.out_w;

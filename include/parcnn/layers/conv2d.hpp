@@ -1,7 +1,9 @@
-// parcnn/layers/conv2d.hpp — Conv2d: 2-D convolution with stride, zero padding and optional bias.
+// parcnn/layers/conv2d.hpp — Conv2d: 2-D convolution with stride, zero padding, dilation, groups and
+// optional bias, as PyTorch's.
 //
-// Input [N, in_channels, H, W] → output [N, out_channels, OH, OW], OH = (H + 2·pad − k) / stride + 1.
-// Parameters, in PyTorch's layout: weight [out_channels, in_channels, k_h, k_w], bias [out_channels].
+// Input [N, in_channels, H, W] → output [N, out_channels, OH, OW],
+// OH = (H + 2·pad − dilation·(k − 1) − 1) / stride + 1. Parameters, in PyTorch's layout:
+// weight [out_channels, in_channels / groups, k_h, k_w], bias [out_channels].
 // Computed as im2col + GEMM (kernels/gemm.hpp) per block of the strategy's cut, or, for a small patch
 // at stride 1 (K ≤ 32: a first layer on 1 to 3 channels), by the direct kernel (kernels/conv2d_direct.hpp).
 // Every output is the same chain of multiply-adds whatever the cut and the kernel, so all strategies
@@ -15,6 +17,8 @@
 // element-wise post-op the same way, keeping each window's position and the pooled values instead of
 // its own output (forward_fused_for_backward), and runs the backward pass of the three as one
 // (backward_fused, kernels/conv2d_pooled_backward.hpp), through the windows' maxima alone.
+// A grouped convolution runs one im2col + GEMM per group inside each block (kernels::conv2d_forward_grouped);
+// grouped or dilated, it takes post-ops in inference only.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +39,27 @@
 
 namespace parcnn {
 
+// Conv2d's settings beyond its channels and kernel, with PyTorch's names and defaults; each setter
+// returns the options, so they chain: Conv2d<float>(32, 32, 3, Conv2dOptions().padding(1).groups(32)).
+class Conv2dOptions {
+ public:
+  Conv2dOptions& stride(Size2d s) { return stride_ = s, *this; }
+  Conv2dOptions& padding(Size2d p) { return padding_ = p, *this; }
+  Conv2dOptions& dilation(Size2d d) { return dilation_ = d, *this; }
+  Conv2dOptions& groups(std::size_t g) { return groups_ = g, *this; }
+  Conv2dOptions& bias(bool b) { return bias_ = b, *this; }
+  Size2d stride() const { return stride_; }
+  Size2d padding() const { return padding_; }
+  Size2d dilation() const { return dilation_; }
+  std::size_t groups() const { return groups_; }
+  bool bias() const { return bias_; }
+
+ private:
+  Size2d stride_ = 1, padding_ = 0, dilation_ = 1;
+  std::size_t groups_ = 1;
+  bool bias_ = true;
+};
+
 template <class T>
 class Conv2d final : public Layer<T> {
  public:
@@ -42,15 +67,30 @@ class Conv2d final : public Layer<T> {
   // next_default_seed(); layers/init.hpp has the others.
   Conv2d(std::size_t in_channels, std::size_t out_channels, Size2d kernel, Size2d stride = 1, Size2d padding = 0,
          bool bias = true)
-      : in_c_(in_channels), out_c_(out_channels), kernel_(kernel), stride_(stride), padding_(padding) {
+      : Conv2d(in_channels, out_channels, kernel, Conv2dOptions().stride(stride).padding(padding).bias(bias)) {}
+
+  Conv2d(std::size_t in_channels, std::size_t out_channels, Size2d kernel, const Conv2dOptions& options)
+      : in_c_(in_channels),
+        out_c_(out_channels),
+        kernel_(kernel),
+        stride_(options.stride()),
+        padding_(options.padding()),
+        dilation_(options.dilation()),
+        groups_(options.groups()) {
     if (in_c_ == 0 || out_c_ == 0 || kernel_.h == 0 || kernel_.w == 0)
       throw ConfigError(name() + ": channels and kernel size must be at least 1");
     if (stride_.h == 0 || stride_.w == 0) throw ConfigError(name() + ": stride must be at least 1");
+    if (dilation_.h == 0 || dilation_.w == 0) throw ConfigError(name() + ": dilation must be at least 1");
+    if (groups_ == 0 || in_c_ % groups_ != 0 || out_c_ % groups_ != 0)
+      throw ConfigError(name() + ": groups must be at least 1 and divide both channel counts (" +
+                        std::to_string(in_c_) + " and " + std::to_string(out_c_) + ")");
     for (std::size_t extent : {kernel_.h, kernel_.w, stride_.h, stride_.w, padding_.h, padding_.w})
       if (extent > Shape::max_numel) throw ConfigError(name() + ": kernel, stride and padding must be at most 2^60");
+    if (dilation_.h > Shape::max_numel / kernel_.h || dilation_.w > Shape::max_numel / kernel_.w)
+      throw ConfigError(name() + ": dilation times kernel size must be at most 2^60");
     this->make_parameters([&] {
-      weight_ = Tensor<T>(Shape{out_c_, in_c_, kernel_.h, kernel_.w});
-      if (bias) bias_ = Tensor<T>(Shape{out_c_});
+      weight_ = Tensor<T>(weight_shape());
+      if (options.bias()) bias_ = Tensor<T>(Shape{out_c_});
     });
     reset_parameters(next_default_seed());
   }
@@ -59,8 +99,13 @@ class Conv2d final : public Layer<T> {
     std::string s = "Conv2d(" + std::to_string(in_c_) + "->" + std::to_string(out_c_) + ", k=" + kernel_.str();
     if (stride_.h != 1 || stride_.w != 1) s += ", stride=" + stride_.str();
     if (padding_.h != 0 || padding_.w != 0) s += ", pad=" + padding_.str();
+    if (dilation_.h != 1 || dilation_.w != 1) s += ", dilation=" + dilation_.str();
+    if (groups_ != 1) s += ", groups=" + std::to_string(groups_);
     return s + ")";
   }
+
+  std::size_t groups() const { return groups_; }
+  Size2d dilation() const { return dilation_; }
 
   Tensor<T>& weight() { return weight_; }
   const Tensor<T>& weight() const { return weight_; }
@@ -78,20 +123,21 @@ class Conv2d final : public Layer<T> {
   std::size_t parameter_count() const override { return has_bias() ? 2 : 1; }
 
   std::vector<Shape> parameter_shapes() const override {
-    std::vector<Shape> s{Shape{out_c_, in_c_, kernel_.h, kernel_.w}};
+    std::vector<Shape> s{weight_shape()};
     if (has_bias()) s.push_back(Shape{out_c_});
     return s;
   }
 
   std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Conv2d>(*this); }
 
-  // PyTorch's default: weight Kaiming-uniform (a = √5), bias uniform in ±1/√(in_channels·k_h·k_w).
+  // PyTorch's default: weight Kaiming-uniform (a = √5), bias uniform in ±1/√(in_channels / groups·k_h·k_w).
   void reset_parameters(std::uint64_t seed) override { init::torch_default<T>(weight_, bias_, seed); }
 
   Shape output_shape(const Shape& in) const override {
     check_parameters();
-    const std::size_t min_h = kernel_.h > 2 * padding_.h ? kernel_.h - 2 * padding_.h : 1;
-    const std::size_t min_w = kernel_.w > 2 * padding_.w ? kernel_.w - 2 * padding_.w : 1;
+    const std::size_t span_h = dilation_.h * (kernel_.h - 1) + 1, span_w = dilation_.w * (kernel_.w - 1) + 1;
+    const std::size_t min_h = span_h > 2 * padding_.h ? span_h - 2 * padding_.h : 1;
+    const std::size_t min_w = span_w > 2 * padding_.w ? span_w - 2 * padding_.w : 1;
     if (in.rank() != 4 || in[1] != in_c_ || in[0] == 0 || in[2] < min_h || in[3] < min_w)
       throw ShapeError(name() + ": expected input [N, " + std::to_string(in_c_) + ", H, W] with N >= 1, H >= " +
                        std::to_string(min_h) + ", W >= " + std::to_string(min_w) + ", got " + in.str());
@@ -130,6 +176,20 @@ class Conv2d final : public Layer<T> {
       w.row_cut_ns = 500;
       return w;
     }
+    if (g.groups > 1) {
+      // One GEMM of out_c / groups rows per group and image (kernels::conv2d_forward_grouped); a cut of
+      // channels inside a group builds that group's columns again.
+      const double K = double(g.patch()), columns = double(in[0] * f * eh * f * ew);
+      const double columns_ns = kernels::cost::im2col_ns<T>(double(in[0] * f * eh * g.groups) * K,
+                                                            columns * K * double(g.groups));
+      w.one_core_ns = double(g.groups) * kernels::cost::gemm_ns<T>(double(g.out_c / g.groups), columns, K, w.bytes) +
+                      columns_ns;
+      if (e.pools()) w.one_core_ns += kernels::cost::max_pool_2x2_ns(double(in[0] * out_c_), double(eh), double(ew));
+      w.one_core_ns += kernels::cost::elementwise_post_ops_ns<T>(e, double(w.space.items()));
+      w.channel_cut_ns = 0;
+      w.channel_cut_repeats_ns = columns_ns / double(g.groups);
+      return w;
+    }
     // One core runs the images in stacks of about stack_columns positions, each GEMM's columns padded
     // to whole vectors; then the epilogue's pool rows and GELU values.
     const std::size_t Q = f * eh * f * ew, stack = stack_images(Q, g.patch(), in[0]);
@@ -160,6 +220,7 @@ class Conv2d final : public Layer<T> {
     a.shared = p.shared;
     const std::string gemm = gemm_ == kernels::GemmBackend::eigen ? "im2col + Eigen's GEMM" : "im2col + GEMM";
     if (p.kind == Path::direct) a.name = "direct (small patch), blocks share nothing";
+    else if (p.kind == Path::grouped) a.name = gemm + " per group, each block its own columns";
     else if (p.kind == Path::shared_columns) a.name = gemm + ", every image's columns built once, shared by the channel blocks";
     else if (p.stack > 1) a.name = gemm + ", each block its own columns, " + std::to_string(p.stack) + " images per GEMM";
     else a.name = gemm + ", each block its own columns";
@@ -182,8 +243,11 @@ class Conv2d final : public Layer<T> {
     g.stride_w = stride_.w;
     g.pad_h = padding_.h;
     g.pad_w = padding_.w;
-    g.out_h = (g.in_h + 2 * g.pad_h - g.k_h) / g.stride_h + 1;
-    g.out_w = (g.in_w + 2 * g.pad_w - g.k_w) / g.stride_w + 1;
+    g.dil_h = dilation_.h;
+    g.dil_w = dilation_.w;
+    g.groups = groups_;
+    g.out_h = (g.in_h + 2 * g.pad_h - g.dil_h * (g.k_h - 1) - 1) / g.stride_h + 1;
+    g.out_w = (g.in_w + 2 * g.pad_w - g.dil_w * (g.k_w - 1) - 1) / g.stride_w + 1;
     return g;
   }
 
@@ -216,6 +280,15 @@ class Conv2d final : public Layer<T> {
     const std::size_t eh = work.space.h, ew = work.space.w, out_image = g.out_c * eh * ew;
 
     if (path.kind == Path::direct) return run_direct(in, out, e, grid, ws, record, path);
+    if (path.kind == Path::grouped) {
+      ws.reserve_scratch(scratch_workers(grid, workers), path.scratch);
+      run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
+        for (std::size_t n = blk.n.begin; n < blk.n.end; ++n)
+          kernels::conv2d_forward_grouped(x + n * g.in_image(), w, b, g, e, blk.c, blk.h, blk.w, ws.scratch(worker),
+                                          y + n * out_image, gemm_);
+      });
+      return;
+    }
     if (path.kind == Path::shared_columns) {
       // Columns of every image once (parallel over images), then channel blocks share them. Without an
       // epilogue the GEMMs write straight into y; with one, into a tile the epilogue reads.
@@ -257,7 +330,7 @@ class Conv2d final : public Layer<T> {
 
   // How run_epilogue computes a cut, decided in one place for the run and for the plan (algorithm()).
   struct Path {
-    enum Kind { direct, shared_columns, block_columns } kind;
+    enum Kind { direct, grouped, shared_columns, block_columns } kind;
     std::size_t stack = 1;     // block_columns: images per GEMM
     bool into_output = false;  // block_columns: the GEMM writes the output directly (no post-ops, one image)
     std::size_t scratch = 0;   // per worker
@@ -265,6 +338,7 @@ class Conv2d final : public Layer<T> {
   };
 
   // - a small patch at stride 1 (kernels::conv2d_direct_fits): the direct kernel, its blocks sharing nothing;
+  // - groups: each block its own columns, group by group;
   // - a cut of channels of whole images: every image's columns built once and shared by the channel
   //   blocks — unless there are fewer images than workers and no more channel blocks of an image than
   //   workers: then each block builds the columns it reads, as one image's columns built once would
@@ -278,6 +352,11 @@ class Conv2d final : public Layer<T> {
     Path p{Path::direct};
     if (kernels::conv2d_direct_fits(g)) {
       p.scratch = kernels::conv2d_direct_scratch<T>(g, e, cut.h, cut.w);
+      return p;
+    }
+    if (g.groups > 1) {
+      p.kind = Path::grouped;
+      p.scratch = kernels::conv2d_grouped_scratch<T>(g, e, cut.c, cut.h, cut.w);
       return p;
     }
     const bool channels_cut = cut.c < g.out_c && cut.h == eh && cut.w == ew;
@@ -342,6 +421,7 @@ class Conv2d final : public Layer<T> {
   void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
                     GradientSlice<T> grads, Workspace<T>& ws) const override {
     const kernels::Conv2dGeometry g = geometry(in.shape());
+    if (g.groups > 1) return run_backward_grouped(in, grad_out, grad_in, grads, ws);
     const std::size_t stack = std::max<std::size_t>(1, stack_columns / g.positions());
     ws.reserve_scratch(current_workers(), kernels::conv2d_backward_scratch<T>(g, stack));
     run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t worker) {
@@ -353,6 +433,25 @@ class Conv2d final : public Layer<T> {
           kernels::conv2d_backward(in.data() + n * g.in_image(), std::min(stack, images.end - n), weight_.data(),
                                    grad_out.data() + n * g.out_image(), g, dw, db,
                                    grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(), ws.scratch(worker));
+      }
+    });
+  }
+
+  // Chunks in parallel; in a chunk, its images in order, each one group at a time.
+  void run_backward_grouped(TensorView<const T> in, TensorView<const T> grad_out, TensorView<T> grad_in,
+                            GradientSlice<T> grads, Workspace<T>& ws) const {
+    const kernels::Conv2dGeometry g = geometry(in.shape());
+    ws.reserve_scratch(current_workers(), kernels::conv2d_backward_scratch<T>(g.group(), 1));
+    run_blocks(IndexSpace{grads.count()}, Cut{}, [&](const Block& blk, std::size_t worker) {
+      for (std::size_t c = blk.n.begin; c < blk.n.end; ++c) {
+        T* dw = grads.grad(c, 0).data();
+        T* db = has_bias() ? grads.grad(c, 1).data() : nullptr;
+        const Range images = grads.images(c);
+        for (std::size_t n = images.begin; n < images.end; ++n)
+          kernels::conv2d_backward_grouped(in.data() + n * g.in_image(), weight_.data(),
+                                           grad_out.data() + n * g.out_image(), g, dw, db,
+                                           grad_in.empty() ? nullptr : grad_in.data() + n * g.in_image(),
+                                           ws.scratch(worker));
       }
     });
   }
@@ -390,8 +489,10 @@ class Conv2d final : public Layer<T> {
   }
 
  private:
+  Shape weight_shape() const { return Shape{out_c_, in_c_ / groups_, kernel_.h, kernel_.w}; }
+
   void check_parameters() const {
-    const Shape expected{out_c_, in_c_, kernel_.h, kernel_.w};
+    const Shape expected = weight_shape();
     if (weight_.shape() != expected)
       throw ShapeError(name() + ": weight must have shape " + expected.str() + ", got " + weight_.shape().str());
     if (has_bias() && bias_.shape() != Shape{out_c_})
@@ -399,7 +500,8 @@ class Conv2d final : public Layer<T> {
   }
 
   std::size_t in_c_, out_c_;
-  Size2d kernel_, stride_, padding_;
+  Size2d kernel_, stride_, padding_, dilation_;
+  std::size_t groups_;
   Tensor<T> weight_, bias_;
   kernels::GemmBackend gemm_ = kernels::GemmBackend::parcnn;
 };
