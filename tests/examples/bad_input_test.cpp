@@ -116,6 +116,15 @@ std::vector<Case> cases() {
   c.push_back({"layer", "`Conv2d(1, 1, 3, 1, /*padding=*/2^40)` on `[1, 1, 5, 5]`", "more than 2^60", [] {
                  return message_of([] { Conv2d<float>(1, 1, 3, 1, Size2d(std::size_t(1) << 40)).output_shape(Shape{1, 1, 5, 5}); });
                }});
+  c.push_back({"layer", "`Conv2d(6, 4, 3, Conv2dOptions().groups(4))`", "divide both channel counts",
+               [] { return message_of([] { Conv2d<float>(6, 4, 3, Conv2dOptions().groups(4)); }); }});
+  c.push_back({"layer", "`fold_batch_norm` of `Conv2d(3, 4, 3)` then `BatchNorm2d(5)`", "cannot follow", [] {
+                 return message_of([] {
+                   Sequential<float> m;
+                   m.add("conv", Conv2d<float>(3, 4, 3)).add("bn", BatchNorm2d<float>(5));
+                   fold_batch_norm(m);
+                 });
+               }});
   c.push_back({"layer", "`MaxPool2d(2, 2, /*padding=*/2^63)`", "padding",
                [] { return message_of([] { MaxPool2d<float>(2, 2, Size2d(std::size_t(1) << 63)); }); }});
   c.push_back({"layer", "`Conv2d(32, 64, 3)` on `[8, 16, 13, 13]`", "got [8, 16, 13, 13]",
@@ -249,7 +258,7 @@ std::string table(const std::vector<Case>& all, const std::vector<std::string>& 
          "Each row is a case of `tests/examples/bad_input_test.cpp`, run as it is written there, with the\n"
          "message it gives (the programs' on stderr, with their exit status). The test fails when this file\n"
          "differs from what the cases give; `PARCNN_WRITE_CATALOGUE=docs/bad-input.md\n"
-         "build/tests/examples_bad_input_test` renders it anew.\n\n"
+         "build/tests/examples_tests` renders it anew.\n\n"
          "| area | input | what it gets |\n| --- | --- | --- |\n";
   for (std::size_t i = 0; i < all.size(); ++i)
     out << "| " << all[i].area << " | " << all[i].input << " | " << tidy(messages[i]) << " |\n";
@@ -273,7 +282,7 @@ TEST(BadInputTest, EveryCaseIsAClearErrorAndTheCatalogueIsCurrent) {
   std::ifstream in(PARCNN_SOURCE_DIR "/docs/bad-input.md");
   const std::string committed((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(committed, rendered) << "docs/bad-input.md is not what the cases give; render it with "
-                                    "PARCNN_WRITE_CATALOGUE=docs/bad-input.md build/tests/examples_bad_input_test";
+                                    "PARCNN_WRITE_CATALOGUE=docs/bad-input.md build/tests/examples_tests";
 }
 
 }  // namespace

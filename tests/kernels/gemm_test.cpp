@@ -13,13 +13,13 @@ template <class T>
 class GemmTest : public ::testing::Test {};
 TYPED_TEST_SUITE(GemmTest, Scalars);
 
-const std::vector<std::array<std::size_t, 3>> shapes{{1, 1, 1},    {3, 5, 7},      {32, 676, 9},  {64, 121, 288},
+const std::vector<std::array<std::size_t, 3>> gemm_shapes{{1, 1, 1},    {3, 5, 7},      {32, 676, 9},  {64, 121, 288},
                                                      {17, 33, 65}, {128, 9, 576},  {7, 16, 3},    {13, 32, 1},
                                                      {6, 48, 40},  {5, 100, 0},  {9, 24, 17}};  // one whole vector left
 
 TYPED_TEST(GemmTest, MatchesTripleLoopWithStridesAndAccumulation) {
   using T = TypeParam;
-  for (const auto& [M, N, K] : shapes) {
+  for (const auto& [M, N, K] : gemm_shapes) {
     SCOPED_TRACE(std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
     const std::size_t lda = K + 2, ldb = N + 1, ldc = N + 3;
     const Tensor<T> a = random_tensor<T>(Shape{M, lda}, 1), b = random_tensor<T>(Shape{std::max<std::size_t>(K, 1), ldb}, 2);
@@ -45,7 +45,7 @@ TYPED_TEST(GemmTest, MatchesTripleLoopWithStridesAndAccumulation) {
 
 TYPED_TEST(GemmTest, AnyBlockHasTheBitsOfTheWholeProduct) {
   using T = TypeParam;
-  for (const auto& [M, N, K] : shapes) {
+  for (const auto& [M, N, K] : gemm_shapes) {
     SCOPED_TRACE(std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K));
     const Tensor<T> a = random_tensor<T>(Shape{M, std::max<std::size_t>(K, 1)}, 4);
     const Tensor<T> b = random_tensor<T>(Shape{std::max<std::size_t>(K, 1), N}, 5);

@@ -15,13 +15,13 @@ class LinearKernelTest : public ::testing::Test {};
 TYPED_TEST_SUITE(LinearKernelTest, Scalars);
 
 // batch, in, out
-const std::vector<std::array<std::size_t, 3>> shapes{{1, 1, 1},   {1, 128, 512}, {7, 13, 5},   {3, 16, 4},  {5, 17, 9},
+const std::vector<std::array<std::size_t, 3>> linear_shapes{{1, 1, 1},   {1, 128, 512}, {7, 13, 5},   {3, 16, 4},  {5, 17, 9},
                                                      {9, 31, 33}, {64, 512, 26}, {2, 100, 7},  {7, 8, 3},   {4, 64, 4}};
 
 TYPED_TEST(LinearKernelTest, ForwardMatchesReferenceAndBlocksMatchTheWhole) {
   using T = TypeParam;
   std::uint64_t seed = 1;
-  for (const auto& [N, in, out] : shapes) {
+  for (const auto& [N, in, out] : linear_shapes) {
     SCOPED_TRACE(std::to_string(N) + "x" + std::to_string(in) + "->" + std::to_string(out));
     const Tensor<T> x = random_tensor<T>(Shape{N, in}, seed++), w = random_tensor<T>(Shape{out, in}, seed++),
                     b = random_tensor<T>(Shape{out}, seed++);

@@ -15,12 +15,12 @@
 namespace parcnn::test {
 namespace {
 
-Sequential<float> small_model() { return small_cnn(3, 12, 9, 10); }
+Sequential<float> tunable_model() { return small_cnn(3, 12, 9, 10); }
 
 const TuneOptions quick{1, 0.03, 1};  // one round: the tests check plans, not speed
 
 TEST(TuneTest, PlansEveryLayerAndTheModel) {
-  const Sequential<float> m = small_model();
+  const Sequential<float> m = tunable_model();
   const Shape in{7, 3, 9, 9};
   const strategy::Tuned plan = with_threads(2, [&] { return tune(m, in, {}, quick); });
   const auto stages = planner::stages(m, in, 2);
@@ -43,7 +43,7 @@ TEST(TuneTest, PlansEveryLayerAndTheModel) {
 }
 
 TEST(TuneTest, TheTunedPlanGivesTheBitsOfTheSequentialRun) {
-  const Sequential<float> m = small_model();
+  const Sequential<float> m = tunable_model();
   for (std::size_t batch : {1, 7}) {
     const Tensor<float> x = random_tensor<float>(Shape{batch, 3, 9, 9}, 3);
     const Tensor<float> expected = m.forward(x, strategy::Serial{});
@@ -59,7 +59,7 @@ TEST(TuneTest, TheTunedPlanGivesTheBitsOfTheSequentialRun) {
 }
 
 TEST(TuneTest, ThePlanIsTheCache) {
-  const Sequential<float> m = small_model();
+  const Sequential<float> m = tunable_model();
   with_threads(2, [&] {
     const strategy::Tuned first = tune(m, Shape{7, 3, 9, 9}, {}, quick);
     const strategy::Tuned again = tune(m, Shape{7, 3, 9, 9}, first, quick);
@@ -72,7 +72,7 @@ TEST(TuneTest, ThePlanIsTheCache) {
 }
 
 TEST(TuneTest, OneWorkerMeasuresOnlyTheModel) {
-  const Sequential<float> m = small_model();
+  const Sequential<float> m = tunable_model();
   const strategy::Tuned plan = with_threads(1, [&] { return tune(m, Shape{4, 3, 9, 9}, {}, quick); });
   const auto stages = planner::stages(m, Shape{4, 3, 9, 9}, 1);
   ASSERT_EQ(plan.size(), stages.size() + 1);  // each stage unmeasured; the model: layer by layer or in blocks
@@ -111,7 +111,7 @@ TEST(TuneTest, TunesASingleLayer) {
 // A tuned plan is a plan: it runs with the bits of the serial run, shows what was measured, and a
 // deployment loads it from a file and starts tuned (it measures nothing when it runs).
 TEST(TuneTest, TunePlanMakesAPlanThatIsSavedAndLoaded) {
-  const Sequential<float> m = small_model();
+  const Sequential<float> m = tunable_model();
   const Tensor<float> x = random_tensor<float>(Shape{7, 3, 9, 9}, 6);
   const Tensor<float> expected = m.forward(x, strategy::Serial{});
   Executor two(2);
