@@ -3,6 +3,9 @@
 // positions and values for training where asked.
 #include <parcnn/kernels/conv2d.hpp>
 
+#include <cmath>
+#include <cstring>
+
 #include "support/test_support.hpp"
 
 namespace parcnn::test {
@@ -183,6 +186,115 @@ TEST(Conv2dKernelTest, StackedBackwardHasTheBitsOfOneImageAtATime) {
   EXPECT_TRUE(bitwise<float>(dw2, dw1));
   EXPECT_TRUE(bitwise<float>(db2, db1));
   EXPECT_TRUE(bitwise<float>(dx2, dx1));
+}
+
+// The GEMM over padded input rows (no columns) against conv2d_forward_im2col, bit for bit, on blocks of
+// whole rows and of channels: paddings 0 to 3, dilation, rectangular kernels, 1×1, odd sizes,
+// channels not multiples of 8, rows of 1 to 40 values.
+template <class T>
+void check_shifted_matches_im2col() {
+  struct G {
+    std::size_t in_c, h, w, out_c, kh, kw, pad_h, pad_w, dil_h, dil_w;
+  };
+  std::uint64_t seed = 40;
+  for (const G& c : {G{1, 5, 5, 1, 3, 3, 0, 0, 1, 1}, G{3, 28, 28, 16, 3, 3, 1, 1, 1, 1}, G{16, 14, 14, 17, 3, 3, 1, 1, 1, 1},
+                     G{5, 7, 7, 9, 3, 3, 1, 1, 1, 1}, G{2, 9, 40, 3, 2, 3, 2, 3, 1, 1}, G{4, 11, 13, 6, 3, 3, 2, 2, 2, 2},
+                     G{3, 10, 12, 5, 3, 2, 0, 1, 2, 3}, G{7, 6, 6, 13, 1, 1, 0, 0, 1, 1}, G{2, 1, 9, 3, 1, 3, 0, 1, 1, 1},
+                     G{1, 30, 30, 32, 5, 5, 2, 2, 1, 1}}) {
+    kernels::Conv2dGeometry g;
+    g.in_c = c.in_c, g.in_h = c.h, g.in_w = c.w, g.out_c = c.out_c, g.k_h = c.kh, g.k_w = c.kw;
+    g.pad_h = c.pad_h, g.pad_w = c.pad_w, g.dil_h = c.dil_h, g.dil_w = c.dil_w;
+    g.out_h = g.in_h + 2 * g.pad_h - g.dil_h * (g.k_h - 1);
+    g.out_w = g.in_w + 2 * g.pad_w - g.dil_w * (g.k_w - 1);
+    ASSERT_TRUE(kernels::conv2d_shifted_fits(g));
+    const Tensor<T> x = random_tensor<T>(Shape{g.in_c, g.in_h, g.in_w}, seed++);
+    const Tensor<T> w = random_tensor<T>(Shape{g.out_c, g.patch()}, seed++), b = random_tensor<T>(Shape{g.out_c}, seed++);
+    const Range all{0, g.out_c}, rows{0, g.out_h}, cols{0, g.out_w};
+    Tensor<T> expected(Shape{g.out_c, g.out_h, g.out_w});
+    std::vector<T> scratch(kernels::conv2d_im2col_scratch<T>(g, g.out_c, g.out_h, g.out_w));
+    kernels::conv2d_forward_im2col(x.data(), w.data(), b.data(), g, all, rows, cols, scratch.data(), expected.data());
+    for (const auto& [channels, block_rows] :
+         {std::pair{all, rows}, std::pair{Range{0, (g.out_c + 1) / 2}, rows}, std::pair{Range{g.out_c / 3, g.out_c}, Range{g.out_h / 2, g.out_h}},
+          std::pair{all, Range{0, 1}}}) {
+      SCOPED_TRACE(std::to_string(c.in_c) + "x" + std::to_string(c.h) + "x" + std::to_string(c.w) + " -> " +
+                   std::to_string(c.out_c) + ", channels " + std::to_string(channels.begin) + ".." +
+                   std::to_string(channels.end) + ", rows " + std::to_string(block_rows.begin) + ".." +
+                   std::to_string(block_rows.end));
+      Tensor<T> y(expected.shape(), T(-7));
+      std::vector<T> shifted(kernels::conv2d_shifted_scratch<T>(g, channels.size(), block_rows.size()), T(std::nan("")));
+      kernels::conv2d_forward_shifted(x.data(), w.data(), b.data(), g, channels, block_rows, shifted.data(), y.data());
+      for (std::size_t co = 0; co < g.out_c; ++co)
+        for (std::size_t oh = 0; oh < g.out_h; ++oh)
+          for (std::size_t ow = 0; ow < g.out_w; ++ow) {
+            const bool inside = channels.begin <= co && co < channels.end && block_rows.begin <= oh && oh < block_rows.end;
+            const T want = inside ? expected(co, oh, ow) : T(-7);  // and nothing outside the block written
+            ASSERT_EQ(std::memcmp(&y(co, oh, ow), &want, sizeof(T)), 0) << co << ", " << oh << ", " << ow;
+          }
+    }
+  }
+}
+
+TEST(Conv2dKernelTest, ShiftedRowsHaveTheBitsOfIm2colFloat) { check_shifted_matches_im2col<float>(); }
+TEST(Conv2dKernelTest, ShiftedRowsHaveTheBitsOfIm2colDouble) { check_shifted_matches_im2col<double>(); }
+
+// The weight gradient from the padded rows against im2col's columns, transposed, through the GEMM (what
+// conv2d_backward runs at other strides): the same bits, images stacked or one at a time. And
+// conv2d_backward's input gradient against col2im's.
+template <class T>
+void check_weight_gradient_shifted_matches_columns() {
+  struct G {
+    std::size_t in_c, h, w, out_c, kh, kw, pad, dil;
+  };
+  std::uint64_t seed = 80;
+  for (const G& c : {G{1, 28, 28, 16, 3, 3, 1, 1}, G{16, 14, 14, 17, 3, 3, 1, 1}, G{3, 9, 11, 33, 2, 3, 0, 1},
+                     G{5, 7, 7, 9, 3, 3, 2, 2}, G{7, 6, 6, 13, 1, 1, 0, 1}, G{2, 12, 10, 5, 5, 5, 2, 1}}) {
+    kernels::Conv2dGeometry g;
+    g.in_c = c.in_c, g.in_h = c.h, g.in_w = c.w, g.out_c = c.out_c, g.k_h = c.kh, g.k_w = c.kw;
+    g.pad_h = g.pad_w = c.pad, g.dil_h = g.dil_w = c.dil;
+    g.out_h = g.in_h + 2 * g.pad_h - g.dil_h * (g.k_h - 1);
+    g.out_w = g.in_w + 2 * g.pad_w - g.dil_w * (g.k_w - 1);
+    const std::size_t images = 3, K = g.patch(), P = g.positions(), cols = images * P;
+    const Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
+    const Tensor<T> dy = random_tensor<T>(Shape{images, g.out_c, g.out_h, g.out_w}, seed++);
+    const Tensor<T> start = random_tensor<T>(Shape{g.out_c, K}, seed++);
+    // Expected: columns of every image side by side, transposed, dW += dY·colsᵀ.
+    std::vector<T> columns(K * cols), columns_t(K * cols), dy_cols(g.out_c * cols);
+    for (std::size_t i = 0; i < images; ++i) {
+      kernels::im2col(x.data() + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns.data() + i * P, cols);
+      for (std::size_t co = 0; co < g.out_c; ++co)
+        std::copy_n(dy.data() + i * g.out_image() + co * P, P, dy_cols.data() + co * cols + i * P);
+    }
+    kernels::transpose(columns.data(), K, cols, columns_t.data());
+    Tensor<T> expected = start;
+    kernels::gemm(g.out_c, K, cols, dy_cols.data(), cols, columns_t.data(), K, expected.data(), K, true);
+    std::vector<T> scratch(kernels::conv2d_weight_gradient_shifted_scratch<T>(g), T(std::nan("")));
+    Tensor<T> stacked = start, one = start;
+    kernels::conv2d_weight_gradient_shifted(x.data(), images, dy.data(), g, stacked.data(), scratch.data());
+    for (std::size_t i = 0; i < images; ++i)
+      kernels::conv2d_weight_gradient_shifted(x.data() + i * g.in_image(), 1, dy.data() + i * g.out_image(), g, one.data(),
+                                              scratch.data());
+    SCOPED_TRACE(std::to_string(c.in_c) + "x" + std::to_string(c.h) + "x" + std::to_string(c.w) + " -> " +
+                 std::to_string(c.out_c));
+    EXPECT_TRUE(bitwise<T>(stacked, expected));
+    EXPECT_TRUE(bitwise<T>(one, expected));
+    // The input gradient, a convolution of dY by the flipped weight, against Wᵀ·dY scattered by col2im:
+    // the same values up to rounding (the sums run in another order).
+    std::vector<T> dcols(K * cols);
+    kernels::gemm_strided(K, cols, g.out_c, start.data(), std::size_t{1}, K, dy_cols.data(), cols, dcols.data(), cols);
+    Tensor<T> dx_expected(x.shape()), dx(x.shape()), dw(start.shape()), db(Shape{g.out_c});
+    for (std::size_t i = 0; i < images; ++i)
+      kernels::col2im(dcols.data() + i * P, cols, g, dx_expected.data() + i * g.in_image());
+    std::vector<T> backward(kernels::conv2d_backward_scratch<T>(g, images), T(std::nan("")));
+    kernels::conv2d_backward(x.data(), images, start.data(), dy.data(), g, dw.data(), db.data(), dx.data(), backward.data());
+    EXPECT_TRUE(near<T>(dx, dx_expected, tolerance<T>()));
+  }
+}
+
+TEST(Conv2dKernelTest, WeightGradientFromShiftedRowsHasTheBitsOfTheColumnsFloat) {
+  check_weight_gradient_shifted_matches_columns<float>();
+}
+TEST(Conv2dKernelTest, WeightGradientFromShiftedRowsHasTheBitsOfTheColumnsDouble) {
+  check_weight_gradient_shifted_matches_columns<double>();
 }
 
 }  // namespace

@@ -77,6 +77,128 @@ void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Con
     }
 }
 
+// --- stride 1 without columns: each row of the patch matrix is the zero-padded input shifted ---
+//
+// At stride 1, patch row k = (ci, ky, kx) over output rows [r0, r1) is, in the input padded to
+// Wp = in_w + 2·pad_w columns, the run starting at (ci, r0 + ky·dil_h, kx·dil_w), read with the output's
+// positions laid out Wp apart instead of out_w (the Wp − out_w positions past each row's end are
+// computed and dropped). So the GEMM reads B straight from the padded rows: im2col's copy of every
+// input value k_h·k_w times becomes one padded copy. Each output is the same chain over k as
+// conv2d_forward_im2col's, so the same bits.
+
+// Whether conv2d_forward_shifted computes this convolution: stride 1, one group.
+inline bool conv2d_shifted_fits(const Conv2dGeometry& g) { return g.stride_h == 1 && g.stride_w == 1 && g.groups == 1; }
+
+namespace detail {
+struct ShiftedLayout {
+  std::size_t wp, rows_in, plane, n, ld, padded;  // padded row length, rows, a channel's plane, N, ld of C, xpad size
+
+  ShiftedLayout(const Conv2dGeometry& g, std::size_t rows, std::size_t lanes)
+      : wp(g.in_w + 2 * g.pad_w),
+        rows_in(rows + (g.k_h - 1) * g.dil_h),
+        plane(rows_in * wp),
+        n((rows - 1) * wp + g.out_w),
+        ld((n + lanes - 1) / lanes * lanes),
+        // the last patch row reads up to (k_h − 1)·dil_h·wp + (k_w − 1)·dil_w + ld past its channel's start
+        padded((g.in_c - 1) * plane + (g.k_h - 1) * g.dil_h * wp + (g.k_w - 1) * g.dil_w + ld) {}
+};
+
+// The padded input rows output rows `rows` read (ShiftedLayout), then zeros to the end of the layout.
+template <class T>
+void pad_rows(const T* x, const Conv2dGeometry& g, const ShiftedLayout& s, Range rows, T* xpad) {
+  for (std::size_t ci = 0; ci < g.in_c; ++ci)
+    for (std::size_t r = 0; r < s.rows_in; ++r) {
+      T* dst = xpad + ci * s.plane + r * s.wp;
+      const std::ptrdiff_t ih = std::ptrdiff_t(rows.begin + r) - std::ptrdiff_t(g.pad_h);
+      if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) {
+        std::fill_n(dst, s.wp, T(0));
+        continue;
+      }
+      std::fill_n(dst, g.pad_w, T(0));
+      std::copy_n(x + (ci * g.in_h + std::size_t(ih)) * g.in_w, g.in_w, dst + g.pad_w);
+      std::fill_n(dst + g.pad_w + g.in_w, g.pad_w, T(0));
+    }
+  std::fill(xpad + g.in_c * s.plane, xpad + std::max(s.padded, g.in_c * s.plane), T(0));
+}
+// MR rows × NV vectors of C over all of K = (ci, ky, kx) in order, B's row k read at
+// B + ci·plane + ky·dil_h·wp + kx·dil_w: gemm_tile's chain with im2col's rows found in place.
+template <int MR, int NV, class T>
+inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const T* A, const T* B, T* C) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  const std::size_t K = g.patch();
+  V c[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) c[r][v] = V{};
+  std::size_t k = 0;
+  for (std::size_t ci = 0; ci < g.in_c; ++ci)
+    for (std::size_t ky = 0; ky < g.k_h; ++ky) {
+      const T* row = B + ci * s.plane + ky * g.dil_h * s.wp;
+      for (std::size_t kx = 0; kx < g.k_w; ++kx, ++k) {
+        V b[NV];
+        for (int v = 0; v < NV; ++v) b[v] = load(row + kx * g.dil_w + v * L);
+        for (int r = 0; r < MR; ++r) {
+          const T a = A[r * K + k];
+          for (int v = 0; v < NV; ++v) c[r][v] = a * b[v] + c[r][v];
+        }
+      }
+    }
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) store(C + r * s.ld + v * L, c[r][v]);
+}
+
+// All M rows of one column panel NV vectors wide, in gemm_panel's tiles.
+template <int NV, class T>
+void shifted_panel(std::size_t M, const Conv2dGeometry& g, const ShiftedLayout& s, const T* A, const T* B, T* C) {
+  constexpr int MR = Vec<T>::registers >= 32 ? 8 : 6;
+  const std::size_t K = g.patch();
+  std::size_t i = 0;
+  for (; i + MR <= M; i += MR) shifted_tile<MR, NV>(g, s, A + i * K, B, C + i * s.ld);
+  if (MR > 4 && i + 4 <= M) {
+    shifted_tile<4, NV>(g, s, A + i * K, B, C + i * s.ld);
+    i += 4;
+  }
+  for (; i < M; ++i) shifted_tile<1, NV>(g, s, A + i * K, B, C + i * s.ld);
+}
+}  // namespace detail
+
+// Scratch elements conv2d_forward_shifted needs for `channels` output channels × `rows` output rows.
+template <class T>
+std::size_t conv2d_shifted_scratch(const Conv2dGeometry& g, std::size_t channels, std::size_t rows) {
+  const detail::ShiftedLayout s(g, std::max<std::size_t>(rows, 1), detail::Vec<T>::lanes);
+  return std::max(s.padded, g.in_c * s.plane) + channels * s.ld;
+}
+
+// Output channels `channels` × whole output rows `rows` of one image (conv2d_shifted_fits(g)), into y
+// [out_c, out_h, out_w]; bias may be null. scratch: conv2d_shifted_scratch<T>(g, channels.size(),
+// rows.size()) elements: the padded input rows the block reads, then C with Wp-spaced rows.
+template <class T>
+void conv2d_forward_shifted(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, Range channels,
+                            Range rows, T* scratch, T* y) {
+  constexpr std::size_t L = detail::Vec<T>::lanes;
+  if (channels.size() == 0 || rows.size() == 0) return;
+  const detail::ShiftedLayout s(g, rows.size(), L);
+  T* xpad = scratch;
+  T* tile = scratch + std::max(s.padded, g.in_c * s.plane);
+  detail::pad_rows(x, g, s, rows, xpad);
+  const T* a = weight + channels.begin * g.patch();
+  std::size_t j = 0;
+  for (; j + 2 * L <= s.ld; j += 2 * L) detail::shifted_panel<2>(channels.size(), g, s, a, xpad + j, tile + j);
+  if (j < s.ld) detail::shifted_panel<1>(channels.size(), g, s, a, xpad + j, tile + j);
+  const std::size_t P = g.positions();
+  for (std::size_t c = 0; c < channels.size(); ++c) {
+    const T b = bias ? bias[channels.begin + c] : T(0);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const T* src = tile + c * s.ld + r * s.wp;
+      T* dst = y + (channels.begin + c) * P + (rows.begin + r) * g.out_w;
+      if (bias)
+        for (std::size_t i = 0; i < g.out_w; ++i) dst[i] = src[i] + b;
+      else
+        std::copy_n(src, g.out_w, dst);
+    }
+  }
+}
+
 // Output channels `channels` of one image from its complete columns [K, positions] (row stride ld),
 // built once and shared by every channel block. scratch: gemm_scratch<T>(channels.size(), K) elements.
 template <class T>
@@ -211,42 +333,199 @@ T image_sum(const T* v, std::size_t n) {
 }
 }  // namespace detail
 
+
+namespace detail {
+// MR taps × NV vectors of output channels of dWᵀ (row stride ldo), added to over the positions of one
+// image in order: A(tap, p) read in the padded input rows at `taps[i]` + p's padded position, B = dYᵀ.
+template <int MR, int NV, class T>
+inline void weight_gradient_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const T* xpad,
+                                 const std::size_t* taps, const T* dyt, std::size_t ldo, T* acc) {
+  using V = typename Vec<T>::type;
+  constexpr int L = Vec<T>::lanes;
+  V c[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) c[r][v] = load(acc + r * ldo + v * L);
+  const T* at[MR];
+  for (int r = 0; r < MR; ++r) at[r] = xpad + taps[r];
+  for (std::size_t oh = 0; oh < g.out_h; ++oh)
+    for (std::size_t ow = 0; ow < g.out_w; ++ow, dyt += ldo) {
+      const std::size_t q = oh * s.wp + ow;
+      V b[NV];
+      for (int v = 0; v < NV; ++v) b[v] = load(dyt + v * L);
+      for (int r = 0; r < MR; ++r) {
+        const T a = at[r][q];
+        for (int v = 0; v < NV; ++v) c[r][v] = a * b[v] + c[r][v];
+      }
+    }
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) store(acc + r * ldo + v * L, c[r][v]);
+}
+
+// The offsets in the padded rows of taps [k, k + n) (n ≤ 8).
+inline void tap_offsets(const Conv2dGeometry& g, const ShiftedLayout& s, std::size_t k, std::size_t n,
+                        std::size_t* taps) {
+  for (std::size_t i = 0; i < n; ++i, ++k) {
+    const std::size_t kx = k % g.k_w, ky = k / g.k_w % g.k_h, ci = k / (g.k_w * g.k_h);
+    taps[i] = ci * s.plane + ky * g.dil_h * s.wp + kx * g.dil_w;
+  }
+}
+
+template <int NV, class T>
+void weight_gradient_panel(const Conv2dGeometry& g, const ShiftedLayout& s, const T* xpad, const T* dyt,
+                           std::size_t ldo, T* acc) {
+  constexpr int MR = Vec<T>::registers >= 32 ? 8 : 6;
+  const std::size_t K = g.patch();
+  std::size_t taps[MR], i = 0;
+  for (; i + MR <= K; i += MR) {
+    tap_offsets(g, s, i, MR, taps);
+    weight_gradient_tile<MR, NV>(g, s, xpad, taps, dyt, ldo, acc + i * ldo);
+  }
+  if (MR > 4 && i + 4 <= K) {
+    tap_offsets(g, s, i, 4, taps);
+    weight_gradient_tile<4, NV>(g, s, xpad, taps, dyt, ldo, acc + i * ldo);
+    i += 4;
+  }
+  for (; i < K; ++i) {
+    tap_offsets(g, s, i, 1, taps);
+    weight_gradient_tile<1, NV>(g, s, xpad, taps, dyt, ldo, acc + i * ldo);
+  }
+}
+
+}  // namespace detail
+
+// Scratch elements conv2d_weight_gradient_shifted needs.
+template <class T>
+std::size_t conv2d_weight_gradient_shifted_scratch(const Conv2dGeometry& g) {
+  const detail::ShiftedLayout s(g, g.out_h, detail::Vec<T>::lanes);
+  const std::size_t ldo = gemm_whole_vectors<T>(g.out_c);
+  return std::max(s.padded, g.in_c * s.plane) + (g.positions() + g.patch()) * ldo;
+}
+
+// dweight [out_c, K] += dY · colsᵀ over `images` consecutive images at stride 1 (conv2d_shifted_fits),
+// without columns: each image's padded input rows, as conv2d_forward_shifted reads them, against dYᵀ.
+// Each element is the chain conv2d_backward's GEMM computes — images, then positions, in order — so the
+// same bits. scratch: conv2d_weight_gradient_shifted_scratch<T>(g) elements.
+template <class T>
+void conv2d_weight_gradient_shifted(const T* x, std::size_t images, const T* dy, const Conv2dGeometry& g, T* dweight,
+                                    T* scratch) {
+  constexpr std::size_t L = detail::Vec<T>::lanes;
+  const detail::ShiftedLayout s(g, g.out_h, L);
+  const std::size_t K = g.patch(), P = g.positions(), ldo = gemm_whole_vectors<T>(g.out_c);
+  T* xpad = scratch;
+  T* dyt = xpad + std::max(s.padded, g.in_c * s.plane);  // dYᵀ [P, ldo], zeros past out_c
+  T* acc = dyt + P * ldo;                                 // dWᵀ [K, ldo]
+  for (std::size_t k = 0; k < K; ++k) {
+    for (std::size_t co = 0; co < g.out_c; ++co) acc[k * ldo + co] = dweight[co * K + k];
+    std::fill(acc + k * ldo + g.out_c, acc + (k + 1) * ldo, T(0));
+  }
+  for (std::size_t p = 0; p < P; ++p) std::fill(dyt + p * ldo + g.out_c, dyt + (p + 1) * ldo, T(0));
+  for (std::size_t i = 0; i < images; ++i) {
+    detail::pad_rows(x + i * g.in_image(), g, s, Range{0, g.out_h}, xpad);
+    const T* dyi = dy + i * g.out_image();
+    if (ldo == g.out_c)
+      transpose(dyi, g.out_c, P, dyt);
+    else
+      for (std::size_t co = 0; co < g.out_c; ++co)
+        for (std::size_t p = 0; p < P; ++p) dyt[p * ldo + co] = dyi[co * P + p];
+    std::size_t j = 0;
+    for (; j + 2 * L <= ldo; j += 2 * L) detail::weight_gradient_panel<2>(g, s, xpad, dyt + j, ldo, acc + j);
+    if (j < ldo) detail::weight_gradient_panel<1>(g, s, xpad, dyt + j, ldo, acc + j);
+  }
+  for (std::size_t co = 0; co < g.out_c; ++co)
+    for (std::size_t k = 0; k < K; ++k) dweight[co * K + k] = acc[k * ldo + co];
+}
+
+namespace detail {
+// At stride 1, dx is itself a convolution at stride 1: of dY, padded by dil·(k − 1) − pad, with the
+// weight flipped in both kernel axes and its channel axes swapped (W'[ci, co, ky, kx] =
+// W[co, ci, k_h − 1 − ky, k_w − 1 − kx]). conv2d_forward_shifted runs it: chains of out_c·k_h·k_w
+// multiply-adds instead of out_c, and no col2im. Where pad ≤ dil·(k − 1) (every "same" or "valid"
+// convolution).
+inline bool input_gradient_shifted_fits(const Conv2dGeometry& g) {
+  return conv2d_shifted_fits(g) && g.pad_h <= g.dil_h * (g.k_h - 1) && g.pad_w <= g.dil_w * (g.k_w - 1);
+}
+
+inline Conv2dGeometry input_gradient_geometry(const Conv2dGeometry& g) {
+  Conv2dGeometry t = g;
+  t.in_c = g.out_c, t.in_h = g.out_h, t.in_w = g.out_w;
+  t.out_c = g.in_c, t.out_h = g.in_h, t.out_w = g.in_w;
+  t.pad_h = g.dil_h * (g.k_h - 1) - g.pad_h;
+  t.pad_w = g.dil_w * (g.k_w - 1) - g.pad_w;
+  return t;
+}
+
+// conv2d_backward's scratch: the columns and their transpose — or, at stride 1, what
+// conv2d_weight_gradient_shifted needs, if more — then dY as [out_c, images·P], then the GEMMs' panels.
+template <class T>
+std::size_t backward_front(const Conv2dGeometry& g, std::size_t cols) {
+  std::size_t front = 2 * g.patch() * cols;
+  if (conv2d_shifted_fits(g)) front = std::max(front, conv2d_weight_gradient_shifted_scratch<T>(g));
+  if (input_gradient_shifted_fits(g)) {
+    const Conv2dGeometry t = input_gradient_geometry(g);
+    front = std::max(front, t.out_c * t.patch() + conv2d_shifted_scratch<T>(t, t.out_c, t.out_h));
+  }
+  return front;
+}
+}  // namespace detail
+
 // Scratch elements conv2d_backward needs for `images` images.
 template <class T>
 std::size_t conv2d_backward_scratch(const Conv2dGeometry& g, std::size_t images) {
   const std::size_t cols = images * g.positions();
-  return (2 * g.patch() + g.out_c) * cols + std::max(gemm_scratch<T>(g.out_c, cols), gemm_scratch<T>(g.patch(), g.out_c));
+  return detail::backward_front<T>(g, cols) + g.out_c * cols +
+         std::max(gemm_scratch<T>(g.out_c, cols), gemm_scratch<T>(g.patch(), g.out_c));
 }
 
 // Backward of `images` consecutive images of one gradient chunk, their positions side by side
 // (cols = [K, images·P]). Adds their weight gradient into dweight [out_c, K] and bias gradient into dbias
 // (if not null); writes their input gradients into dx (if not null):
 //   dW += dY · colsᵀ      dcols = Wᵀ · dY      dx = col2im(dcols)
-// Each weight-gradient element is one chain over images, then positions, in order; each bias-gradient
-// element adds the images in order, each image's positions summed by detail::image_sum. Either way the
-// bits are those of one image at a time, and do not depend on how many images run together.
+// Each weight-gradient element is one chain over images, then positions, in order (at stride 1 without
+// columns: conv2d_weight_gradient_shifted); each bias-gradient element adds the images in order, each
+// image's positions summed by detail::image_sum. Either way the bits are those of one image at a time,
+// and do not depend on how many images run together.
 template <class T>
 void conv2d_backward(const T* x, std::size_t images, const T* weight, const T* dy, const Conv2dGeometry& g, T* dweight,
                      T* dbias, T* dx, T* scratch) {
   const std::size_t K = g.patch(), P = g.positions(), cols = images * P;
   T* columns = scratch;
   T* columns_t = scratch + K * cols;
-  T* dy_cols = scratch + 2 * K * cols;  // dY as [out_c, images·P]
+  T* dy_cols = scratch + detail::backward_front<T>(g, cols);  // dY as [out_c, images·P]
   T* pad = dy_cols + g.out_c * cols;
+  const bool shifted = conv2d_shifted_fits(g);
+  const bool need_dy_cols = !shifted || (dx && !detail::input_gradient_shifted_fits(g));  // for a GEMM's B
   for (std::size_t i = 0; i < images; ++i) {
-    im2col(x + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + i * P, cols);
-    for (std::size_t co = 0; co < g.out_c; ++co)
-      std::copy(dy + i * g.out_image() + co * P, dy + i * g.out_image() + (co + 1) * P, dy_cols + co * cols + i * P);
+    if (!shifted) im2col(x + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns + i * P, cols);
+    if (need_dy_cols)
+      for (std::size_t co = 0; co < g.out_c; ++co)
+        std::copy(dy + i * g.out_image() + co * P, dy + i * g.out_image() + (co + 1) * P, dy_cols + co * cols + i * P);
   }
-  transpose(columns, K, cols, columns_t);
-  gemm(g.out_c, K, cols, dy_cols, cols, columns_t, K, dweight, K, /*accumulate=*/true, pad);
+  if (shifted) {
+    conv2d_weight_gradient_shifted(x, images, dy, g, dweight, scratch);
+  } else {
+    transpose(columns, K, cols, columns_t);
+    gemm(g.out_c, K, cols, dy_cols, cols, columns_t, K, dweight, K, /*accumulate=*/true, pad);
+  }
   if (dbias)
     for (std::size_t co = 0; co < g.out_c; ++co) {
       T sum = dbias[co];
-      for (std::size_t i = 0; i < images; ++i) sum += detail::image_sum(dy_cols + co * cols + i * P, P);
+      for (std::size_t i = 0; i < images; ++i) sum += detail::image_sum(dy + i * g.out_image() + co * P, P);
       dbias[co] = sum;
     }
   if (!dx) return;
+  if (detail::input_gradient_shifted_fits(g)) {
+    const Conv2dGeometry t = detail::input_gradient_geometry(g);
+    T* flipped = scratch;  // W' [in_c, out_c, k_h, k_w]
+    const std::size_t taps = g.k_h * g.k_w;
+    for (std::size_t co = 0; co < g.out_c; ++co)
+      for (std::size_t ci = 0; ci < g.in_c; ++ci)
+        for (std::size_t k = 0; k < taps; ++k)
+          flipped[(ci * g.out_c + co) * taps + (taps - 1 - k)] = weight[(co * g.in_c + ci) * taps + k];
+    for (std::size_t i = 0; i < images; ++i)
+      conv2d_forward_shifted(dy + i * g.out_image(), flipped, static_cast<const T*>(nullptr), t, Range{0, t.out_c},
+                             Range{0, t.out_h}, flipped + t.out_c * t.patch(), dx + i * g.in_image());
+    return;
+  }
   gemm_strided(K, cols, g.out_c, weight, std::size_t{1}, K, dy_cols, cols, columns, cols, false, pad);  // Wᵀ · dY
   for (std::size_t i = 0; i < images; ++i) col2im(columns + i * P, cols, g, dx + i * g.in_image());
 }

@@ -5,7 +5,10 @@
 // OH = (H + 2·pad − dilation·(k − 1) − 1) / stride + 1. Parameters, in PyTorch's layout:
 // weight [out_channels, in_channels / groups, k_h, k_w], bias [out_channels].
 // Computed as im2col + GEMM (kernels/gemm.hpp) per block of the strategy's cut, or, for a small patch
-// at stride 1 (K ≤ 32: a first layer on 1 to 3 channels), by the direct kernel (kernels/conv2d_direct.hpp).
+// at stride 1 (K ≤ 32: a first layer on 1 to 3 channels), by the direct kernel (kernels/conv2d_direct.hpp),
+// or, at stride 1 without post-ops on maps that waste little padding, by a GEMM that reads the
+// zero-padded input rows in place of columns (kernels::conv2d_forward_shifted). Backward at stride 1
+// works without columns too (kernels::conv2d_backward).
 // Every output is the same chain of multiply-adds whatever the cut and the kernel, so all strategies
 // give the same bits:
 //  - a cut of images, rows or tiles builds each block's own columns in per-worker scratch;
@@ -222,6 +225,7 @@ class Conv2d final : public Layer<T> {
     if (p.kind == Path::direct) a.name = "direct (small patch), blocks share nothing";
     else if (p.kind == Path::grouped) a.name = gemm + " per group, each block its own columns";
     else if (p.kind == Path::shared_columns) a.name = gemm + ", every image's columns built once, shared by the channel blocks";
+    else if (p.shifted) a.name = "GEMM over the zero-padded input rows (no columns), each block its own";
     else if (p.stack > 1) a.name = gemm + ", each block its own columns, " + std::to_string(p.stack) + " images per GEMM";
     else a.name = gemm + ", each block its own columns";
     return a;
@@ -318,7 +322,9 @@ class Conv2d final : public Layer<T> {
     run_blocks(work.space, cut, [&](const Block& blk, std::size_t worker) {
       T* scratch = ws.scratch(worker);
       for (std::size_t n = blk.n.begin; n < blk.n.end; n += stack) {
-        if (path.into_output)
+        if (path.shifted)
+          kernels::conv2d_forward_shifted(x + n * g.in_image(), w, b, g, blk.c, blk.h, scratch, y + n * out_image);
+        else if (path.into_output)
           kernels::conv2d_forward_im2col(x + n * g.in_image(), w, b, g, blk.c, blk.h, blk.w, scratch, y + n * out_image,
                                          gemm_);
         else
@@ -333,6 +339,7 @@ class Conv2d final : public Layer<T> {
     enum Kind { direct, grouped, shared_columns, block_columns } kind;
     std::size_t stack = 1;     // block_columns: images per GEMM
     bool into_output = false;  // block_columns: the GEMM writes the output directly (no post-ops, one image)
+    bool shifted = false;      // into_output of whole rows at stride 1: no columns (kernels::conv2d_forward_shifted)
     std::size_t scratch = 0;   // per worker
     std::size_t shared = 0;    // shared_columns: the columns of every image
   };
@@ -343,7 +350,10 @@ class Conv2d final : public Layer<T> {
   //   blocks — unless there are fewer images than workers and no more channel blocks of an image than
   //   workers: then each block builds the columns it reads, as one image's columns built once would
   //   take one core while the others wait, and then cross to every core that reads them;
-  // - otherwise each block builds its own columns, a stack of images per GEMM where it holds whole images.
+  // - otherwise each block builds its own columns, a stack of images per GEMM where it holds whole images —
+  //   but for whole rows at stride 1 without post-ops, where little padding is wasted (shifted_waste_ok),
+  //   one image at a time whose GEMM reads the padded input rows in place of columns
+  //   (kernels::conv2d_forward_shifted).
   Path path_for(const Shape& in, const kernels::PostOps& e, const BlockGrid& grid, std::size_t workers) const {
     const kernels::Conv2dGeometry g = geometry(in);
     const Cut& cut = grid.cut();
@@ -369,10 +379,13 @@ class Conv2d final : public Layer<T> {
       return p;
     }
     p.kind = Path::block_columns;
-    p.stack = cut.h == eh && cut.w == ew ? stack_images(Q, K, cut.n) : 1;
+    p.shifted = e.empty() && cut.w == g.out_w && gemm_ == kernels::GemmBackend::parcnn &&
+                kernels::conv2d_shifted_fits(g) && shifted_waste_ok(g);
+    p.stack = cut.h == eh && cut.w == ew && !p.shifted ? stack_images(Q, K, cut.n) : 1;
     p.into_output = e.empty() && p.stack == 1;
-    p.scratch = p.into_output ? kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w)
-                              : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, p.stack, cut.h, cut.w);
+    p.scratch = p.shifted       ? kernels::conv2d_shifted_scratch<T>(g, cut.c, cut.h)
+                : p.into_output ? kernels::conv2d_im2col_scratch<T>(g, cut.c, cut.h, cut.w)
+                                : kernels::conv2d_epilogue_scratch<T>(g, e, cut.c, p.stack, cut.h, cut.w);
     return p;
   }
 
@@ -392,6 +405,11 @@ class Conv2d final : public Layer<T> {
                                        ws.scratch(worker), out.data() + n * out_image, record.at(n * out_image));
     });
   }
+
+  // Whether the GEMM over padded rows drops at most 1/8 of the positions it computes (rows of
+  // in_w + 2·pad_w for out_w outputs): a 14×14 map padded by 1 drops 1/8, a 7×7 one 2/9 — there the
+  // columns, images stacked, cost less than the positions wasted.
+  static bool shifted_waste_ok(const kernels::Conv2dGeometry& g) { return 7 * (g.in_w + 2 * g.pad_w) <= 8 * g.out_w; }
 
   // Positions per stacked GEMM: several images of a small feature map share one matrix product.
   static constexpr std::size_t stack_columns = 512;
