@@ -1,7 +1,8 @@
 // layers_bench — each layer of the letter CNN alone, each convolution with the pool and GELU it fuses
 // in the model's forward, and convolutions of the shapes real networks use
 // (ResNet-style 3×3 convolutions from 64@56² to 512@7², a 1×1 convolution, a 7×7 stride-2 stem at 224²,
-// a VGG-style first 3×3 layer on RGB at 224², which runs the direct kernel),
+// a VGG-style first 3×3 layer on RGB at 224², which runs the direct kernel, and the small ResNet's
+// 3×3 at 16@28² and 32@14²),
 // per strategy × batch {1, 16, 64, 256} × threads.
 //   ./layers_bench --benchmark_filter='conv2/batch:64/'
 //   ./layers_bench --benchmark_filter='conv2\+pool2\+gelu2/batch:64/'
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
   for (const RealConv& c : {RealConv{"conv3x3_64@56", 64, 64, 3, 1, 1, 56}, RealConv{"conv3x3_128@28", 128, 128, 3, 1, 1, 28},
                             RealConv{"conv3x3_256@14", 256, 256, 3, 1, 1, 14}, RealConv{"conv3x3_512@7", 512, 512, 3, 1, 1, 7},
                             RealConv{"conv1x1_256to64@56", 256, 64, 1, 1, 0, 56}, RealConv{"stem7x7s2_3to64@224", 3, 64, 7, 2, 3, 224},
-                            RealConv{"conv3x3_3to64@224", 3, 64, 3, 1, 1, 224}}) {
+                            RealConv{"conv3x3_3to64@224", 3, 64, 3, 1, 1, 224}, RealConv{"conv3x3_16@28", 16, 16, 3, 1, 1, 28},
+                            RealConv{"conv3x3_32@14", 32, 32, 3, 1, 1, 14}}) {
     auto conv = std::make_shared<Conv2d<float>>(c.in, c.out, c.kernel, c.stride, c.pad);
     fill_uniform<float>(conv->weight(), -0.05, 0.05, 1);
     bench::register_layer(std::string("real/") + c.name, conv, Shape{1, c.in, c.size, c.size});
