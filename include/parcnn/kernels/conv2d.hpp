@@ -86,8 +86,15 @@ void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Con
 // input value k_h·k_w times becomes one padded copy. Each output is the same chain over k as
 // conv2d_forward_im2col's, so the same bits.
 
-// Whether conv2d_forward_shifted computes this convolution: stride 1, one group.
-inline bool conv2d_shifted_fits(const Conv2dGeometry& g) { return g.stride_h == 1 && g.stride_w == 1 && g.groups == 1; }
+// The longest patch the padded-rows path takes. Its B rows start at K scattered places in the padded
+// input where im2col's are one stream: on long patches im2col + GEMM measured faster, on short ones
+// (the small ResNet's) the columns it saves win (docs/design.md, "Convolutions without columns").
+inline constexpr std::size_t shifted_max_patch = 288;
+
+// Whether conv2d_forward_shifted computes this convolution: stride 1, one group, K ≤ shifted_max_patch.
+inline bool conv2d_shifted_fits(const Conv2dGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.groups == 1 && g.patch() <= shifted_max_patch;
+}
 
 namespace detail {
 struct ShiftedLayout {
