@@ -72,7 +72,7 @@ TYPED_TEST(Conv2dTest, MatchesReferenceOnManyShapes) {
 // and on Eigen's GEMM.
 TEST(Conv2dPathTest, PaddedRowsWhereLittlePaddingIsWasted) {
   const auto kernel = [](const Conv2d<float>& conv, const Shape& in, const kernels::PostOps& e = {}) {
-    return conv.algorithm(in, e, Cut{1, in[1] == 16 ? 16 : 8, 64, 64}, 1).name;
+    return conv.algorithm(in, e, Cut{1, std::size_t(in[1] == 16 ? 16 : 8), 64, 64}, 1).name;
   };
   const std::string rows = "padded input rows";
   EXPECT_NE(kernel(Conv2d<float>(16, 16, 3, 1, 1), Shape{4, 16, 28, 28}).find(rows), std::string::npos);
