@@ -16,6 +16,9 @@
 #define PARCNN_TSAN 1
 #endif
 
+#include <cstddef>
+#include <vector>
+
 #ifdef PARCNN_TSAN
 extern "C" void __tsan_acquire(void* addr);
 extern "C" void __tsan_release(void* addr);
@@ -34,5 +37,33 @@ inline void happens_after([[maybe_unused]] const void* key) {
   __tsan_acquire(const_cast<void*>(key));
 #endif
 }
+
+// An arena's slot is held by one thread at a time, but not always by the same one: a worker can leave
+// between two blocks of a run and another thread take its slot, and with it the slot's scratch memory.
+// oneTBB orders the hand-over; SlotOrder tells TSan (enter(slot) when a block starts, leave(slot) when
+// it ends), one key per slot of one run. Without TSan it holds nothing.
+class SlotOrder {
+ public:
+  explicit SlotOrder([[maybe_unused]] std::size_t slots) {
+#ifdef PARCNN_TSAN
+    keys_.resize(slots);
+#endif
+  }
+  void enter([[maybe_unused]] std::size_t slot) {
+#ifdef PARCNN_TSAN
+    happens_after(&keys_.at(slot));
+#endif
+  }
+  void leave([[maybe_unused]] std::size_t slot) {
+#ifdef PARCNN_TSAN
+    happens_before(&keys_.at(slot));
+#endif
+  }
+
+ private:
+#ifdef PARCNN_TSAN
+  std::vector<char> keys_;
+#endif
+};
 
 }  // namespace parcnn::detail

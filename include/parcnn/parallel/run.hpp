@@ -36,6 +36,7 @@ void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
     return;
   }
   Team::release_lingering();  // the fork needs oneTBB's workers, not spinning in a team
+  detail::SlotOrder slots(static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));
   detail::happens_before(&grid);
   tbb::parallel_for(
       tbb::blocked_range<std::size_t>(0, count, 1),
@@ -43,7 +44,10 @@ void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
         detail::happens_after(&grid);
         const int worker = tbb::this_task_arena::current_thread_index();
         assert(worker >= 0);
-        for (std::size_t i = r.begin(); i != r.end(); ++i) kernel(grid.block(i), static_cast<std::size_t>(worker));
+        const auto slot = static_cast<std::size_t>(worker);
+        slots.enter(slot);
+        for (std::size_t i = r.begin(); i != r.end(); ++i) kernel(grid.block(i), slot);
+        slots.leave(slot);
         detail::happens_before(&kernel);
       },
       tbb::simple_partitioner());
