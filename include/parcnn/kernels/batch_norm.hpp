@@ -94,17 +94,65 @@ void batch_norm_apply(const T* x, std::size_t C, std::size_t HW, Range images, R
     }
 }
 
-// Σ(dy·x̂) and Σdy of channel c over images `images`, x̂ = (x − mean)·invstd (each map by map_sum, the
-// maps in order): the gradients of the channel's weight and bias from those images.
+// Σ(dy·x̂) and Σdy over one map of n values, x̂ = (x − mean)·invstd, in one pass over x and dy: each
+// the sum map_sum gives for it alone (the same accumulators, in the same order).
 template <class T>
-void batch_norm_sums(const T* x, const T* dy, std::size_t C, std::size_t HW, std::size_t c, Range images, double mean,
-                     double invstd, double& sum_dy_xhat, double& sum_dy) {
+void batch_norm_map_sums(const T* x, const T* dy, std::size_t n, double mean, double invstd, double& sum_dy_xhat,
+                         double& sum_dy) {
+  using V = typename detail::Vec<T>::type;
+  constexpr std::size_t L = detail::Vec<T>::lanes;
   const detail::GradientTimesNormalised<T> term{detail::splat(T(mean)), detail::splat(T(invstd))};
+  V acc = V{}, acc2 = V{}, dacc = V{}, dacc2 = V{};
+  std::size_t i = 0;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    const V d = detail::load(dy + i), d2 = detail::load(dy + i + L);
+    acc += term(detail::load(x + i), d);
+    acc2 += term(detail::load(x + i + L), d2);
+    dacc += d;
+    dacc2 += d2;
+  }
+  for (; i + L <= n; i += L) {
+    const V d = detail::load(dy + i);
+    acc += term(detail::load(x + i), d);
+    dacc += d;
+  }
+  acc += acc2;
+  dacc += dacc2;
   sum_dy_xhat = 0, sum_dy = 0;
-  for (std::size_t n = images.begin; n < images.end; ++n) {
+  for (std::size_t l = 0; l < L; ++l) sum_dy_xhat += double(acc[l]), sum_dy += double(dacc[l]);
+  for (; i < n; ++i) {
+    V a = V{}, b = V{};
+    a[0] = x[i], b[0] = dy[i];
+    sum_dy_xhat += double(term(a, b)[0]);
+    sum_dy += double(dy[i]);
+  }
+}
+
+// Channel c's Σ(dy·x̂) and Σdy over all N images (sum_dy_xhat, sum_dy: the batch's) and over each of
+// `chunks` consecutive runs of images, chunk k ending at chunk_end(k) (chunk_sums(k, Σ(dy·x̂), Σdy)):
+// each image's map summed once by batch_norm_map_sums, the images added in order.
+template <class T, class ChunkEnd, class ChunkSums>
+void batch_norm_sums(const T* x, const T* dy, std::size_t N, std::size_t C, std::size_t HW, std::size_t c, double mean,
+                     double invstd, std::size_t chunks, ChunkEnd&& chunk_end, ChunkSums&& chunk_sums,
+                     double& sum_dy_xhat, double& sum_dy) {
+  sum_dy_xhat = 0, sum_dy = 0;
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < chunks; ++k) {
+    double chunk_dy_xhat = 0, chunk_dy = 0;
+    for (const std::size_t end = chunk_end(k); n < end; ++n) {
+      const std::size_t at = (n * C + c) * HW;
+      double map_dy_xhat, map_dy;
+      batch_norm_map_sums(x + at, dy + at, HW, mean, invstd, map_dy_xhat, map_dy);
+      chunk_dy_xhat += map_dy_xhat, chunk_dy += map_dy;
+      sum_dy_xhat += map_dy_xhat, sum_dy += map_dy;
+    }
+    chunk_sums(k, chunk_dy_xhat, chunk_dy);
+  }
+  for (; n < N; ++n) {
     const std::size_t at = (n * C + c) * HW;
-    sum_dy_xhat += detail::map_sum(x + at, dy + at, HW, term);
-    sum_dy += detail::map_sum(dy + at, dy + at, HW, detail::Value<T>{});
+    double map_dy_xhat, map_dy;
+    batch_norm_map_sums(x + at, dy + at, HW, mean, invstd, map_dy_xhat, map_dy);
+    sum_dy_xhat += map_dy_xhat, sum_dy += map_dy;
   }
 }
 

@@ -138,8 +138,8 @@ class BatchNorm2d final : public Layer<T> {
     apply(in, out, affine, strategy);
   }
 
-  // Channels in parallel; in each, the input gradient (from the whole batch's sums), then each chunk's
-  // parameter gradients.
+  // Channels in parallel; in each, one pass for the batch's sums and each chunk's (its parameter
+  // gradients), then the input gradient.
   void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
                     GradientSlice<T> grads, Workspace<T>& ws) const override {
     const bool batch = this->training();
@@ -158,16 +158,17 @@ class BatchNorm2d final : public Layer<T> {
           invstd = 1.0 / std::sqrt(double(running_var_.data()[c]) + eps_);
         }
         double dy_xhat = 0, dy = 0;
-        if (!grad_in.empty()) {
-          if (batch) kernels::batch_norm_sums(in.data(), grad_out.data(), channels_, HW, c, Range{0, N}, mean, invstd, dy_xhat, dy);
+        kernels::batch_norm_sums(
+            in.data(), grad_out.data(), N, channels_, HW, c, mean, invstd,
+            grads.count(), [&](std::size_t k) { return grads.images(k).end; },
+            [&](std::size_t k, double chunk_dy_xhat, double chunk_dy) {
+              grads.grad(k, 0).data()[c] += T(chunk_dy_xhat);
+              grads.grad(k, 1).data()[c] += T(chunk_dy);
+            },
+            dy_xhat, dy);
+        if (!grad_in.empty())
           kernels::batch_norm_input_gradient(in.data(), grad_out.data(), N, channels_, HW, c, mean, invstd,
                                              double(weight_.data()[c]), batch, dy_xhat, dy, grad_in.data());
-        }
-        for (std::size_t k = 0; k < grads.count(); ++k) {
-          kernels::batch_norm_sums(in.data(), grad_out.data(), channels_, HW, c, grads.images(k), mean, invstd, dy_xhat, dy);
-          grads.grad(k, 0).data()[c] += T(dy_xhat);
-          grads.grad(k, 1).data()[c] += T(dy);
-        }
       }
     });
   }
