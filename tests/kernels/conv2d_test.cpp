@@ -190,27 +190,22 @@ TEST(Conv2dKernelTest, StackedBackwardHasTheBitsOfOneImageAtATime) {
 
 // The GEMM over padded input rows (no columns) against conv2d_forward_im2col, bit for bit, on blocks of
 // whole rows and of channels: paddings 0 to 3, dilation, rectangular kernels, 1×1, odd sizes,
-// channels not multiples of 8, rows of 1 to 40 values; strides 2 and 3 (the padded phases), in one axis
-// or both, with kernels wider and narrower than the stride.
+// channels not multiples of 8, rows of 1 to 40 values.
 template <class T>
 void check_shifted_matches_im2col() {
   struct G {
-    std::size_t in_c, h, w, out_c, kh, kw, pad_h, pad_w, dil_h, dil_w, sh = 1, sw = 1;
+    std::size_t in_c, h, w, out_c, kh, kw, pad_h, pad_w, dil_h, dil_w;
   };
   std::uint64_t seed = 40;
   for (const G& c : {G{1, 5, 5, 1, 3, 3, 0, 0, 1, 1}, G{3, 28, 28, 16, 3, 3, 1, 1, 1, 1}, G{16, 14, 14, 17, 3, 3, 1, 1, 1, 1},
                      G{5, 7, 7, 9, 3, 3, 1, 1, 1, 1}, G{2, 9, 40, 3, 2, 3, 2, 3, 1, 1}, G{4, 11, 13, 6, 3, 3, 2, 2, 2, 2},
                      G{3, 10, 12, 5, 3, 2, 0, 1, 2, 3}, G{7, 6, 6, 13, 1, 1, 0, 0, 1, 1}, G{2, 1, 9, 3, 1, 3, 0, 1, 1, 1},
-                     G{1, 30, 30, 32, 5, 5, 2, 2, 1, 1}, G{16, 28, 28, 32, 3, 3, 1, 1, 1, 1, 2, 2},
-                     G{32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 2, 2}, G{16, 28, 28, 32, 1, 1, 0, 0, 1, 1, 2, 2},
-                     G{5, 13, 11, 9, 3, 3, 1, 1, 1, 1, 2, 2}, G{3, 12, 17, 7, 3, 5, 0, 2, 2, 1, 2, 3},
-                     G{4, 9, 10, 5, 2, 2, 0, 0, 1, 1, 2, 2}, G{2, 15, 8, 3, 5, 1, 2, 0, 1, 1, 3, 1},
-                     G{3, 7, 7, 11, 1, 3, 0, 1, 1, 1, 1, 2}}) {
+                     G{1, 30, 30, 32, 5, 5, 2, 2, 1, 1}}) {
     kernels::Conv2dGeometry g;
     g.in_c = c.in_c, g.in_h = c.h, g.in_w = c.w, g.out_c = c.out_c, g.k_h = c.kh, g.k_w = c.kw;
-    g.pad_h = c.pad_h, g.pad_w = c.pad_w, g.dil_h = c.dil_h, g.dil_w = c.dil_w, g.stride_h = c.sh, g.stride_w = c.sw;
-    g.out_h = (g.in_h + 2 * g.pad_h - g.dil_h * (g.k_h - 1) - 1) / g.stride_h + 1;
-    g.out_w = (g.in_w + 2 * g.pad_w - g.dil_w * (g.k_w - 1) - 1) / g.stride_w + 1;
+    g.pad_h = c.pad_h, g.pad_w = c.pad_w, g.dil_h = c.dil_h, g.dil_w = c.dil_w;
+    g.out_h = g.in_h + 2 * g.pad_h - g.dil_h * (g.k_h - 1);
+    g.out_w = g.in_w + 2 * g.pad_w - g.dil_w * (g.k_w - 1);
     ASSERT_TRUE(kernels::conv2d_shifted_fits(g));
     const Tensor<T> x = random_tensor<T>(Shape{g.in_c, g.in_h, g.in_w}, seed++);
     const Tensor<T> w = random_tensor<T>(Shape{g.out_c, g.patch()}, seed++), b = random_tensor<T>(Shape{g.out_c}, seed++);
@@ -222,7 +217,7 @@ void check_shifted_matches_im2col() {
          {std::pair{all, rows}, std::pair{Range{0, (g.out_c + 1) / 2}, rows}, std::pair{Range{g.out_c / 3, g.out_c}, Range{g.out_h / 2, g.out_h}},
           std::pair{all, Range{0, 1}}}) {
       SCOPED_TRACE(std::to_string(c.in_c) + "x" + std::to_string(c.h) + "x" + std::to_string(c.w) + " -> " +
-                   std::to_string(c.out_c) + ", stride " + std::to_string(c.sh) + "x" + std::to_string(c.sw) + ", channels " + std::to_string(channels.begin) + ".." +
+                   std::to_string(c.out_c) + ", channels " + std::to_string(channels.begin) + ".." +
                    std::to_string(channels.end) + ", rows " + std::to_string(block_rows.begin) + ".." +
                    std::to_string(block_rows.end));
       Tensor<T> y(expected.shape(), T(-7));
@@ -242,24 +237,22 @@ void check_shifted_matches_im2col() {
 TEST(Conv2dKernelTest, ShiftedRowsHaveTheBitsOfIm2colFloat) { check_shifted_matches_im2col<float>(); }
 TEST(Conv2dKernelTest, ShiftedRowsHaveTheBitsOfIm2colDouble) { check_shifted_matches_im2col<double>(); }
 
-// The weight gradient from the padded rows (at stride 2 and 3, their phases) against im2col's columns,
-// transposed, through the GEMM (what conv2d_backward runs on long patches): the same bits, images
-// stacked or one at a time. And conv2d_backward's input gradient against col2im's.
+// The weight gradient from the padded rows against im2col's columns, transposed, through the GEMM (what
+// conv2d_backward runs at other strides): the same bits, images stacked or one at a time. And
+// conv2d_backward's input gradient against col2im's.
 template <class T>
 void check_weight_gradient_shifted_matches_columns() {
   struct G {
-    std::size_t in_c, h, w, out_c, kh, kw, pad, dil, stride = 1;
+    std::size_t in_c, h, w, out_c, kh, kw, pad, dil;
   };
   std::uint64_t seed = 80;
   for (const G& c : {G{1, 28, 28, 16, 3, 3, 1, 1}, G{16, 14, 14, 17, 3, 3, 1, 1}, G{3, 9, 11, 33, 2, 3, 0, 1},
-                     G{5, 7, 7, 9, 3, 3, 2, 2}, G{7, 6, 6, 13, 1, 1, 0, 1}, G{2, 12, 10, 5, 5, 5, 2, 1},
-                     G{16, 28, 28, 32, 3, 3, 1, 1, 2}, G{32, 14, 14, 64, 1, 1, 0, 1, 2}, G{5, 13, 11, 9, 3, 3, 1, 1, 2},
-                     G{3, 10, 13, 4, 3, 3, 2, 2, 2}, G{2, 11, 9, 6, 5, 5, 2, 1, 3}}) {
+                     G{5, 7, 7, 9, 3, 3, 2, 2}, G{7, 6, 6, 13, 1, 1, 0, 1}, G{2, 12, 10, 5, 5, 5, 2, 1}}) {
     kernels::Conv2dGeometry g;
     g.in_c = c.in_c, g.in_h = c.h, g.in_w = c.w, g.out_c = c.out_c, g.k_h = c.kh, g.k_w = c.kw;
-    g.pad_h = g.pad_w = c.pad, g.dil_h = g.dil_w = c.dil, g.stride_h = g.stride_w = c.stride;
-    g.out_h = (g.in_h + 2 * g.pad_h - g.dil_h * (g.k_h - 1) - 1) / g.stride_h + 1;
-    g.out_w = (g.in_w + 2 * g.pad_w - g.dil_w * (g.k_w - 1) - 1) / g.stride_w + 1;
+    g.pad_h = g.pad_w = c.pad, g.dil_h = g.dil_w = c.dil;
+    g.out_h = g.in_h + 2 * g.pad_h - g.dil_h * (g.k_h - 1);
+    g.out_w = g.in_w + 2 * g.pad_w - g.dil_w * (g.k_w - 1);
     const std::size_t images = 3, K = g.patch(), P = g.positions(), cols = images * P;
     const Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
     const Tensor<T> dy = random_tensor<T>(Shape{images, g.out_c, g.out_h, g.out_w}, seed++);
@@ -281,7 +274,7 @@ void check_weight_gradient_shifted_matches_columns() {
       kernels::conv2d_weight_gradient_shifted(x.data() + i * g.in_image(), 1, dy.data() + i * g.out_image(), g, one.data(),
                                               scratch.data());
     SCOPED_TRACE(std::to_string(c.in_c) + "x" + std::to_string(c.h) + "x" + std::to_string(c.w) + " -> " +
-                 std::to_string(c.out_c) + ", stride " + std::to_string(c.stride));
+                 std::to_string(c.out_c));
     EXPECT_TRUE(bitwise<T>(stacked, expected));
     EXPECT_TRUE(bitwise<T>(one, expected));
     // The input gradient, a convolution of dY by the flipped weight, against Wᵀ·dY scattered by col2im:

@@ -67,9 +67,9 @@ TYPED_TEST(Conv2dTest, MatchesReferenceOnManyShapes) {
   }
 }
 
-// Which kernel a block runs: without post-ops, the GEMM over padded rows (at stride 2, their phases)
-// where at most 1/8 of its positions are dropped; im2col's columns on a 7×7 map padded by 1 (and its
-// stride-2 convolution, 4 outputs of rows of 5), with post-ops, and on Eigen's GEMM.
+// Which kernel a block runs: at stride 1 without post-ops, the GEMM over padded rows where at most 1/8
+// of its positions are dropped; im2col's columns on a 7×7 map padded by 1, with post-ops, at stride 2,
+// and on Eigen's GEMM.
 TEST(Conv2dPathTest, PaddedRowsWhereLittlePaddingIsWasted) {
   const auto kernel = [](const Conv2d<float>& conv, const Shape& in, const kernels::PostOps& e = {}) {
     return conv.algorithm(in, e, Cut{1, std::size_t(in[1] == 16 ? 16 : 8), 64, 64}, 1).name;
@@ -78,10 +78,7 @@ TEST(Conv2dPathTest, PaddedRowsWhereLittlePaddingIsWasted) {
   EXPECT_NE(kernel(Conv2d<float>(16, 16, 3, 1, 1), Shape{4, 16, 28, 28}).find(rows), std::string::npos);
   EXPECT_NE(kernel(Conv2d<float>(32, 8, 3, 1, 1), Shape{4, 32, 14, 14}).find(rows), std::string::npos);
   EXPECT_EQ(kernel(Conv2d<float>(32, 8, 3, 1, 1), Shape{4, 32, 7, 7}).find(rows), std::string::npos);
-  EXPECT_NE(kernel(Conv2d<float>(16, 16, 3, 2, 1), Shape{4, 16, 28, 28}).find(rows), std::string::npos);
-  EXPECT_NE(kernel(Conv2d<float>(32, 8, 3, 2, 1), Shape{4, 32, 14, 14}).find(rows), std::string::npos);
-  EXPECT_NE(kernel(Conv2d<float>(16, 16, 1, 2, 0), Shape{4, 16, 28, 28}).find(rows), std::string::npos);
-  EXPECT_EQ(kernel(Conv2d<float>(32, 8, 3, 2, 1), Shape{4, 32, 7, 7}).find(rows), std::string::npos);
+  EXPECT_EQ(kernel(Conv2d<float>(16, 16, 3, 2, 1), Shape{4, 16, 28, 28}).find(rows), std::string::npos);
   const kernels::PostOps pool{{kernels::PostOp::Kind::max_pool_2x2}};
   EXPECT_EQ(kernel(Conv2d<float>(16, 16, 3, 1, 1), Shape{4, 16, 28, 28}, pool).find(rows), std::string::npos);
   Conv2d<float> eigen(16, 16, 3, 1, 1);

@@ -77,103 +77,60 @@ void conv2d_forward_im2col(const T* x, const T* weight, const T* bias, const Con
     }
 }
 
-// --- without columns: each row of the patch matrix is the zero-padded input, shifted ---
+// --- stride 1 without columns: each row of the patch matrix is the zero-padded input shifted ---
 //
 // At stride 1, patch row k = (ci, ky, kx) over output rows [r0, r1) is, in the input padded to
 // Wp = in_w + 2·pad_w columns, the run starting at (ci, r0 + ky·dil_h, kx·dil_w), read with the output's
 // positions laid out Wp apart instead of out_w (the Wp − out_w positions past each row's end are
-// computed and dropped). At stride s the padded input is first split into its phases, the rows ≡ py and
-// columns ≡ px (mod s), each a map ⌈Wp / s_w⌉ columns wide: tap (ky, kx) reads phase
-// (ky·dil_h mod s_h, kx·dil_w mod s_w) from row ⌊ky·dil_h / s_h⌋ and column ⌊kx·dil_w / s_w⌋ on — again
-// a run, the output's positions one phase row apart. So the GEMM reads B straight from the padded
-// phases: im2col's copy of every input value k_h·k_w times becomes one copy. Each output is the same
-// chain over k as conv2d_forward_im2col's, so the same bits.
+// computed and dropped). So the GEMM reads B straight from the padded rows: im2col's copy of every
+// input value k_h·k_w times becomes one padded copy. Each output is the same chain over k as
+// conv2d_forward_im2col's, so the same bits.
 
 // The longest patch the padded-rows path takes. Its B rows start at K scattered places in the padded
 // input where im2col's are one stream: on long patches im2col + GEMM measured faster, on short ones
 // (the small ResNet's) the columns it saves win (docs/design.md, "Convolutions without columns").
 inline constexpr std::size_t shifted_max_patch = 288;
 
-// Whether conv2d_forward_shifted computes this convolution: one group, K ≤ shifted_max_patch.
-inline bool conv2d_shifted_fits(const Conv2dGeometry& g) { return g.groups == 1 && g.patch() <= shifted_max_patch; }
-
-// The length of a padded (phase) row, over which conv2d_forward_shifted lays out each output row: the
-// positions it computes per out_w it keeps.
-inline std::size_t shifted_row_length(const Conv2dGeometry& g) { return ceil_div(g.in_w + 2 * g.pad_w, g.stride_w); }
+// Whether conv2d_forward_shifted computes this convolution: stride 1, one group, K ≤ shifted_max_patch.
+inline bool conv2d_shifted_fits(const Conv2dGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.groups == 1 && g.patch() <= shifted_max_patch;
+}
 
 namespace detail {
-// The padded phases of `rows` output rows: ph × pw phases (the residues taps read: all of 0 .. s − 1
-// unless the kernel spans fewer), each in_c planes of rows_in rows of wp values; then zeros to `size`,
-// as far as the last tap's run of ld values reaches.
 struct ShiftedLayout {
-  std::size_t ph, pw, wp, rows_in, plane, n, ld, size;
+  std::size_t wp, rows_in, plane, n, ld, padded;  // padded row length, rows, a channel's plane, N, ld of C, xpad size
 
   ShiftedLayout(const Conv2dGeometry& g, std::size_t rows, std::size_t lanes)
-      : ph(std::min(g.stride_h, (g.k_h - 1) * g.dil_h + 1)),
-        pw(std::min(g.stride_w, (g.k_w - 1) * g.dil_w + 1)),
-        wp(shifted_row_length(g)),
-        rows_in(rows + (g.k_h - 1) * g.dil_h / g.stride_h),
+      : wp(g.in_w + 2 * g.pad_w),
+        rows_in(rows + (g.k_h - 1) * g.dil_h),
         plane(rows_in * wp),
         n((rows - 1) * wp + g.out_w),
         ld((n + lanes - 1) / lanes * lanes),
-        size(std::max(ph * pw * g.in_c * plane, (ph * pw * g.in_c - 1) * plane +
-                                                     (g.k_h - 1) * g.dil_h / g.stride_h * wp +
-                                                     (g.k_w - 1) * g.dil_w / g.stride_w + ld)) {}
+        // the last patch row reads up to (k_h − 1)·dil_h·wp + (k_w − 1)·dil_w + ld past its channel's start
+        padded((g.in_c - 1) * plane + (g.k_h - 1) * g.dil_h * wp + (g.k_w - 1) * g.dil_w + ld) {}
 };
 
-// Where patch row (ci, ky, kx) starts in a ShiftedLayout: ci·plane + row[ky] + col[kx]. The kernel's
-// extents are at most shifted_max_patch (conv2d_shifted_fits).
-struct ShiftedTaps {
-  std::size_t row[shifted_max_patch], col[shifted_max_patch];
-
-  ShiftedTaps(const Conv2dGeometry& g, const ShiftedLayout& s) {
-    for (std::size_t ky = 0; ky < g.k_h; ++ky) {
-      const std::size_t y = ky * g.dil_h;
-      row[ky] = y % g.stride_h * s.pw * g.in_c * s.plane + y / g.stride_h * s.wp;
-    }
-    for (std::size_t kx = 0; kx < g.k_w; ++kx) {
-      const std::size_t x = kx * g.dil_w;
-      col[kx] = x % g.stride_w * g.in_c * s.plane + x / g.stride_w;
-    }
-  }
-  std::size_t at(const Conv2dGeometry& g, const ShiftedLayout& s, std::size_t k) const {
-    return k / (g.k_w * g.k_h) * s.plane + row[k / g.k_w % g.k_h] + col[k % g.k_w];
-  }
-};
-
-// The padded phases output rows `rows` read (ShiftedLayout), then zeros to the end of the layout.
+// The padded input rows output rows `rows` read (ShiftedLayout), then zeros to the end of the layout.
 template <class T>
 void pad_rows(const T* x, const Conv2dGeometry& g, const ShiftedLayout& s, Range rows, T* xpad) {
-  for (std::size_t py = 0; py < s.ph; ++py)
-    for (std::size_t px = 0; px < s.pw; ++px)
-      for (std::size_t ci = 0; ci < g.in_c; ++ci)
-        for (std::size_t r = 0; r < s.rows_in; ++r) {
-          T* dst = xpad + ((py * s.pw + px) * g.in_c + ci) * s.plane + r * s.wp;
-          const std::ptrdiff_t ih = std::ptrdiff_t((rows.begin + r) * g.stride_h + py) - std::ptrdiff_t(g.pad_h);
-          if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) {
-            std::fill_n(dst, s.wp, T(0));
-            continue;
-          }
-          const T* src = x + (ci * g.in_h + std::size_t(ih)) * g.in_w;
-          if (g.stride_w == 1) {
-            std::fill_n(dst, g.pad_w, T(0));
-            std::copy_n(src, g.in_w, dst + g.pad_w);
-            std::fill_n(dst + g.pad_w + g.in_w, s.wp - g.pad_w - g.in_w, T(0));
-            continue;
-          }
-          for (std::size_t j = 0; j < s.wp; ++j) {
-            const std::ptrdiff_t iw = std::ptrdiff_t(j * g.stride_w + px) - std::ptrdiff_t(g.pad_w);
-            dst[j] = iw >= 0 && iw < std::ptrdiff_t(g.in_w) ? src[iw] : T(0);
-          }
-        }
-  std::fill(xpad + s.ph * s.pw * g.in_c * s.plane, xpad + s.size, T(0));
+  for (std::size_t ci = 0; ci < g.in_c; ++ci)
+    for (std::size_t r = 0; r < s.rows_in; ++r) {
+      T* dst = xpad + ci * s.plane + r * s.wp;
+      const std::ptrdiff_t ih = std::ptrdiff_t(rows.begin + r) - std::ptrdiff_t(g.pad_h);
+      if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) {
+        std::fill_n(dst, s.wp, T(0));
+        continue;
+      }
+      std::fill_n(dst, g.pad_w, T(0));
+      std::copy_n(x + (ci * g.in_h + std::size_t(ih)) * g.in_w, g.in_w, dst + g.pad_w);
+      std::fill_n(dst + g.pad_w + g.in_w, g.pad_w, T(0));
+    }
+  std::fill(xpad + g.in_c * s.plane, xpad + std::max(s.padded, g.in_c * s.plane), T(0));
 }
-
-// MR rows × NV vectors of C (row stride s.ld) over all of K = (ci, ky, kx) in order, B's row k read
-// at B + taps.at(k): gemm_tile's chain with im2col's rows found in place.
+// MR rows × NV vectors of C over all of K = (ci, ky, kx) in order, B's row k read at
+// B + ci·plane + ky·dil_h·wp + kx·dil_w: gemm_tile's chain with im2col's rows found in place.
 template <int MR, int NV, class T>
-inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const ShiftedTaps& taps, const T* A,
-                         const T* B, T* C) {
+inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const T* A, const T* B, T* C) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
   const std::size_t K = g.patch();
@@ -183,10 +140,10 @@ inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const 
   std::size_t k = 0;
   for (std::size_t ci = 0; ci < g.in_c; ++ci)
     for (std::size_t ky = 0; ky < g.k_h; ++ky) {
-      const T* row = B + ci * s.plane + taps.row[ky];
+      const T* row = B + ci * s.plane + ky * g.dil_h * s.wp;
       for (std::size_t kx = 0; kx < g.k_w; ++kx, ++k) {
         V b[NV];
-        for (int v = 0; v < NV; ++v) b[v] = load(row + taps.col[kx] + v * L);
+        for (int v = 0; v < NV; ++v) b[v] = load(row + kx * g.dil_w + v * L);
         for (int r = 0; r < MR; ++r) {
           const T a = A[r * K + k];
           for (int v = 0; v < NV; ++v) c[r][v] = a * b[v] + c[r][v];
@@ -199,17 +156,16 @@ inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const 
 
 // All M rows of one column panel NV vectors wide, in gemm_panel's tiles.
 template <int NV, class T>
-void shifted_panel(std::size_t M, const Conv2dGeometry& g, const ShiftedLayout& s, const ShiftedTaps& taps, const T* A,
-                   const T* B, T* C) {
+void shifted_panel(std::size_t M, const Conv2dGeometry& g, const ShiftedLayout& s, const T* A, const T* B, T* C) {
   constexpr int MR = Vec<T>::registers >= 32 ? 8 : 6;
   const std::size_t K = g.patch();
   std::size_t i = 0;
-  for (; i + MR <= M; i += MR) shifted_tile<MR, NV>(g, s, taps, A + i * K, B, C + i * s.ld);
+  for (; i + MR <= M; i += MR) shifted_tile<MR, NV>(g, s, A + i * K, B, C + i * s.ld);
   if (MR > 4 && i + 4 <= M) {
-    shifted_tile<4, NV>(g, s, taps, A + i * K, B, C + i * s.ld);
+    shifted_tile<4, NV>(g, s, A + i * K, B, C + i * s.ld);
     i += 4;
   }
-  for (; i < M; ++i) shifted_tile<1, NV>(g, s, taps, A + i * K, B, C + i * s.ld);
+  for (; i < M; ++i) shifted_tile<1, NV>(g, s, A + i * K, B, C + i * s.ld);
 }
 }  // namespace detail
 
@@ -217,26 +173,25 @@ void shifted_panel(std::size_t M, const Conv2dGeometry& g, const ShiftedLayout& 
 template <class T>
 std::size_t conv2d_shifted_scratch(const Conv2dGeometry& g, std::size_t channels, std::size_t rows) {
   const detail::ShiftedLayout s(g, std::max<std::size_t>(rows, 1), detail::Vec<T>::lanes);
-  return s.size + channels * s.ld;
+  return std::max(s.padded, g.in_c * s.plane) + channels * s.ld;
 }
 
 // Output channels `channels` × whole output rows `rows` of one image (conv2d_shifted_fits(g)), into y
 // [out_c, out_h, out_w]; bias may be null. scratch: conv2d_shifted_scratch<T>(g, channels.size(),
-// rows.size()) elements: the padded phases the block reads, then C with its rows a phase row apart.
+// rows.size()) elements: the padded input rows the block reads, then C with Wp-spaced rows.
 template <class T>
 void conv2d_forward_shifted(const T* x, const T* weight, const T* bias, const Conv2dGeometry& g, Range channels,
                             Range rows, T* scratch, T* y) {
   constexpr std::size_t L = detail::Vec<T>::lanes;
   if (channels.size() == 0 || rows.size() == 0) return;
   const detail::ShiftedLayout s(g, rows.size(), L);
-  const detail::ShiftedTaps taps(g, s);
   T* xpad = scratch;
-  T* tile = scratch + s.size;
+  T* tile = scratch + std::max(s.padded, g.in_c * s.plane);
   detail::pad_rows(x, g, s, rows, xpad);
   const T* a = weight + channels.begin * g.patch();
   std::size_t j = 0;
-  for (; j + 2 * L <= s.ld; j += 2 * L) detail::shifted_panel<2>(channels.size(), g, s, taps, a, xpad + j, tile + j);
-  if (j < s.ld) detail::shifted_panel<1>(channels.size(), g, s, taps, a, xpad + j, tile + j);
+  for (; j + 2 * L <= s.ld; j += 2 * L) detail::shifted_panel<2>(channels.size(), g, s, a, xpad + j, tile + j);
+  if (j < s.ld) detail::shifted_panel<1>(channels.size(), g, s, a, xpad + j, tile + j);
   const std::size_t P = g.positions();
   for (std::size_t c = 0; c < channels.size(); ++c) {
     const T b = bias ? bias[channels.begin + c] : T(0);
@@ -388,7 +343,7 @@ T image_sum(const T* v, std::size_t n) {
 
 namespace detail {
 // MR taps × NV vectors of output channels of dWᵀ (row stride ldo), added to over the positions of one
-// image in order: A(tap, p) read in the padded phases at `taps[i]` + p's position there, B = dYᵀ.
+// image in order: A(tap, p) read in the padded input rows at `taps[i]` + p's padded position, B = dYᵀ.
 template <int MR, int NV, class T>
 inline void weight_gradient_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const T* xpad,
                                  const std::size_t* taps, const T* dyt, std::size_t ldo, T* acc) {
@@ -413,28 +368,33 @@ inline void weight_gradient_tile(const Conv2dGeometry& g, const ShiftedLayout& s
     for (int v = 0; v < NV; ++v) store(acc + r * ldo + v * L, c[r][v]);
 }
 
-// The taps [k, k + n) of one panel, where each starts in the padded phases.
+// The offsets in the padded rows of taps [k, k + n) (n ≤ 8).
+inline void tap_offsets(const Conv2dGeometry& g, const ShiftedLayout& s, std::size_t k, std::size_t n,
+                        std::size_t* taps) {
+  for (std::size_t i = 0; i < n; ++i, ++k) {
+    const std::size_t kx = k % g.k_w, ky = k / g.k_w % g.k_h, ci = k / (g.k_w * g.k_h);
+    taps[i] = ci * s.plane + ky * g.dil_h * s.wp + kx * g.dil_w;
+  }
+}
+
 template <int NV, class T>
-void weight_gradient_panel(const Conv2dGeometry& g, const ShiftedLayout& s, const ShiftedTaps& taps, const T* xpad,
-                           const T* dyt, std::size_t ldo, T* acc) {
+void weight_gradient_panel(const Conv2dGeometry& g, const ShiftedLayout& s, const T* xpad, const T* dyt,
+                           std::size_t ldo, T* acc) {
   constexpr int MR = Vec<T>::registers >= 32 ? 8 : 6;
   const std::size_t K = g.patch();
-  std::size_t at[MR], i = 0;
-  const auto offsets = [&](std::size_t n) {
-    for (std::size_t r = 0; r < n; ++r) at[r] = taps.at(g, s, i + r);
-  };
+  std::size_t taps[MR], i = 0;
   for (; i + MR <= K; i += MR) {
-    offsets(MR);
-    weight_gradient_tile<MR, NV>(g, s, xpad, at, dyt, ldo, acc + i * ldo);
+    tap_offsets(g, s, i, MR, taps);
+    weight_gradient_tile<MR, NV>(g, s, xpad, taps, dyt, ldo, acc + i * ldo);
   }
   if (MR > 4 && i + 4 <= K) {
-    offsets(4);
-    weight_gradient_tile<4, NV>(g, s, xpad, at, dyt, ldo, acc + i * ldo);
+    tap_offsets(g, s, i, 4, taps);
+    weight_gradient_tile<4, NV>(g, s, xpad, taps, dyt, ldo, acc + i * ldo);
     i += 4;
   }
   for (; i < K; ++i) {
-    offsets(1);
-    weight_gradient_tile<1, NV>(g, s, xpad, at, dyt, ldo, acc + i * ldo);
+    tap_offsets(g, s, i, 1, taps);
+    weight_gradient_tile<1, NV>(g, s, xpad, taps, dyt, ldo, acc + i * ldo);
   }
 }
 
@@ -445,11 +405,11 @@ template <class T>
 std::size_t conv2d_weight_gradient_shifted_scratch(const Conv2dGeometry& g) {
   const detail::ShiftedLayout s(g, g.out_h, detail::Vec<T>::lanes);
   const std::size_t ldo = gemm_whole_vectors<T>(g.out_c);
-  return s.size + (g.positions() + g.patch()) * ldo;
+  return std::max(s.padded, g.in_c * s.plane) + (g.positions() + g.patch()) * ldo;
 }
 
-// dweight [out_c, K] += dY · colsᵀ over `images` consecutive images (conv2d_shifted_fits), without
-// columns: each image's padded phases, as conv2d_forward_shifted reads them, against dYᵀ.
+// dweight [out_c, K] += dY · colsᵀ over `images` consecutive images at stride 1 (conv2d_shifted_fits),
+// without columns: each image's padded input rows, as conv2d_forward_shifted reads them, against dYᵀ.
 // Each element is the chain conv2d_backward's GEMM computes — images, then positions, in order — so the
 // same bits. scratch: conv2d_weight_gradient_shifted_scratch<T>(g) elements.
 template <class T>
@@ -457,10 +417,9 @@ void conv2d_weight_gradient_shifted(const T* x, std::size_t images, const T* dy,
                                     T* scratch) {
   constexpr std::size_t L = detail::Vec<T>::lanes;
   const detail::ShiftedLayout s(g, g.out_h, L);
-  const detail::ShiftedTaps taps(g, s);
   const std::size_t K = g.patch(), P = g.positions(), ldo = gemm_whole_vectors<T>(g.out_c);
   T* xpad = scratch;
-  T* dyt = xpad + s.size;  // dYᵀ [P, ldo], zeros past out_c
+  T* dyt = xpad + std::max(s.padded, g.in_c * s.plane);  // dYᵀ [P, ldo], zeros past out_c
   T* acc = dyt + P * ldo;                                 // dWᵀ [K, ldo]
   for (std::size_t k = 0; k < K; ++k) {
     for (std::size_t co = 0; co < g.out_c; ++co) acc[k * ldo + co] = dweight[co * K + k];
@@ -476,8 +435,8 @@ void conv2d_weight_gradient_shifted(const T* x, std::size_t images, const T* dy,
       for (std::size_t co = 0; co < g.out_c; ++co)
         for (std::size_t p = 0; p < P; ++p) dyt[p * ldo + co] = dyi[co * P + p];
     std::size_t j = 0;
-    for (; j + 2 * L <= ldo; j += 2 * L) detail::weight_gradient_panel<2>(g, s, taps, xpad, dyt + j, ldo, acc + j);
-    if (j < ldo) detail::weight_gradient_panel<1>(g, s, taps, xpad, dyt + j, ldo, acc + j);
+    for (; j + 2 * L <= ldo; j += 2 * L) detail::weight_gradient_panel<2>(g, s, xpad, dyt + j, ldo, acc + j);
+    if (j < ldo) detail::weight_gradient_panel<1>(g, s, xpad, dyt + j, ldo, acc + j);
   }
   for (std::size_t co = 0; co < g.out_c; ++co)
     for (std::size_t k = 0; k < K; ++k) dweight[co * K + k] = acc[k * ldo + co];
@@ -490,7 +449,7 @@ namespace detail {
 // multiply-adds instead of out_c, and no col2im. Where pad ≤ dil·(k − 1) (every "same" or "valid"
 // convolution).
 inline bool input_gradient_shifted_fits(const Conv2dGeometry& g) {
-  return conv2d_shifted_fits(g) && g.stride_h == 1 && g.stride_w == 1 && g.pad_h <= g.dil_h * (g.k_h - 1) && g.pad_w <= g.dil_w * (g.k_w - 1);
+  return conv2d_shifted_fits(g) && g.pad_h <= g.dil_h * (g.k_h - 1) && g.pad_w <= g.dil_w * (g.k_w - 1);
 }
 
 inline Conv2dGeometry input_gradient_geometry(const Conv2dGeometry& g) {
@@ -502,7 +461,7 @@ inline Conv2dGeometry input_gradient_geometry(const Conv2dGeometry& g) {
   return t;
 }
 
-// conv2d_backward's scratch: the columns and their transpose — or, on short patches, what
+// conv2d_backward's scratch: the columns and their transpose — or, at stride 1, what
 // conv2d_weight_gradient_shifted needs, if more — then dY as [out_c, images·P], then the GEMMs' panels.
 template <class T>
 std::size_t backward_front(const Conv2dGeometry& g, std::size_t cols) {
@@ -528,8 +487,8 @@ std::size_t conv2d_backward_scratch(const Conv2dGeometry& g, std::size_t images)
 // (cols = [K, images·P]). Adds their weight gradient into dweight [out_c, K] and bias gradient into dbias
 // (if not null); writes their input gradients into dx (if not null):
 //   dW += dY · colsᵀ      dcols = Wᵀ · dY      dx = col2im(dcols)
-// Each weight-gradient element is one chain over images, then positions, in order (on short patches
-// without columns: conv2d_weight_gradient_shifted); each bias-gradient element adds the images in order, each
+// Each weight-gradient element is one chain over images, then positions, in order (at stride 1 without
+// columns: conv2d_weight_gradient_shifted); each bias-gradient element adds the images in order, each
 // image's positions summed by detail::image_sum. Either way the bits are those of one image at a time,
 // and do not depend on how many images run together.
 template <class T>

@@ -6,9 +6,9 @@
 // weight [out_channels, in_channels / groups, k_h, k_w], bias [out_channels].
 // Computed as im2col + GEMM (kernels/gemm.hpp) per block of the strategy's cut, or, for a small patch
 // at stride 1 (K ≤ 32: a first layer on 1 to 3 channels), by the direct kernel (kernels/conv2d_direct.hpp),
-// or, without post-ops on maps that waste little padding, by a GEMM that reads the zero-padded input
-// rows (at stride 2, their phases) in place of columns (kernels::conv2d_forward_shifted). Backward
-// works without columns too where the patch is short (kernels::conv2d_backward).
+// or, at stride 1 without post-ops on maps that waste little padding, by a GEMM that reads the
+// zero-padded input rows in place of columns (kernels::conv2d_forward_shifted). Backward at stride 1
+// works without columns too (kernels::conv2d_backward).
 // Every output is the same chain of multiply-adds whatever the cut and the kernel, so all strategies
 // give the same bits:
 //  - a cut of images, rows or tiles builds each block's own columns in per-worker scratch;
@@ -339,7 +339,7 @@ class Conv2d final : public Layer<T> {
     enum Kind { direct, grouped, shared_columns, block_columns } kind;
     std::size_t stack = 1;     // block_columns: images per GEMM
     bool into_output = false;  // block_columns: the GEMM writes the output directly (no post-ops, one image)
-    bool shifted = false;      // into_output of whole rows: no columns (kernels::conv2d_forward_shifted)
+    bool shifted = false;      // into_output of whole rows at stride 1: no columns (kernels::conv2d_forward_shifted)
     std::size_t scratch = 0;   // per worker
     std::size_t shared = 0;    // shared_columns: the columns of every image
   };
@@ -351,8 +351,8 @@ class Conv2d final : public Layer<T> {
   //   workers: then each block builds the columns it reads, as one image's columns built once would
   //   take one core while the others wait, and then cross to every core that reads them;
   // - otherwise each block builds its own columns, a stack of images per GEMM where it holds whole images —
-  //   but for whole rows without post-ops, where little padding is wasted (shifted_waste_ok), one image
-  //   at a time whose GEMM reads the padded input rows (at stride 2, their phases) in place of columns
+  //   but for whole rows at stride 1 without post-ops, where little padding is wasted (shifted_waste_ok),
+  //   one image at a time whose GEMM reads the padded input rows in place of columns
   //   (kernels::conv2d_forward_shifted).
   Path path_for(const Shape& in, const kernels::PostOps& e, const BlockGrid& grid, std::size_t workers) const {
     const kernels::Conv2dGeometry g = geometry(in);
@@ -407,11 +407,9 @@ class Conv2d final : public Layer<T> {
   }
 
   // Whether the GEMM over padded rows drops at most 1/8 of the positions it computes (rows of
-  // kernels::shifted_row_length for out_w outputs): a 14×14 map padded by 1 drops 1/8 (at stride 2,
-  // 8 for 7), a 7×7 one 2/9 — there the columns, images stacked, cost less than the positions wasted.
-  static bool shifted_waste_ok(const kernels::Conv2dGeometry& g) {
-    return 7 * kernels::shifted_row_length(g) <= 8 * g.out_w;
-  }
+  // in_w + 2·pad_w for out_w outputs): a 14×14 map padded by 1 drops 1/8, a 7×7 one 2/9 — there the
+  // columns, images stacked, cost less than the positions wasted.
+  static bool shifted_waste_ok(const kernels::Conv2dGeometry& g) { return 7 * (g.in_w + 2 * g.pad_w) <= 8 * g.out_w; }
 
   // Positions per stacked GEMM: several images of a small feature map share one matrix product.
   static constexpr std::size_t stack_columns = 512;
