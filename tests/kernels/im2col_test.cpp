@@ -36,7 +36,11 @@ void check_against_patch_extraction() {
                         // of the letter CNN on fewer channels, rows of 2 to 16 values, a 2 × 4 kernel.
                         geometry(3, 13, 13, 3, 3, 1, 0), geometry(2, 5, 5, 3, 3, 1, 0), geometry(2, 11, 18, 2, 4, 1, 0),
                         geometry(1, 150, 9, 3, 3, 1, 0), dilated[0], dilated[1], dilated[2],
-                        dilated[3]}) {
+                        dilated[3],
+                        // Rows of up to 16 values at stride 1 and 2, padded (a vector per row, masked):
+                        // a small ResNet's stride-2 3×3 and 1×1, its 7×7 maps; 16 and 17 values a row.
+                        geometry(3, 28, 28, 3, 3, 2, 1), geometry(2, 14, 14, 1, 1, 2, 0), geometry(3, 7, 7, 3, 3, 1, 1),
+                        geometry(2, 33, 33, 3, 3, 2, 1), geometry(2, 16, 16, 3, 3, 1, 1), geometry(2, 34, 35, 3, 3, 2, 1)}) {
     const Tensor<T> x = random_tensor<T>(Shape{g.in_c, g.in_h, g.in_w}, 1);
     for (const auto& [rows, cols] : {std::pair{Range{0, g.out_h}, Range{0, g.out_w}},
                                      std::pair{Range{1, g.out_h}, Range{0, 1}},
@@ -83,13 +87,15 @@ TEST(Im2colTest, ShortRowsGoAWholeVectorAtATimeWhereTheirInputsSpanTwoVectors) {
 }
 
 // col2im against its definition, entry by entry with bounds checks, in the same order (k, then
-// position): the same bits, for strides 1 to 3, paddings 0 to 3 and dilations 1 to 3.
+// position): the same bits, for strides 1 to 3, paddings 0 to 3 and dilations 1 to 3; at stride 2 rows
+// of 16 values or fewer (added a vector at a time) and 17.
 template <class T>
 void check_col2im_against_scatter() {
   for (const auto& g : {geometry(1, 5, 5, 3, 3, 1, 0), geometry(3, 7, 9, 3, 3, 2, 1), geometry(2, 6, 5, 2, 3, 1, 2),
                         geometry(5, 4, 4, 1, 1, 1, 0), geometry(2, 9, 9, 5, 5, 3, 2), geometry(2, 5, 40, 3, 3, 1, 1),
                         geometry(4, 13, 13, 3, 3, 1, 0), geometry(2, 11, 18, 2, 4, 1, 0), dilated[0],
-                        dilated[1], dilated[2], dilated[3]}) {
+                        dilated[1], dilated[2], dilated[3], geometry(3, 28, 28, 3, 3, 2, 1), geometry(2, 14, 14, 1, 1, 2, 0),
+                        geometry(2, 32, 31, 3, 3, 2, 1), geometry(2, 33, 33, 3, 3, 2, 1)}) {
     const std::size_t P = g.out_h * g.out_w, ld = P + 5;
     const Tensor<T> cols = random_tensor<T>(Shape{g.patch(), ld}, 3);
     std::vector<T> expected(g.in_image(), T(0)), actual(g.in_image(), T(-7));

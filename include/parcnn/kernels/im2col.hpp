@@ -134,6 +134,49 @@ struct ShortRowIm2col {
 #endif
 }  // namespace detail
 
+namespace detail {
+#if PARCNN_TARGET_AVX512
+// One k-row (ky, kx) of a block whose rows are at most 16 values, at stride 1 or 2, padded or dilated
+// or not: each output row one masked load (at stride 2 two, their even lanes permuted into one vector),
+// the columns that fall into the padding masked to zero, one store. Masked lanes read nothing, so the
+// rows at the image's edges need no bounds; the general loop copied these rows a value at a time at
+// stride 2 and spent more on zero fills and bookkeeping than on copying at stride 1.
+inline void im2col_row_vectors(const float* plane, const Conv2dGeometry& g, Range rows, Range cols, std::size_t ky,
+                               std::size_t kx, float* out) {
+  const std::size_t bw = cols.size();
+  const std::ptrdiff_t shift = column_shift(g, kx), s = std::ptrdiff_t(g.stride_w);
+  const Range inside = columns_inside(g, kx, cols);
+  const auto below = [](std::size_t n) { return (1u << n) - 1; };
+  const unsigned lanes = below(inside.end - cols.begin) & ~below(inside.begin - cols.begin);  // inside the image
+  unsigned low = lanes, high = 0;  // at stride 2: the inputs of lanes 0-7 and 8-15, every other one
+  if (s == 2) {
+    low = 0;
+    for (unsigned l = 0; l < 8; ++l) low |= (lanes >> l & 1u) << (2 * l), high |= (lanes >> (l + 8) & 1u) << (2 * l);
+  }
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __mmask16 row_mask = static_cast<__mmask16>(below(bw));
+  for (std::size_t oh = rows.begin; oh < rows.end; ++oh, out += bw) {
+    const std::ptrdiff_t ih = input_row(g, oh, ky);
+    __m512 v = _mm512_setzero_ps();
+    if (ih >= 0 && ih < std::ptrdiff_t(g.in_h)) {
+      // Lane l's input: column (cols.begin + l)·s + shift of row ih (masked off where it is padding).
+      const float* from = plane + std::size_t(ih) * g.in_w + (std::ptrdiff_t(cols.begin) * s + shift);
+      if (s == 1)
+        v = _mm512_maskz_loadu_ps(static_cast<__mmask16>(low), from);
+      else
+        v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(static_cast<__mmask16>(low), from), even,
+                                   _mm512_maskz_loadu_ps(static_cast<__mmask16>(high), from + 16));
+    }
+    // A whole vector where what lands past the row belongs to this k-row's later rows (written after it).
+    if ((rows.end - oh) * bw >= 16)
+      _mm512_storeu_ps(out, v);
+    else
+      _mm512_mask_storeu_ps(out, row_mask, v);
+  }
+}
+#endif
+}  // namespace detail
+
 // Writes the patch matrix of output rows `rows` × output columns `cols` of one image:
 // cols_out[k][p] with k = (ci·k_h + ky)·k_w + kx (the weight's inner order) and p running over the
 // block's positions row by row. cols_out has row stride `ld` (at least rows.size()·cols.size()).
@@ -177,6 +220,13 @@ void im2col(const T* image, const Conv2dGeometry& g, Range rows, Range cols, T* 
     for (std::size_t ky = 0; ky < g.k_h; ++ky) {
       for (std::size_t kx = 0; kx < g.k_w; ++kx) {
         T* out = cols_out + ((ci * g.k_h + ky) * g.k_w + kx) * ld;
+#if PARCNN_TARGET_AVX512
+        if constexpr (std::is_same_v<T, float>)
+          if (bw <= 16 && (g.stride_w == 1 || g.stride_w == 2)) {
+            detail::im2col_row_vectors(plane, g, rows, cols, ky, kx, out);
+            continue;
+          }
+#endif
         const std::ptrdiff_t shift = detail::column_shift(g, kx);
         const std::ptrdiff_t s = std::ptrdiff_t(g.stride_w);
         const Range inside = detail::columns_inside(g, kx, cols);
@@ -231,6 +281,26 @@ inline void add_row(T* to, const T* from, std::size_t n) {
 }
 
 #if PARCNN_TARGET_AVX512
+// to[2·i] += from[i] for i in [lo, hi) ⊆ [0, 16): the row of a stride-2 k-row (16 values or fewer) added
+// into every other input column, the values spread to the even lanes of two vectors by a permutation;
+// the odd lanes, and columns outside [lo, hi), are neither read nor written. One addition per element,
+// as the loop it replaces.
+inline void add_row_stride2(float* to, const float* from, std::ptrdiff_t lo, std::ptrdiff_t hi) {
+  if (hi <= lo) return;
+  const unsigned lanes = ((1u << hi) - 1) & ~((1u << lo) - 1);
+  unsigned low = 0, high = 0;
+  for (unsigned l = 0; l < 8; ++l) low |= (lanes >> l & 1u) << (2 * l), high |= (lanes >> (l + 8) & 1u) << (2 * l);
+  const __m512i spread_low = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i spread_high = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+  const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>(lanes), from);
+  const __mmask16 ml = static_cast<__mmask16>(low), mh = static_cast<__mmask16>(high);
+  if (ml)
+    _mm512_mask_storeu_ps(to, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, to), _mm512_permutexvar_ps(spread_low, v)));
+  if (mh)
+    _mm512_mask_storeu_ps(to + 16, mh,
+                          _mm512_add_ps(_mm512_maskz_loadu_ps(mh, to + 16), _mm512_permutexvar_ps(spread_high, v)));
+}
+
 // col2im for stride 1 and image rows of at most 16 values (conv2 and conv3 of the letter CNN): each image
 // row is one register, loaded once per kernel row, and the k_w column shifts of that kernel row are added
 // into it in register — a k-row's segment loaded, moved to its columns by a permutation fixed per kx,
@@ -305,9 +375,16 @@ void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
           const T* src = row + oh * g.out_w;
           if (s == 1) {
             if (hi > lo) detail::add_row(dst + (lo + shift), src + lo, std::size_t(hi - lo));
-          } else {
-            for (std::ptrdiff_t ow = lo; ow < hi; ++ow) dst[ow * s + shift] += src[ow];
+            continue;
           }
+#if PARCNN_TARGET_AVX512
+          if constexpr (std::is_same_v<T, float>)
+            if (s == 2 && g.out_w <= 16) {
+              detail::add_row_stride2(dst + shift, src, lo, hi);
+              continue;
+            }
+#endif
+          for (std::ptrdiff_t ow = lo; ow < hi; ++ow) dst[ow * s + shift] += src[ow];
         }
       }
   }
