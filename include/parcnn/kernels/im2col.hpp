@@ -295,10 +295,10 @@ inline void add_row_stride2(float* to, const float* from, std::ptrdiff_t lo, std
   const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>(lanes), from);
   const __mmask16 ml = static_cast<__mmask16>(low), mh = static_cast<__mmask16>(high);
   if (ml)
-    _mm512_mask_storeu_ps(to, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, to), _mm512_permutexvar_ps(spread_low, v)));
+    _mm512_mask_storeu_ps(to, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, to), _mm512_maskz_permutexvar_ps(ml, spread_low, v)));
   if (mh)
     _mm512_mask_storeu_ps(to + 16, mh,
-                          _mm512_add_ps(_mm512_maskz_loadu_ps(mh, to + 16), _mm512_permutexvar_ps(spread_high, v)));
+                          _mm512_add_ps(_mm512_maskz_loadu_ps(mh, to + 16), _mm512_maskz_permutexvar_ps(mh, spread_high, v)));
 }
 
 // col2im for stride 1 and image rows of at most 16 values (conv2 and conv3 of the letter CNN): each image
