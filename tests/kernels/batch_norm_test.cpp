@@ -1,7 +1,9 @@
 // The batch-norm kernels against plain loops in long double: a channel's moments, and the sums its
 // backward pass reads — over the batch and over each chunk of images, in one pass — on maps of 1 to
-// 53 values (whole vectors, pairs of them and tails), odd channel counts, batch 1 and 7.
+// 53 values (whole vectors, pairs of them and tails), odd channel counts, batch 1 and 7; and through a
+// ReLU's mask, against the masked gradient.
 #include <parcnn/kernels/batch_norm.hpp>
+#include <parcnn/kernels/relu.hpp>
 
 #include "support/test_support.hpp"
 
@@ -70,14 +72,16 @@ TYPED_TEST(BatchNormKernelTest, BackwardSumsOfTheBatchAndOfEachChunk) {
         std::vector<Sums> chunks(ends.size());
         double dy_xhat = 0, dy_sum = 0;
         kernels::batch_norm_sums(
-            x.data(), dy.data(), N, C, HW, c, mean, invstd, ends.size(), [&](std::size_t k) { return ends[k]; },
+            x.data(), dy.data(), static_cast<const T*>(nullptr), N, C, HW, c, mean, invstd, ends.size(),
+            [&](std::size_t k) { return ends[k]; },
             [&](std::size_t k, double a, double b) { chunks[k] = Sums{a, b}; }, dy_xhat, dy_sum);
         const Sums all = reference_sums(x, dy, c, 0, N, mean, invstd);
         EXPECT_NEAR(dy_xhat, double(all.dy_xhat), 100 * tolerance<T>()) << shape.str() << " channel " << c;
         EXPECT_NEAR(dy_sum, double(all.dy), 100 * tolerance<T>()) << shape.str() << " channel " << c;
         double whole_xhat = 0, whole_dy = 0;
         kernels::batch_norm_sums(
-            x.data(), dy.data(), N, C, HW, c, mean, invstd, 1, [&](std::size_t) { return N; },
+            x.data(), dy.data(), static_cast<const T*>(nullptr), N, C, HW, c, mean, invstd, 1,
+            [&](std::size_t) { return N; },
             [](std::size_t, double, double) {}, whole_xhat, whole_dy);
         EXPECT_EQ(dy_xhat, whole_xhat);
         EXPECT_EQ(dy_sum, whole_dy);
@@ -88,6 +92,44 @@ TYPED_TEST(BatchNormKernelTest, BackwardSumsOfTheBatchAndOfEachChunk) {
         }
       }
     }
+  }
+}
+
+// Through a ReLU's mask (its output: > 0 where it passed its input) the sums and the input gradient
+// have the bits of the same kernels on the gradient relu_backward gives.
+TYPED_TEST(BatchNormKernelTest, ThroughAReluMaskAsOnTheMaskedGradient) {
+  using T = TypeParam;
+  std::uint64_t seed = 40;
+  for (const Shape& shape : {Shape{1, 3, 1, 1}, Shape{7, 5, 3, 3}, Shape{4, 9, 7, 7}, Shape{7, 2, 53, 1}}) {
+    const Tensor<T> x = random_tensor<T>(shape, seed++, -2, 3), dy = random_tensor<T>(shape, seed++, -1, 1);
+    Tensor<T> relu_out = random_tensor<T>(shape, seed++, -1, 1), masked(shape);
+    kernels::relu(relu_out.data(), relu_out.data(), relu_out.size());
+    kernels::relu_backward(relu_out.data(), dy.data(), masked.data(), dy.size());
+    const std::size_t N = shape[0], C = shape[1], HW = shape[2] * shape[3];
+    for (std::size_t c = 0; c < C; ++c) {
+      const auto sums = [&](const T* d, const T* mask, double& a, double& b) {
+        kernels::batch_norm_sums(x.data(), d, mask, N, C, HW, c, 0.1, 1.5, 1, [&](std::size_t) { return N; },
+                                 [](std::size_t, double, double) {}, a, b);
+      };
+      double a1, b1, a2, b2;
+      sums(dy.data(), relu_out.data(), a1, b1);
+      sums(masked.data(), static_cast<const T*>(nullptr), a2, b2);
+      EXPECT_EQ(a1, a2) << shape.str() << " channel " << c;
+      EXPECT_EQ(b1, b2) << shape.str() << " channel " << c;
+      Tensor<T> dx1(shape, T(0)), dx2(shape, T(0));
+      kernels::batch_norm_input_gradient(x.data(), dy.data(), relu_out.data(), N, C, HW, c, 0.1, 1.5, 0.8, true, a1, b1,
+                                         dx1.data());
+      kernels::batch_norm_input_gradient(x.data(), masked.data(), static_cast<const T*>(nullptr), N, C, HW, c, 0.1, 1.5,
+                                         0.8, true, a2, b2, dx2.data());
+      EXPECT_TRUE(bitwise<T>(dx1, dx2)) << shape.str() << " channel " << c;
+    }
+    // A mask that passes nothing leaves no gradient.
+    Tensor<T> none(shape, T(0));
+    double a, b;
+    kernels::batch_norm_sums(x.data(), dy.data(), none.data(), N, C, HW, 0, 0.1, 1.5, 1, [&](std::size_t) { return N; },
+                             [](std::size_t, double, double) {}, a, b);
+    EXPECT_EQ(a, 0.0);
+    EXPECT_EQ(b, 0.0);
   }
 }
 

@@ -2,6 +2,10 @@
 // (the batch's, and the running ones updated as PyTorch does); every strategy; backward in both modes
 // against finite differences; and a model with it trains to the same bits on 1, 2 and 3 threads.
 #include <parcnn/layers/batch_norm2d.hpp>
+#include <parcnn/layers/conv2d.hpp>
+#include <parcnn/layers/relu.hpp>
+#include <parcnn/layers/sequential.hpp>
+#include <parcnn/plan/make_plan.hpp>
 
 #include "support/test_support.hpp"
 
@@ -98,6 +102,44 @@ TEST(BatchNorm2dBackwardTest, GradientsMatchFiniteDifferencesInBothModes) {
     BatchNorm2d<double> bn = random_batch_norm<double>(3, 5);
     bn.train(training);
     expect_gradients_match_finite_differences(bn, random_tensor<double>(Shape{4, 3, 5, 3}, 6, -1, 2));
+  }
+}
+
+// A ReLU after the layer runs in its pass for backward (the layer's own output not kept; backward reads
+// the ReLU's mask from the ReLU's output): the gradients and the running statistics have the bits of the
+// layers apart, in both modes, on 1, 2 and 3 threads.
+TEST(BatchNorm2dFusionTest, ReluAfterItHasTheBitsOfTheLayersApart) {
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "evaluation");
+    Sequential<float> m;
+    m.add("conv", Conv2d<float>(3, 5, 3, 1, 1, false)).add("bn", random_batch_norm<float>(5, 7)).add("relu", ReLU<float>());
+    m.add("conv2", Conv2d<float>(5, 4, 3, 1, 1)).add("bn2", random_batch_norm<float>(4, 9)).add("relu2", ReLU<float>());
+    fill_uniform<float>(m.get<Conv2d<float>>("conv").weight(), -0.5, 0.5, 11);
+    fill_uniform<float>(m.get<Conv2d<float>>("conv2").weight(), -0.5, 0.5, 12);
+    fill_uniform<float>(m.get<Conv2d<float>>("conv2").bias(), -0.5, 0.5, 13);
+    m.train(training);
+    Sequential<float> apart = m;
+    apart.fuse_post_ops(false);
+    const Tensor<float> x = random_tensor<float>(Shape{7, 3, 6, 5}, 14, -1, 1);
+    kernels::PostOps e;
+    EXPECT_EQ(planner::backward_stage(m, 1, Shape{7, 5, 6, 5}, e), 3u);  // bn + relu
+    EXPECT_EQ(e, kernels::PostOps{{kernels::PostOp::Kind::relu}});
+    EXPECT_EQ(planner::backward_stage(m, 4, Shape{7, 4, 6, 5}, e), 6u);  // bn2 + relu2, the model's last layers
+    EXPECT_EQ(planner::backward_stage(apart, 1, Shape{7, 5, 6, 5}, e), 2u);
+    const Tensor<float> grad = random_tensor<float>(m.output_shape(x.shape()), 15);
+    const std::vector<Tensor<float>> expected = run_backward<float>(apart, x, grad, 3);
+    for (std::size_t threads : thread_counts()) {
+      Sequential<float> fused = m;
+      const auto got = Executor(threads).run([&] { return run_backward<float>(fused, x, grad, 3); });
+      for (std::size_t i = 0; i < expected.size(); ++i)
+        EXPECT_TRUE(bitwise<float>(got[i], expected[i])) << "gradient " << i << ", " << threads << " threads";
+      for (const char* bn : {"bn", "bn2"}) {
+        EXPECT_TRUE(bitwise<float>(fused.get<BatchNorm2d<float>>(bn).running_mean(),
+                                   apart.get<BatchNorm2d<float>>(bn).running_mean()));
+        EXPECT_TRUE(bitwise<float>(fused.get<BatchNorm2d<float>>(bn).running_var(),
+                                   apart.get<BatchNorm2d<float>>(bn).running_var()));
+      }
+    }
   }
 }
 

@@ -82,37 +82,61 @@ void batch_norm_moments(const T* x, std::size_t N, std::size_t C, std::size_t HW
   variance = squares / double(N * HW);
 }
 
-// y = x·scale[c] + shift[c] for images `images` and channels `channels` of x [N, C, HW].
+// y = x·scale[c] + shift[c] for images `images` and channels `channels` of x [N, C, HW]; with `relu`,
+// then ReLU's max(y, 0) as kernels::relu computes it.
 template <class T>
 void batch_norm_apply(const T* x, std::size_t C, std::size_t HW, Range images, Range channels, const T* scale,
-                      const T* shift, T* y) {
+                      const T* shift, T* y, bool relu = false) {
   for (std::size_t n = images.begin; n < images.end; ++n)
     for (std::size_t c = channels.begin; c < channels.end; ++c) {
       const T a = scale[c], b = shift[c];
       const std::size_t at = (n * C + c) * HW;
-      for (std::size_t i = 0; i < HW; ++i) y[at + i] = x[at + i] * a + b;
+      if (relu)
+        for (std::size_t i = 0; i < HW; ++i) {
+          const T v = x[at + i] * a + b;
+          y[at + i] = v < T(0) ? T(0) : v;
+        }
+      else
+        for (std::size_t i = 0; i < HW; ++i) y[at + i] = x[at + i] * a + b;
     }
 }
 
-// Σ(dy·x̂) and Σdy over one map of n values, x̂ = (x − mean)·invstd, in one pass over x and dy: each
-// the sum map_sum gives for it alone (the same accumulators, in the same order).
+namespace detail {
+// dy where the ReLU after the layer passed its input (mask > 0, mask the ReLU's output), else 0: what
+// kernels::relu_backward gives; without a mask, dy.
 template <class T>
-void batch_norm_map_sums(const T* x, const T* dy, std::size_t n, double mean, double invstd, double& sum_dy_xhat,
-                         double& sum_dy) {
+typename Vec<T>::type through_relu(typename Vec<T>::type dy, const T* mask) {
+  if (!mask) return dy;
+  return load(mask) > typename Vec<T>::type{} ? dy : typename Vec<T>::type{};
+}
+template <class T>
+T through_relu(T dy, const T* mask) {
+  return !mask || *mask > T(0) ? dy : T(0);
+}
+}  // namespace detail
+
+// Σ(dy·x̂) and Σdy over one map of n values, x̂ = (x − mean)·invstd, in one pass over x and dy: each
+// the sum map_sum gives for it alone (the same accumulators, in the same order). With `mask` (the
+// output of a ReLU after the layer), dy taken through that ReLU first.
+template <class T>
+void batch_norm_map_sums(const T* x, const T* dy, const T* mask, std::size_t n, double mean, double invstd,
+                         double& sum_dy_xhat, double& sum_dy) {
   using V = typename detail::Vec<T>::type;
   constexpr std::size_t L = detail::Vec<T>::lanes;
   const detail::GradientTimesNormalised<T> term{detail::splat(T(mean)), detail::splat(T(invstd))};
   V acc = V{}, acc2 = V{}, dacc = V{}, dacc2 = V{};
   std::size_t i = 0;
+  const auto at = [&](std::size_t j) { return mask ? mask + j : nullptr; };
   for (; i + 2 * L <= n; i += 2 * L) {
-    const V d = detail::load(dy + i), d2 = detail::load(dy + i + L);
+    const V d = detail::through_relu<T>(detail::load(dy + i), at(i));
+    const V d2 = detail::through_relu<T>(detail::load(dy + i + L), at(i + L));
     acc += term(detail::load(x + i), d);
     acc2 += term(detail::load(x + i + L), d2);
     dacc += d;
     dacc2 += d2;
   }
   for (; i + L <= n; i += L) {
-    const V d = detail::load(dy + i);
+    const V d = detail::through_relu<T>(detail::load(dy + i), at(i));
     acc += term(detail::load(x + i), d);
     dacc += d;
   }
@@ -121,20 +145,22 @@ void batch_norm_map_sums(const T* x, const T* dy, std::size_t n, double mean, do
   sum_dy_xhat = 0, sum_dy = 0;
   for (std::size_t l = 0; l < L; ++l) sum_dy_xhat += double(acc[l]), sum_dy += double(dacc[l]);
   for (; i < n; ++i) {
+    const T d = detail::through_relu(dy[i], at(i));
     V a = V{}, b = V{};
-    a[0] = x[i], b[0] = dy[i];
+    a[0] = x[i], b[0] = d;
     sum_dy_xhat += double(term(a, b)[0]);
-    sum_dy += double(dy[i]);
+    sum_dy += double(d);
   }
 }
 
 // Channel c's Σ(dy·x̂) and Σdy over all N images (sum_dy_xhat, sum_dy: the batch's) and over each of
 // `chunks` consecutive runs of images, chunk k ending at chunk_end(k) (chunk_sums(k, Σ(dy·x̂), Σdy)):
-// each image's map summed once by batch_norm_map_sums, the images added in order.
+// each image's map summed once by batch_norm_map_sums, the images added in order. `mask`, laid out as
+// x, or null: as for batch_norm_map_sums.
 template <class T, class ChunkEnd, class ChunkSums>
-void batch_norm_sums(const T* x, const T* dy, std::size_t N, std::size_t C, std::size_t HW, std::size_t c, double mean,
-                     double invstd, std::size_t chunks, ChunkEnd&& chunk_end, ChunkSums&& chunk_sums,
-                     double& sum_dy_xhat, double& sum_dy) {
+void batch_norm_sums(const T* x, const T* dy, const T* mask, std::size_t N, std::size_t C, std::size_t HW,
+                     std::size_t c, double mean, double invstd, std::size_t chunks, ChunkEnd&& chunk_end,
+                     ChunkSums&& chunk_sums, double& sum_dy_xhat, double& sum_dy) {
   sum_dy_xhat = 0, sum_dy = 0;
   std::size_t n = 0;
   for (std::size_t k = 0; k < chunks; ++k) {
@@ -142,7 +168,7 @@ void batch_norm_sums(const T* x, const T* dy, std::size_t N, std::size_t C, std:
     for (const std::size_t end = chunk_end(k); n < end; ++n) {
       const std::size_t at = (n * C + c) * HW;
       double map_dy_xhat, map_dy;
-      batch_norm_map_sums(x + at, dy + at, HW, mean, invstd, map_dy_xhat, map_dy);
+      batch_norm_map_sums(x + at, dy + at, mask ? mask + at : nullptr, HW, mean, invstd, map_dy_xhat, map_dy);
       chunk_dy_xhat += map_dy_xhat, chunk_dy += map_dy;
       sum_dy_xhat += map_dy_xhat, sum_dy += map_dy;
     }
@@ -151,23 +177,29 @@ void batch_norm_sums(const T* x, const T* dy, std::size_t N, std::size_t C, std:
   for (; n < N; ++n) {
     const std::size_t at = (n * C + c) * HW;
     double map_dy_xhat, map_dy;
-    batch_norm_map_sums(x + at, dy + at, HW, mean, invstd, map_dy_xhat, map_dy);
+    batch_norm_map_sums(x + at, dy + at, mask ? mask + at : nullptr, HW, mean, invstd, map_dy_xhat, map_dy);
     sum_dy_xhat += map_dy_xhat, sum_dy += map_dy;
   }
 }
 
 // Channel c's input gradient over all N images. With batch statistics (`batch`): dx = γ·invstd ·
 // (dy − (Σdy + x̂·Σ(dy·x̂)) / M), M = N·HW, the sums over the whole batch; with fixed statistics
-// dx = γ·invstd·dy and the sums are unused.
+// dx = γ·invstd·dy and the sums are unused. `mask` as for batch_norm_sums.
 template <class T>
-void batch_norm_input_gradient(const T* x, const T* dy, std::size_t N, std::size_t C, std::size_t HW, std::size_t c,
-                               double mean, double invstd, double gamma, bool batch, double sum_dy_xhat, double sum_dy,
-                               T* dx) {
+void batch_norm_input_gradient(const T* x, const T* dy, const T* mask, std::size_t N, std::size_t C, std::size_t HW,
+                               std::size_t c, double mean, double invstd, double gamma, bool batch, double sum_dy_xhat,
+                               double sum_dy, T* dx) {
   const double M = double(N * HW);
   const T k = T(gamma * invstd), m = T(mean), s = T(invstd), a = T(batch ? sum_dy / M : 0), b = T(batch ? sum_dy_xhat / M : 0);
   for (std::size_t n = 0; n < N; ++n) {
     const std::size_t at = (n * C + c) * HW;
-    for (std::size_t i = 0; i < HW; ++i) dx[at + i] = k * (dy[at + i] - (a + (x[at + i] - m) * s * b));
+    if (mask)
+      for (std::size_t i = 0; i < HW; ++i) {
+        const T d = mask[at + i] > T(0) ? dy[at + i] : T(0);
+        dx[at + i] = k * (d - (a + (x[at + i] - m) * s * b));
+      }
+    else
+      for (std::size_t i = 0; i < HW; ++i) dx[at + i] = k * (dy[at + i] - (a + (x[at + i] - m) * s * b));
   }
 }
 

@@ -81,6 +81,14 @@ class BatchNorm2d final : public Layer<T> {
 
   bool couples_images() const override { return this->training(); }
 
+  // In inference any element-wise post-ops (after the layer, over each block); in a pass for backward a
+  // ReLU, whose mask backward reads from the ReLU's output: the layer's own output is not kept.
+  bool accepts(const Shape& in, const kernels::PostOps& post_ops, Pass pass) const override {
+    (void)in;
+    if (pass == Pass::inference) return post_ops.elementwise_from(0);
+    return post_ops.size() == 1 && post_ops[0].kind == kernels::PostOp::Kind::relu;
+  }
+
   Shape output_shape(const Shape& in) const override {
     check_parameters();
     if (in.rank() != 4 || in[1] != channels_ || in.has_zero_dim())
@@ -115,6 +123,33 @@ class BatchNorm2d final : public Layer<T> {
   void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                         Workspace<T>& ws) const override {
     if (!this->training()) return run(in, out, strategy, ws);
+    apply(in, out, batch_statistics(in, ws), strategy);
+  }
+
+  // The same, then the ReLU (the only post-op accepted for backward) in the same pass.
+  void run_fused_for_backward(TensorView<const T> in, TensorView<T> out, const kernels::PostOps& post_ops,
+                              kernels::EpilogueRecord<T> record, const Strategy& strategy,
+                              Workspace<T>& ws) const override {
+    if (!this->training()) return this->run_fused(in, out, post_ops, record, strategy, ws);
+    apply(in, out, batch_statistics(in, ws), strategy, /*relu=*/true);
+  }
+
+  void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
+                    GradientSlice<T> grads, Workspace<T>& ws) const override {
+    backward_through(in, grad_out, nullptr, grad_in, grads, ws);
+  }
+
+  // Through the ReLU after it: `pooled` is the ReLU's output, its mask applied to grad_out as it is read.
+  void run_backward_fused(TensorView<const T> in, TensorView<const T>, TensorView<const T> pooled,
+                          TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::PostOps&,
+                          GradientSlice<T> grads, Workspace<T>& ws, const std::uint32_t*) const override {
+    backward_through(in, grad_out, pooled.data(), grad_in, grads, ws);
+  }
+
+ private:
+  // The batch's statistics of channel after channel: kept in ws for backward (mean, 1/std), the running
+  // ones updated; returns the affine map (scale, shift) they give.
+  const Tensor<T>& batch_statistics(TensorView<const T> in, Workspace<T>& ws) const {
     const std::size_t N = in.dim(0), HW = in.dim(2) * in.dim(3), M = N * HW;
     if (M < 2)
       throw ShapeError(name() + ": training needs more than one value per channel, got input " + in.shape().str());
@@ -135,13 +170,14 @@ class BatchNorm2d final : public Layer<T> {
       }
     });
     batches_.data()[0] += T(1);
-    apply(in, out, affine, strategy);
+    return affine;
   }
 
   // Channels in parallel; in each, one pass for the batch's sums and each chunk's (its parameter
-  // gradients), then the input gradient.
-  void run_backward(TensorView<const T> in, TensorView<const T>, TensorView<const T> grad_out, TensorView<T> grad_in,
-                    GradientSlice<T> grads, Workspace<T>& ws) const override {
+  // gradients), then the input gradient. With `mask` (a ReLU's output, laid out as in), grad_out taken
+  // through that ReLU.
+  void backward_through(TensorView<const T> in, TensorView<const T> grad_out, const T* mask, TensorView<T> grad_in,
+                        GradientSlice<T> grads, Workspace<T>& ws) const {
     const bool batch = this->training();
     if (batch && (!ws.has_tensor(0) || ws.tensor(0).shape() != Shape{2, channels_}))
       throw ConfigError(name() + ": backward in training mode needs the batch statistics of forward_for_backward, "
@@ -159,7 +195,7 @@ class BatchNorm2d final : public Layer<T> {
         }
         double dy_xhat = 0, dy = 0;
         kernels::batch_norm_sums(
-            in.data(), grad_out.data(), N, channels_, HW, c, mean, invstd,
+            in.data(), grad_out.data(), mask, N, channels_, HW, c, mean, invstd,
             grads.count(), [&](std::size_t k) { return grads.images(k).end; },
             [&](std::size_t k, double chunk_dy_xhat, double chunk_dy) {
               grads.grad(k, 0).data()[c] += T(chunk_dy_xhat);
@@ -167,13 +203,12 @@ class BatchNorm2d final : public Layer<T> {
             },
             dy_xhat, dy);
         if (!grad_in.empty())
-          kernels::batch_norm_input_gradient(in.data(), grad_out.data(), N, channels_, HW, c, mean, invstd,
+          kernels::batch_norm_input_gradient(in.data(), grad_out.data(), mask, N, channels_, HW, c, mean, invstd,
                                              double(weight_.data()[c]), batch, dy_xhat, dy, grad_in.data());
       }
     });
   }
 
- private:
   // Channel c's y = x·scale + shift, scale = weight·invstd, shift = bias − mean·scale (as PyTorch).
   void set_affine(Tensor<T>& affine, std::size_t c, double mean, double invstd) const {
     const double scale = double(weight_.data()[c]) * invstd;
@@ -181,12 +216,13 @@ class BatchNorm2d final : public Layer<T> {
     affine.data()[channels_ + c] = T(double(bias_.data()[c]) - mean * scale);
   }
 
-  void apply(TensorView<const T> in, TensorView<T> out, const Tensor<T>& affine, const Strategy& strategy) const {
+  void apply(TensorView<const T> in, TensorView<T> out, const Tensor<T>& affine, const Strategy& strategy,
+             bool relu = false) const {
     const Workload work = workload(in.shape());
     const std::size_t HW = in.dim(2) * in.dim(3);
     run_blocks(work.space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
       kernels::batch_norm_apply(in.data(), channels_, HW, blk.n, blk.c, affine.data(), affine.data() + channels_,
-                                out.data());
+                                out.data(), relu);
     });
   }
 

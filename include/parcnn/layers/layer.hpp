@@ -182,29 +182,32 @@ class Layer {
     run_fused(in, out, post_ops, {}, strategy, ws);
   }
 
-  // The layer and then `post_ops` (a 2×2 max pool, then one element-wise post-op or none) on its output,
-  // as forward_fused, for a backward_fused pass (where accepts(in, post_ops, Pass::for_backward)): `out`
-  // gets the stage's output, `positions` (out.size() of them) the position in this layer's output each
-  // pool window took its value from, and with an element-wise post-op `pooled` (out's shape) the
-  // pool's output before it (without one, pooled must be empty: out holds it). The bits of the layer,
-  // MaxPool2d::forward_for_backward and the element-wise layer run apart.
+  // The layer and then `post_ops` (a 2×2 max pool, then one element-wise post-op or none; or one
+  // element-wise post-op) on its output, as forward_fused, for a backward_fused pass (where
+  // accepts(in, post_ops, Pass::for_backward)): `out` gets the stage's output; with a pool, `positions`
+  // (out.size() of them) the position in this layer's output each pool window took its value from, and
+  // with an element-wise post-op after it `pooled` (out's shape) the pool's output before it (without
+  // one, pooled must be empty: out holds it). Without a pool, pooled must be empty and positions may be
+  // null. The bits of the layer (its forward_for_backward), MaxPool2d::forward_for_backward and the
+  // element-wise layer run apart.
   void forward_fused_for_backward(TensorView<const T> in, TensorView<T> pooled, std::uint32_t* positions,
                                   TensorView<T> out, const kernels::PostOps& post_ops, const Strategy& strategy,
                                   Workspace<T>& ws) const {
     if (post_ops.empty() || !accepts(in.shape(), post_ops, Pass::for_backward))
       throw ConfigError(name() + ": cannot run the post-ops " + post_ops.str() + " on its output for backward");
     check_output(fused_output_shape(in.shape(), post_ops), out.shape(), &post_ops);
-    const bool keeps = post_ops.has_elementwise();
+    const bool keeps = post_ops.pools() && post_ops.has_elementwise();
     if (keeps ? pooled.shape() != out.shape() : !pooled.empty())
       throw ShapeError(name() + " + " + post_ops.str() + ": the pooled values must have shape " +
                        (keeps ? out.shape().str() : std::string("[] (the output holds them)")) + ", got " +
                        pooled.shape().str());
-    if (!positions)
+    if (!positions && post_ops.pools())
       throw ConfigError(name() + " + " + post_ops.str() + ": forward for backward needs the positions' memory");
     check_apart(in, out);
     check_apart(in, pooled);
     check_apart(TensorView<const T>(pooled), out);
-    run_fused(in, out, post_ops, {positions, keeps ? pooled.data() : nullptr}, strategy, ws);
+    run_fused_for_backward(in, out, post_ops, {post_ops.pools() ? positions : nullptr, keeps ? pooled.data() : nullptr},
+                           strategy, ws);
   }
 
   // Backward of `out = forward(in)`: from grad_out = dL/dout, writes grad_in = dL/din (skipped when
@@ -223,21 +226,24 @@ class Layer {
   }
 
   // Backward through a stage of training: this layer and the layers after it that make up `post_ops`
-  // (a 2×2 max pool, then one element-wise post-op or none), all run apart by forward_for_backward, in
-  // one pass — where accepts(in, post_ops, Pass::for_backward) (Conv2d: its output gradient is zero but
-  // at each window's maximum, and it goes through those alone). `out` is this layer's output, `pooled`
-  // the pool's, grad_out the gradient of the stage's output; grad_in and grads as in backward;
-  // `positions`, where each pool window took its value from (MaxPool2d records them in its forward
-  // pass for backward, forward_fused_for_backward too), or null to find them again from `out` — which
-  // may be empty where positions are given. The values are those of the layers' own backward passes up
-  // to rounding; the bits depend on neither the cut nor the thread count.
+  // (a 2×2 max pool, then one element-wise post-op or none; or one element-wise post-op), all run apart
+  // by forward_for_backward, in one pass — where accepts(in, post_ops, Pass::for_backward) (Conv2d: its
+  // output gradient is zero but at each window's maximum, and it goes through those alone; BatchNorm2d
+  // and a ReLU: the ReLU's mask applied as it reads the gradient). `out` is this layer's output,
+  // `pooled` the pool's (without a pool, the stage's output), grad_out the gradient of the stage's
+  // output; grad_in and grads as in backward; `positions`, where each pool window took its value from
+  // (MaxPool2d records them in its forward pass for backward, forward_fused_for_backward too), or null
+  // to find them again from `out` — which may be empty where positions are given, or where there is no
+  // pool. The values are those of the layers' own backward passes up to rounding; the bits depend on
+  // neither the cut nor the thread count.
   void backward_fused(TensorView<const T> in, TensorView<const T> out, TensorView<const T> pooled,
                       TensorView<const T> grad_out, TensorView<T> grad_in, const kernels::PostOps& post_ops,
                       GradientSlice<T> grads, Workspace<T>& ws, const std::uint32_t* positions = nullptr) const {
     if (post_ops.empty() || !accepts(in.shape(), post_ops, Pass::for_backward))
       throw ConfigError(name() + ": cannot run its backward pass through the post-ops " + post_ops.str());
     const Shape expected = output_shape(in.shape()), stage = fused_output_shape(in.shape(), post_ops);
-    if ((out.shape() != expected && !(positions && out.empty())) || pooled.shape() != stage || grad_out.shape() != stage)
+    if ((out.shape() != expected && !((positions || !post_ops.pools()) && out.empty())) || pooled.shape() != stage ||
+        grad_out.shape() != stage)
       throw ShapeError(name() + " + " + post_ops.str() + ": backward expects output " + expected.str() +
                        ", pooled maps and their gradient " + stage.str() + ", got " + out.shape().str() + ", " +
                        pooled.shape().str() + " and " + grad_out.shape().str());
@@ -328,6 +334,15 @@ class Layer {
         kernels::apply_elementwise_post_ops(post_ops, y + off, y + off, count);
       });
     });
+  }
+
+  // run_fused for a forward_fused_for_backward pass (`record` as there: empty without a pool). By default
+  // run_fused; a layer whose pass for backward differs from its forward (BatchNorm2d in training)
+  // overrides it.
+  virtual void run_fused_for_backward(TensorView<const T> in, TensorView<T> out, const kernels::PostOps& post_ops,
+                                      kernels::EpilogueRecord<T> record, const Strategy& strategy,
+                                      Workspace<T>& ws) const {
+    run_fused(in, out, post_ops, record, strategy, ws);
   }
 
   virtual void run_backward(TensorView<const T> in, TensorView<const T> out, TensorView<const T> grad_out,

@@ -278,9 +278,14 @@ class Sequential final : public Layer<T> {
     Shape s = in.shape();  // the activations must be those of forward_for_backward on this input
     for (std::size_t i = 0; i + 1 < L; ++i) {
       s = layers_[i].second->output_shape(s);
-      // A layer whose forward_for_backward ran fused keeps no output, but the pool after it its positions.
-      const bool fused = ws.has_tensor(i) && ws.tensor(i).shape() == Shape{0} &&
-                         ws.child(i + 1).index_count() == layers_[i + 1].second->output_shape(s).numel();
+      // A layer whose forward_for_backward ran fused keeps no output, but the pool after it its positions,
+      // or the element-wise layer after it its output.
+      const Shape next = layers_[i + 1].second->output_shape(s);
+      const auto op = layers_[i + 1].second->as_post_op(s);
+      const bool pooled = ws.child(i + 1).index_count() == next.numel();
+      const bool elementwise = op && op->elementwise() &&
+                               (i + 2 == L || (ws.has_tensor(i + 1) && ws.tensor(i + 1).shape() == next));
+      const bool fused = ws.has_tensor(i) && ws.tensor(i).shape() == Shape{0} && (pooled || elementwise);
       if (!fused && (!ws.has_tensor(i) || ws.tensor(i).shape() != s))
         throw ConfigError("Sequential::backward: the workspace holds no activations of layer " + std::to_string(i) +
                           " '" + layers_[i].first + "' for input " + in.shape().str() +
@@ -385,7 +390,8 @@ class Sequential final : public Layer<T> {
   // Every stage of `plan` in turn on `in` (the whole batch, or a depth-first block of it), each cut as
   // planned, its output in ws.tensor(its last layer). A fused stage marks its first layer's output as
   // absent, so that backward cannot run on a stale one; in a forward for backward it keeps the pool's
-  // values and positions where the pool's own forward for backward keeps them.
+  // values and positions where the pool's own forward for backward keeps them (an element-wise layer's
+  // output is the stage's).
   void run_stages(TensorView<const T> in, TensorView<T> out, const Plan& plan, Workspace<T>& ws) const {
     const std::size_t L = layers_.size();
     TensorView<const T> x = in;
@@ -404,6 +410,8 @@ class Sequential final : public Layer<T> {
         layer.forward_fused(x, y, e, cut, ws.child(i));
       } else if (st.next == i + 1) {
         layer.forward_for_backward(x, y, cut, ws.child(i));
+      } else if (!e.pools()) {  // an element-wise layer: its output is the stage's
+        layer.forward_fused_for_backward(x, TensorView<T>(), nullptr, y, e, cut, ws.child(i));
       } else {
         const TensorView<T> pooled = e.has_elementwise() ? ws.tensor(i + 1, stage_out).view() : TensorView<T>();
         std::uint32_t* positions = ws.child(i + 1).indices(stage_out.numel());
@@ -432,7 +440,8 @@ class Sequential final : public Layer<T> {
         layers_[i].second->backward(layer_in, activation(i), g, layer_grad_in, grads.from(p), ws.child(i));
         continue;
       }
-      // The window positions the pool recorded in forward_for_backward, when it did for these maps.
+      // The pool's output (without a pool, the element-wise layer's) and the window positions the pool
+      // recorded in forward_for_backward, when it did for these maps.
       const TensorView<const T> pooled = activation(i + 1);
       const Workspace<T>& pool_ws = ws.child(i + 1);
       const std::uint32_t* positions = pool_ws.index_count() == pooled.size() ? pool_ws.indices() : nullptr;

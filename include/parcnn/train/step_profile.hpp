@@ -183,6 +183,11 @@ StepProfile profile_step(Sequential<T>& model, Parameters<T>& params, Optimizer<
                    layer.forward_for_backward(input_of(ch, i), ch.out[i].view(), strategy::Serial{}, ch.ws[i]);
                    return;
                  }
+                 if (!st.e.pools()) {  // an element-wise layer: its output is the stage's
+                   layer.forward_fused_for_backward(input_of(ch, i), TensorView<T>(), nullptr, ch.out[last].view(),
+                                                    st.e, strategy::Serial{}, ch.ws[i]);
+                   return;
+                 }
                  const TensorView<T> pooled = st.e.has_elementwise() ? ch.out[i + 1].view() : TensorView<T>();
                  std::uint32_t* positions = ch.ws[i + 1].indices(ch.out[last].size());
                  layer.forward_fused_for_backward(input_of(ch, i), pooled, positions, ch.out[last].view(), st.e,
