@@ -6,6 +6,11 @@
 #include <parcnn/train/step_profile.hpp>
 
 #include <parcnn/layers/log_softmax.hpp>
+#include <parcnn/layers/batch_norm2d.hpp>
+#include <parcnn/layers/conv2d.hpp>
+#include <parcnn/layers/flatten.hpp>
+#include <parcnn/layers/linear.hpp>
+#include <parcnn/layers/relu.hpp>
 
 #include "support/test_support.hpp"
 
@@ -44,6 +49,32 @@ TEST(StepProfileTest, TimesEveryPhaseAndTrainsAsTrainerStep) {
     const std::string table = p.table();
     EXPECT_NE(table.find("backward conv + pool + act: dW"), std::string::npos) << table;
   }
+}
+
+// A stage of a layer and one element-wise layer (BatchNorm2d + ReLU, in evaluation so that chunks do not
+// couple): one phase each way, and the profiled rounds train as Trainer::step does.
+TEST(StepProfileTest, ProfilesABatchNormWithItsRelu) {
+  const Tensor<float> x = random_tensor<float>(Shape{6, 2, 5, 5}, 6);
+  const std::vector<std::size_t> labels{0, 1, 2, 0, 1, 2};
+  Sequential<float> profiled;
+  profiled.add("conv", Conv2d<float>(2, 4, 3, 1, 1)).add("bn", BatchNorm2d<float>(4)).add("relu", ReLU<float>());
+  profiled.add("flat", Flatten<float>()).add("fc", Linear<float>(100, 3)).add("log_softmax", LogSoftmax<float>());
+  profiled.reset_parameters(7);
+  profiled.eval();
+  Sequential<float> stepped = profiled;
+  Parameters<float> pp(profiled), sp(stepped);
+  SGD<float> po(pp.all(), SgdOptions{0.1}), so(sp.all(), SgdOptions{0.1});
+  const TrainerOptions options{strategy::Auto{}, 2};
+  const StepProfile p = Executor(2).run([&] { return profile_step<float>(profiled, pp, po, x, labels, options, 2); });
+  Trainer<float> trainer(stepped, sp, so, options);
+  Executor(2).run([&] {
+    for (int i = 0; i < 4; ++i) trainer.step(x, labels);
+  });
+  for (std::size_t i = 0; i < pp.size(); ++i) EXPECT_TRUE(bitwise<float>(*pp[i].value, *sp[i].value)) << pp[i].name;
+  std::vector<std::string> names;
+  for (const StepPhase& phase : p.phases) names.push_back(phase.name);
+  EXPECT_NE(std::find(names.begin(), names.end(), "forward bn + relu"), names.end()) << p.table();
+  EXPECT_NE(std::find(names.begin(), names.end(), "backward bn + relu: dW"), names.end()) << p.table();
 }
 
 }  // namespace

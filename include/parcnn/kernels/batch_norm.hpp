@@ -163,22 +163,17 @@ void batch_norm_sums(const T* x, const T* dy, const T* mask, std::size_t N, std:
                      ChunkSums&& chunk_sums, double& sum_dy_xhat, double& sum_dy) {
   sum_dy_xhat = 0, sum_dy = 0;
   std::size_t n = 0;
-  for (std::size_t k = 0; k < chunks; ++k) {
+  for (std::size_t k = 0; k <= chunks; ++k) {  // k = chunks: the images after the last chunk, if any
+    const std::size_t end = k < chunks ? chunk_end(k) : N;
     double chunk_dy_xhat = 0, chunk_dy = 0;
-    for (const std::size_t end = chunk_end(k); n < end; ++n) {
+    for (; n < end; ++n) {
       const std::size_t at = (n * C + c) * HW;
       double map_dy_xhat, map_dy;
       batch_norm_map_sums(x + at, dy + at, mask ? mask + at : nullptr, HW, mean, invstd, map_dy_xhat, map_dy);
       chunk_dy_xhat += map_dy_xhat, chunk_dy += map_dy;
       sum_dy_xhat += map_dy_xhat, sum_dy += map_dy;
     }
-    chunk_sums(k, chunk_dy_xhat, chunk_dy);
-  }
-  for (; n < N; ++n) {
-    const std::size_t at = (n * C + c) * HW;
-    double map_dy_xhat, map_dy;
-    batch_norm_map_sums(x + at, dy + at, mask ? mask + at : nullptr, HW, mean, invstd, map_dy_xhat, map_dy);
-    sum_dy_xhat += map_dy_xhat, sum_dy += map_dy;
+    if (k < chunks) chunk_sums(k, chunk_dy_xhat, chunk_dy);
   }
 }
 

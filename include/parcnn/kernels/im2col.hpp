@@ -136,6 +136,14 @@ struct ShortRowIm2col {
 
 namespace detail {
 #if PARCNN_TARGET_AVX512
+// At stride 2, lane l of a row reads (or adds to) element 2·l: the masks of elements 0-15 and 16-31 of
+// the lanes set in `lanes`, every other one.
+inline void even_lane_masks(unsigned lanes, __mmask16& low, __mmask16& high) {
+  unsigned lo = 0, hi = 0;
+  for (unsigned l = 0; l < 8; ++l) lo |= (lanes >> l & 1u) << (2 * l), hi |= (lanes >> (l + 8) & 1u) << (2 * l);
+  low = static_cast<__mmask16>(lo), high = static_cast<__mmask16>(hi);
+}
+
 // One k-row (ky, kx) of a block whose rows are at most 16 values, at stride 1 or 2, padded or dilated
 // or not: each output row one masked load (at stride 2 two, their even lanes permuted into one vector),
 // the columns that fall into the padding masked to zero, one store. Masked lanes read nothing, so the
@@ -148,11 +156,8 @@ inline void im2col_row_vectors(const float* plane, const Conv2dGeometry& g, Rang
   const Range inside = columns_inside(g, kx, cols);
   const auto below = [](std::size_t n) { return (1u << n) - 1; };
   const unsigned lanes = below(inside.end - cols.begin) & ~below(inside.begin - cols.begin);  // inside the image
-  unsigned low = lanes, high = 0;  // at stride 2: the inputs of lanes 0-7 and 8-15, every other one
-  if (s == 2) {
-    low = 0;
-    for (unsigned l = 0; l < 8; ++l) low |= (lanes >> l & 1u) << (2 * l), high |= (lanes >> (l + 8) & 1u) << (2 * l);
-  }
+  __mmask16 low = static_cast<__mmask16>(lanes), high = 0;  // at stride 2: the two vectors of inputs
+  if (s == 2) even_lane_masks(lanes, low, high);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __mmask16 row_mask = static_cast<__mmask16>(below(bw));
   for (std::size_t oh = rows.begin; oh < rows.end; ++oh, out += bw) {
@@ -162,10 +167,9 @@ inline void im2col_row_vectors(const float* plane, const Conv2dGeometry& g, Rang
       // Lane l's input: column (cols.begin + l)·s + shift of row ih (masked off where it is padding).
       const float* from = plane + std::size_t(ih) * g.in_w + (std::ptrdiff_t(cols.begin) * s + shift);
       if (s == 1)
-        v = _mm512_maskz_loadu_ps(static_cast<__mmask16>(low), from);
+        v = _mm512_maskz_loadu_ps(low, from);
       else
-        v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(static_cast<__mmask16>(low), from), even,
-                                   _mm512_maskz_loadu_ps(static_cast<__mmask16>(high), from + 16));
+        v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(low, from), even, _mm512_maskz_loadu_ps(high, from + 16));
     }
     // A whole vector where what lands past the row belongs to this k-row's later rows (written after it).
     if ((rows.end - oh) * bw >= 16)
@@ -288,12 +292,11 @@ inline void add_row(T* to, const T* from, std::size_t n) {
 inline void add_row_stride2(float* to, const float* from, std::ptrdiff_t lo, std::ptrdiff_t hi) {
   if (hi <= lo) return;
   const unsigned lanes = ((1u << hi) - 1) & ~((1u << lo) - 1);
-  unsigned low = 0, high = 0;
-  for (unsigned l = 0; l < 8; ++l) low |= (lanes >> l & 1u) << (2 * l), high |= (lanes >> (l + 8) & 1u) << (2 * l);
+  __mmask16 ml, mh;
+  even_lane_masks(lanes, ml, mh);
   const __m512i spread_low = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   const __m512i spread_high = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>(lanes), from);
-  const __mmask16 ml = static_cast<__mmask16>(low), mh = static_cast<__mmask16>(high);
   if (ml)
     _mm512_mask_storeu_ps(to, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, to), _mm512_maskz_permutexvar_ps(ml, spread_low, v)));
   if (mh)

@@ -17,9 +17,10 @@
 #endif
 
 #include <cstddef>
-#include <vector>
 
 #ifdef PARCNN_TSAN
+#include <vector>
+
 extern "C" void __tsan_acquire(void* addr);
 extern "C" void __tsan_release(void* addr);
 #endif
