@@ -14,9 +14,21 @@
 namespace parcnn::kernels::PARCNN_TARGET {
 
 namespace detail {
+// The lanes of v added in double as a tree (lane l + lane l + L/2, halving): a fixed order, and log2(L)
+// dependent additions rather than L.
+template <class T>
+double sum_lanes(typename Vec<T>::type v) {
+  constexpr std::size_t L = Vec<T>::lanes;
+  double lanes[L];
+  for (std::size_t l = 0; l < L; ++l) lanes[l] = double(v[l]);
+  for (std::size_t w = L / 2; w >= 1; w /= 2)
+    for (std::size_t l = 0; l < w; ++l) lanes[l] += lanes[l + w];
+  return lanes[0];
+}
+
 // Σ f(x_i, y_i) over one map of n values: vector accumulators in T over whole vectors, their lanes then
-// added in order in double, the tail in double. A fixed order for a given n: the same bits wherever the
-// map falls.
+// added in double (sum_lanes), the tail in double in order. A fixed order for a given n: the same bits
+// wherever the map falls.
 template <class T, class F>
 double map_sum(const T* x, const T* y, std::size_t n, F f) {
   using V = typename Vec<T>::type;
@@ -29,8 +41,7 @@ double map_sum(const T* x, const T* y, std::size_t n, F f) {
   }
   for (; i + L <= n; i += L) acc += f(load(x + i), load(y + i));
   acc += acc2;
-  double sum = 0;
-  for (std::size_t l = 0; l < L; ++l) sum += double(acc[l]);
+  double sum = sum_lanes<T>(acc);
   for (; i < n; ++i) {
     V a = V{}, b = V{};
     a[0] = x[i], b[0] = y[i];
@@ -142,15 +153,15 @@ void batch_norm_map_sums(const T* x, const T* dy, const T* mask, std::size_t n, 
   }
   acc += acc2;
   dacc += dacc2;
-  sum_dy_xhat = 0, sum_dy = 0;
-  for (std::size_t l = 0; l < L; ++l) sum_dy_xhat += double(acc[l]), sum_dy += double(dacc[l]);
+  double dy_xhat = detail::sum_lanes<T>(acc), sum = detail::sum_lanes<T>(dacc);  // locals: the tail adds to them
   for (; i < n; ++i) {
     const T d = detail::through_relu(dy[i], at(i));
     V a = V{}, b = V{};
     a[0] = x[i], b[0] = d;
-    sum_dy_xhat += double(term(a, b)[0]);
-    sum_dy += double(d);
+    dy_xhat += double(term(a, b)[0]);
+    sum += double(d);
   }
+  sum_dy_xhat = dy_xhat, sum_dy = sum;
 }
 
 // Channel c's Σ(dy·x̂) and Σdy over all N images (sum_dy_xhat, sum_dy: the batch's) and over each of
@@ -161,7 +172,7 @@ template <class T, class ChunkEnd, class ChunkSums>
 void batch_norm_sums(const T* x, const T* dy, const T* mask, std::size_t N, std::size_t C, std::size_t HW,
                      std::size_t c, double mean, double invstd, std::size_t chunks, ChunkEnd&& chunk_end,
                      ChunkSums&& chunk_sums, double& sum_dy_xhat, double& sum_dy) {
-  sum_dy_xhat = 0, sum_dy = 0;
+  double dy_xhat = 0, sum = 0;
   std::size_t n = 0;
   for (std::size_t k = 0; k <= chunks; ++k) {  // k = chunks: the images after the last chunk, if any
     const std::size_t end = k < chunks ? chunk_end(k) : N;
@@ -171,10 +182,11 @@ void batch_norm_sums(const T* x, const T* dy, const T* mask, std::size_t N, std:
       double map_dy_xhat, map_dy;
       batch_norm_map_sums(x + at, dy + at, mask ? mask + at : nullptr, HW, mean, invstd, map_dy_xhat, map_dy);
       chunk_dy_xhat += map_dy_xhat, chunk_dy += map_dy;
-      sum_dy_xhat += map_dy_xhat, sum_dy += map_dy;
+      dy_xhat += map_dy_xhat, sum += map_dy;
     }
     if (k < chunks) chunk_sums(k, chunk_dy_xhat, chunk_dy);
   }
+  sum_dy_xhat = dy_xhat, sum_dy = sum;
 }
 
 // Channel c's input gradient over all N images. With batch statistics (`batch`): dx = γ·invstd ·

@@ -111,29 +111,27 @@ struct ShiftedLayout {
 };
 
 // The padded input rows output rows `rows` read (ShiftedLayout), then zeros to the end of the layout.
+// Zeros first, in one fill, then the input rows a vector at a time: a row is short (28 values in the
+// small ResNet), and three calls per row to fill and copy cost more than the values they move.
 template <class T>
 void pad_rows(const T* x, const Conv2dGeometry& g, const ShiftedLayout& s, Range rows, T* xpad) {
+  std::fill(xpad, xpad + std::max(s.padded, g.in_c * s.plane), T(0));
+  const std::size_t first = rows.begin < g.pad_h ? g.pad_h - rows.begin : 0;                     // first input row read
+  const std::size_t last = std::min(s.rows_in, g.in_h + g.pad_h > rows.begin ? g.in_h + g.pad_h - rows.begin : 0);
   for (std::size_t ci = 0; ci < g.in_c; ++ci)
-    for (std::size_t r = 0; r < s.rows_in; ++r) {
-      T* dst = xpad + ci * s.plane + r * s.wp;
-      const std::ptrdiff_t ih = std::ptrdiff_t(rows.begin + r) - std::ptrdiff_t(g.pad_h);
-      if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) {
-        std::fill_n(dst, s.wp, T(0));
-        continue;
-      }
-      std::fill_n(dst, g.pad_w, T(0));
-      std::copy_n(x + (ci * g.in_h + std::size_t(ih)) * g.in_w, g.in_w, dst + g.pad_w);
-      std::fill_n(dst + g.pad_w + g.in_w, g.pad_w, T(0));
+    for (std::size_t r = first; r < last; ++r) {
+      T* dst = xpad + ci * s.plane + r * s.wp + g.pad_w;
+      copy_short(dst, x + (ci * g.in_h + rows.begin + r - g.pad_h) * g.in_w, g.in_w);
     }
-  std::fill(xpad + g.in_c * s.plane, xpad + std::max(s.padded, g.in_c * s.plane), T(0));
 }
 // MR rows × NV vectors of C over all of K = (ci, ky, kx) in order, B's row k read at
 // B + ci·plane + ky·dil_h·wp + kx·dil_w: gemm_tile's chain with im2col's rows found in place.
-template <int MR, int NV, class T>
+// KW: the kernel's width when known at compile time (3, undilated), else 0 (g.k_w, g.dil_w).
+template <int MR, int NV, int KW, class T>
 inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const T* A, const T* B, T* C) {
   using V = typename Vec<T>::type;
   constexpr int L = Vec<T>::lanes;
-  const std::size_t K = g.patch();
+  const std::size_t K = g.patch(), kw = KW ? std::size_t(KW) : g.k_w, dw = KW ? 1 : g.dil_w;
   V c[MR][NV];
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v) c[r][v] = V{};
@@ -141,9 +139,9 @@ inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const 
   for (std::size_t ci = 0; ci < g.in_c; ++ci)
     for (std::size_t ky = 0; ky < g.k_h; ++ky) {
       const T* row = B + ci * s.plane + ky * g.dil_h * s.wp;
-      for (std::size_t kx = 0; kx < g.k_w; ++kx, ++k) {
+      for (std::size_t kx = 0; kx < kw; ++kx, ++k) {
         V b[NV];
-        for (int v = 0; v < NV; ++v) b[v] = load(row + kx * g.dil_w + v * L);
+        for (int v = 0; v < NV; ++v) b[v] = load(row + kx * dw + v * L);
         for (int r = 0; r < MR; ++r) {
           const T a = A[r * K + k];
           for (int v = 0; v < NV; ++v) c[r][v] = a * b[v] + c[r][v];
@@ -152,6 +150,14 @@ inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const 
     }
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v) store(C + r * s.ld + v * L, c[r][v]);
+}
+
+template <int MR, int NV, class T>
+inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const T* A, const T* B, T* C) {
+  if (g.k_w == 3 && g.dil_w == 1)
+    shifted_tile<MR, NV, 3>(g, s, A, B, C);
+  else
+    shifted_tile<MR, NV, 0>(g, s, A, B, C);
 }
 
 // All M rows of one column panel NV vectors wide, in gemm_panel's tiles.
@@ -201,7 +207,7 @@ void conv2d_forward_shifted(const T* x, const T* weight, const T* bias, const Co
       if (bias)
         for (std::size_t i = 0; i < g.out_w; ++i) dst[i] = src[i] + b;
       else
-        std::copy_n(src, g.out_w, dst);
+        detail::copy_short(dst, src, g.out_w);
     }
   }
 }

@@ -60,5 +60,15 @@ inline void copy_partial(T* dst, const T* src, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
+// Copies n elements a vector at a time, the last n mod lanes by copy_partial: for short rows, where a
+// call to memmove costs more than the copy.
+template <class T>
+inline void copy_short(T* dst, const T* src, std::size_t n) {
+  constexpr std::size_t L = Vec<T>::lanes;
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) store(dst + i, load(src + i));
+  if (i < n) copy_partial(dst + i, src + i, n - i);
+}
+
 }  // namespace parcnn::kernels::PARCNN_TARGET::detail
 #endif  // PARCNN_TARGET
