@@ -87,15 +87,17 @@ TEST(Im2colTest, ShortRowsGoAWholeVectorAtATimeWhereTheirInputsSpanTwoVectors) {
 }
 
 // col2im against its definition, entry by entry with bounds checks, in the same order (k, then
-// position): the same bits, for strides 1 to 3, paddings 0 to 3 and dilations 1 to 3; at stride 2 rows
-// of 16 values or fewer (added a vector at a time) and 17.
+// position): the same bits, for strides 1 to 3, paddings 0 to 3 and dilations 1 to 3; image rows of up
+// to 32 values from k-rows of up to 16 (added in one or two registers: strides 1, 2 and 3, dilated, rows
+// of 16, 18, 20, 28, 31 and 32 values), and rows past those bounds (in_w 33 and 40).
 template <class T>
 void check_col2im_against_scatter() {
   for (const auto& g : {geometry(1, 5, 5, 3, 3, 1, 0), geometry(3, 7, 9, 3, 3, 2, 1), geometry(2, 6, 5, 2, 3, 1, 2),
                         geometry(5, 4, 4, 1, 1, 1, 0), geometry(2, 9, 9, 5, 5, 3, 2), geometry(2, 5, 40, 3, 3, 1, 1),
                         geometry(4, 13, 13, 3, 3, 1, 0), geometry(2, 11, 18, 2, 4, 1, 0), dilated[0],
                         dilated[1], dilated[2], dilated[3], geometry(3, 28, 28, 3, 3, 2, 1), geometry(2, 14, 14, 1, 1, 2, 0),
-                        geometry(2, 32, 31, 3, 3, 2, 1), geometry(2, 33, 33, 3, 3, 2, 1)}) {
+                        geometry(2, 32, 31, 3, 3, 2, 1), geometry(2, 33, 33, 3, 3, 2, 1), geometry(2, 6, 20, 3, 5, 1, 0),
+                        geometry(2, 8, 32, 2, 2, 2, 0), geometry(3, 16, 16, 3, 3, 1, 1)}) {
     const std::size_t P = g.out_h * g.out_w, ld = P + 5;
     const Tensor<T> cols = random_tensor<T>(Shape{g.patch(), ld}, 3);
     std::vector<T> expected(g.in_image(), T(0)), actual(g.in_image(), T(-7));

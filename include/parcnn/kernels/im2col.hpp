@@ -304,43 +304,58 @@ inline void add_row_stride2(float* to, const float* from, std::ptrdiff_t lo, std
                           _mm512_add_ps(_mm512_maskz_loadu_ps(mh, to + 16), _mm512_maskz_permutexvar_ps(mh, spread_high, v)));
 }
 
-// col2im for stride 1 and image rows of at most 16 values (conv2 and conv3 of the letter CNN): each image
-// row is one register, loaded once per kernel row, and the k_w column shifts of that kernel row are added
-// into it in register — a k-row's segment loaded, moved to its columns by a permutation fixed per kx,
-// added under the mask of those columns. Adding straight into memory, each k-row's masked store and the
-// next one's load of the same row, one column over, stalled on store forwarding.
+// col2im for image rows of at most 32 values whose k-rows hold at most 16 (col2im_short_rows_fit: every
+// convolution of the small ResNet, conv2 and conv3 of the letter CNN): each image row is one or two
+// registers, loaded once per kernel row, and the k_w segments of that kernel row that land in it are
+// added to it in register — a segment loaded, moved to its columns by a permutation fixed per kx (for
+// any stride and dilation), added under the mask of those columns. Adding straight into memory, each
+// k-row's masked store and the next one's load of the same row stalled on store forwarding.
 // Each element gets the same additions in the same order as in col2im (ky, then kx).
+inline bool col2im_short_rows_fit(const Conv2dGeometry& g) { return g.in_w <= 32 && g.out_w <= 16 && g.k_w <= 16; }
+
 inline void col2im_short_rows(const float* cols, std::size_t ld, const Conv2dGeometry& g, float* image) {
   std::fill_n(image, g.in_image(), 0.0f);
-  __m512i index[16];
-  __mmask16 load[16], add[16];
-  std::size_t first[16];
+  __m512i index[2][16];  // [half of the image row][kx]: the k-row's lane each column takes
+  __mmask16 load[16], add[2][16];
   for (std::size_t kx = 0; kx < g.k_w; ++kx) {
     const Range inside = columns_inside(g, kx, Range{0, g.out_w});
-    const std::size_t n = inside.end - inside.begin;
-    const std::size_t to = n ? inside.begin + kx - g.pad_w : 0;  // the first column it adds to
-    alignas(64) std::int32_t lanes[16];
-    for (std::size_t i = 0; i < 16; ++i) lanes[i] = std::int32_t((i + 16 - to) % 16);
-    index[kx] = _mm512_load_si512(lanes);
-    load[kx] = static_cast<__mmask16>((1u << n) - 1);
-    add[kx] = static_cast<__mmask16>(((1u << n) - 1) << to);
-    first[kx] = inside.begin;
+    const std::ptrdiff_t shift = column_shift(g, kx), s = std::ptrdiff_t(g.stride_w);
+    load[kx] = static_cast<__mmask16>(((1u << inside.end) - 1) & ~((1u << inside.begin) - 1));
+    for (std::size_t half = 0; half < 2; ++half) {
+      alignas(64) std::int32_t lanes[16] = {};
+      unsigned mask = 0;
+      for (std::ptrdiff_t l = 0; l < 16; ++l) {
+        const std::ptrdiff_t column = std::ptrdiff_t(16 * half) + l - shift;  // = ow · stride where it is a column
+        if (column < 0 || column % s != 0) continue;
+        const std::ptrdiff_t ow = column / s;
+        if (ow < std::ptrdiff_t(inside.begin) || ow >= std::ptrdiff_t(inside.end)) continue;
+        lanes[l] = std::int32_t(ow), mask |= 1u << l;
+      }
+      index[half][kx] = _mm512_load_si512(lanes);
+      add[half][kx] = static_cast<__mmask16>(mask);
+    }
   }
-  const __mmask16 row = static_cast<__mmask16>((1u << g.in_w) - 1);
+  const bool two = g.in_w > 16;
+  const __mmask16 row[2] = {static_cast<__mmask16>((1u << std::min<std::size_t>(g.in_w, 16)) - 1),
+                            static_cast<__mmask16>(two ? (1u << (g.in_w - 16)) - 1 : 0)};
   for (std::size_t ci = 0; ci < g.in_c; ++ci) {
     float* plane = image + ci * g.in_h * g.in_w;
     for (std::size_t ky = 0; ky < g.k_h; ++ky) {
       const float* k_rows = cols + (ci * g.k_h + ky) * g.k_w * ld;
       for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-        const std::ptrdiff_t ih = std::ptrdiff_t(oh * g.stride_h + ky) - std::ptrdiff_t(g.pad_h);
+        const std::ptrdiff_t ih = input_row(g, oh, ky);
         if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) continue;
         float* dst = plane + std::size_t(ih) * g.in_w;
-        __m512 acc = _mm512_maskz_loadu_ps(row, dst);
+        __m512 low = _mm512_maskz_loadu_ps(row[0], dst);
+        __m512 high = two ? _mm512_maskz_loadu_ps(row[1], dst + 16) : _mm512_setzero_ps();
         for (std::size_t kx = 0; kx < g.k_w; ++kx) {
-          const __m512 v = _mm512_maskz_loadu_ps(load[kx], k_rows + kx * ld + oh * g.out_w + first[kx]);
-          acc = _mm512_mask_add_ps(acc, add[kx], acc, _mm512_maskz_permutexvar_ps(detail::every_lane16, index[kx], v));
+          const __m512 v = _mm512_maskz_loadu_ps(load[kx], k_rows + kx * ld + oh * g.out_w);
+          low = _mm512_mask_add_ps(low, add[0][kx], low, _mm512_maskz_permutexvar_ps(detail::every_lane16, index[0][kx], v));
+          if (two)
+            high = _mm512_mask_add_ps(high, add[1][kx], high, _mm512_maskz_permutexvar_ps(detail::every_lane16, index[1][kx], v));
         }
-        _mm512_mask_storeu_ps(dst, row, acc);
+        _mm512_mask_storeu_ps(dst, row[0], low);
+        if (two) _mm512_mask_storeu_ps(dst + 16, row[1], high);
       }
     }
   }
@@ -356,7 +371,7 @@ template <class T>
 void col2im(const T* cols, std::size_t ld, const Conv2dGeometry& g, T* image) {
 #if PARCNN_TARGET_AVX512
   if constexpr (std::is_same_v<T, float>)
-    if (g.stride_w == 1 && !g.dilated() && g.in_w <= 16 && g.k_w <= 16) {
+    if (detail::col2im_short_rows_fit(g)) {
       detail::col2im_short_rows(cols, ld, g, image);
       return;
     }
