@@ -96,14 +96,14 @@ class Residual final : public Layer<T> {
  protected:
   void run(TensorView<const T> in, TensorView<T> out, const Strategy& strategy, Workspace<T>& ws) const override {
     const Strategy inner = branch_strategy(strategy, in.shape());
-    add(body_.forward(in, inner, ws.child(0)), shortcut_.forward(in, inner, ws.child(1)), out, strategy);
+    add(body_.forward(in, inner, ws.child(0)), shortcut_.forward(in, inner, ws.child(1)), out, add_cut(out.shape(), strategy));
   }
 
   void run_for_backward(TensorView<const T> in, TensorView<T> out, const Strategy& strategy,
                         Workspace<T>& ws) const override {
     const Strategy inner = branch_strategy(strategy, in.shape());
     add(body_.forward_for_backward(in, inner, ws.child(0)), shortcut_.forward_for_backward(in, inner, ws.child(1)), out,
-        strategy);
+        add_cut(out.shape(), strategy));
   }
 
   // dL/dbody = dL/dshortcut = grad_out; the input gradient is the sum of the branches'.
@@ -118,7 +118,7 @@ class Residual final : public Layer<T> {
                          grads.from(body_.parameter_count()), ws.child(1));
     if (!inputs) return;
     const TensorView<const T> s = shortcut_.size() ? TensorView<const T>(from_shortcut) : grad_out;
-    add(TensorView<const T>(grad_in), s, grad_in, strategy::Serial{});
+    add(TensorView<const T>(grad_in), s, grad_in, Cut{});  // an image a block, as the element-wise layers' backward
   }
 
  private:
@@ -140,14 +140,18 @@ class Residual final : public Layer<T> {
     return strategy::Auto{};
   }
 
-  // out = a + b, element by element, over the blocks of `strategy`'s cut of the batch. `out` may be `a`.
-  void add(TensorView<const T> a, TensorView<const T> b, TensorView<T> out, const Strategy& strategy) const {
+  // The cut `strategy` makes of the add over the batch of an output of shape `out`.
+  static Cut add_cut(const Shape& out, const Strategy& strategy) {
+    Workload work{IndexSpace{out[0]}};
+    work.flops = double(out.numel());
+    work.bytes = 3.0 * double(sizeof(T)) * double(out.numel());
+    return strategy.cut(work, current_workers());
+  }
+
+  // out = a + b, element by element, over the blocks of `cut` (a cut of the batch). `out` may be `a`.
+  void add(TensorView<const T> a, TensorView<const T> b, TensorView<T> out, const Cut& cut) const {
     const std::size_t N = out.dim(0), per_image = out.size() / N;
-    const IndexSpace space{N};
-    Workload work{space};
-    work.flops = double(out.size());
-    work.bytes = 3.0 * double(sizeof(T)) * double(out.size());
-    run_blocks(space, strategy.cut(work, current_workers()), [&](const Block& blk, std::size_t) {
+    run_blocks(IndexSpace{N}, cut, [&](const Block& blk, std::size_t) {
       for (std::size_t i = blk.n.begin * per_image; i < blk.n.end * per_image; ++i) out.data()[i] = a.data()[i] + b.data()[i];
     });
   }
