@@ -306,15 +306,15 @@ inline void add_row_stride2(float* to, const float* from, std::ptrdiff_t lo, std
 
 // col2im for image rows of at most 32 values whose k-rows hold at most 16 (col2im_short_rows_fit: every
 // convolution of the small ResNet, conv2 and conv3 of the letter CNN): each image row is one or two
-// registers, loaded once per kernel row, and the k_w segments of that kernel row that land in it are
-// added to it in register — a segment loaded, moved to its columns by a permutation fixed per kx (for
-// any stride and dilation), added under the mask of those columns. Adding straight into memory, each
-// k-row's masked store and the next one's load of the same row stalled on store forwarding.
-// Each element gets the same additions in the same order as in col2im (ky, then kx).
+// registers, summed from zero and stored once: for each kernel row ky that reads it (at most one output
+// row each), the k_w segments that land in it are loaded, moved to their columns by a permutation fixed
+// per kx (for any stride and dilation) and added under the mask of those columns. No zero fill and no
+// load of the image; adding straight into memory, each k-row's masked store and the next one's load of
+// the same row stalled on store forwarding. Each element gets the same additions in the same order as
+// in col2im (ky, then kx), starting from +0 as col2im's zeroed image does.
 inline bool col2im_short_rows_fit(const Conv2dGeometry& g) { return g.in_w <= 32 && g.out_w <= 16 && g.k_w <= 16; }
 
 inline void col2im_short_rows(const float* cols, std::size_t ld, const Conv2dGeometry& g, float* image) {
-  std::fill_n(image, g.in_image(), 0.0f);
   __m512i index[2][16];  // [half of the image row][kx]: the k-row's lane each column takes
   __mmask16 load[16], add[2][16];
   for (std::size_t kx = 0; kx < g.k_w; ++kx) {
@@ -338,27 +338,26 @@ inline void col2im_short_rows(const float* cols, std::size_t ld, const Conv2dGeo
   const bool two = g.in_w > 16;
   const __mmask16 row[2] = {static_cast<__mmask16>((1u << std::min<std::size_t>(g.in_w, 16)) - 1),
                             static_cast<__mmask16>(two ? (1u << (g.in_w - 16)) - 1 : 0)};
-  for (std::size_t ci = 0; ci < g.in_c; ++ci) {
-    float* plane = image + ci * g.in_h * g.in_w;
-    for (std::size_t ky = 0; ky < g.k_h; ++ky) {
-      const float* k_rows = cols + (ci * g.k_h + ky) * g.k_w * ld;
-      for (std::size_t oh = 0; oh < g.out_h; ++oh) {
-        const std::ptrdiff_t ih = input_row(g, oh, ky);
-        if (ih < 0 || ih >= std::ptrdiff_t(g.in_h)) continue;
-        float* dst = plane + std::size_t(ih) * g.in_w;
-        __m512 low = _mm512_maskz_loadu_ps(row[0], dst);
-        __m512 high = two ? _mm512_maskz_loadu_ps(row[1], dst + 16) : _mm512_setzero_ps();
+  for (std::size_t ci = 0; ci < g.in_c; ++ci)
+    for (std::size_t ih = 0; ih < g.in_h; ++ih) {  // each image row written once, from zero
+      __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
+      for (std::size_t ky = 0; ky < g.k_h; ++ky) {  // the output row oh whose kernel row ky reads ih, if any
+        const std::ptrdiff_t at = std::ptrdiff_t(ih + g.pad_h) - std::ptrdiff_t(ky * g.dil_h);
+        if (at < 0 || at % std::ptrdiff_t(g.stride_h) != 0) continue;
+        const std::size_t oh = std::size_t(at) / g.stride_h;
+        if (oh >= g.out_h) continue;
+        const float* k_rows = cols + (ci * g.k_h + ky) * g.k_w * ld + oh * g.out_w;
         for (std::size_t kx = 0; kx < g.k_w; ++kx) {
-          const __m512 v = _mm512_maskz_loadu_ps(load[kx], k_rows + kx * ld + oh * g.out_w);
+          const __m512 v = _mm512_maskz_loadu_ps(load[kx], k_rows + kx * ld);
           low = _mm512_mask_add_ps(low, add[0][kx], low, _mm512_maskz_permutexvar_ps(detail::every_lane16, index[0][kx], v));
           if (two)
             high = _mm512_mask_add_ps(high, add[1][kx], high, _mm512_maskz_permutexvar_ps(detail::every_lane16, index[1][kx], v));
         }
-        _mm512_mask_storeu_ps(dst, row[0], low);
-        if (two) _mm512_mask_storeu_ps(dst + 16, row[1], high);
       }
+      float* dst = image + (ci * g.in_h + ih) * g.in_w;
+      _mm512_mask_storeu_ps(dst, row[0], low);
+      if (two) _mm512_mask_storeu_ps(dst + 16, row[1], high);
     }
-  }
 }
 #endif
 }  // namespace detail
