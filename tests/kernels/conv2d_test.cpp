@@ -237,6 +237,62 @@ void check_shifted_matches_im2col() {
 TEST(Conv2dKernelTest, ShiftedRowsHaveTheBitsOfIm2colFloat) { check_shifted_matches_im2col<float>(); }
 TEST(Conv2dKernelTest, ShiftedRowsHaveTheBitsOfIm2colDouble) { check_shifted_matches_im2col<double>(); }
 
+// dW = start + dY·colsᵀ as one GEMM over im2col's columns of every image side by side, transposed: the
+// chain each weight-gradient element follows (images, then positions, in order).
+template <class T>
+Tensor<T> columns_weight_gradient(const Tensor<T>& x, const Tensor<T>& dy, const Tensor<T>& start,
+                                  const kernels::Conv2dGeometry& g) {
+  const std::size_t images = x.dim(0), K = g.patch(), P = g.positions(), cols = images * P;
+  std::vector<T> columns(K * cols), columns_t(K * cols), dy_cols(g.out_c * cols);
+  for (std::size_t i = 0; i < images; ++i) {
+    kernels::im2col(x.data() + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns.data() + i * P, cols);
+    for (std::size_t co = 0; co < g.out_c; ++co)
+      std::copy_n(dy.data() + i * g.out_image() + co * P, P, dy_cols.data() + co * cols + i * P);
+  }
+  kernels::transpose(columns.data(), K, cols, columns_t.data());
+  Tensor<T> dw = start;
+  kernels::gemm(g.out_c, K, cols, dy_cols.data(), cols, columns_t.data(), K, dw.data(), K, true);
+  return dw;
+}
+
+// conv2d_backward's weight gradient where it builds columns (strides 2 and 3, a patch longer than the
+// padded-rows path takes) has the bits of that GEMM, images stacked or one at a time — it multiplies
+// columns by dYᵀ into dWᵀ, the same products in the same order.
+template <class T>
+void check_weight_gradient_through_columns() {
+  struct G {
+    std::size_t in_c, hw, out_c, k, stride, pad;
+  };
+  std::uint64_t seed = 120;
+  for (const G& c : {G{16, 28, 32, 3, 2, 1}, G{32, 14, 17, 3, 2, 1}, G{64, 7, 9, 3, 1, 1}, G{16, 28, 32, 1, 2, 0},
+                     G{3, 11, 5, 5, 3, 2}}) {
+    kernels::Conv2dGeometry g;
+    g.in_c = c.in_c, g.in_h = g.in_w = c.hw, g.out_c = c.out_c, g.k_h = g.k_w = c.k;
+    g.stride_h = g.stride_w = c.stride, g.pad_h = g.pad_w = c.pad;
+    g.out_h = g.out_w = (c.hw + 2 * c.pad - c.k) / c.stride + 1;
+    ASSERT_FALSE(kernels::conv2d_shifted_fits(g));
+    const std::size_t images = 3;
+    const Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
+    const Tensor<T> dy = random_tensor<T>(Shape{images, g.out_c, g.out_h, g.out_w}, seed++);
+    const Tensor<T> start = random_tensor<T>(Shape{g.out_c, g.patch()}, seed++);
+    const Tensor<T> expected = columns_weight_gradient(x, dy, start, g);
+    Tensor<T> stacked = start, one = start;
+    std::vector<T> scratch(kernels::conv2d_backward_scratch<T>(g, images), T(std::nan("")));
+    kernels::conv2d_backward(x.data(), images, start.data(), dy.data(), g, stacked.data(), static_cast<T*>(nullptr),
+                             static_cast<T*>(nullptr), scratch.data());
+    for (std::size_t i = 0; i < images; ++i)
+      kernels::conv2d_backward(x.data() + i * g.in_image(), 1, start.data(), dy.data() + i * g.out_image(), g, one.data(),
+                               static_cast<T*>(nullptr), static_cast<T*>(nullptr), scratch.data());
+    SCOPED_TRACE(std::to_string(c.in_c) + "@" + std::to_string(c.hw) + " -> " + std::to_string(c.out_c) + " stride " +
+                 std::to_string(c.stride));
+    EXPECT_TRUE(bitwise<T>(stacked, expected));
+    EXPECT_TRUE(bitwise<T>(one, expected));
+  }
+}
+
+TEST(Conv2dKernelTest, WeightGradientThroughColumnsIsOneChainFloat) { check_weight_gradient_through_columns<float>(); }
+TEST(Conv2dKernelTest, WeightGradientThroughColumnsIsOneChainDouble) { check_weight_gradient_through_columns<double>(); }
+
 // The weight gradient from the padded rows against im2col's columns, transposed, through the GEMM (what
 // conv2d_backward runs at other strides): the same bits, images stacked or one at a time. And
 // conv2d_backward's input gradient against col2im's.
@@ -257,16 +313,11 @@ void check_weight_gradient_shifted_matches_columns() {
     const Tensor<T> x = random_tensor<T>(Shape{images, g.in_c, g.in_h, g.in_w}, seed++);
     const Tensor<T> dy = random_tensor<T>(Shape{images, g.out_c, g.out_h, g.out_w}, seed++);
     const Tensor<T> start = random_tensor<T>(Shape{g.out_c, K}, seed++);
-    // Expected: columns of every image side by side, transposed, dW += dY·colsᵀ.
-    std::vector<T> columns(K * cols), columns_t(K * cols), dy_cols(g.out_c * cols);
-    for (std::size_t i = 0; i < images; ++i) {
-      kernels::im2col(x.data() + i * g.in_image(), g, Range{0, g.out_h}, Range{0, g.out_w}, columns.data() + i * P, cols);
+    const Tensor<T> expected = columns_weight_gradient(x, dy, start, g);
+    std::vector<T> dy_cols(g.out_c * cols);
+    for (std::size_t i = 0; i < images; ++i)
       for (std::size_t co = 0; co < g.out_c; ++co)
         std::copy_n(dy.data() + i * g.out_image() + co * P, P, dy_cols.data() + co * cols + i * P);
-    }
-    kernels::transpose(columns.data(), K, cols, columns_t.data());
-    Tensor<T> expected = start;
-    kernels::gemm(g.out_c, K, cols, dy_cols.data(), cols, columns_t.data(), K, expected.data(), K, true);
     std::vector<T> scratch(kernels::conv2d_weight_gradient_shifted_scratch<T>(g), T(std::nan("")));
     Tensor<T> stacked = start, one = start;
     kernels::conv2d_weight_gradient_shifted(x.data(), images, dy.data(), g, stacked.data(), scratch.data());

@@ -467,11 +467,11 @@ inline Conv2dGeometry input_gradient_geometry(const Conv2dGeometry& g) {
   return t;
 }
 
-// conv2d_backward's scratch: the columns and their transpose — or, at stride 1, what
+// conv2d_backward's scratch: the columns, dYᵀ and dWᵀ — or, at stride 1, what
 // conv2d_weight_gradient_shifted needs, if more — then dY as [out_c, images·P], then the GEMMs' panels.
 template <class T>
 std::size_t backward_front(const Conv2dGeometry& g, std::size_t cols) {
-  std::size_t front = 2 * g.patch() * cols;
+  std::size_t front = g.patch() * cols + g.out_c * cols + g.patch() * g.out_c;
   if (conv2d_shifted_fits(g)) front = std::max(front, conv2d_weight_gradient_shifted_scratch<T>(g));
   if (input_gradient_shifted_fits(g)) {
     const Conv2dGeometry t = input_gradient_geometry(g);
@@ -486,7 +486,7 @@ template <class T>
 std::size_t conv2d_backward_scratch(const Conv2dGeometry& g, std::size_t images) {
   const std::size_t cols = images * g.positions();
   return detail::backward_front<T>(g, cols) + g.out_c * cols +
-         std::max(gemm_scratch<T>(g.out_c, cols), gemm_scratch<T>(g.patch(), g.out_c));
+         std::max(gemm_scratch<T>(g.patch(), cols), gemm_scratch<T>(g.patch(), g.out_c));
 }
 
 // Backward of `images` consecutive images of one gradient chunk, their positions side by side
@@ -502,7 +502,8 @@ void conv2d_backward(const T* x, std::size_t images, const T* weight, const T* d
                      T* dbias, T* dx, T* scratch) {
   const std::size_t K = g.patch(), P = g.positions(), cols = images * P;
   T* columns = scratch;
-  T* columns_t = scratch + K * cols;
+  T* dy_t = scratch + K * cols;    // dYᵀ [images·P, out_c]
+  T* dw_t = dy_t + g.out_c * cols;  // dWᵀ [K, out_c]
   T* dy_cols = scratch + detail::backward_front<T>(g, cols);  // dY as [out_c, images·P]
   T* pad = dy_cols + g.out_c * cols;
   const bool shifted = conv2d_shifted_fits(g);
@@ -516,8 +517,12 @@ void conv2d_backward(const T* x, std::size_t images, const T* weight, const T* d
   if (shifted) {
     conv2d_weight_gradient_shifted(x, images, dy, g, dweight, scratch);
   } else {
-    transpose(columns, K, cols, columns_t);
-    gemm(g.out_c, K, cols, dy_cols, cols, columns_t, K, dweight, K, /*accumulate=*/true, pad);
+    // dWᵀ += columns · dYᵀ: each element the chain dW += dY·colsᵀ computes (a product's factors
+    // swapped, the same bits), with dY transposed (out_c rows) rather than the columns (K rows).
+    transpose(dy_cols, g.out_c, cols, dy_t);
+    transpose(dweight, g.out_c, K, dw_t);
+    gemm(K, g.out_c, cols, columns, cols, dy_t, g.out_c, dw_t, g.out_c, /*accumulate=*/true, pad);
+    transpose(dw_t, K, g.out_c, dweight);
   }
   if (dbias)
     for (std::size_t co = 0; co < g.out_c; ++co) {
