@@ -116,7 +116,8 @@ struct ShiftedLayout {
 template <class T>
 void pad_rows(const T* x, const Conv2dGeometry& g, const ShiftedLayout& s, Range rows, T* xpad) {
   std::fill(xpad, xpad + std::max(s.padded, g.in_c * s.plane), T(0));
-  const std::size_t first = rows.begin < g.pad_h ? g.pad_h - rows.begin : 0;                     // first input row read
+  // The padded rows [first, last) hold input rows; the others stay zero.
+  const std::size_t first = rows.begin < g.pad_h ? g.pad_h - rows.begin : 0;
   const std::size_t last = std::min(s.rows_in, g.in_h + g.pad_h > rows.begin ? g.in_h + g.pad_h - rows.begin : 0);
   for (std::size_t ci = 0; ci < g.in_c; ++ci)
     for (std::size_t r = first; r < last; ++r) {
@@ -152,6 +153,7 @@ inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const 
     for (int v = 0; v < NV; ++v) store(C + r * s.ld + v * L, c[r][v]);
 }
 
+// The tile with the undilated 3-wide kernel's loop unrolled (its taps at constant offsets), else the general one.
 template <int MR, int NV, class T>
 inline void shifted_tile(const Conv2dGeometry& g, const ShiftedLayout& s, const T* A, const T* B, T* C) {
   if (g.k_w == 3 && g.dil_w == 1)
