@@ -119,11 +119,12 @@ void pad_rows(const T* x, const Conv2dGeometry& g, const ShiftedLayout& s, Range
   // The padded rows [first, last) hold input rows; the others stay zero.
   const std::size_t first = rows.begin < g.pad_h ? g.pad_h - rows.begin : 0;
   const std::size_t last = std::min(s.rows_in, g.in_h + g.pad_h > rows.begin ? g.in_h + g.pad_h - rows.begin : 0);
-  for (std::size_t ci = 0; ci < g.in_c; ++ci)
-    for (std::size_t r = first; r < last; ++r) {
-      T* dst = xpad + ci * s.plane + r * s.wp + g.pad_w;
-      copy_short(dst, x + (ci * g.in_h + rows.begin + r - g.pad_h) * g.in_w, g.in_w);
-    }
+  // The layout in locals: the copies may alias anything, and g's and s's fields would be read again per row.
+  const std::size_t in_c = g.in_c, in_h = g.in_h, in_w = g.in_w, pad_h = g.pad_h, pad_w = g.pad_w, plane = s.plane,
+                    wp = s.wp;
+  for (std::size_t ci = 0; ci < in_c; ++ci)
+    for (std::size_t r = first; r < last; ++r)
+      copy_short(xpad + ci * plane + r * wp + pad_w, x + (ci * in_h + rows.begin + r - pad_h) * in_w, in_w);
 }
 // MR rows × NV vectors of C over all of K = (ci, ky, kx) in order, B's row k read at
 // B + ci·plane + ky·dil_h·wp + kx·dil_w: gemm_tile's chain with im2col's rows found in place.
@@ -200,16 +201,16 @@ void conv2d_forward_shifted(const T* x, const T* weight, const T* bias, const Co
   std::size_t j = 0;
   for (; j + 2 * L <= s.ld; j += 2 * L) detail::shifted_panel<2>(channels.size(), g, s, a, xpad + j, tile + j);
   if (j < s.ld) detail::shifted_panel<1>(channels.size(), g, s, a, xpad + j, tile + j);
-  const std::size_t P = g.positions();
+  const std::size_t P = g.positions(), out_w = g.out_w, ld = s.ld, wp = s.wp;  // locals: the copies may alias anything
   for (std::size_t c = 0; c < channels.size(); ++c) {
     const T b = bias ? bias[channels.begin + c] : T(0);
     for (std::size_t r = 0; r < rows.size(); ++r) {
-      const T* src = tile + c * s.ld + r * s.wp;
-      T* dst = y + (channels.begin + c) * P + (rows.begin + r) * g.out_w;
+      const T* src = tile + c * ld + r * wp;
+      T* dst = y + (channels.begin + c) * P + (rows.begin + r) * out_w;
       if (bias)
-        for (std::size_t i = 0; i < g.out_w; ++i) dst[i] = src[i] + b;
+        for (std::size_t i = 0; i < out_w; ++i) dst[i] = src[i] + b;
       else
-        detail::copy_short(dst, src, g.out_w);
+        detail::copy_short(dst, src, out_w);
     }
   }
 }

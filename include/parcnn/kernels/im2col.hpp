@@ -160,12 +160,16 @@ inline void im2col_row_vectors(const float* plane, const Conv2dGeometry& g, Rang
   if (s == 2) even_lane_masks(lanes, low, high);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __mmask16 row_mask = static_cast<__mmask16>(below(bw));
-  for (std::size_t oh = rows.begin; oh < rows.end; ++oh, out += bw) {
-    const std::ptrdiff_t ih = input_row(g, oh, ky);
+  // The geometry in locals: the stores below may alias anything, and g's fields would be read again
+  // for every row.
+  const std::ptrdiff_t in_h = std::ptrdiff_t(g.in_h), in_w = std::ptrdiff_t(g.in_w), step = std::ptrdiff_t(g.stride_h);
+  const std::ptrdiff_t first_column = std::ptrdiff_t(cols.begin) * s + shift;
+  std::ptrdiff_t ih = input_row(g, rows.begin, ky);
+  for (std::size_t oh = rows.begin; oh < rows.end; ++oh, out += bw, ih += step) {
     __m512 v = _mm512_setzero_ps();
-    if (ih >= 0 && ih < std::ptrdiff_t(g.in_h)) {
+    if (ih >= 0 && ih < in_h) {
       // Lane l's input: column (cols.begin + l)·s + shift of row ih (masked off where it is padding).
-      const float* from = plane + std::size_t(ih) * g.in_w + (std::ptrdiff_t(cols.begin) * s + shift);
+      const float* from = plane + (ih * in_w + first_column);
       if (s == 1)
         v = _mm512_maskz_loadu_ps(low, from);
       else
@@ -338,23 +342,27 @@ inline void col2im_short_rows(const float* cols, std::size_t ld, const Conv2dGeo
   const bool two = g.in_w > 16;
   const __mmask16 row[2] = {static_cast<__mmask16>((1u << std::min<std::size_t>(g.in_w, 16)) - 1),
                             static_cast<__mmask16>(two ? (1u << (g.in_w - 16)) - 1 : 0)};
-  for (std::size_t ci = 0; ci < g.in_c; ++ci)
-    for (std::size_t ih = 0; ih < g.in_h; ++ih) {  // each image row written once, from zero
+  // The geometry in locals: the stores below may alias anything, and g's fields would be read again
+  // for every row.
+  const std::size_t in_c = g.in_c, in_h = g.in_h, in_w = g.in_w, k_h = g.k_h, k_w = g.k_w, out_h = g.out_h,
+                    out_w = g.out_w, pad_h = g.pad_h, dil_h = g.dil_h, stride_h = g.stride_h;
+  for (std::size_t ci = 0; ci < in_c; ++ci)
+    for (std::size_t ih = 0; ih < in_h; ++ih) {  // each image row written once, from zero
       __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
-      for (std::size_t ky = 0; ky < g.k_h; ++ky) {  // the output row oh whose kernel row ky reads ih, if any
-        const std::ptrdiff_t at = std::ptrdiff_t(ih + g.pad_h) - std::ptrdiff_t(ky * g.dil_h);
-        if (at < 0 || at % std::ptrdiff_t(g.stride_h) != 0) continue;
-        const std::size_t oh = std::size_t(at) / g.stride_h;
-        if (oh >= g.out_h) continue;
-        const float* k_rows = cols + (ci * g.k_h + ky) * g.k_w * ld + oh * g.out_w;
-        for (std::size_t kx = 0; kx < g.k_w; ++kx) {
+      for (std::size_t ky = 0; ky < k_h; ++ky) {  // the output row oh whose kernel row ky reads ih, if any
+        const std::ptrdiff_t at = std::ptrdiff_t(ih + pad_h) - std::ptrdiff_t(ky * dil_h);
+        if (at < 0 || std::size_t(at) % stride_h != 0) continue;
+        const std::size_t oh = std::size_t(at) / stride_h;
+        if (oh >= out_h) continue;
+        const float* k_rows = cols + (ci * k_h + ky) * k_w * ld + oh * out_w;
+        for (std::size_t kx = 0; kx < k_w; ++kx) {
           const __m512 v = _mm512_maskz_loadu_ps(load[kx], k_rows + kx * ld);
           low = _mm512_mask_add_ps(low, add[0][kx], low, _mm512_maskz_permutexvar_ps(detail::every_lane16, index[0][kx], v));
           if (two)
             high = _mm512_mask_add_ps(high, add[1][kx], high, _mm512_maskz_permutexvar_ps(detail::every_lane16, index[1][kx], v));
         }
       }
-      float* dst = image + (ci * g.in_h + ih) * g.in_w;
+      float* dst = image + (ci * in_h + ih) * in_w;
       _mm512_mask_storeu_ps(dst, row[0], low);
       if (two) _mm512_mask_storeu_ps(dst + 16, row[1], high);
     }
