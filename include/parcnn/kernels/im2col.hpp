@@ -107,10 +107,12 @@ struct ShortRowIm2col {
     // Each input row (ci, ky) feeds the k_w k-rows of its kernel row: a vector's permutation and
     // masks serve all k_w of them, and each k-row is still written front to back (down the k-rows
     // instead, the stores of a stack of images stride through L2 and conv2 ran 40 % slower).
-    for (std::size_t ci = 0; ci < g.in_c; ++ci)
-      for (std::size_t ky = 0; ky < g.k_h; ++ky) {
-        const float* row = image + (ci * g.in_h + rows.begin + ky) * g.in_w + cols.begin;
-        float* out = cols_out + (ci * g.k_h + ky) * g.k_w * ld;
+    // The geometry in locals: the stores below may alias anything (as in im2col_row_vectors).
+    const std::size_t in_c = g.in_c, in_h = g.in_h, in_w = g.in_w, k_h = g.k_h, k_w = g.k_w;
+    for (std::size_t ci = 0; ci < in_c; ++ci)
+      for (std::size_t ky = 0; ky < k_h; ++ky) {
+        const float* row = image + (ci * in_h + rows.begin + ky) * in_w + cols.begin;
+        float* out = cols_out + (ci * k_h + ky) * k_w * ld;
         for (std::size_t j = 0; j < vectors; ++j) {
           const __m512i perm = _mm512_load_si512(index[j]);
           const __mmask16 lo = low[j], hi = high[j];
@@ -118,7 +120,7 @@ struct ShortRowIm2col {
           // Loads masked to the inputs from the vector's first to its last: all of them exist, and
           // nothing past the image is touched.
           const float* src = row + start[j];
-          for (std::size_t kx = 0; kx < g.k_w; ++kx) {
+          for (std::size_t kx = 0; kx < k_w; ++kx) {
             const __m512 a = _mm512_maskz_loadu_ps(lo, src + kx), b = _mm512_maskz_loadu_ps(hi, src + kx + 16);
             const __m512 v = _mm512_permutex2var_ps(a, perm, b);
             float* dst = out + kx * ld + 16 * j;
