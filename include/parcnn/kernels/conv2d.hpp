@@ -124,7 +124,7 @@ void pad_rows(const T* x, const Conv2dGeometry& g, const ShiftedLayout& s, Range
                     wp = s.wp;
   for (std::size_t ci = 0; ci < in_c; ++ci)
     for (std::size_t r = first; r < last; ++r)
-      copy_short(xpad + ci * plane + r * wp + pad_w, x + (ci * in_h + rows.begin + r - pad_h) * in_w, in_w);
+      copy_row(xpad + ci * plane + r * wp + pad_w, x + (ci * in_h + rows.begin + r - pad_h) * in_w, in_w, /*slack=*/false);
 }
 // MR rows × NV vectors of C over all of K = (ci, ky, kx) in order, B's row k read at
 // B + ci·plane + ky·dil_h·wp + kx·dil_w: gemm_tile's chain with im2col's rows found in place.
@@ -210,7 +210,7 @@ void conv2d_forward_shifted(const T* x, const T* weight, const T* bias, const Co
       if (bias)
         for (std::size_t i = 0; i < out_w; ++i) dst[i] = src[i] + b;
       else
-        detail::copy_short(dst, src, out_w);
+        detail::copy_row(dst, src, out_w, /*slack=*/false);
     }
   }
 }

@@ -14,25 +14,6 @@
 namespace parcnn::kernels::PARCNN_TARGET {
 
 namespace detail {
-// Elements past n that copy_row may read and write when granted slack: at least a vector of any T.
-inline constexpr std::size_t copy_row_slack = 16;
-static_assert(Vec<float>::lanes <= int(copy_row_slack) && Vec<double>::lanes <= int(copy_row_slack));
-
-// Copies n elements. im2col copies many short rows (3 to 26 elements in the letter CNN's layers); a call
-// to memcpy for each cost more than the copying itself (a quarter of a forward pass at batch 64).
-// Whole vectors, then the tail: a whole vector too where the caller grants `slack` (the source may be
-// read on, and what lands past n in dst is overwritten later), else a partial copy.
-template <class T>
-inline void copy_row(T* dst, const T* src, std::size_t n, bool slack) {
-  constexpr std::size_t L = Vec<T>::lanes;
-  std::size_t i = 0;
-  for (; i + L <= n; i += L) store(dst + i, load(src + i));
-  if (i == n) return;
-  if (slack)
-    store(dst + i, load(src + i));
-  else
-    copy_partial(dst + i, src + i, n - i);
-}
 // The input column of output column 0 for kernel column kx: kx·dil − pad.
 inline std::ptrdiff_t column_shift(const Conv2dGeometry& g, std::size_t kx) {
   return std::ptrdiff_t(kx * g.dil_w) - std::ptrdiff_t(g.pad_w);

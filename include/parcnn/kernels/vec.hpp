@@ -1,7 +1,7 @@
 // parcnn/kernels/vec.hpp — the kernels' vectors: GCC and Clang vector extensions as wide as the pass's
 // instruction set (PARCNN_TARGET_VECTOR_BYTES: 64 for AVX-512, 32 for AVX2, 16 for the baseline), so a
-// vector is one register and passes in registers under every ABI; unaligned loads and stores, and a
-// partial copy that touches nothing past its end.
+// vector is one register and passes in registers under every ABI; unaligned loads and stores, a
+// partial copy that touches nothing past its end, and the short-row copy built on them.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -60,14 +60,25 @@ inline void copy_partial(T* dst, const T* src, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
-// Copies n elements a vector at a time, the last n mod lanes by copy_partial: for short rows, where a
-// call to memmove costs more than the copy.
+// Elements past n that copy_row may read and write when granted slack: at least a vector of any T.
+inline constexpr std::size_t copy_row_slack = 16;
+static_assert(Vec<float>::lanes <= int(copy_row_slack) && Vec<double>::lanes <= int(copy_row_slack));
+
+// Copies n elements. The kernels copy many short rows (im2col's 3 to 26 elements in the letter CNN's
+// layers, the padded rows' 28 in the small ResNet's); a call to memcpy for each cost more than the
+// copying itself (a quarter of a forward pass at batch 64). Whole vectors, then the tail: a whole vector
+// too where the caller grants `slack` (the source may be read on, and what lands past n in dst is
+// overwritten later), else a partial copy.
 template <class T>
-inline void copy_short(T* dst, const T* src, std::size_t n) {
+inline void copy_row(T* dst, const T* src, std::size_t n, bool slack) {
   constexpr std::size_t L = Vec<T>::lanes;
   std::size_t i = 0;
   for (; i + L <= n; i += L) store(dst + i, load(src + i));
-  if (i < n) copy_partial(dst + i, src + i, n - i);
+  if (i == n) return;
+  if (slack)
+    store(dst + i, load(src + i));
+  else
+    copy_partial(dst + i, src + i, n - i);
 }
 
 }  // namespace parcnn::kernels::PARCNN_TARGET::detail
