@@ -64,6 +64,27 @@ TEST(SequentialTest, NamesParametersLikeAPyTorchStateDict) {
   EXPECT_THROW(m.add("fc", Flatten<float>()), ConfigError);
 }
 
+TEST(SequentialTest, SlicesRunOneAfterAnotherGiveTheBitsOfTheWhole) {
+  Sequential<float> m = small_cnn(3, 4, 8, 5);
+  m.train(false);
+  m.get<GELU<float>>("act").train(true);  // a layer's own mode travels with it
+  const Tensor<float> x = random_tensor<float>(Shape{3, 3, 8, 8}, 2);
+  const Tensor<float> whole = m.forward(x, strategy::Serial{});
+  for (std::size_t cut = 1; cut < m.size(); ++cut) {
+    const Sequential<float> a = m.slice(0, cut), b = m.slice(cut, m.size());
+    EXPECT_EQ(a.size() + b.size(), m.size());
+    EXPECT_EQ(b.layer_name(0), m.layer_name(cut));
+    EXPECT_FALSE(a.training());
+    EXPECT_TRUE(bitwise<float>(b.forward(a.forward(x, strategy::Serial{}), strategy::Auto{}), whole)) << "cut " << cut;
+  }
+  EXPECT_TRUE(m.slice(2, 3)[0].training());
+  m.get<Conv2d<float>>("conv").weight()(0, 0, 0, 0) += 1;
+  EXPECT_NE(m.slice(0, 1).get<Conv2d<float>>("conv").weight()(0, 0, 0, 0), small_cnn(3, 4, 8, 5).get<Conv2d<float>>("conv").weight()(0, 0, 0, 0))
+      << "a slice copies the layers as they are now";
+  EXPECT_THROW(m.slice(2, 2), ConfigError);
+  EXPECT_THROW(m.slice(0, m.size() + 1), ConfigError);
+}
+
 TEST(SequentialTest, CopiesAreDeep) {
   Sequential<float> a = small_model();
   Sequential<float> b = a;

@@ -106,6 +106,20 @@ class Sequential final : public Layer<T> {
     throw std::out_of_range("Sequential: no layer named '" + name + "'");
   }
 
+  // Layers [first, next) as a model of their own: copies under the same names, with the same mode,
+  // fusion and matrix product. Run one after another, slices give the bits of the whole.
+  Sequential slice(std::size_t first, std::size_t next) const {
+    if (first >= next || next > layers_.size())
+      throw ConfigError("Sequential::slice: layers [" + std::to_string(first) + ", " + std::to_string(next) +
+                        ") of a model of " + std::to_string(layers_.size()));
+    Sequential out;
+    out.fuse_post_ops(fuse_);
+    out.use_gemm(gemm_);
+    for (std::size_t i = first; i < next; ++i) out.add(layers_[i].first, layers_[i].second->clone());
+    out.Layer<T>::train(this->training());  // its own mode; each layer keeps the one it was copied with
+    return out;
+  }
+
   std::string name() const override { return "Sequential(" + std::to_string(layers_.size()) + " layers)"; }
 
   std::unique_ptr<Layer<T>> clone() const override { return std::make_unique<Sequential>(*this); }
