@@ -64,27 +64,50 @@ TEST(ModelPipelineTest, RunsInputsOfDifferentShapesInOrder) {
   for (std::size_t i = 0; i < 9; ++i) EXPECT_TRUE(bitwise<float>(out[i], expected[i])) << "input " << i;
 }
 
-TEST(ModelPipelineTest, BalancedCutsEvenTheEstimates) {
+TEST(ModelPipelineTest, BalancedCutsEvenTheEstimatesBetweenThePlansStages) {
   const Sequential<float> m = models::letter_cnn<float>(26, 3);
   const Shape in{1, 1, 28, 28};
+  const std::vector<PlanStage> units = planner::stages(m, in, 1);  // conv + pool + GELU is one
+  ASSERT_LT(units.size(), m.size());
   EXPECT_TRUE(ModelPipeline<float>::balanced_cuts(m, in, 1).empty());
   const std::vector<std::size_t> two = ModelPipeline<float>::balanced_cuts(m, in, 2);
   ASSERT_EQ(two.size(), 1u);
-  // no other single cut has a smaller largest stage
+  // no other cut between the plan's stages has a smaller largest stage
   auto largest = [&](std::size_t cut) {
     double a = 0, b = 0;
-    Shape x = in;
-    for (std::size_t i = 0; i < m.size(); ++i) {
-      (i < cut ? a : b) += strategy::Auto{}.estimated_ns(m[i].workload(x));
-      x = m[i].output_shape(x);
-    }
+    for (const PlanStage& u : units) (u.first < cut ? a : b) += strategy::Auto{}.estimated_ns(u.work);
     return std::max(a, b);
   };
-  for (std::size_t c = 1; c < m.size(); ++c) EXPECT_LE(largest(two[0]), largest(c)) << "cut " << c;
-  const std::vector<std::size_t> all = ModelPipeline<float>::balanced_cuts(m, in, m.size());
-  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i + 1);
-  EXPECT_THROW(ModelPipeline<float>::balanced_cuts(m, in, m.size() + 1), ConfigError);
+  bool on_a_boundary = false;
+  for (const PlanStage& u : units) {
+    on_a_boundary = on_a_boundary || u.first == two[0];
+    if (u.first > 0) EXPECT_LE(largest(two[0]), largest(u.first)) << "cut " << u.first;
+  }
+  EXPECT_TRUE(on_a_boundary) << "cut " << two[0] << " splits a layer from its post-ops";
+  const std::vector<std::size_t> all = ModelPipeline<float>::balanced_cuts(m, in, units.size());
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], units[i + 1].first);
+  EXPECT_THROW(ModelPipeline<float>::balanced_cuts(m, in, units.size() + 1), ConfigError);
   EXPECT_THROW(ModelPipeline<float>::balanced_cuts(m, in, 0), ConfigError);
+}
+
+TEST(ModelPipelineTest, MeasuredCutsFallBetweenThePlansStages) {
+  const Sequential<float> m = models::letter_cnn<float>(26, 3);
+  const Shape in{2, 1, 28, 28};
+  const std::vector<PlanStage> units = planner::stages(m, in, 1);
+  const TuneOptions quick{1, 0.03, 1};
+  EXPECT_TRUE(ModelPipeline<float>::measured_cuts(m, in, 1, quick).empty());
+  for (std::size_t stages : {2, 3}) {
+    const std::vector<std::size_t> cuts = ModelPipeline<float>::measured_cuts(m, in, stages, quick);
+    ASSERT_EQ(cuts.size(), stages - 1);
+    for (std::size_t i = 0; i < cuts.size(); ++i) {
+      EXPECT_TRUE(std::any_of(units.begin() + 1, units.end(), [&](const PlanStage& u) { return u.first == cuts[i]; }))
+          << "cut " << cuts[i];
+      if (i > 0) EXPECT_GT(cuts[i], cuts[i - 1]);
+    }
+    const Tensor<float> x = random_tensor<float>(in, 4);
+    EXPECT_TRUE(bitwise<float>(ModelPipeline<float>(m, cuts).forward(x, 1), m.forward(x, strategy::Serial{})));
+  }
+  EXPECT_THROW(ModelPipeline<float>::measured_cuts(m, in, units.size() + 1, quick), ConfigError);
 }
 
 TEST(ModelPipelineTest, RefusesBadCutsAndShapes) {

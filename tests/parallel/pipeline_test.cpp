@@ -99,6 +99,12 @@ TEST(PipelineTest, TheTraceMeasuresTheBubbleAsTheFormulaDefinesIt) {
   EXPECT_DOUBLE_EQ(PipelineTrace::ideal_bubble(4, 61), 3.0 / 64.0);
   EXPECT_DOUBLE_EQ(t.idle_share(), 1 - 40.0 / 60.0);
   EXPECT_EQ(t.latencies_us(), (std::vector<double>{20, 20}));
+  // stage 1 twice as slow: item 0 [0, 10] [10, 30], item 1 [10, 20] [30, 50]
+  t.start_us = {0, 10, 10, 30};
+  t.end_us = {10, 30, 20, 50};
+  EXPECT_DOUBLE_EQ(t.bubble(), (10.0 + 30.0) / 100.0);  // stage 1 waits 10 at the start, stage 0 30 at the end
+  EXPECT_GT(t.bubble(), t.ideal_bubble()) << "uneven stages: the fast one waits for the slow one at the end";
+  EXPECT_DOUBLE_EQ(t.idle_share(), 1 - 60.0 / 100.0);
 }
 
 }  // namespace

@@ -18,20 +18,25 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/core/random.hpp"
 #include "parcnn/core/range.hpp"
 #include "parcnn/core/tensor.hpp"
 #include "parcnn/core/workspace.hpp"
 #include "parcnn/layers/sequential.hpp"
+#include "parcnn/layers/tune.hpp"
 #include "parcnn/parallel/auto.hpp"
 #include "parcnn/parallel/executor.hpp"
 #include "parcnn/parallel/pipeline.hpp"
 #include "parcnn/parallel/strategy.hpp"
+#include "parcnn/plan/make_plan.hpp"
+#include "parcnn/plan/plan.hpp"
 
 namespace parcnn {
 
@@ -71,32 +76,36 @@ class ModelPipeline {
   }
 
   // The cuts into `stages` stages whose one-core estimates (strategy::Auto's, for input shape `in`)
-  // are as even as contiguous runs of layers allow: the largest stage as small as it can be.
+  // are as even as contiguous runs of layers allow: the largest stage as small as it can be. A cut
+  // falls only between the plan's stages (planner::stages), never between a layer and the post-ops it
+  // runs on its output, which would cost a pass over memory.
   static std::vector<std::size_t> balanced_cuts(const Sequential<T>& model, const Shape& in, std::size_t stages) {
-    const std::size_t L = model.size();
-    if (stages == 0 || stages > L)
-      throw ConfigError("ModelPipeline::balanced_cuts: " + std::to_string(stages) + " stages for a model of " +
-                        std::to_string(L) + " layers");
-    std::vector<double> prefix(L + 1, 0);  // estimated ns of layers [0, i)
-    Shape x = in;
-    for (std::size_t i = 0; i < L; ++i) {
-      prefix[i + 1] = prefix[i] + strategy::Auto{}.estimated_ns(model[i].workload(x));
-      x = model[i].output_shape(x);
+    const std::vector<PlanStage> units = plan_units(model, in, stages);
+    std::vector<double> cost;
+    for (const PlanStage& u : units) cost.push_back(strategy::Auto{}.estimated_ns(u.work));
+    return even_cuts(units, cost, stages);
+  }
+
+  // balanced_cuts from each plan stage's time measured on one worker (seeded input values of shape
+  // `in`; medians of opt.repeats rounds, interleaved) instead of the estimates: what this machine does,
+  // caches and memory included.
+  static std::vector<std::size_t> measured_cuts(const Sequential<T>& model, const Shape& in, std::size_t stages,
+                                                const TuneOptions& opt = {}) {
+    const std::vector<PlanStage> units = plan_units(model, in, stages);
+    std::vector<Tensor<T>> x{Tensor<T>(in)};
+    fill_uniform<T>(x[0].view(), 0.0, 1.0, 1);
+    std::vector<Workspace<T>> ws(units.size());
+    std::vector<std::function<void()>> runs;
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      const Layer<T>& head = model[units[u].first];
+      x.emplace_back(head.fused_output_shape(x[u].shape(), units[u].post_ops));
+      runs.emplace_back([&, u, &head = head] {
+        head.forward_fused(x[u].view(), x[u + 1].view(), units[u].post_ops, strategy::Serial{}, ws[u]);
+      });
+      runs.back()();  // the next unit's input
     }
-    // best[s][i]: the least largest stage over layers [0, i) in s stages; from[s][i]: where the last began.
-    const double inf = std::numeric_limits<double>::infinity();
-    std::vector<std::vector<double>> best(stages + 1, std::vector<double>(L + 1, inf));
-    std::vector<std::vector<std::size_t>> from(stages + 1, std::vector<std::size_t>(L + 1, 0));
-    best[0][0] = 0;
-    for (std::size_t s = 1; s <= stages; ++s)
-      for (std::size_t i = s; i <= L; ++i)
-        for (std::size_t j = s - 1; j < i; ++j) {
-          const double worst = std::max(best[s - 1][j], prefix[i] - prefix[j]);
-          if (worst < best[s][i]) best[s][i] = worst, from[s][i] = j;
-        }
-    std::vector<std::size_t> cuts(stages - 1);
-    for (std::size_t s = stages, i = L; s > 1; --s) i = cuts[s - 2] = from[s][i];
-    return cuts;
+    Executor one(1);
+    return even_cuts(units, one.run([&] { return detail::median_times(runs, opt); }), stages);
   }
 
   std::size_t stages() const { return stages_.size(); }
@@ -166,10 +175,8 @@ class ModelPipeline {
     Shape x = in;
     for (std::size_t s = 0; s < stages_.size(); ++s) {
       double ns = 0;
-      for (std::size_t i = 0; i < stages_[s].size(); ++i) {
-        ns += strategy::Auto{}.estimated_ns(stages_[s][i].workload(x));
-        x = stages_[s][i].output_shape(x);
-      }
+      for (const PlanStage& u : planner::stages(stages_[s], x, 1)) ns += strategy::Auto{}.estimated_ns(u.work);
+      x = stages_[s].output_shape(x);
       char estimate[64];
       std::snprintf(estimate, sizeof estimate, "%.1f us/core estimated", ns / 1e3);
       text += "stage " + std::to_string(s) + ": layers " + std::to_string(layers_[s].begin) + "-" +
@@ -181,6 +188,41 @@ class ModelPipeline {
   }
 
  private:
+  static std::vector<PlanStage> plan_units(const Sequential<T>& model, const Shape& in, std::size_t stages) {
+    if (model.size() == 0) throw ConfigError("ModelPipeline: the model has no layers");
+    std::vector<PlanStage> units = planner::stages(model, in, 1);
+    if (stages == 0 || stages > units.size())
+      throw ConfigError("ModelPipeline: " + std::to_string(stages) + " stages for a model whose plan has " +
+                        std::to_string(units.size()) + " (a layer with its post-ops is one)");
+    return units;
+  }
+
+  // The cuts between `units` into `stages` runs whose largest total `cost` is least (dynamic programming
+  // over where each run begins).
+  static std::vector<std::size_t> even_cuts(const std::vector<PlanStage>& units, const std::vector<double>& cost,
+                                            std::size_t stages) {
+    const std::size_t U = units.size();
+    std::vector<double> prefix(U + 1, 0);  // cost of units [0, u)
+    for (std::size_t u = 0; u < U; ++u) prefix[u + 1] = prefix[u] + cost[u];
+    // best[s][u]: the least largest run over units [0, u) in s runs; from[s][u]: where the last began.
+    const double inf = std::numeric_limits<double>::infinity();
+    std::vector<std::vector<double>> best(stages + 1, std::vector<double>(U + 1, inf));
+    std::vector<std::vector<std::size_t>> from(stages + 1, std::vector<std::size_t>(U + 1, 0));
+    best[0][0] = 0;
+    for (std::size_t s = 1; s <= stages; ++s)
+      for (std::size_t u = s; u <= U; ++u)
+        for (std::size_t j = s - 1; j < u; ++j) {
+          const double worst = std::max(best[s - 1][j], prefix[u] - prefix[j]);
+          if (worst < best[s][u]) best[s][u] = worst, from[s][u] = j;
+        }
+    std::vector<std::size_t> cuts(stages - 1);
+    for (std::size_t s = stages, u = U; s > 1; --s) {
+      u = from[s][u];
+      cuts[s - 2] = units[u].first;
+    }
+    return cuts;
+  }
+
   ModelPipelineOptions options_;
   std::vector<Range> layers_;
   std::vector<Sequential<T>> stages_;
