@@ -12,7 +12,7 @@
 // The outputs of the three are checked bitwise against each other.
 //
 //   pipeline_stream [--model letter|resnet] [--requests 128] [--micro-batch 1] [--stages 2 [--estimated] | --cuts 6]
-//                   [--threads 2] [--rounds 5]
+//                   [--in-flight 4] [--threads 2] [--rounds 5]
 #include <parcnn/parcnn.hpp>
 
 #include <algorithm>
@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   std::string model_name = "letter";
   std::vector<std::size_t> cuts;
   bool estimated = false;
+  std::size_t in_flight = 0;
   std::size_t requests = 128, micro = 1, stages = parcnn::hardware_threads(), threads = parcnn::hardware_threads(),
               rounds = 5;
   app.add_option("--model", model_name, "letter (the letter CNN) or resnet (models::small_resnet, eval mode)")
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   app.add_option("--stages", stages, "pipeline stages (one worker each)")->check(CLI::Range(std::size_t(1), std::size_t(64)))->capture_default_str();
   app.add_option("--cuts", cuts, "the pipeline's cuts, layer indices (default: ModelPipeline::measured_cuts)")->delimiter(',');
   app.add_flag("--estimated", estimated, "cut by the one-core estimates (ModelPipeline::balanced_cuts), not by measured times");
+  app.add_option("--in-flight", in_flight, "micro-batches in the pipeline at once (0: two per stage)")->capture_default_str();
   app.add_option("--threads", threads, "threads of the one-by-one and one-batch runs")->check(CLI::Range(std::size_t(1), std::size_t(4096)))->capture_default_str();
   app.add_option("--rounds", rounds, "timed rounds of each")->check(CLI::Range(std::size_t(1), std::size_t(1000)))->capture_default_str();
   if (const auto status = examples::parse(app, argc, argv)) return *status;
@@ -79,7 +81,9 @@ int main(int argc, char** argv) {
       cuts = estimated ? parcnn::ModelPipeline<float>::balanced_cuts(model, one, stages)
                        : parcnn::ModelPipeline<float>::measured_cuts(model, one, stages);
     stages = cuts.size() + 1;
-    parcnn::ModelPipeline<float> pipe(model, cuts);
+    parcnn::ModelPipelineOptions options;
+    options.in_flight = in_flight;
+    parcnn::ModelPipeline<float> pipe(model, cuts, options);
     parcnn::Executor executor(threads);
     parcnn::Workspace<float> ws_each, ws_batch;
     const parcnn::Plan plan_each = model.plan(one, parcnn::strategy::Auto{}, executor);

@@ -1,8 +1,8 @@
 // classify — loads weights of the letter CNN or the small ResNet (safetensors; the file's "model"
 // metadata says which, the letter CNN when it says nothing) and classifies the Fashion-MNIST test set:
-// accuracy, the confusion matrix and the forward passes' throughput. --fold-batch-norm runs the
-// model with each BatchNorm folded into its convolution (fold_batch_norm: faster, the same values up to
-// rounding).
+// accuracy, the confusion matrix and the forward passes' throughput, each batch made while the forward
+// before it runs (io::for_each_batch). --fold-batch-norm runs the model with each BatchNorm folded into
+// its convolution (fold_batch_norm: faster, the same values up to rounding).
 #include <parcnn/parcnn.hpp>
 
 #include <chrono>
@@ -47,22 +47,23 @@ int main(int argc, char** argv) {
     const parcnn::Strategy strategy = parcnn::Strategy::parse(strategy_name);
     parcnn::io::BatchLoader<float> batches(test, 1000, {0.2860, 0.3530}, false, 0);
     std::size_t confusion[classes][classes] = {};
-    parcnn::Tensor<float> x;
-    std::vector<std::size_t> y;
     parcnn::Workspace<float> ws;
     parcnn::Executor arena(threads);
     double forward_seconds = 0;
-    while (batches.next(x, y)) {
-      const auto start = std::chrono::steady_clock::now();
-      const auto predicted = arena.run([&] { return parcnn::predictions<float>(model.forward(x, strategy, ws)); });
-      forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      for (std::size_t n = 0; n < y.size(); ++n) ++confusion[y[n]][predicted[n]];
-    }
+    // The next batch is made while the forward runs (io::for_each_batch); the forward alone is timed.
+    const parcnn::io::InputWait wait = parcnn::io::for_each_batch(
+        batches, arena, [&](const parcnn::Tensor<float>& x, const std::vector<std::size_t>& y) {
+          const auto start = std::chrono::steady_clock::now();
+          const auto predicted = parcnn::predictions<float>(model.forward(x, strategy, ws));
+          forward_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          for (std::size_t n = 0; n < y.size(); ++n) ++confusion[y[n]][predicted[n]];
+        });
     std::size_t correct = 0;
     for (std::size_t c = 0; c < classes; ++c) correct += confusion[c][c];
     std::printf("test accuracy %.4f (%zu of %zu)\n", double(correct) / double(test.count), correct, test.count);
-    std::printf("forward: %.0f images/s (%s%zu thread(s), batches of 1000)\n", double(test.count) / forward_seconds,
-                fold ? "BatchNorm folded, " : "", threads);
+    std::printf("forward: %.0f images/s (%s%zu thread(s), batches of 1000); waited for data %.1f ms (%.2f %%)\n",
+                double(test.count) / forward_seconds, fold ? "BatchNorm folded, " : "", threads, wait.wait_us / 1e3,
+                100 * wait.share());
     std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n");
     std::printf("%-12s", "");
     for (std::size_t c = 0; c < classes; ++c) std::printf("%6zu", c);

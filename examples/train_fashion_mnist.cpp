@@ -4,7 +4,10 @@
 // Inputs are scaled to [0, 1] and standardised with the training set's mean 0.2860 and std 0.3530. The
 // letter CNN ends in LogSoftmax (NLL loss); the ResNet gives raw scores (cross-entropy), and with SGD its
 // learning rate follows a cosine schedule over the epochs.
-// The last line printed is one JSON object: epochs, test_accuracy, train_seconds, images_per_second.
+// Each batch is made (gathered in the shuffled order and normalised) while the step before runs
+// (io::for_each_batch; --no-prefetch: before its own step); each epoch's line says how long the steps
+// waited for data. The last line printed is one JSON object: epochs, test_accuracy, train_seconds,
+// images_per_second (the steps' time alone), data_wait_share (the steps' wait for data over the epochs).
 #include <parcnn/parcnn.hpp>
 
 #include <unistd.h>
@@ -30,6 +33,7 @@ int main(int argc, char** argv) {
   std::size_t epochs = 3, batch = 64, threads = parcnn::hardware_threads(),
               chunk = parcnn::TrainerOptions{}.chunk_images, limit = 0, seed = 0;
   double lr = 0, momentum = 0.9, min_accuracy = 0;
+  bool no_prefetch = false;
   app.add_option("--data", data, "directory of the Fashion-MNIST IDX files")->check(CLI::ExistingDirectory)->capture_default_str();
   app.add_option("--model", model_name, "letter (the letter CNN) or resnet (models::small_resnet)")
       ->check(CLI::IsMember({"letter", "resnet"}))
@@ -47,6 +51,7 @@ int main(int argc, char** argv) {
   app.add_option("--init", init, "the letter CNN's: torch (PyTorch's default initialisation) or he (He/Xavier)")
       ->check(CLI::IsMember({"torch", "he"}))
       ->capture_default_str();
+  app.add_flag("--no-prefetch", no_prefetch, "make each batch before its step instead of during the step before");
   app.add_option("--save", save, "write the trained weights to FILE (safetensors)")->check(examples::writable_path());
   app.add_option("--min-accuracy", min_accuracy, "exit with status 1 if the final test accuracy is below A")
       ->check(examples::finite_in(0, 1))
@@ -97,41 +102,51 @@ int main(int argc, char** argv) {
     std::size_t trained_images = 0;
     parcnn::io::BatchLoader<float> train_batches(train, batch, norm, /*shuffle=*/true, seed);
     parcnn::io::BatchLoader<float> test_batches(test, 1000, norm, /*shuffle=*/false, 0);
-    parcnn::Tensor<float> x;
-    std::vector<std::size_t> y;
+    double wait_seconds = 0, epoch_seconds = 0;
     for (std::size_t epoch = 1; epoch <= epochs; ++epoch) {
       train_batches.start_epoch(epoch);
       double loss_sum = 0, seconds = 0;
       std::size_t correct = 0, seen = 0, done = 0;
-      while (train_batches.next(x, y)) {
-        const auto t0 = Clock::now();
-        const parcnn::StepStats s = arena.run([&] { return trainer.step(x, y); });
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-        if (!std::isfinite(s.loss))
-          throw std::runtime_error("training diverged: the loss is " + std::to_string(s.loss) + " at step " +
-                                   std::to_string(done + 1) + " of epoch " + std::to_string(epoch) + " (learning rate " +
-                                   CLI::detail::to_string(lr) + "; try a smaller --lr)");
-        loss_sum += s.loss * double(s.images);
-        correct += s.correct;
-        seen += s.images;
-        if (tty && (++done % 10 == 0 || seen == train.count)) {
-          const int width = 30, filled = int(width * seen / train.count);
-          std::printf("\repoch %zu/%zu [%s%s] loss %.4f acc %.4f %6.0f img/s", epoch, epochs, std::string(filled, '#').c_str(),
-                      std::string(width - filled, '.').c_str(), loss_sum / double(seen), double(correct) / double(seen),
-                      double(seen) / seconds);
-          std::fflush(stdout);
-        }
-      }
+      // The next batch is made while the step runs (io::for_each_batch); the step alone is timed.
+      const parcnn::io::InputWait wait = parcnn::io::for_each_batch(
+          train_batches, arena,
+          [&](const parcnn::Tensor<float>& images, const std::vector<std::size_t>& labels) {
+            const auto t0 = Clock::now();
+            const parcnn::StepStats s = trainer.step(images, labels);
+            seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+            if (!std::isfinite(s.loss))
+              throw std::runtime_error("training diverged: the loss is " + std::to_string(s.loss) + " at step " +
+                                       std::to_string(done + 1) + " of epoch " + std::to_string(epoch) +
+                                       " (learning rate " + CLI::detail::to_string(lr) + "; try a smaller --lr)");
+            loss_sum += s.loss * double(s.images);
+            correct += s.correct;
+            seen += s.images;
+            if (tty && (++done % 10 == 0 || seen == train.count)) {
+              const int width = 30, filled = int(width * seen / train.count);
+              std::printf("\repoch %zu/%zu [%s%s] loss %.4f acc %.4f %6.0f img/s", epoch, epochs,
+                          std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                          loss_sum / double(seen), double(correct) / double(seen), double(seen) / seconds);
+              std::fflush(stdout);
+            }
+          },
+          !no_prefetch);
+      wait_seconds += wait.wait_us / 1e6;
+      epoch_seconds += wait.total_us / 1e6;
       train_seconds += seconds;
       trained_images += seen;
       if (schedule) schedule->step();
       std::size_t test_correct = 0;
       test_batches.start_epoch(0);
-      while (test_batches.next(x, y)) test_correct += arena.run([&] { return trainer.evaluate(x, y); }).correct;
+      parcnn::io::for_each_batch(
+          test_batches, arena,
+          [&](const parcnn::Tensor<float>& images, const std::vector<std::size_t>& labels) {
+            test_correct += trainer.evaluate(images, labels).correct;
+          },
+          !no_prefetch);
       test_accuracy = double(test_correct) / double(test.count);
-      std::printf("%sepoch %zu/%zu  loss %.4f  train acc %.4f  %.0f img/s  %.1f s  test acc %.4f\n", tty ? "\r" : "", epoch,
-                  epochs, loss_sum / double(seen), double(correct) / double(seen), double(seen) / seconds, seconds,
-                  test_accuracy);
+      std::printf("%sepoch %zu/%zu  loss %.4f  train acc %.4f  %.0f img/s  %.1f s  test acc %.4f  waited for data %.1f ms (%.2f %%)\n",
+                  tty ? "\r" : "", epoch, epochs, loss_sum / double(seen), double(correct) / double(seen),
+                  double(seen) / seconds, seconds, test_accuracy, wait.wait_us / 1e3, 100 * wait.share());
     }
     if (!save.empty()) {
       parcnn::io::save_safetensors(save, model, {{"model", resnet ? "small_resnet" : "letter_cnn"}, {"classes", "10"}});
@@ -140,7 +155,8 @@ int main(int argc, char** argv) {
     examples::print_json_line({{"epochs", epochs},
                                {"test_accuracy", test_accuracy},
                                {"train_seconds", train_seconds},
-                               {"images_per_second", double(trained_images) / train_seconds}});
+                               {"images_per_second", double(trained_images) / train_seconds},
+                               {"data_wait_share", epoch_seconds > 0 ? wait_seconds / epoch_seconds : 0.0}});
     return test_accuracy >= min_accuracy ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_fashion_mnist: %s\n", e.what());

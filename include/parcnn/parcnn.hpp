@@ -85,6 +85,7 @@
 #include "parcnn/models/small_resnet.hpp"
 
 #if defined(PARCNN_WITH_IO)  // the parcnn::io and parcnn::parcnn targets define it
+#include "parcnn/io/batch_stream.hpp"
 #include "parcnn/io/checkpoint.hpp"
 #include "parcnn/io/dataset.hpp"
 #include "parcnn/io/idx.hpp"

@@ -85,6 +85,8 @@ class BatchLoader {
   }
 
   std::size_t batches() const { return (data_.count + batch_ - 1) / batch_; }
+  // The batches next() has still to give this epoch.
+  std::size_t batches_left() const { return (data_.count - next_ + batch_ - 1) / batch_; }
 
   // The next batch (the last may be smaller); false at the end of the epoch.
   bool next(Tensor<T>& images, std::vector<std::size_t>& labels) {

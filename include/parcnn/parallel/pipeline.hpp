@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <oneapi/tbb/task_arena.h>
 
@@ -117,8 +118,14 @@ PipelineTrace run_pipeline(const std::vector<Executor*>& executors, std::size_t 
               return i;
             });
   // A thread for each stage to run its items on, as many as there are cores: with fewer, the threads
-  // take turns at the stages.
-  tbb::task_arena arena(static_cast<int>(std::min(S, std::max<std::size_t>(1, hardware_threads()))));
+  // take turns at the stages. oneTBB's threads are as many as the cores, so these would take the
+  // workers the stages' executors count on: for the run, as many more are allowed as those need.
+  const std::size_t drivers = std::min(S, std::max<std::size_t>(1, hardware_threads()));
+  std::size_t threads = drivers;
+  for (const Executor* e : executors) threads += e->count() - 1;
+  const std::size_t allowed = tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+  tbb::global_control enough(tbb::global_control::max_allowed_parallelism, std::max(allowed, threads));
+  tbb::task_arena arena(static_cast<int>(drivers));
   detail::happens_before(&trace);
   execute_in(arena, [&] {
     tbb::parallel_pipeline(in_flight, chain & tbb::filter<std::size_t, void>(tbb::filter_mode::parallel, [](std::size_t) {}));
