@@ -9,19 +9,21 @@
 //              output); cost.hpp, what they take on one core (for Auto)
 //   parallel/  the strategies (Serial, Batch, Channel, Spatial, Tiled, Auto, Tuned, Fixed), the
 //              runtime Strategy value with names, executors and the profile plans are made for, the
-//              machine profile (what cores and cuts cost here), the oneTBB block runner, and Team
-//              (helpers that stay awake between a model's cuts); the only folder that includes oneTBB
+//              machine profile (what cores and cuts cost here), the oneTBB block runner, Team
+//              (helpers that stay awake between a model's cuts), pipelines of stages on executors of
+//              their own, and uneven tasks longest first; the only folder that includes oneTBB
 //   plan/      Plan (a model's stages, cuts, kernel paths and team for one input and executor) and
 //              make_plan, where they are decided
 //   layers/    Conv2d, BatchNorm2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, the element-wise layers
 //              (GELU, ReLU, LeakyReLU, Sigmoid, Tanh), Dropout, Linear, LogSoftmax, Softmax, Flatten,
-//              Residual, Sequential; the initialisers (init.hpp)
+//              Residual, Sequential; the initialisers (init.hpp); tune (plans measured), ModelPipeline
+//              (a model's stages on their own workers), run_requests (requests of many sizes)
 //   models/    the letter CNN of the guide, a small ResNet
 //   train/     losses, parameters with gradients, a model's backward in one call, SGD and Adam,
 //              learning-rate schedules, the trainer, the step's profile
-//   io/        IDX data sets (gzip or plain), batches, safetensors tensors and weights, training
-//              checkpoints, plans as JSON files; included here only with PARCNN_WITH_IO (the
-//              parcnn::io component: zlib, nlohmann-json)
+//   io/        IDX data sets (gzip or plain), batches (made while the step before runs), safetensors
+//              tensors and weights, training checkpoints, plans as JSON files; included here only
+//              with PARCNN_WITH_IO (the parcnn::io component: zlib, nlohmann-json)
 #pragma once
 
 #include "parcnn/version.hpp"
