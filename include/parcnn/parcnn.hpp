@@ -11,7 +11,8 @@
 //              runtime Strategy value with names, executors and the profile plans are made for, the
 //              machine profile (what cores and cuts cost here), the oneTBB block runner, Team
 //              (helpers that stay awake between a model's cuts), pipelines of stages on executors of
-//              their own, and uneven tasks longest first; the only folder that includes oneTBB
+//              their own, uneven tasks longest first, and the hardware (caches, bandwidth); the only
+//              folder that includes oneTBB
 //   plan/      Plan (a model's stages, cuts, kernel paths and team for one input and executor) and
 //              make_plan, where they are decided
 //   layers/    Conv2d, BatchNorm2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, the element-wise layers
@@ -46,6 +47,7 @@
 #include "parcnn/parallel/executor.hpp"
 #include "parcnn/parallel/executor_profile.hpp"
 #include "parcnn/parallel/fixed.hpp"
+#include "parcnn/parallel/hardware.hpp"
 #include "parcnn/parallel/index_space.hpp"
 #include "parcnn/parallel/machine_profile.hpp"
 #include "parcnn/parallel/pipeline.hpp"

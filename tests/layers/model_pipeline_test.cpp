@@ -81,7 +81,9 @@ TEST(ModelPipelineTest, BalancedCutsEvenTheEstimatesBetweenThePlansStages) {
   bool on_a_boundary = false;
   for (const PlanStage& u : units) {
     on_a_boundary = on_a_boundary || u.first == two[0];
-    if (u.first > 0) EXPECT_LE(largest(two[0]), largest(u.first)) << "cut " << u.first;
+    if (u.first > 0) {
+      EXPECT_LE(largest(two[0]), largest(u.first)) << "cut " << u.first;
+    }
   }
   EXPECT_TRUE(on_a_boundary) << "cut " << two[0] << " splits a layer from its post-ops";
   const std::vector<std::size_t> all = ModelPipeline<float>::balanced_cuts(m, in, units.size());
@@ -102,7 +104,9 @@ TEST(ModelPipelineTest, MeasuredCutsFallBetweenThePlansStages) {
     for (std::size_t i = 0; i < cuts.size(); ++i) {
       EXPECT_TRUE(std::any_of(units.begin() + 1, units.end(), [&](const PlanStage& u) { return u.first == cuts[i]; }))
           << "cut " << cuts[i];
-      if (i > 0) EXPECT_GT(cuts[i], cuts[i - 1]);
+      if (i > 0) {
+        EXPECT_GT(cuts[i], cuts[i - 1]);
+      }
     }
     const Tensor<float> x = random_tensor<float>(in, 4);
     EXPECT_TRUE(bitwise<float>(ModelPipeline<float>(m, cuts).forward(x, 1), m.forward(x, strategy::Serial{})));

@@ -54,8 +54,12 @@ TEST(PipelineTest, EveryStageTakesEveryItemInOrderAfterTheStageBefore) {
       for (std::size_t i = 0; i < items; ++i)
         for (std::size_t s = 0; s < stages; ++s) {
           EXPECT_LE(trace.start(i, s), trace.end(i, s));
-          if (s > 0) EXPECT_GE(trace.start(i, s), trace.end(i, s - 1)) << "item " << i << " stage " << s;
-          if (i > 0) EXPECT_GE(trace.start(i, s), trace.end(i - 1, s)) << "item " << i << " stage " << s;
+          if (s > 0) {
+            EXPECT_GE(trace.start(i, s), trace.end(i, s - 1)) << "item " << i << " stage " << s;
+          }
+          if (i > 0) {
+            EXPECT_GE(trace.start(i, s), trace.end(i - 1, s)) << "item " << i << " stage " << s;
+          }
         }
     }
 }

@@ -140,6 +140,8 @@ PARCNN_KERNEL_ENTRY(conv2d_pooled_weight_gradient_add)
 PARCNN_KERNEL_ENTRY(conv2d_pooled_backward)
 // fma_peak.hpp
 PARCNN_KERNEL_ENTRY_T(fma_peak_gflops)
+// triad.hpp
+PARCNN_KERNEL_ENTRY(triad)
 
 // The rows (and features) of the linear forward's register tile: the same in every instruction set.
 inline constexpr std::size_t linear_tile_rows = baseline::linear_tile_rows;

@@ -22,6 +22,7 @@
 #include "parcnn/kernels/conv2d_direct.hpp"
 #include "parcnn/kernels/conv2d_pooled_backward.hpp"
 #include "parcnn/kernels/fma_peak.hpp"
+#include "parcnn/kernels/triad.hpp"
 
 #undef PARCNN_TARGET
 #undef PARCNN_TARGET_VECTOR_BYTES
