@@ -94,33 +94,29 @@ inline CacheInfo cache_levels(const std::string& sysfs = "/sys/devices/system/cp
 }
 
 // GB/s of STREAM's triad (a = b + s·c, 12 bytes a float moved: two read, one written) over arrays of
-// `bytes` in all, cut into one contiguous block per worker of the calling scope; the best of `tries`
-// runs of about `seconds` each, after one untimed pass (the pages touched, the caches filled).
+// `bytes` in all, cut into one contiguous block per worker of the calling scope, each worker running
+// the triad over its block many times in a row (so that a working set small enough for a core's own
+// caches measures them, not the fork-join); the best of `tries` runs of about `seconds` each, after an
+// untimed one (the pages touched, the caches filled).
 inline double triad_gbytes_per_second(std::size_t bytes, double seconds = 0.02, int tries = 3) {
   const std::size_t n = std::max<std::size_t>(bytes / (3 * sizeof(float)), 64), workers = current_workers();
   AlignedBuffer<float> a(n), b(n), c(n);
   std::fill(b.data(), b.data() + n, 1.0f);
   std::fill(c.data(), c.data() + n, 2.0f);
   const Cut cut{ceil_div(n, workers), 1, 1, 1};
-  const auto pass = [&] {
-    run_blocks(IndexSpace{n}, cut, [&](const Block& blk, std::size_t) {
-      kernels::triad(a.data() + blk.n.begin, b.data() + blk.n.begin, c.data() + blk.n.begin, 0.5f, blk.n.size());
-    });
-  };
-  pass();
-  double best = 0;
   using Clock = std::chrono::steady_clock;
-  for (int t = 0; t < tries; ++t) {
-    std::size_t passes = 0;
+  const auto run = [&](std::size_t repeats) {  // seconds
     const Clock::time_point start = Clock::now();
-    double elapsed = 0;
-    do {
-      pass();
-      ++passes;
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    } while (elapsed < seconds);
-    best = std::max(best, double(passes) * double(3 * n * sizeof(float)) / elapsed / 1e9);
-  }
+    run_blocks(IndexSpace{n}, cut, [&](const Block& blk, std::size_t) {
+      for (std::size_t r = 0; r < repeats; ++r)
+        kernels::triad(a.data() + blk.n.begin, b.data() + blk.n.begin, c.data() + blk.n.begin, 0.5f, blk.n.size());
+    });
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  const double once = run(1);
+  const std::size_t repeats = std::max<std::size_t>(1, std::size_t(seconds / std::max(once, 1e-7)));
+  double best = 0;
+  for (int t = 0; t < tries; ++t) best = std::max(best, double(repeats) * double(3 * n * sizeof(float)) / run(repeats) / 1e9);
   return best;
 }
 
