@@ -36,7 +36,7 @@ def main():
     machine, stages = report["machine"], [s for s in report["stages"] if s["flops"] > 0]
     peak = machine["peak_gflops"]
     xs = [s["intensity"] for s in stages]
-    lo, hi = min(xs + [0.1]) / 2, max(xs + [100]) * 2
+    lo, hi = min(xs + [0.1]) / 2, max(xs + [100]) * 6  # room for the labels right of the points
 
     fig, ax = plt.subplots(figsize=(8, 5.5))
     cmap = plt.get_cmap("viridis")
