@@ -236,6 +236,14 @@ std::vector<Case> cases() {
                [] { return program("examples/train_fashion_mnist", "--limit 1e30"); }});
   c.push_back({"strategy_demo", "`--strategies auto,bogus`", "unknown strategy 'bogus'",
                [] { return program("examples/strategy_demo", "--strategies auto,bogus"); }});
+  c.push_back({"hardware_report", "`--batch 0`", "not in range", [] { return program("examples/hardware_report", "--batch 0"); }});
+  c.push_back({"hardware_report", "`--json /nonexistent/dir/r.json`", "does not exist",
+               [] { return program("examples/hardware_report", "--json /nonexistent/dir/r.json"); }});
+  c.push_back({"pipeline_stream", "`--cuts 99` (past the letter CNN's 16 layers)", "cuts must rise within [1, 16)",
+               [] { return program("bench/pipeline_stream", "--cuts 99 --requests 2 --rounds 1"); }});
+  c.push_back({"pipeline_stream", "`--stages 12` (more than the plan's stages)", "12 stages for a model whose plan has",
+               [] { return program("bench/pipeline_stream", "--stages 12 --requests 2 --rounds 1"); }});
+  c.push_back({"requests_mix", "`--requests 0`", "not in range", [] { return program("bench/requests_mix", "--requests 0"); }});
   return c;
 }
 
