@@ -147,7 +147,9 @@ class ModelPipeline {
   }
 
   // `batch` as micro-batches of `micro_batch` images (the last may have fewer), their outputs joined:
-  // the model's forward of the whole batch, bit for bit.
+  // the model's forward of the whole batch, bit for bit — unless a layer couples the images
+  // (Layer::couples_images: BatchNorm2d in training mode normalises each micro-batch by its own
+  // statistics), when it is the forward of each micro-batch.
   Tensor<T> forward(TensorView<const T> batch, std::size_t micro_batch) {
     if (micro_batch == 0) throw ConfigError("ModelPipeline::forward: a micro-batch needs at least one image");
     if (batch.rank() == 0) throw ShapeError("ModelPipeline::forward: the input has no batch dimension");

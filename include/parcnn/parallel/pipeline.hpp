@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <string>
 #include <vector>
 
 #include <oneapi/tbb/global_control.h>
