@@ -7,6 +7,7 @@ set -euo pipefail
 # --bench adds what bench/compare_pytorch.py and bench/train_vs_pytorch.py need: Debian's PyTorch and
 # OpenBLAS (python3-torch depends only on the generic libblas3, which alone is the slow reference BLAS;
 # libopenblas0-pthread takes over libblas.so.3 through the alternatives system), matplotlib for the plots.
+# --mpi adds Open MPI for parcnn::mpi (PARCNN_WITH_MPI) and .ci/mpi: its headers and library, and mpirun.
 # --sanitizers adds what .ci/sanitizers and .ci/fuzz need: clang with its sanitizer and libFuzzer
 # runtimes, and llvm-symbolizer for readable reports (GCC's own sanitizer runtimes come with g++).
 packages=(g++ cmake make libeigen3-dev libtbb-dev zlib1g-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
@@ -14,8 +15,9 @@ packages=(g++ cmake make libeigen3-dev libtbb-dev zlib1g-dev nlohmann-json3-dev 
 for option in "$@"; do
   case "$option" in
     --bench) packages+=(python3-torch libopenblas0-pthread python3-matplotlib) ;;
+    --mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
     --sanitizers) packages+=(clang-14 libclang-rt-14-dev llvm-14) ;;
-    *) echo "install-deps: unknown option '$option' (known: --bench, --sanitizers)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown option '$option' (known: --bench, --mpi, --sanitizers)" >&2; exit 2 ;;
   esac
 done
 

@@ -25,6 +25,8 @@
 //   io/        IDX data sets (gzip or plain), batches (made while the step before runs), safetensors
 //              tensors and weights, training checkpoints, plans as JSON files; included here only
 //              with PARCNN_WITH_IO (the parcnn::io component: zlib, nlohmann-json)
+//   mpi/       training across processes: the gradient chunks of every rank summed in one fixed order;
+//              included here only with PARCNN_WITH_MPI (the parcnn::mpi component: MPI)
 #pragma once
 
 #include "parcnn/version.hpp"
@@ -109,3 +111,7 @@
 #include "parcnn/train/sgd.hpp"
 #include "parcnn/train/step_profile.hpp"
 #include "parcnn/train/trainer.hpp"
+
+#if defined(PARCNN_WITH_MPI)  // the parcnn::mpi target defines it
+#include "parcnn/mpi/ordered_sum.hpp"
+#endif

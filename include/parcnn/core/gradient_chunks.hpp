@@ -65,6 +65,7 @@ class GradientChunks {
 
   // Chunk c's gradient of parameter p.
   TensorView<T> grad(std::size_t c, std::size_t p) { return buffers_[c * shapes_.size() + p].view(); }
+  TensorView<const T> grad(std::size_t c, std::size_t p) const { return buffers_[c * shapes_.size() + p].view(); }
 
   // dst[j] = elements [begin, begin + count) of parameter p summed over the chunks in chunk order
   // (chunk 0 + chunk 1 + ...). One chunk at a time over tiles in cache, so that every loop runs along

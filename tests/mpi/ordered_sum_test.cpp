@@ -1,0 +1,108 @@
+// mpi::ordered_sum on every rank of MPI_COMM_WORLD (ctest runs this program under mpirun with 1, 2 and 4
+// ranks): the bits of one process's GradientChunks::sum for chunk counts that do not divide by the ranks,
+// fewer chunks than ranks, buckets smaller than a parameter; chunk_share; clear errors.
+#include <parcnn/mpi/ordered_sum.hpp>
+
+#include <gtest/gtest.h>
+
+#include "support/test_support.hpp"
+
+namespace parcnn::test {
+namespace {
+
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+int world_size() {
+  int s = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
+
+const std::vector<Shape> shapes{Shape{3, 5}, Shape{17}, Shape{4103}, Shape{2, 3, 3, 3}};
+
+// Chunk c's gradient of parameter p: seeded by (c, p), the same on every rank, of mixed magnitudes so
+// that the order of the additions shows in the bits.
+void fill_chunk(GradientChunks<float>& g, std::size_t local_c, std::size_t global_c) {
+  for (std::size_t p = 0; p < shapes.size(); ++p) {
+    TensorView<float> v = g.grad(local_c, p);
+    fill_uniform<float>(v, -1.0, 1.0, 1000 * global_c + p + 1);
+    for (std::size_t i = 0; i < v.size(); i += 7) v.data()[i] *= 1e4f;
+  }
+}
+
+TEST(OrderedSumTest, GivesTheBitsOfOneProcessForAnyWorldSize) {
+  const int W = world_size(), r = world_rank();
+  for (std::size_t total : {std::size_t(1), std::size_t(3), std::size_t(7), std::size_t(8)})
+    for (std::size_t bucket : {std::size_t(5), std::size_t(1000), std::size_t(1) << 16}) {
+      GradientChunks<float> all;
+      all.plan(shapes, total, 1);
+      for (std::size_t c = 0; c < total; ++c) fill_chunk(all, c, c);
+      const Range share = mpi::chunk_share(total, W, r);
+      GradientChunks<float> mine;
+      mine.plan(shapes, share.size(), 1);
+      for (std::size_t c = share.begin; c < share.end; ++c) fill_chunk(mine, c - share.begin, c);
+      std::vector<Tensor<float>> out, expected;
+      std::vector<TensorView<float>> views;
+      for (std::size_t p = 0; p < shapes.size(); ++p) {
+        out.emplace_back(shapes[p]);
+        expected.emplace_back(shapes[p]);
+        all.sum(p, 0, expected.back().size(), expected.back().data());
+      }
+      for (auto& t : out) views.push_back(t.view());
+      const double waited = mpi::ordered_sum(mine, share, total, views, MPI_COMM_WORLD, bucket);
+      EXPECT_GE(waited, 0);
+      for (std::size_t p = 0; p < shapes.size(); ++p)
+        EXPECT_TRUE(bitwise<float>(out[p], expected[p]))
+            << "rank " << r << " of " << W << ", " << total << " chunks, buckets of " << bucket << ", parameter " << p;
+    }
+}
+
+TEST(OrderedSumTest, SharesAreContiguousInRankOrderAndCoverEveryChunk) {
+  for (int W : {1, 2, 3, 4, 9})
+    for (std::size_t C : {std::size_t(0), std::size_t(1), std::size_t(4), std::size_t(7), std::size_t(100)}) {
+      std::size_t next = 0;
+      for (int r = 0; r < W; ++r) {
+        const Range s = mpi::chunk_share(C, W, r);
+        EXPECT_EQ(s.begin, next) << W << " ranks, " << C << " chunks, rank " << r;
+        EXPECT_LE(s.size(), (C + std::size_t(W) - 1) / std::size_t(W));
+        next = s.end;
+      }
+      EXPECT_EQ(next, C);
+    }
+  EXPECT_THROW(mpi::chunk_share(4, 2, 2), ConfigError);
+  EXPECT_THROW(mpi::chunk_share(4, 0, 0), ConfigError);
+}
+
+TEST(OrderedSumTest, RefusesAShareThatIsNotThisRanks) {
+  const int W = world_size(), r = world_rank();
+  GradientChunks<float> g;
+  g.plan(shapes, 8, 1);
+  std::vector<Tensor<float>> out;
+  std::vector<TensorView<float>> views;
+  for (const Shape& s : shapes) out.emplace_back(s);
+  for (auto& t : out) views.push_back(t.view());
+  const Range wrong{mpi::chunk_share(8, W, r).begin + 1, 9};
+  EXPECT_THROW(mpi::ordered_sum(g, wrong, 8, views, MPI_COMM_WORLD), ConfigError);  // checked before any message
+  views.pop_back();
+  EXPECT_THROW(mpi::ordered_sum(g, mpi::chunk_share(8, W, r), 8, views, MPI_COMM_WORLD), ShapeError);
+}
+
+}  // namespace
+}  // namespace parcnn::test
+
+// MPI around GoogleTest: every rank runs every test; a failure on any rank fails the run.
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  if (parcnn::test::world_rank() != 0) {  // one report: rank 0's, and any other rank's failures
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  int failed = RUN_ALL_TESTS(), any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return any;
+}
