@@ -56,6 +56,36 @@ TEST(TrainerTest, WeightsAreTheSameBitsForEveryThreadCountAndStrategy) {
   }
 }
 
+// accumulate over rows of a batch (each part starting at a chunk) gives the very chunks step() sums
+// for the whole batch: what a trainer spread over processes (parcnn::mpi) relies on.
+TEST(TrainerTest, AccumulateOverPartsGivesTheChunksOfTheWholeBatch) {
+  Tensor<float> images;
+  std::vector<std::size_t> labels;
+  toy_batch(13, 5, images, labels);
+  for (Loss loss : {Loss::nll, Loss::cross_entropy})
+    for (bool by_chunks : {false, true}) {
+      Sequential<float> model = models::letter_cnn<float>(4, 3);
+      if (loss == Loss::cross_entropy) model = model.slice(0, model.size() - 1);  // raw scores
+      Parameters<float> params(model);
+      SGD<float> sgd(params.all(), SgdOptions{0.05});
+      Trainer<float> whole(model, params, sgd, TrainerOptions{strategy::Auto{}, 4, by_chunks, loss});
+      Trainer<float> part(model, params, sgd, TrainerOptions{strategy::Auto{}, 4, by_chunks, loss});
+      whole.accumulate(images, labels, 13);
+      for (const Range r : {Range{0, 8}, Range{8, 13}}) {  // chunks 0-1, then 2-3 (the last of one image)
+        const std::vector<std::size_t> y(labels.begin() + std::ptrdiff_t(r.begin), labels.begin() + std::ptrdiff_t(r.end));
+        const StepStats st = part.accumulate(TensorView<const float>(images.view()).batch(r.begin, r.end), y, 13);
+        EXPECT_EQ(st.images, r.size());
+        ASSERT_EQ(part.chunks().chunks(), (r.size() + 3) / 4);
+        for (std::size_t c = 0; c < part.chunks().chunks(); ++c)
+          for (std::size_t p = 0; p < params.size(); ++p)
+            EXPECT_TRUE(bitwise<float>(part.chunks().grad(c, p), whole.chunks().grad(r.begin / 4 + c, p)))
+                << loss_name(loss) << (by_chunks ? ", by chunks" : ", by layers") << ", chunk " << r.begin / 4 + c
+                << ", parameter " << p;
+      }
+      EXPECT_THROW(part.accumulate(images, labels, 12), ConfigError);
+    }
+}
+
 TEST(TrainerTest, ByChunksGivesTheLossAndAccuracyOfTheWholeBatch) {
   Tensor<float> images;
   std::vector<std::size_t> labels;

@@ -33,14 +33,19 @@ void check_targets(const char* loss, TensorView<const T> scores, const std::vect
 }
 }  // namespace detail
 
-// nll_loss's gradient alone, dL/dlog_probs [N, C]: −1/N at each image's target, 0 elsewhere. It does
-// not depend on the log-probabilities, so a trainer can write it before the forward pass. The targets
-// must be checked (nll_loss does).
+// nll_loss's gradient alone, dL/dlog_probs [N, C]: −1/batch at each image's target, 0 elsewhere, for
+// N rows of a batch of `batch` images (the whole batch: batch = N). It does not depend on the
+// log-probabilities, so a trainer can write it before the forward pass. The targets must be checked
+// (nll_loss does).
 template <class T>
-void nll_loss_grad(const std::vector<std::size_t>& targets, TensorView<T> grad) {
+void nll_loss_grad(const std::vector<std::size_t>& targets, TensorView<T> grad, std::size_t batch) {
   const std::size_t N = grad.dim(0), C = grad.dim(1);
   std::fill(grad.begin(), grad.end(), T(0));
-  for (std::size_t n = 0; n < N; ++n) grad.data()[n * C + targets[n]] = T(-1.0 / double(N));
+  for (std::size_t n = 0; n < N; ++n) grad.data()[n * C + targets[n]] = T(-1.0 / double(batch));
+}
+template <class T>
+void nll_loss_grad(const std::vector<std::size_t>& targets, TensorView<T> grad) {
+  nll_loss_grad(targets, grad, grad.dim(0));
 }
 
 // Negative log-likelihood of log-probabilities [N, C]: −(1/N) Σ_n log_probs[n, target_n]. Writes

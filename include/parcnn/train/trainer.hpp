@@ -89,22 +89,37 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
 
   StepStats step(TensorView<const T> images, const std::vector<std::size_t>& labels) {
-    const std::size_t workers = current_workers(), batch = images.rank() > 0 ? images.dim(0) : 0;
-    const bool by_chunks =
-        options_.by_chunks && !model_.couples_images() && ceil_div(batch, options_.chunk_images) >= workers;
-    chunks_.plan(shapes_, batch, options_.chunk_images, /*zero=*/!by_chunks);  // by chunks: each clears its own
-    StepStats stats;
-    if (by_chunks) {
-      stats = step_by_chunks(images, labels, workers);
-    } else {
-      const TensorView<const T> scores = model_.forward_for_backward(images, options_.strategy, ws_);
-      grad_out_.resize(scores.shape());
-      stats = score(scores, labels, grad_out_.view());
-      model_.backward(images, scores, grad_out_.view(), TensorView<T>(), GradientSlice<T>{&chunks_, 0}, ws_);
-    }
+    const StepStats stats = accumulate(images, labels, images.rank() > 0 ? images.dim(0) : 0);
     reduce_and_update(chunks_, params_, optimizer_);
     return stats;
   }
+
+  // A step's forward and backward passes without the reduction and the update: the gradients of
+  // `images`, rows of a batch of `batch` images that start at a chunk's first image, into chunks()
+  // (their chunk c is the batch's chunk first / chunk_images + c), the loss's gradient scaled by
+  // 1 / batch. For a caller that sums the chunks itself (parcnn::mpi::DistributedTrainer); step() is
+  // accumulate over the whole batch, then reduce_and_update. The stats are those of `images`.
+  StepStats accumulate(TensorView<const T> images, const std::vector<std::size_t>& labels, std::size_t batch) {
+    const std::size_t workers = current_workers(), rows = images.rank() > 0 ? images.dim(0) : 0;
+    if (rows > batch)
+      throw ConfigError("Trainer::accumulate: " + std::to_string(rows) + " images of a batch of " + std::to_string(batch));
+    const bool by_chunks =
+        options_.by_chunks && !model_.couples_images() && ceil_div(rows, options_.chunk_images) >= workers;
+    chunks_.plan(shapes_, rows, options_.chunk_images, /*zero=*/!by_chunks);  // by chunks: each clears its own
+    if (by_chunks) return step_by_chunks(images, labels, workers, batch);
+    const TensorView<const T> scores = model_.forward_for_backward(images, options_.strategy, ws_);
+    grad_out_.resize(scores.shape());
+    const StepStats stats = score(scores, labels, TensorView<T>());
+    if (options_.loss == Loss::nll)
+      nll_loss_grad(labels, grad_out_.view(), batch);
+    else
+      cross_entropy_grad(scores, labels.data(), batch, grad_out_.view());
+    model_.backward(images, scores, grad_out_.view(), TensorView<T>(), GradientSlice<T>{&chunks_, 0}, ws_);
+    return stats;
+  }
+
+  // The gradient chunks the last step or accumulate left.
+  const GradientChunks<T>& chunks() const { return chunks_; }
 
   // Loss and accuracy without training.
   StepStats evaluate(TensorView<const T> images, const std::vector<std::size_t>& labels) {
@@ -114,12 +129,13 @@ class Trainer {
  private:
   // Chunks over the workers; each chunk forward and back on one worker alone, in a one-thread arena (so
   // that nothing inside forks or gathers a team) with a workspace of its own block's.
-  StepStats step_by_chunks(TensorView<const T> images, const std::vector<std::size_t>& labels, std::size_t workers) {
+  StepStats step_by_chunks(TensorView<const T> images, const std::vector<std::size_t>& labels, std::size_t workers,
+                           std::size_t batch) {
     log_probs_.resize(model_.output_shape(images.shape()));
     grad_out_.resize(log_probs_.shape());
     detail::check_targets("Trainer::step", TensorView<const T>(log_probs_.view()), labels, grad_out_.view());
     const bool nll = options_.loss == Loss::nll;
-    if (nll) nll_loss_grad(labels, grad_out_.view());  // depends on the labels alone: written before any chunk
+    if (nll) nll_loss_grad(labels, grad_out_.view(), batch);  // depends on the labels alone: written before any chunk
     if (solo_.size() < workers) {
       chunk_ws_.resize(workers);
       while (solo_.size() < workers) solo_.push_back(std::make_unique<Executor>(1));
@@ -139,7 +155,7 @@ class Trainer {
           const TensorView<const T> y = model_.forward_for_backward(x, strategy::Serial{}, chunk_ws_[b]);
           std::copy(y.begin(), y.end(), log_probs_.data() + r.begin * classes);
           const TensorView<T> g = grad_out_.view().batch(r.begin, r.end);
-          if (!nll) cross_entropy_grad(y, labels.data() + r.begin, labels.size(), g);
+          if (!nll) cross_entropy_grad(y, labels.data() + r.begin, batch, g);
           model_.backward(x, y, g, TensorView<T>(), GradientSlice<T>{&chunks_, 0}.only(c), chunk_ws_[b]);
         }
       });
