@@ -113,5 +113,6 @@
 #include "parcnn/train/trainer.hpp"
 
 #if defined(PARCNN_WITH_MPI)  // the parcnn::mpi target defines it
+#include "parcnn/mpi/distributed_trainer.hpp"
 #include "parcnn/mpi/ordered_sum.hpp"
 #endif

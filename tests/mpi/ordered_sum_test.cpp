@@ -92,17 +92,3 @@ TEST(OrderedSumTest, RefusesAShareThatIsNotThisRanks) {
 
 }  // namespace
 }  // namespace parcnn::test
-
-// MPI around GoogleTest: every rank runs every test; a failure on any rank fails the run.
-int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  if (parcnn::test::world_rank() != 0) {  // one report: rank 0's, and any other rank's failures
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  int failed = RUN_ALL_TESTS(), any = 0;
-  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  MPI_Finalize();
-  return any;
-}

@@ -1,0 +1,125 @@
+// parcnn/mpi/distributed_trainer.hpp — DistributedTrainer: data-parallel training over the ranks of an
+// MPI communicator, to the weights of one process, bit for bit.
+//
+// Every rank holds the whole model and the same global batch order (the same seed); of each global
+// batch it trains on its share of the gradient chunks (shard(): chunk_share's chunks, contiguous in
+// rank order), through a Trainer on its own threads (Trainer::accumulate, the loss scaled by the global
+// batch). The chunks of all ranks are summed in chunk order (ordered_sum: the chain of additions one
+// process makes), and every rank applies the same update to the same sum: the weights after any number
+// of steps are those one process trains, whatever the number of ranks. A model whose layers couple the
+// images of a batch (BatchNorm2d in training mode) would see only its shard's statistics: refused on
+// more than one rank.
+//
+//   MPI_Init(&argc, &argv);
+//   mpi::DistributedTrainer<float> trainer(model, params, adam, options);   // MPI_COMM_WORLD
+//   const Range mine = trainer.shard(64);          // this rank's images of each global batch of 64
+//   StepStats s = trainer.step(images_of_mine, labels_of_mine, 64);         // the global batch's loss
+#pragma once
+
+#include <mpi.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "parcnn/core/error.hpp"
+#include "parcnn/core/range.hpp"
+#include "parcnn/layers/sequential.hpp"
+#include "parcnn/mpi/ordered_sum.hpp"
+#include "parcnn/parallel/index_space.hpp"
+#include "parcnn/parallel/run.hpp"
+#include "parcnn/train/optimizer.hpp"
+#include "parcnn/train/parameters.hpp"
+#include "parcnn/train/trainer.hpp"
+
+namespace parcnn::mpi {
+
+template <class T>
+class DistributedTrainer {
+ public:
+  DistributedTrainer(Sequential<T>& model, Parameters<T>& params, Optimizer<T>& optimizer, TrainerOptions options = {},
+                     MPI_Comm comm = MPI_COMM_WORLD)
+      : model_(model), params_(params), optimizer_(optimizer), trainer_(model, params, optimizer, options), comm_(comm) {
+    check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+    check(MPI_Comm_size(comm_, &ranks_), "MPI_Comm_size");
+  }
+
+  int rank() const { return rank_; }
+  int ranks() const { return ranks_; }
+
+  // The images of a global batch of `batch` this rank trains on.
+  Range shard(std::size_t batch) const {
+    const std::size_t chunk = trainer_.options().chunk_images;
+    const Range c = chunk_share(ceil_div(batch, chunk), ranks_, rank_);
+    return Range{std::min(batch, c.begin * chunk), std::min(batch, c.end * chunk)};
+  }
+
+  // One step: `images` and `labels` are this rank's shard (shard(batch)) of a global batch of `batch`
+  // images. Returns the global batch's mean loss and correct count, the same on every rank (the ranks'
+  // figures added in rank order).
+  StepStats step(TensorView<const T> images, const std::vector<std::size_t>& labels, std::size_t batch) {
+    if (ranks_ > 1 && model_.couples_images())
+      throw ConfigError("mpi::DistributedTrainer: the model couples the images of a batch (BatchNorm2d in training "
+                        "mode): on " + std::to_string(ranks_) + " ranks each would normalise by its shard alone");
+    const Range mine = shard(batch);
+    const std::size_t rows = images.rank() > 0 ? images.dim(0) : 0;
+    if (rows != mine.size() || labels.size() != mine.size())
+      throw ShapeError("mpi::DistributedTrainer::step: rank " + std::to_string(rank_) + " of " + std::to_string(ranks_) +
+                       " trains on images [" + std::to_string(mine.begin) + ", " + std::to_string(mine.end) +
+                       ") of a batch of " + std::to_string(batch) + ", given " + std::to_string(rows) + " images and " +
+                       std::to_string(labels.size()) + " labels");
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point t0 = Clock::now();
+    StepStats local;
+    if (mine.size() > 0) local = trainer_.accumulate(images, labels, batch);
+    const double computed = std::chrono::duration<double>(Clock::now() - t0).count();
+
+    const std::size_t chunk = trainer_.options().chunk_images, total = ceil_div(batch, chunk);
+    std::vector<TensorView<T>> grads;
+    for (auto& p : params_) grads.push_back(p.grad.view());
+    if (mine.size() == 0) empty_.plan(model_.parameter_shapes(), 0, chunk);
+    waited_ = ordered_sum(mine.size() > 0 ? trainer_.chunks() : empty_, chunk_share(total, ranks_, rank_), total, grads, comm_);
+    seconds_ = computed + waited_;
+
+    optimizer_.begin_step();  // as reduce_and_update, on the sum every rank now holds
+    const std::vector<ElementRange>& ranges = params_.ranges();
+    run_blocks(IndexSpace{ranges.size()}, Cut{}, [&](const Block& blk, std::size_t) {
+      for (std::size_t i = blk.n.begin; i < blk.n.end; ++i)
+        optimizer_.update(params_[ranges[i].tensor], ranges[i].begin, ranges[i].count);
+    });
+    return global_stats(local);
+  }
+
+  // Of the last step: the seconds this rank waited for the others (ordered_sum), and the step's seconds
+  // before the update.
+  double waited_seconds() const { return waited_; }
+  double step_seconds() const { return seconds_; }
+
+  const Trainer<T>& trainer() const { return trainer_; }
+
+ private:
+  // Every rank's (loss × images, correct, images), added in rank order on every rank.
+  StepStats global_stats(const StepStats& local) {
+    const double mine[3] = {local.loss * double(local.images), double(local.correct), double(local.images)};
+    std::vector<double> all(3 * std::size_t(ranks_));
+    check(MPI_Allgather(mine, 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, comm_), "MPI_Allgather");
+    double loss = 0, correct = 0, images = 0;
+    for (int r = 0; r < ranks_; ++r) loss += all[3 * r], correct += all[3 * r + 1], images += all[3 * r + 2];
+    StepStats s;
+    s.images = std::size_t(images);
+    s.correct = std::size_t(correct);
+    s.loss = images > 0 ? loss / images : 0;
+    return s;
+  }
+
+  Sequential<T>& model_;
+  Parameters<T>& params_;
+  Optimizer<T>& optimizer_;
+  Trainer<T> trainer_;
+  MPI_Comm comm_;
+  int rank_ = 0, ranks_ = 1;
+  GradientChunks<T> empty_;  // a rank with no chunks of a batch still takes part in the sum
+  double waited_ = 0, seconds_ = 0;
+};
+
+}  // namespace parcnn::mpi
