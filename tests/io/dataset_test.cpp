@@ -45,6 +45,26 @@ TEST(DatasetTest, BatchesAreNormalisedNCHW) {
   EXPECT_FALSE(loader.next(x, y));
 }
 
+TEST(DatasetTest, APartOfEachBatchIsThoseRowsOfIt) {
+  const io::ImageDataset d = small_dataset();
+  io::BatchLoader<float> whole(d, 4, {}, true, 3), part(d, 4, {}, true, 3);
+  Tensor<float> x, px;
+  std::vector<std::size_t> y, py;
+  for (std::size_t b = 0; b < 3; ++b) {
+    ASSERT_TRUE(whole.next(x, y));
+    const Range rows{1, 3};
+    ASSERT_EQ(part.next(px, py, rows), x.dim(0)) << "the batch's size";
+    const std::size_t n = std::min<std::size_t>(rows.end, x.dim(0)) - rows.begin;
+    ASSERT_EQ(px.dim(0), n);
+    EXPECT_TRUE(bitwise<float>(px, TensorView<const float>(x.view()).batch(rows.begin, rows.begin + n))) << "batch " << b;
+    EXPECT_EQ(py, std::vector<std::size_t>(y.begin() + 1, y.begin() + std::ptrdiff_t(1 + n)));
+  }
+  EXPECT_EQ(part.next(px, py, Range{0, 4}), 0u);
+  part.start_epoch(0);
+  EXPECT_EQ(part.next(px, py, Range{9, 2}), 4u);  // an empty part: no rows, the batch still taken
+  EXPECT_EQ(px.dim(0), 0u);
+}
+
 TEST(DatasetTest, ShufflingIsSeededPerEpochAndKeepsEveryImageOnce) {
   const io::ImageDataset d = small_dataset();
   auto order = [&](std::uint64_t seed, std::size_t epoch) {

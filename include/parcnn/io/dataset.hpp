@@ -1,6 +1,7 @@
 // parcnn/io/dataset.hpp — labelled images from IDX files, and shuffled, normalised NCHW batches.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <random>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "parcnn/core/error.hpp"
+#include "parcnn/core/range.hpp"
 #include "parcnn/core/tensor.hpp"
 #include "parcnn/io/idx.hpp"
 
@@ -90,20 +92,27 @@ class BatchLoader {
 
   // The next batch (the last may be smaller); false at the end of the epoch.
   bool next(Tensor<T>& images, std::vector<std::size_t>& labels) {
-    if (next_ >= data_.count) return false;
+    return next(images, labels, Range{0, std::size_t(-1)});
+  }
+
+  // Rows `part` of the next batch (clipped to its size; a process of a distributed run reads its own
+  // shard, every process the same global order): the batch's size, or 0 at the end of the epoch.
+  std::size_t next(Tensor<T>& images, std::vector<std::size_t>& labels, Range part) {
+    if (next_ >= data_.count) return 0;
     const std::size_t n = std::min(batch_, data_.count - next_), plane = data_.rows * data_.cols;
-    images.resize(Shape{n, 1, data_.rows, data_.cols});
-    labels.resize(n);
+    const std::size_t first = std::min(part.begin, n), rows = std::max(std::min(part.end, n), first) - first;
+    images.resize(Shape{rows, 1, data_.rows, data_.cols});
+    labels.resize(rows);
     const double scale = 1.0 / (255.0 * norm_.std), shift = norm_.mean / norm_.std;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t src = order_[next_ + i];
+    for (std::size_t i = 0; i < rows; ++i) {
+      const std::size_t src = order_[next_ + first + i];
       const std::uint8_t* px = data_.pixels.data() + src * plane;
       T* dst = images.data() + i * plane;
       for (std::size_t j = 0; j < plane; ++j) dst[j] = T(double(px[j]) * scale - shift);
       labels[i] = data_.labels[src];
     }
     next_ += n;
-    return true;
+    return n;
   }
 
  private:
