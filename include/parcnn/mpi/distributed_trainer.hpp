@@ -70,28 +70,30 @@ class DistributedTrainer {
                        std::to_string(labels.size()) + " labels");
     using Clock = std::chrono::steady_clock;
     const Clock::time_point t0 = Clock::now();
+    if (ranks_ == 1) {  // the whole batch here: the single process's step (its sum and update in parallel)
+      const StepStats all = trainer_.step(images, labels);
+      waited_ = 0;
+      seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
+      return all;
+    }
     StepStats local;
     if (mine.size() > 0) local = trainer_.accumulate(images, labels, batch);
-    const double computed = std::chrono::duration<double>(Clock::now() - t0).count();
 
     const std::size_t chunk = trainer_.options().chunk_images, total = ceil_div(batch, chunk);
     std::vector<TensorView<T>> grads;
     for (auto& p : params_) grads.push_back(p.grad.view());
     if (mine.size() == 0) empty_.plan(model_.parameter_shapes(), 0, chunk);
-    waited_ = ordered_sum(mine.size() > 0 ? trainer_.chunks() : empty_, chunk_share(total, ranks_, rank_), total, grads, comm_);
-    seconds_ = computed + waited_;
-
-    optimizer_.begin_step();  // as reduce_and_update, on the sum every rank now holds
-    const std::vector<ElementRange>& ranges = params_.ranges();
-    run_blocks(IndexSpace{ranges.size()}, Cut{}, [&](const Block& blk, std::size_t) {
-      for (std::size_t i = blk.n.begin; i < blk.n.end; ++i)
-        optimizer_.update(params_[ranges[i].tensor], ranges[i].begin, ranges[i].count);
-    });
+    // As reduce_and_update: every rank updates each bucket of the sum as soon as its total is in.
+    optimizer_.begin_step();
+    waited_ = ordered_sum(mine.size() > 0 ? trainer_.chunks() : empty_, chunk_share(total, ranks_, rank_), total, grads,
+                          comm_, bucket_elements, [&](std::size_t p, std::size_t begin, std::size_t count) {
+                            optimizer_.update(params_[p], begin, count);
+                          });
+    seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
     return global_stats(local);
   }
 
-  // Of the last step: the seconds this rank waited for the others (ordered_sum), and the step's seconds
-  // before the update.
+  // Of the last step: the seconds this rank waited for the others (ordered_sum), and the whole step's.
   double waited_seconds() const { return waited_; }
   double step_seconds() const { return seconds_; }
 
@@ -119,6 +121,9 @@ class DistributedTrainer {
   MPI_Comm comm_;
   int rank_ = 0, ranks_ = 1;
   GradientChunks<T> empty_;  // a rank with no chunks of a batch still takes part in the sum
+  // Elements per message of the sum (256 KiB of floats): small enough that ranks overlap along the
+  // chain, large enough that a message's latency is small beside its transfer.
+  static constexpr std::size_t bucket_elements = std::size_t(1) << 16;
   double waited_ = 0, seconds_ = 0;
 };
 
