@@ -19,18 +19,6 @@ int world_size() {
   return s;
 }
 
-// A separable toy problem: class = which quarter of the image is bright.
-void toy_batch(std::size_t batch, std::uint64_t seed, Tensor<float>& images, std::vector<std::size_t>& labels) {
-  images = random_tensor<float>(Shape{batch, 1, 28, 28}, seed, 0.0, 0.3);
-  labels.resize(batch);
-  for (std::size_t n = 0; n < batch; ++n) {
-    labels[n] = (seed * 7 + n * 3) % 4;
-    const std::size_t r0 = labels[n] / 2 * 14, c0 = labels[n] % 2 * 14;
-    for (std::size_t r = r0; r < r0 + 14; ++r)
-      for (std::size_t c = c0; c < c0 + 14; ++c) images(n, 0, r, c) += 0.7f;
-  }
-}
-
 std::vector<Tensor<float>> weights(Parameters<float>& params) {
   std::vector<Tensor<float>> w;
   for (auto& p : params) w.emplace_back(p.value->view());

@@ -189,6 +189,19 @@ std::unique_ptr<Layer<T>> layer_of(const kernels::PostOp& op) {
 }
 
 // Expects `f` to throw E whose message contains every one of `parts`.
+// A separable toy problem on the letter CNN's input (1×28×28), 4 classes: the class is which quarter of
+// the image is bright. Seeded: the same batch for the same seed.
+inline void toy_batch(std::size_t batch, std::uint64_t seed, Tensor<float>& images, std::vector<std::size_t>& labels) {
+  images = random_tensor<float>(Shape{batch, 1, 28, 28}, seed, 0.0, 0.3);
+  labels.resize(batch);
+  for (std::size_t n = 0; n < batch; ++n) {
+    labels[n] = (seed * 7 + n * 3) % 4;
+    const std::size_t r0 = labels[n] / 2 * 14, c0 = labels[n] % 2 * 14;
+    for (std::size_t r = r0; r < r0 + 14; ++r)
+      for (std::size_t c = c0; c < c0 + 14; ++c) images(n, 0, r, c) += 0.7f;
+  }
+}
+
 // A small CNN for model-level tests: conv 3×3 (padding 1) in_c -> mid_c, max-pool 2, GELU, flatten,
 // Linear to `classes`, for square inputs of side `image`; fixed weights.
 inline Sequential<float> small_cnn(std::size_t in_c, std::size_t mid_c, std::size_t image, std::size_t classes) {
