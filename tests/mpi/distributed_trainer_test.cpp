@@ -8,16 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include "mpi/world.hpp"
 #include "support/test_support.hpp"
 
 namespace parcnn::test {
 namespace {
-
-int world_size() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
 
 std::vector<Tensor<float>> weights(Parameters<float>& params) {
   std::vector<Tensor<float>> w;

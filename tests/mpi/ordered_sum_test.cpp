@@ -5,21 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include "mpi/world.hpp"
 #include "support/test_support.hpp"
 
 namespace parcnn::test {
 namespace {
-
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-int world_size() {
-  int s = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &s);
-  return s;
-}
 
 const std::vector<Shape> shapes{Shape{3, 5}, Shape{17}, Shape{4103}, Shape{2, 3, 3, 3}};
 

@@ -18,7 +18,6 @@
 
 #include <mpi.h>
 
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -68,13 +67,9 @@ class DistributedTrainer {
                        " trains on images [" + std::to_string(mine.begin) + ", " + std::to_string(mine.end) +
                        ") of a batch of " + std::to_string(batch) + ", given " + std::to_string(rows) + " images and " +
                        std::to_string(labels.size()) + " labels");
-    using Clock = std::chrono::steady_clock;
-    const Clock::time_point t0 = Clock::now();
     if (ranks_ == 1) {  // the whole batch here: the single process's step (its sum and update in parallel)
-      const StepStats all = trainer_.step(images, labels);
       waited_ = 0;
-      seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
-      return all;
+      return trainer_.step(images, labels);
     }
     StepStats local;
     if (mine.size() > 0) local = trainer_.accumulate(images, labels, batch);
@@ -89,13 +84,11 @@ class DistributedTrainer {
                           comm_, bucket_elements, [&](std::size_t p, std::size_t begin, std::size_t count) {
                             optimizer_.update(params_[p], begin, count);
                           });
-    seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
     return global_stats(local);
   }
 
-  // Of the last step: the seconds this rank waited for the others (ordered_sum), and the whole step's.
+  // The seconds this rank waited for the others in the last step (ordered_sum).
   double waited_seconds() const { return waited_; }
-  double step_seconds() const { return seconds_; }
 
   const Trainer<T>& trainer() const { return trainer_; }
 
@@ -124,7 +117,7 @@ class DistributedTrainer {
   // Elements per message of the sum (256 KiB of floats): small enough that ranks overlap along the
   // chain, large enough that a message's latency is small beside its transfer.
   static constexpr std::size_t bucket_elements = std::size_t(1) << 16;
-  double waited_ = 0, seconds_ = 0;
+  double waited_ = 0;
 };
 
 }  // namespace parcnn::mpi
