@@ -35,17 +35,11 @@ namespace parcnn {
 // its workers; the order that gives is told to ThreadSanitizer (parallel/happens_before.hpp).
 template <class F>
 decltype(auto) execute_in(tbb::task_arena& arena, F&& f) {
-  struct After {  // also on an exception from f
-    const void* key;
-    ~After() { detail::happens_after(key); }
-  } after{&arena};
+  const detail::HappensAfterOnExit after{&arena};  // also on an exception from f
   detail::happens_before(&f);
   return arena.execute([&]() -> decltype(auto) {
     detail::happens_after(&f);
-    const struct Before {
-      const void* key;
-      ~Before() { detail::happens_before(key); }
-    } before{&arena};
+    const detail::HappensBeforeOnExit before{&arena};
     return f();
   });
 }

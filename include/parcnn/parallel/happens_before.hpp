@@ -39,6 +39,20 @@ inline void happens_after([[maybe_unused]] const void* key) {
 #endif
 }
 
+// happens_after(key) when the scope ends, returned or thrown: a wait on oneTBB that rethrows a task's
+// exception has still waited for every task.
+struct HappensAfterOnExit {
+  const void* key;
+  ~HappensAfterOnExit() { happens_after(key); }
+};
+
+// happens_before(key) when the scope ends, returned or thrown: a task's last write, even one that
+// throws, before the wait that joins it.
+struct HappensBeforeOnExit {
+  const void* key;
+  ~HappensBeforeOnExit() { happens_before(key); }
+};
+
 // An arena's slot is held by one thread at a time, but not always by the same one: a worker can leave
 // between two blocks of a run and another thread take its slot, and with it the slot's scratch memory.
 // oneTBB orders the hand-over; SlotOrder tells TSan (enter(slot) when a block starts, leave(slot) when

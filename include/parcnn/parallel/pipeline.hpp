@@ -93,10 +93,8 @@ PipelineTrace run_pipeline(const std::vector<Executor*>& executors, std::size_t 
 
   // Each filter call after every earlier one, for ThreadSanitizer (oneTBB orders them; TSan does not
   // see it): a stage reads what the stage before wrote into the item's slot.
-  struct Ordered {
-    const void* key;
-    explicit Ordered(const void* k) : key(k) { detail::happens_after(key); }
-    ~Ordered() { detail::happens_before(key); }
+  struct Ordered : detail::HappensBeforeOnExit {
+    explicit Ordered(const void* k) : HappensBeforeOnExit{k} { detail::happens_after(k); }
   };
   using Clock = std::chrono::steady_clock;
   const Clock::time_point t0 = Clock::now();
@@ -126,10 +124,12 @@ PipelineTrace run_pipeline(const std::vector<Executor*>& executors, std::size_t 
   tbb::global_control enough(tbb::global_control::max_allowed_parallelism, std::max(allowed, threads));
   tbb::task_arena arena(static_cast<int>(drivers));
   detail::happens_before(&trace);
-  execute_in(arena, [&] {
-    tbb::parallel_pipeline(in_flight, chain & tbb::filter<std::size_t, void>(tbb::filter_mode::parallel, [](std::size_t) {}));
-  });
-  detail::happens_after(&trace);
+  {
+    const detail::HappensAfterOnExit joined{&trace};  // the trace is read, or freed, after every call
+    execute_in(arena, [&] {
+      tbb::parallel_pipeline(in_flight, chain & tbb::filter<std::size_t, void>(tbb::filter_mode::parallel, [](std::size_t) {}));
+    });
+  }
   return trace;
 }
 

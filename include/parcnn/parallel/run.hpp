@@ -38,20 +38,20 @@ void run_blocks(const IndexSpace& space, const Cut& cut, Kernel&& kernel) {
   Team::release_lingering();  // the fork needs oneTBB's workers, not spinning in a team
   detail::SlotOrder slots(static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));
   detail::happens_before(&grid);
+  const detail::HappensAfterOnExit joined{&kernel};
   tbb::parallel_for(
       tbb::blocked_range<std::size_t>(0, count, 1),
       [&](const tbb::blocked_range<std::size_t>& r) {
         detail::happens_after(&grid);
+        const detail::HappensBeforeOnExit done{&kernel};
         const int worker = tbb::this_task_arena::current_thread_index();
         assert(worker >= 0);
         const auto slot = static_cast<std::size_t>(worker);
         slots.enter(slot);
         for (std::size_t i = r.begin(); i != r.end(); ++i) kernel(grid.block(i), slot);
         slots.leave(slot);
-        detail::happens_before(&kernel);
       },
       tbb::simple_partitioner());
-  detail::happens_after(&kernel);
 }
 
 // The workers whose scratch a run of `grid` can touch: one when it runs as a single block on the

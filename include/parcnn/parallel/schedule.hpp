@@ -99,15 +99,15 @@ ScheduleTrace run_tasks(const std::vector<double>& cost, Schedule schedule, F&& 
     Team::release_lingering();  // oneTBB's workers, not spinning in a team
     detail::SlotOrder slots(workers);
     detail::happens_before(&trace);
+    const detail::HappensAfterOnExit joined{&trace};
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1), [&](const tbb::blocked_range<std::size_t>& r) {
       detail::happens_after(&trace);
+      const detail::HappensBeforeOnExit done{&trace};
       const std::size_t worker = static_cast<std::size_t>(tbb::this_task_arena::current_thread_index());
       slots.enter(worker);
       for (std::size_t task = r.begin(); task < r.end(); ++task) run(task, worker);
       slots.leave(worker);
-      detail::happens_before(&trace);
     }, tbb::simple_partitioner{});
-    detail::happens_after(&trace);
   }
   trace.makespan_us = since();
   return trace;
