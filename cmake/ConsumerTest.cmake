@@ -1,6 +1,7 @@
 # Builds and runs tests/consumer as a separate project against parcnn, the way a user would:
 #   MODE=install       installs this build tree into WORK_DIR/prefix, then find_package(parcnn CONFIG)
 #   MODE=subdirectory  add_subdirectory(<parcnn source>)
+# With -DMPIEXEC=<mpiexec>, it builds consumer_mpi alone (the mpi component) and runs it on 2 ranks.
 # Run as: cmake -DMODE=... -DPARCNN_SOURCE_DIR=... -DPARCNN_BINARY_DIR=... -DWORK_DIR=... -P ConsumerTest.cmake
 foreach(var MODE PARCNN_SOURCE_DIR PARCNN_BINARY_DIR WORK_DIR)
   if(NOT DEFINED ${var})
@@ -23,6 +24,13 @@ elseif(MODE STREQUAL "subdirectory")
   set(args -DPARCNN_SOURCE_DIR=${PARCNN_SOURCE_DIR})
 else()
   message(FATAL_ERROR "ConsumerTest.cmake: MODE must be install or subdirectory, got '${MODE}'")
+endif()
+if(MPIEXEC)
+  step(${CMAKE_COMMAND} -S ${PARCNN_SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build -DCMAKE_BUILD_TYPE=Release
+       -DPARCNN_CONSUMER_MPI=ON ${args})
+  step(${CMAKE_COMMAND} --build ${WORK_DIR}/build --target consumer_mpi)
+  step(${MPIEXEC} -n 2 ${WORK_DIR}/build/consumer_mpi)
+  return()
 endif()
 step(${CMAKE_COMMAND} -S ${PARCNN_SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build -DCMAKE_BUILD_TYPE=Release ${args})
 step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)

@@ -1,7 +1,11 @@
 // mpi::ordered_sum on every rank of MPI_COMM_WORLD (ctest runs this program under mpirun with 1, 2 and 4
 // ranks): the bits of one process's GradientChunks::sum for chunk counts that do not divide by the ranks,
-// fewer chunks than ranks, buckets smaller than a parameter; chunk_share; clear errors.
+// fewer chunks than ranks, buckets smaller than a parameter; OrderedSum driven as a backward pass drives
+// it (each bucket sent once this rank's chunks have finished it, in order, from another thread too);
+// chunk_share; clear errors.
 #include <parcnn/mpi/ordered_sum.hpp>
+
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -48,6 +52,55 @@ TEST(OrderedSumTest, GivesTheBitsOfOneProcessForAnyWorldSize) {
         EXPECT_TRUE(bitwise<float>(out[p], expected[p]))
             << "rank " << r << " of " << W << ", " << total << " chunks, buckets of " << bucket << ", parameter " << p;
     }
+}
+
+TEST(OrderedSumTest, SumsEachBucketOnceThisRanksChunksHaveFinishedItInBackwardOrder) {
+  const int W = world_size(), r = world_rank();
+  const std::size_t total = 2 * std::size_t(W);  // two chunks a rank
+  GradientChunks<float> all, mine;
+  all.plan(shapes, total, 1);
+  for (std::size_t c = 0; c < total; ++c) fill_chunk(all, c, c);
+  const Range share = mpi::chunk_share(total, W, r);
+  mine.plan(shapes, share.size(), 1);
+  for (std::size_t c = share.begin; c < share.end; ++c) fill_chunk(mine, c - share.begin, c);
+  std::vector<Tensor<float>> out, expected;
+  std::vector<TensorView<float>> views;
+  for (std::size_t p = 0; p < shapes.size(); ++p) {
+    out.emplace_back(shapes[p]);
+    expected.emplace_back(shapes[p]);
+    all.sum(p, 0, expected.back().size(), expected.back().data());
+  }
+  for (auto& t : out) views.push_back(t.view());
+  // Buckets of 1000: parameter 3 (54 elements), 2 (4103: five), 1, 0 — the order a backward pass ends them.
+  std::vector<std::size_t> delivered;
+  mpi::OrderedSum<float> sum(MPI_COMM_WORLD, 1000);
+  sum.start(mine, share, total, views, [&](std::size_t p, std::size_t begin, std::size_t count) {
+    delivered.push_back(p);
+    for (std::size_t i = begin; i < begin + count; ++i)  // the total is in when ready() runs
+      ASSERT_EQ(out[p].data()[i], expected[p].data()[i]) << "parameter " << p << ", element " << i;
+  });
+  EXPECT_EQ(sum.buckets(), 8u);
+  // Rank 0 waits for no rank before it: each bucket is summed as soon as its parameter is finished.
+  const auto summed = [&](std::size_t n) {
+    if (r == 0) EXPECT_EQ(sum.summed_early(), n);
+  };
+  sum.finished(3, 1, Range{0, 1});
+  summed(0);  // one chunk of two
+  sum.finished(3, 1, Range{1, 2});
+  summed(1);
+  sum.finished(1, 1, Range{0, 2});
+  summed(1);  // parameter 2's buckets come first
+  sum.finished(2, 1, Range{0, 2});
+  summed(7);
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  std::thread([&] { sum.finished(0, 1, Range{0, 2}); }).join();  // as a worker of the rank's backward pass
+  summed(level >= MPI_THREAD_SERIALIZED ? 8 : 7);
+  EXPECT_GE(sum.finish(), 0);
+  EXPECT_EQ(delivered, (std::vector<std::size_t>{3, 2, 2, 2, 2, 2, 1, 0}));
+  for (std::size_t p = 0; p < shapes.size(); ++p)
+    EXPECT_TRUE(bitwise<float>(out[p], expected[p])) << "rank " << r << " of " << W << ", parameter " << p;
+  EXPECT_THROW(sum.finish(), ConfigError);  // nothing started
 }
 
 TEST(OrderedSumTest, SharesAreContiguousInRankOrderAndCoverEveryChunk) {

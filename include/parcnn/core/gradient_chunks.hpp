@@ -100,16 +100,31 @@ class GradientChunks {
   std::vector<Tensor<T>> buffers_;
 };
 
+// Told by a model's backward pass as it goes: finished(first, count, chunks) once parameters [first,
+// first + count) hold their final gradients for `chunks` (a range of GradientChunks' chunks), after each
+// stage of the model, last layer first — count 0 for a stage without parameters. For a caller that sends
+// gradients on while the pass goes on (parcnn::mpi::DistributedTrainer). Called on the thread that ran
+// the stage: when chunks run on several workers, from several threads at once.
+class GradientObserver {
+ public:
+  virtual void finished(std::size_t first, std::size_t count, Range chunks) = 0;
+
+ protected:
+  ~GradientObserver() = default;
+};
+
 // The gradients of one layer's parameters inside a model's GradientChunks: parameter p of the layer is
 // parameter first + p of the model. A slice covers every chunk of the batch, or with only(c) chunk c
 // alone, for a backward pass over that chunk's images (numbered from 0 there) — as a trainer runs when
-// each chunk goes forward and back on one worker.
+// each chunk goes forward and back on one worker. The observer, if any, is the model's: from() leaves
+// it out of a layer's slice.
 template <class T>
 struct GradientSlice {
   GradientChunks<T>* chunks = nullptr;
   std::size_t first = 0;
   std::size_t chunk_begin = 0;  // the slice's chunks: [chunk_begin, chunk_end), chunk_end 0 for all
   std::size_t chunk_end = 0;
+  GradientObserver* observer = nullptr;
 
   std::size_t count() const { return chunks ? (chunk_end ? chunk_end : chunks->chunks()) - chunk_begin : 0; }
   Range images(std::size_t c) const {
@@ -119,9 +134,13 @@ struct GradientSlice {
   }
   TensorView<T> grad(std::size_t c, std::size_t p) const { return chunks->grad(chunk_begin + c, first + p); }
   // The same chunks, for parameters from first + p on (a layer inside a composite one).
-  GradientSlice from(std::size_t p) const { return GradientSlice{chunks, first + p, chunk_begin, chunk_end}; }
+  GradientSlice from(std::size_t p) const { return GradientSlice{chunks, first + p, chunk_begin, chunk_end, nullptr}; }
   // Chunk c of this slice alone.
-  GradientSlice only(std::size_t c) const { return GradientSlice{chunks, first, chunk_begin + c, chunk_begin + c + 1}; }
+  GradientSlice only(std::size_t c) const {
+    return GradientSlice{chunks, first, chunk_begin + c, chunk_begin + c + 1, observer};
+  }
+  // The slice's chunks, numbered in the whole GradientChunks.
+  Range chunk_range() const { return Range{chunk_begin, chunk_begin + count()}; }
 };
 
 }  // namespace parcnn

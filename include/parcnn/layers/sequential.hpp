@@ -446,12 +446,15 @@ class Sequential final : public Layer<T> {
     for (std::size_t s = stages.size(); s-- > 0;) {
       const BackwardStage& st = stages[s];
       const std::size_t i = st.first, next = st.next;
-      for (std::size_t k = i; k < next; ++k) p -= layers_[k].second->parameter_count();
+      std::size_t stage_parameters = 0;
+      for (std::size_t k = i; k < next; ++k) stage_parameters += layers_[k].second->parameter_count();
+      p -= stage_parameters;
       const TensorView<const T> layer_in = i == 0 ? in : activation(i - 1);
       const TensorView<const T> g = next == L ? grad_out : TensorView<const T>(ws.tensor(L + next - 1).view());
       TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, layer_in.shape()).view();
       if (next == i + 1) {
         layers_[i].second->backward(layer_in, activation(i), g, layer_grad_in, grads.from(p), ws.child(i));
+        if (grads.observer && grads.chunks) grads.observer->finished(grads.first + p, stage_parameters, grads.chunk_range());
         continue;
       }
       // The pool's output (without a pool, the element-wise layer's) and the window positions the pool
@@ -461,6 +464,7 @@ class Sequential final : public Layer<T> {
       const std::uint32_t* positions = pool_ws.index_count() == pooled.size() ? pool_ws.indices() : nullptr;
       layers_[i].second->backward_fused(layer_in, activation(i), pooled, g, layer_grad_in, st.post_ops, grads.from(p),
                                         ws.child(i), positions);
+      if (grads.observer && grads.chunks) grads.observer->finished(grads.first + p, stage_parameters, grads.chunk_range());
     }
   }
 

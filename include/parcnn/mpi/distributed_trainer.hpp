@@ -4,13 +4,16 @@
 // Every rank holds the whole model and the same global batch order (the same seed); of each global
 // batch it trains on its share of the gradient chunks (shard(): chunk_share's chunks, contiguous in
 // rank order), through a Trainer on its own threads (Trainer::accumulate, the loss scaled by the global
-// batch). The chunks of all ranks are summed in chunk order (ordered_sum: the chain of additions one
+// batch). The chunks of all ranks are summed in chunk order (OrderedSum: the chain of additions one
 // process makes), and every rank applies the same update to the same sum: the weights after any number
-// of steps are those one process trains, whatever the number of ranks. A model whose layers couple the
-// images of a batch (BatchNorm2d in training mode) would see only its shard's statistics: refused on
-// more than one rank.
+// of steps are those one process trains, whatever the number of ranks. The sum runs while the backward
+// pass does: each layer's gradients go as soon as this rank's chunks have finished them, and the step
+// waits only for what the last layers' backward left. A model whose layers couple the images of a batch
+// (BatchNorm2d in training mode) would see only its shard's statistics: refused on more than one rank.
+// An exception on one rank leaves the others waiting for it: end the program with MPI_Abort.
 //
-//   MPI_Init(&argc, &argv);
+//   int provided;   // with MPI_THREAD_SERIALIZED, any of this rank's workers may send a bucket on
+//   MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
 //   mpi::DistributedTrainer<float> trainer(model, params, adam, options);   // MPI_COMM_WORLD
 //   const Range mine = trainer.shard(64);          // this rank's images of each global batch of 64
 //   StepStats s = trainer.step(images_of_mine, labels_of_mine, 64);         // the global batch's loss
@@ -71,24 +74,31 @@ class DistributedTrainer {
       waited_ = 0;
       return trainer_.step(images, labels);
     }
-    StepStats local;
-    if (mine.size() > 0) local = trainer_.accumulate(images, labels, batch);
-
     const std::size_t chunk = trainer_.options().chunk_images, total = ceil_div(batch, chunk);
-    std::vector<TensorView<T>> grads;
-    for (auto& p : params_) grads.push_back(p.grad.view());
+    grads_.clear();
+    for (auto& p : params_) grads_.push_back(p.grad.view());
     if (mine.size() == 0) empty_.plan(model_.parameter_shapes(), 0, chunk);
-    // As reduce_and_update: every rank updates each bucket of the sum as soon as its total is in.
+    // As reduce_and_update: every rank updates each bucket of the sum as soon as its total is in — the
+    // last layer's while the backward pass is still at the first layers.
     optimizer_.begin_step();
-    waited_ = ordered_sum(mine.size() > 0 ? trainer_.chunks() : empty_, chunk_share(total, ranks_, rank_), total, grads,
-                          comm_, bucket_elements, [&](std::size_t p, std::size_t begin, std::size_t count) {
-                            optimizer_.update(params_[p], begin, count);
-                          });
+    sum_.start(mine.size() > 0 ? trainer_.chunks() : empty_, chunk_share(total, ranks_, rank_), total, grads_,
+               [this](std::size_t p, std::size_t begin, std::size_t count) { optimizer_.update(params_[p], begin, count); });
+    StepStats local;
+    try {
+      if (mine.size() > 0) local = trainer_.accumulate(images, labels, batch, &sum_);
+      waited_ = sum_.finish();
+    } catch (...) {
+      sum_.abandon();
+      throw;
+    }
+    overlapped_ = double(sum_.summed_early()) / double(sum_.buckets());
     return global_stats(local);
   }
 
-  // The seconds this rank waited for the others in the last step (ordered_sum).
+  // The seconds this rank waited for the others in the last step, after its backward pass (OrderedSum).
   double waited_seconds() const { return waited_; }
+  // The share of the last step's buckets this rank summed and sent on while its backward pass ran.
+  double overlapped_share() const { return overlapped_; }
 
   const Trainer<T>& trainer() const { return trainer_; }
 
@@ -114,10 +124,9 @@ class DistributedTrainer {
   MPI_Comm comm_;
   int rank_ = 0, ranks_ = 1;
   GradientChunks<T> empty_;  // a rank with no chunks of a batch still takes part in the sum
-  // Elements per message of the sum (256 KiB of floats): small enough that ranks overlap along the
-  // chain, large enough that a message's latency is small beside its transfer.
-  static constexpr std::size_t bucket_elements = std::size_t(1) << 16;
-  double waited_ = 0;
+  std::vector<TensorView<T>> grads_;
+  OrderedSum<T> sum_{comm_};
+  double waited_ = 0, overlapped_ = 0;
 };
 
 }  // namespace parcnn::mpi

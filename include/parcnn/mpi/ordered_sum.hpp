@@ -11,14 +11,21 @@
 // W − 1 links one after another instead of an all-reduce's log W or ring steps, and the chain's ranks
 // wait on the ones before — bucket by bucket (`bucket_elements`), so that rank r adds bucket k while
 // rank r + 1 adds bucket k − 1 and a chain of W ranks finishes about W − 1 buckets after the first.
+// OrderedSum runs the chain while a backward pass goes on: the buckets go in the order the pass finishes
+// them (the last layer's first), each as soon as this rank's chunks have finished it, and a step waits
+// only for the buckets of the layers finished last.
 #pragma once
 
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -54,92 +61,260 @@ inline Range chunk_share(std::size_t chunks, int ranks, int rank) {
   return Range{r * chunks / W, (r + 1) * chunks / W};
 }
 
-// Called as ordered_sum(...)'s `ready`: nothing to do with a bucket once its total is in.
-struct NoAction {
-  void operator()(std::size_t, std::size_t, std::size_t) const {}
-};
+// The sum of every rank's chunks in chunk order, as an engine a training step drives while its backward
+// pass runs. start() posts the receives; the pass tells it (GradientObserver::finished) as this rank's
+// chunks finish each parameter, and each bucket is then summed, sent on and broadcast as soon as that can
+// be done without waiting (MPI_Test), in the order the pass finishes them (last parameter first);
+// finish() does the rest, waiting where it must. out[p] ends as parameter p's gradient summed over all
+// `total_chunks` chunks, on every rank; this rank holds chunks `share` (chunk_share) as the first
+// share.size() chunks of `local`, in order (a rank whose share is empty adds nothing, but takes part).
+// The last rank broadcasts each bucket's total as soon as it has it, and ready(p, begin, count) runs on
+// every rank once the total of elements [begin, begin + count) of parameter p is in out[p] (an
+// optimizer's update of them, say), in bucket order.
+//
+// MPI is called by the thread that called start() and, when MPI was initialised with
+// MPI_THREAD_SERIALIZED or more, by whichever thread tells finished(), one at a time; a call of
+// finished() that may not call MPI only counts.
+template <class T>
+class OrderedSum final : public GradientObserver {
+ public:
+  using Ready = std::function<void(std::size_t p, std::size_t begin, std::size_t count)>;
 
-// out[p] = parameter p's gradient summed over all `total_chunks` chunks in chunk order, on every rank of
-// `comm`; this rank holds chunks `share` (chunk_share) as the first share.size() chunks of `local`, in
-// order (a rank whose share is empty adds nothing, but takes part). The last rank broadcasts each bucket
-// as soon as it has summed it, and ready(p, begin, count) runs on every rank as soon as the total of
-// elements [begin, begin + count) of parameter p is in out[p] (an optimizer's update of them, say), in
-// bucket order. Returns the seconds this rank waited for the ranks before it and for the totals.
-template <class T, class Ready = NoAction>
-double ordered_sum(const GradientChunks<T>& local, Range share, std::size_t total_chunks, const std::vector<TensorView<T>>& out,
-                   MPI_Comm comm, std::size_t bucket_elements = std::size_t(1) << 16, Ready&& ready = Ready{}) {
-  int rank = 0, ranks = 1;
-  check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-  check(MPI_Comm_size(comm, &ranks), "MPI_Comm_size");
-  const Range expected = chunk_share(total_chunks, ranks, rank);
-  if (share.begin != expected.begin || share.end != expected.end || local.chunks() < share.size())
-    throw ConfigError("parcnn::mpi::ordered_sum: rank " + std::to_string(rank) + " holds " + std::to_string(local.chunks()) +
-                      " chunks for [" + std::to_string(share.begin) + ", " + std::to_string(share.end) + "); chunk_share gives [" +
-                      std::to_string(expected.begin) + ", " + std::to_string(expected.end) + ") of " +
-                      std::to_string(total_chunks));
-  if (total_chunks == 0) throw ConfigError("parcnn::mpi::ordered_sum: no chunks to sum");
-  if (out.size() != local.parameters())
-    throw ShapeError("parcnn::mpi::ordered_sum: " + std::to_string(out.size()) + " outputs for " +
-                     std::to_string(local.parameters()) + " parameters");
-  for (std::size_t p = 0; p < out.size(); ++p)
-    if (out[p].shape() != local.shape(p))
-      throw ShapeError("parcnn::mpi::ordered_sum: parameter " + std::to_string(p) + " has shape " + local.shape(p).str() +
-                       ", output " + out[p].shape().str());
-  if (bucket_elements == 0 || bucket_elements > std::size_t(1) << 30)
-    throw ConfigError("parcnn::mpi::ordered_sum: a bucket of " + std::to_string(bucket_elements) + " elements");
+  // Messages of `bucket_elements` elements (256 KiB of floats by default): small enough that ranks
+  // overlap along the chain, large enough that a message's latency is small beside its transfer.
+  explicit OrderedSum(MPI_Comm comm, std::size_t bucket_elements = std::size_t(1) << 16)
+      : comm_(comm), bucket_elements_(bucket_elements) {
+    if (bucket_elements == 0 || bucket_elements > std::size_t(1) << 30)
+      throw ConfigError("parcnn::mpi::OrderedSum: a bucket of " + std::to_string(bucket_elements) + " elements");
+    check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+    check(MPI_Comm_size(comm_, &ranks_), "MPI_Comm_size");
+    check(MPI_Query_thread(&thread_level_), "MPI_Query_thread");
+  }
+  OrderedSum(const OrderedSum&) = delete;
+  OrderedSum& operator=(const OrderedSum&) = delete;
+  ~OrderedSum() { abandon(); }
 
+  // Begins a sum (the last one finished). `local` may be planned and filled later (as a Trainer's chunks
+  // are, by the step's backward pass): a bucket is read once finished() has counted share.size() chunks
+  // for its parameter, or in finish(); `local` is checked against `out` here if it has its parameters.
+  void start(const GradientChunks<T>& local, Range share, std::size_t total_chunks, const std::vector<TensorView<T>>& out,
+             Ready ready = {}) {
+    if (started_) throw ConfigError("parcnn::mpi::OrderedSum::start: the last sum was not finished");
+    check_share(share, total_chunks);
+    if (local.parameters() > 0) check_local(local, share, out);
+    local_ = &local;
+    share_ = share;
+    out_ = out;
+    ready_ = std::move(ready);
+    plan_buckets();
+    receives_ = share.begin > 0;                   // chunks come before this rank's
+    sends_ = rank_ + 1 < ranks_ && share.end > 0;  // the next rank's chunks come after a sum
+    done_ = std::vector<std::atomic<std::size_t>>(out.size());
+    summed_ = delivered_ = summed_early_ = delivered_early_ = 0;
+    waited_ = 0;
+    local_checked_ = local.parameters() > 0;
+    caller_ = std::this_thread::get_id();
+    started_ = true;
+    const std::size_t K = buckets_.size();
+    received_.assign(K, MPI_REQUEST_NULL);
+    sent_.assign(K, MPI_REQUEST_NULL);
+    total_.assign(K, MPI_REQUEST_NULL);
+    if (receives_)
+      for (std::size_t k = 0; k < K; ++k)
+        check(MPI_Irecv(running(k), int(buckets_[k].count), datatype<T>(), rank_ - 1, int(k % 32768), comm_, &received_[k]),
+              "MPI_Irecv");
+    const std::lock_guard<std::mutex> lock(mpi_);
+    progress();  // a rank without chunks has nothing to wait for
+  }
+
+  // This rank's `chunks` have finished parameters [first, first + count): the buckets they complete go
+  // as far as they can without waiting.
+  void finished(std::size_t first, std::size_t count, Range chunks) override {
+    if (!started_) return;
+    for (std::size_t p = first; p < first + count && p < done_.size(); ++p)
+      done_[p].fetch_add(chunks.size(), std::memory_order_acq_rel);
+    if (thread_level_ < MPI_THREAD_SERIALIZED && std::this_thread::get_id() != caller_) return;
+    // A thread already at it goes round once more for these chunks when it lets go.
+    pending_.store(true, std::memory_order_release);
+    while (pending_.load(std::memory_order_acquire)) {
+      const std::unique_lock<std::mutex> lock(mpi_, std::try_to_lock);
+      if (!lock.owns_lock()) return;
+      pending_.store(false, std::memory_order_relaxed);
+      progress();
+    }
+  }
+
+  // Sums, sends and receives what is left, waiting where it must, and runs ready() for every bucket
+  // still to come. The local chunks are final now, whatever finished() was told. Returns the seconds
+  // this rank waited: for the ranks before it, for the totals, for its sums to leave.
+  double finish() {
+    if (!started_) throw ConfigError("parcnn::mpi::OrderedSum::finish: no sum was started");
+    const std::lock_guard<std::mutex> lock(mpi_);
+    const std::size_t K = buckets_.size();
+    for (; summed_ < K; ++summed_) {
+      if (receives_) wait(&received_[summed_], "MPI_Wait (the sum of the ranks before)");
+      sum_bucket(summed_);
+    }
+    for (; delivered_ < K; ++delivered_) {
+      wait(&total_[delivered_], "MPI_Wait (a bucket's total)");
+      deliver(delivered_);
+    }
+    for (std::size_t k = 0; k < K; ++k) wait(&sent_[k], "MPI_Wait (a sum sent on)");
+    started_ = false;
+    return waited_;
+  }
+
+  // A sum given up after an exception on this rank: the receives not yet matched are cancelled, so that
+  // no message lands in freed memory. The other ranks are not told: they wait for this one, as in any
+  // MPI program after an error on one rank (end the program with MPI_Abort).
+  void abandon() noexcept {
+    if (!started_) return;
+    started_ = false;
+    for (MPI_Request& r : received_)
+      if (r != MPI_REQUEST_NULL) {
+        MPI_Cancel(&r);
+        MPI_Wait(&r, MPI_STATUS_IGNORE);
+      }
+  }
+
+  // Of the last sum: the buckets summed, and those delivered, before finish() (while the backward pass
+  // ran), and all of them.
+  std::size_t summed_early() const { return summed_early_; }
+  std::size_t delivered_early() const { return delivered_early_; }
+  std::size_t buckets() const { return buckets_.size(); }
+
+  // Throws ConfigError unless `share` is this rank's chunk_share of `total_chunks` (at least one).
+  void check_share(Range share, std::size_t total_chunks) const {
+    const Range expected = chunk_share(total_chunks, ranks_, rank_);
+    if (share.begin != expected.begin || share.end != expected.end)
+      throw ConfigError("parcnn::mpi::OrderedSum: rank " + std::to_string(rank_) + " holds chunks [" +
+                        std::to_string(share.begin) + ", " + std::to_string(share.end) + "); chunk_share gives [" +
+                        std::to_string(expected.begin) + ", " + std::to_string(expected.end) + ") of " +
+                        std::to_string(total_chunks));
+    if (total_chunks == 0) throw ConfigError("parcnn::mpi::OrderedSum: no chunks to sum");
+  }
+
+  // Throws unless `local` holds the chunks of `share` for parameters of `out`'s shapes.
+  void check_local(const GradientChunks<T>& local, Range share, const std::vector<TensorView<T>>& out) const {
+    if (local.chunks() < share.size())
+      throw ConfigError("parcnn::mpi::OrderedSum: rank " + std::to_string(rank_) + " holds " +
+                        std::to_string(local.chunks()) + " chunks for its " + std::to_string(share.size()));
+    if (share.size() == 0 && local.parameters() == 0) return;  // reads none
+    if (out.size() != local.parameters())
+      throw ShapeError("parcnn::mpi::OrderedSum: " + std::to_string(out.size()) + " outputs for " +
+                       std::to_string(local.parameters()) + " parameters");
+    for (std::size_t p = 0; p < out.size(); ++p)
+      if (out[p].shape() != local.shape(p))
+        throw ShapeError("parcnn::mpi::OrderedSum: parameter " + std::to_string(p) + " has shape " +
+                         local.shape(p).str() + ", output " + out[p].shape().str());
+  }
+
+ private:
   struct Bucket {
-    std::size_t p, begin, count;
+    std::size_t p, begin, count, offset;  // offset: in the running sums, all parameters end to end
   };
-  std::vector<Bucket> buckets;
-  for (std::size_t p = 0; p < out.size(); ++p)
-    for (std::size_t b = 0; b < out[p].size(); b += bucket_elements)
-      buckets.push_back({p, b, std::min(bucket_elements, out[p].size() - b)});
-  const auto at = [&](const Bucket& b) { return out[b.p].data() + b.begin; };
 
-  const bool receives = share.begin > 0;                 // chunks come before this rank's
-  const bool sends = rank + 1 < ranks && share.end > 0;  // the next rank's chunks come after a sum
-  const int last = ranks - 1;
-  using Clock = std::chrono::steady_clock;
-  double waited = 0;
-  const auto wait = [&](MPI_Request* request, const char* what) {
-    const Clock::time_point t0 = Clock::now();
-    check(MPI_Wait(request, MPI_STATUS_IGNORE), what);
-    waited += std::chrono::duration<double>(Clock::now() - t0).count();
-  };
-  const std::size_t K = buckets.size();
-  std::vector<MPI_Request> received(K, MPI_REQUEST_NULL), sent(K, MPI_REQUEST_NULL), total(K, MPI_REQUEST_NULL);
-  if (receives)
-    for (std::size_t k = 0; k < K; ++k)
-      check(MPI_Irecv(at(buckets[k]), int(buckets[k].count), datatype<T>(), rank - 1, int(k % 32768), comm, &received[k]),
-            "MPI_Irecv");
-  for (std::size_t k = 0; k < K; ++k) {
-    const Bucket& b = buckets[k];
-    T* __restrict to = at(b);
-    if (receives) wait(&received[k], "MPI_Wait (the sum of the ranks before)");
-    for (std::size_t c = 0; c < share.size(); ++c) {
-      const T* __restrict from = local.grad(c, b.p).data() + b.begin;
-      if (!receives && c == 0)
+  // Parameter by parameter from the last (the order a backward pass finishes them), each in buckets.
+  void plan_buckets() {
+    buckets_.clear();
+    std::size_t offset = 0;
+    for (std::size_t q = out_.size(); q-- > 0;)
+      for (std::size_t b = 0; b < out_[q].size(); b += bucket_elements_) {
+        const std::size_t count = std::min(bucket_elements_, out_[q].size() - b);
+        buckets_.push_back({q, b, count, offset});
+        offset += count;
+      }
+    if (rank_ != ranks_ - 1) partial_.resize(offset);
+  }
+
+  // Where bucket k's running sum is made: the last rank makes the total in place.
+  T* running(std::size_t k) {
+    const Bucket& b = buckets_[k];
+    return rank_ == ranks_ - 1 ? out_[b.p].data() + b.begin : partial_.data() + b.offset;
+  }
+
+  // Buckets in order as far as they go without waiting: summed once this rank's chunks are final and the
+  // ranks before have sent theirs, delivered once their totals are in.
+  void progress() {
+    const std::size_t K = buckets_.size();
+    for (; summed_ < K; ++summed_, ++summed_early_) {
+      if (done_[buckets_[summed_].p].load(std::memory_order_acquire) < share_.size()) break;
+      if (receives_ && !test(&received_[summed_], "MPI_Test (the sum of the ranks before)")) break;
+      sum_bucket(summed_);
+    }
+    for (; delivered_ < summed_; ++delivered_, ++delivered_early_) {
+      if (!test(&total_[delivered_], "MPI_Test (a bucket's total)")) break;
+      deliver(delivered_);
+    }
+  }
+
+  // Bucket k: this rank's chunks added to the sum of the ranks before (the first rank's copied), sent on
+  // to the next rank, and the total's broadcast started (sent by the last rank, received by the others).
+  void sum_bucket(std::size_t k) {
+    if (!local_checked_) {  // planned after start: checked at its first bucket, before this rank sends
+      check_local(*local_, share_, out_);
+      local_checked_ = true;
+    }
+    const Bucket& b = buckets_[k];
+    T* __restrict to = running(k);
+    for (std::size_t c = 0; c < share_.size(); ++c) {
+      const T* __restrict from = local_->grad(c, b.p).data() + b.begin;
+      if (!receives_ && c == 0)
         std::copy(from, from + b.count, to);
       else
         for (std::size_t j = 0; j < b.count; ++j) to[j] += from[j];
     }
-    if (sends) check(MPI_Isend(to, int(b.count), datatype<T>(), rank + 1, int(k % 32768), comm, &sent[k]), "MPI_Isend");
-    // The last rank holds bucket k's total: to every rank at once, while it sums the next.
-    if (rank == last) check(MPI_Ibcast(to, int(b.count), datatype<T>(), last, comm, &total[k]), "MPI_Ibcast");
+    if (sends_) check(MPI_Isend(to, int(b.count), datatype<T>(), rank_ + 1, int(k % 32768), comm_, &sent_[k]), "MPI_Isend");
+    check(MPI_Ibcast(out_[b.p].data() + b.begin, int(b.count), datatype<T>(), ranks_ - 1, comm_, &total_[k]), "MPI_Ibcast");
   }
-  // Every other rank takes the totals into the buckets it has sent on (collectives in the same order
-  // everywhere: bucket by bucket).
-  if (rank != last)
-    for (std::size_t k = 0; k < K; ++k) {
-      wait(&sent[k], "MPI_Wait (a sum sent on)");
-      check(MPI_Ibcast(at(buckets[k]), int(buckets[k].count), datatype<T>(), last, comm, &total[k]), "MPI_Ibcast");
-    }
-  for (std::size_t k = 0; k < K; ++k) {
-    wait(&total[k], "MPI_Wait (a bucket's total)");
-    ready(buckets[k].p, buckets[k].begin, buckets[k].count);
+
+  void deliver(std::size_t k) {
+    if (ready_) ready_(buckets_[k].p, buckets_[k].begin, buckets_[k].count);
   }
-  return waited;
+
+  bool test(MPI_Request* request, const char* what) {
+    int flag = 0;
+    check(MPI_Test(request, &flag, MPI_STATUS_IGNORE), what);
+    return flag != 0;
+  }
+
+  void wait(MPI_Request* request, const char* what) {
+    const auto t0 = std::chrono::steady_clock::now();
+    check(MPI_Wait(request, MPI_STATUS_IGNORE), what);
+    waited_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  MPI_Comm comm_;
+  std::size_t bucket_elements_;
+  int rank_ = 0, ranks_ = 1, thread_level_ = MPI_THREAD_SINGLE;
+  const GradientChunks<T>* local_ = nullptr;
+  Range share_;
+  std::vector<TensorView<T>> out_;
+  Ready ready_;
+  std::vector<Bucket> buckets_;
+  std::vector<T> partial_;  // the running sums a rank other than the last sends on
+  bool receives_ = false, sends_ = false, started_ = false, local_checked_ = false;
+  std::vector<std::atomic<std::size_t>> done_;  // per parameter: this rank's chunks that finished it
+  std::size_t summed_ = 0, delivered_ = 0, summed_early_ = 0, delivered_early_ = 0;
+  std::vector<MPI_Request> received_, sent_, total_;
+  std::mutex mpi_;  // one thread at a time in MPI
+  std::atomic<bool> pending_{false};  // chunks finished since the thread in progress() looked
+  std::thread::id caller_;
+  double waited_ = 0;
+};
+
+// out[p] = parameter p's gradient summed over all `total_chunks` chunks in chunk order, on every rank of
+// `comm`, from this rank's chunks `share` in `local` (OrderedSum, started and finished at once; ready as
+// there). Returns the seconds this rank waited for the ranks before it and for the totals.
+template <class T>
+double ordered_sum(const GradientChunks<T>& local, Range share, std::size_t total_chunks, const std::vector<TensorView<T>>& out,
+                   MPI_Comm comm, std::size_t bucket_elements = std::size_t(1) << 16,
+                   typename OrderedSum<T>::Ready ready = {}) {
+  OrderedSum<T> sum(comm, bucket_elements);
+  sum.check_share(share, total_chunks);
+  sum.check_local(local, share, out);  // before any message
+  sum.start(local, share, total_chunks, out, std::move(ready));
+  return sum.finish();
 }
 
 }  // namespace parcnn::mpi

@@ -98,15 +98,18 @@ class Trainer {
   // `images`, rows of a batch of `batch` images that start at a chunk's first image, into chunks()
   // (their chunk c is the batch's chunk first / chunk_images + c), the loss's gradient scaled by
   // 1 / batch. For a caller that sums the chunks itself (parcnn::mpi::DistributedTrainer); step() is
-  // accumulate over the whole batch, then reduce_and_update. The stats are those of `images`.
-  StepStats accumulate(TensorView<const T> images, const std::vector<std::size_t>& labels, std::size_t batch) {
+  // accumulate over the whole batch, then reduce_and_update. The stats are those of `images`. The
+  // backward passes tell `observer`, if given, as they finish each stage's gradients (GradientObserver).
+  StepStats accumulate(TensorView<const T> images, const std::vector<std::size_t>& labels, std::size_t batch,
+                       GradientObserver* observer = nullptr) {
     const std::size_t workers = current_workers(), rows = images.rank() > 0 ? images.dim(0) : 0;
     if (rows > batch)
       throw ConfigError("Trainer::accumulate: " + std::to_string(rows) + " images of a batch of " + std::to_string(batch));
     const bool by_chunks =
         options_.by_chunks && !model_.couples_images() && ceil_div(rows, options_.chunk_images) >= workers;
     chunks_.plan(shapes_, rows, options_.chunk_images, /*zero=*/!by_chunks);  // by chunks: each clears its own
-    if (by_chunks) return step_by_chunks(images, labels, workers, batch);
+    const GradientSlice<T> all{&chunks_, 0, 0, 0, observer};
+    if (by_chunks) return step_by_chunks(images, labels, workers, batch, all);
     const TensorView<const T> scores = model_.forward_for_backward(images, options_.strategy, ws_);
     grad_out_.resize(scores.shape());
     const StepStats stats = score(scores, labels, TensorView<T>());
@@ -114,7 +117,7 @@ class Trainer {
       nll_loss_grad(labels, grad_out_.view(), batch);
     else
       cross_entropy_grad(scores, labels.data(), batch, grad_out_.view());
-    model_.backward(images, scores, grad_out_.view(), TensorView<T>(), GradientSlice<T>{&chunks_, 0}, ws_);
+    model_.backward(images, scores, grad_out_.view(), TensorView<T>(), all, ws_);
     return stats;
   }
 
@@ -130,7 +133,7 @@ class Trainer {
   // Chunks over the workers; each chunk forward and back on one worker alone, in a one-thread arena (so
   // that nothing inside forks or gathers a team) with a workspace of its own block's.
   StepStats step_by_chunks(TensorView<const T> images, const std::vector<std::size_t>& labels, std::size_t workers,
-                           std::size_t batch) {
+                           std::size_t batch, const GradientSlice<T>& all) {
     log_probs_.resize(model_.output_shape(images.shape()));
     grad_out_.resize(log_probs_.shape());
     detail::check_targets("Trainer::step", TensorView<const T>(log_probs_.view()), labels, grad_out_.view());
@@ -156,7 +159,7 @@ class Trainer {
           std::copy(y.begin(), y.end(), log_probs_.data() + r.begin * classes);
           const TensorView<T> g = grad_out_.view().batch(r.begin, r.end);
           if (!nll) cross_entropy_grad(y, labels.data() + r.begin, batch, g);
-          model_.backward(x, y, g, TensorView<T>(), GradientSlice<T>{&chunks_, 0}.only(c), chunk_ws_[b]);
+          model_.backward(x, y, g, TensorView<T>(), all.only(c), chunk_ws_[b]);
         }
       });
     });
