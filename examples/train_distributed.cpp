@@ -9,8 +9,8 @@
 // progress, evaluates the test set and writes --save (weights) and --checkpoint (weights and optimizer
 // state, after every epoch); --resume CHECKPOINT restarts every rank from one. Each epoch's line gives
 // the training images/s of the whole run, the share of the steps' time spent waiting for the other
-// ranks' gradients after the backward pass, and the share of the gradient buckets this rank sent on
-// while its backward pass ran. The last line printed (rank 0) is one JSON object: ranks, threads,
+// ranks' gradients after the backward pass (the rank that waited longest) and the share of the gradient
+// buckets sent on while the backward pass ran (the rank that sent fewest). The last line printed (rank 0) is one JSON object: ranks, threads,
 // epochs, test_accuracy, images_per_second, wait_share, overlap_share.
 #include <mpi.h>
 
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
       std::printf("letter CNN, %zu parameters; %zu training images; Adam lr %g, global batch %zu, %d rank(s) x %zu thread(s)\n",
                   params.count(), train.count, lr, batch, ranks, threads);
 
-    double step_seconds = 0, wait_seconds = 0, overlap = 0, test_accuracy = 0;
+    double step_seconds = 0, wait_seconds = 0, overlap = 0, wait_share = 0, overlap_share = 0, test_accuracy = 0;
     std::size_t trained = 0, steps = 0, epoch = first_epoch;
     parcnn::Tensor<float> x;
     std::vector<std::size_t> y;
@@ -94,8 +94,13 @@ int main(int argc, char** argv) {
         loss_sum += s.loss * double(s.images), correct += s.correct, seen += s.images;
       }
       trained += seen;
+      // The rank that waited longest, and the one that sent the fewest buckets during its backward passes.
+      const double mine[2] = {wait_seconds, -overlap};
+      double worst[2] = {0, 0};
+      MPI_Reduce(mine, worst, 2, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
       // Every rank holds the same weights: rank 0 evaluates and writes.
       if (rank == 0) {
+        wait_share = worst[0] / step_seconds, overlap_share = -worst[1] / double(steps);
         parcnn::io::BatchLoader<float> test_batches(test, 250, norm, /*shuffle=*/false, 0);
         parcnn::Workspace<float> ws;
         std::size_t test_correct = 0;
@@ -106,8 +111,7 @@ int main(int argc, char** argv) {
         test_accuracy = double(test_correct) / double(test.count);
         std::printf("epoch %zu  loss %.4f  train acc %.4f  %.0f img/s  waited for gradients %.1f %% (%.0f %% sent during "
                     "backward)  test acc %.4f\n", epoch, loss_sum / double(seen), double(correct) / double(seen),
-                    double(trained) / step_seconds, 100 * wait_seconds / step_seconds,
-                    100 * overlap / double(steps), test_accuracy);
+                    double(trained) / step_seconds, 100 * wait_share, 100 * overlap_share, test_accuracy);
         if (!checkpoint.empty()) parcnn::io::save_checkpoint(checkpoint, model, adam, {{"epoch", std::to_string(epoch)}});
       }
     }
@@ -118,8 +122,8 @@ int main(int argc, char** argv) {
                                  {"epochs", epochs},
                                  {"test_accuracy", test_accuracy},
                                  {"images_per_second", double(trained) / step_seconds},
-                                 {"wait_share", wait_seconds / step_seconds},
-                                 {"overlap_share", steps ? overlap / double(steps) : 0.0}});
+                                 {"wait_share", wait_share},
+                                 {"overlap_share", overlap_share}});
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_distributed (rank %d): %s\n", rank, e.what());

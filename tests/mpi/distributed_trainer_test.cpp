@@ -1,6 +1,7 @@
 // mpi::DistributedTrainer on every rank of MPI_COMM_WORLD (1, 2 and 4 ranks under ctest): the weights
 // after a few steps are the bits one process's Trainer gives, with SGD and Adam, on 1 and 2 threads a
-// rank, when some ranks hold no chunk of a batch; the global loss and accuracy on every rank; the sum
+// rank, when some ranks hold no chunk of a batch, with batches of changing size; the global loss and
+// accuracy on every rank; the sum
 // runs during the backward pass; a model that couples the images is refused on more than one rank.
 #include <parcnn/mpi/distributed_trainer.hpp>
 #include <parcnn/models/letter_cnn.hpp>
@@ -57,7 +58,9 @@ TEST(DistributedTrainerTest, TrainsToTheBitsOfOneProcess) {
           EXPECT_NEAR(st.loss, expected[s].loss, 1e-6 * (1 + std::abs(expected[s].loss)));  // a sum in another order
           EXPECT_GE(trainer.waited_seconds(), 0);
           // Rank 0 waits for no rank: it sums every bucket while its backward pass runs.
-          if (trainer.ranks() > 1 && trainer.rank() == 0 && mine.size() > 0) EXPECT_EQ(trainer.overlapped_share(), 1.0);
+          if (trainer.ranks() > 1 && trainer.rank() == 0 && mine.size() > 0) {
+            EXPECT_EQ(trainer.overlapped_share(), 1.0);
+          }
         }
         const std::vector<Tensor<float>> got = weights(params), want = weights(one_params);
         for (std::size_t p = 0; p < got.size(); ++p)
@@ -65,6 +68,29 @@ TEST(DistributedTrainerTest, TrainsToTheBitsOfOneProcess) {
               << (adam ? "Adam" : "SGD") << ", batch " << batch << ", " << threads << " threads a rank, rank "
               << trainer.rank() << " of " << trainer.ranks() << ", parameter " << p;
       }
+}
+
+TEST(DistributedTrainerTest, BatchesOfChangingSizeTrainToTheBitsOfOneProcess) {
+  // An epoch's last batch is smaller: each rank's chunks are planned again, fewer, then more.
+  const TrainerOptions options{strategy::Auto{}, 4};
+  Sequential<float> one = models::letter_cnn<float>(4, 5), model = models::letter_cnn<float>(4, 5);
+  Parameters<float> one_params(one), params(model);
+  Adam<float> one_adam(one_params.all(), AdamOptions{1e-3}), adam(params.all(), AdamOptions{1e-3});
+  Trainer<float> single(one, one_params, one_adam, options);
+  mpi::DistributedTrainer<float> trainer(model, params, adam, options);
+  Tensor<float> x;
+  std::vector<std::size_t> y;
+  std::size_t step = 0;
+  for (std::size_t batch : {16, 5, 1, 16, 9}) {
+    toy_batch(batch, step++, x, y);
+    single.step(x, y);
+    const Range mine = trainer.shard(batch);
+    const std::vector<std::size_t> my_labels(y.begin() + std::ptrdiff_t(mine.begin), y.begin() + std::ptrdiff_t(mine.end));
+    trainer.step(TensorView<const float>(x.view()).batch(mine.begin, mine.end), my_labels, batch);
+  }
+  for (std::size_t p = 0; p < params.size(); ++p)
+    ASSERT_TRUE(bitwise<float>(weights(params)[p], weights(one_params)[p]))
+        << "rank " << trainer.rank() << " of " << trainer.ranks() << ", parameter " << p;
 }
 
 TEST(DistributedTrainerTest, ShardsAreChunksInRankOrder) {

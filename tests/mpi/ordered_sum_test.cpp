@@ -82,7 +82,9 @@ TEST(OrderedSumTest, SumsEachBucketOnceThisRanksChunksHaveFinishedItInBackwardOr
   EXPECT_EQ(sum.buckets(), 8u);
   // Rank 0 waits for no rank before it: each bucket is summed as soon as its parameter is finished.
   const auto summed = [&](std::size_t n) {
-    if (r == 0) EXPECT_EQ(sum.summed_early(), n);
+    if (r == 0) {
+      EXPECT_EQ(sum.summed_early(), n);
+    }
   };
   sum.finished(3, 1, Range{0, 1});
   summed(0);  // one chunk of two

@@ -96,12 +96,12 @@ class OrderedSum final : public GradientObserver {
 
   // Begins a sum (the last one finished). `local` may be planned and filled later (as a Trainer's chunks
   // are, by the step's backward pass): a bucket is read once finished() has counted share.size() chunks
-  // for its parameter, or in finish(); `local` is checked against `out` here if it has its parameters.
+  // for its parameter, or in finish(); `local` is checked against `share` and `out` then, at the first
+  // bucket, before this rank sends anything.
   void start(const GradientChunks<T>& local, Range share, std::size_t total_chunks, const std::vector<TensorView<T>>& out,
              Ready ready = {}) {
     if (started_) throw ConfigError("parcnn::mpi::OrderedSum::start: the last sum was not finished");
     check_share(share, total_chunks);
-    if (local.parameters() > 0) check_local(local, share, out);
     local_ = &local;
     share_ = share;
     out_ = out;
@@ -112,7 +112,7 @@ class OrderedSum final : public GradientObserver {
     done_ = std::vector<std::atomic<std::size_t>>(out.size());
     summed_ = delivered_ = summed_early_ = delivered_early_ = 0;
     waited_ = 0;
-    local_checked_ = local.parameters() > 0;
+    local_checked_ = false;
     caller_ = std::this_thread::get_id();
     started_ = true;
     const std::size_t K = buckets_.size();
@@ -251,7 +251,7 @@ class OrderedSum final : public GradientObserver {
   // Bucket k: this rank's chunks added to the sum of the ranks before (the first rank's copied), sent on
   // to the next rank, and the total's broadcast started (sent by the last rank, received by the others).
   void sum_bucket(std::size_t k) {
-    if (!local_checked_) {  // planned after start: checked at its first bucket, before this rank sends
+    if (!local_checked_) {
       check_local(*local_, share_, out_);
       local_checked_ = true;
     }
