@@ -22,6 +22,7 @@ std::vector<Tensor<float>> weights(Parameters<float>& params) {
 }
 
 TEST(DistributedTrainerTest, TrainsToTheBitsOfOneProcess) {
+  for (mpi::Transport transport : {mpi::Transport::messages, mpi::Transport::shared_memory})
   for (bool adam : {false, true})
     for (std::size_t batch : {std::size_t(13), std::size_t(7)})  // 4 chunks of 4 (the last of 1); 2 chunks
       for (std::size_t threads : {std::size_t(1), std::size_t(2)}) {
@@ -45,7 +46,8 @@ TEST(DistributedTrainerTest, TrainsToTheBitsOfOneProcess) {
         Parameters<float> params(model);
         SGD<float> sgd(params.all(), SgdOptions{0.05, 0.9});
         Adam<float> adam_opt(params.all(), AdamOptions{1e-3});
-        mpi::DistributedTrainer<float> trainer(model, params, adam ? static_cast<Optimizer<float>&>(adam_opt) : sgd, options);
+        mpi::DistributedTrainer<float> trainer(model, params, adam ? static_cast<Optimizer<float>&>(adam_opt) : sgd, options,
+                                               MPI_COMM_WORLD, transport);
         Executor executor(threads);
         for (std::size_t s = 0; s < steps; ++s) {
           toy_batch(batch, s, x, y);
@@ -65,7 +67,7 @@ TEST(DistributedTrainerTest, TrainsToTheBitsOfOneProcess) {
         const std::vector<Tensor<float>> got = weights(params), want = weights(one_params);
         for (std::size_t p = 0; p < got.size(); ++p)
           ASSERT_TRUE(bitwise<float>(got[p], want[p]))
-              << (adam ? "Adam" : "SGD") << ", batch " << batch << ", " << threads << " threads a rank, rank "
+              << (trainer.shared_memory() ? "shared memory, " : "messages, ") << (adam ? "Adam" : "SGD") << ", batch " << batch << ", " << threads << " threads a rank, rank "
               << trainer.rank() << " of " << trainer.ranks() << ", parameter " << p;
       }
 }

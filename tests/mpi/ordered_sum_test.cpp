@@ -5,6 +5,7 @@
 // chunk_share; clear errors.
 #include <parcnn/mpi/ordered_sum.hpp>
 
+#include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -27,8 +28,14 @@ void fill_chunk(GradientChunks<float>& g, std::size_t local_c, std::size_t globa
   }
 }
 
+// Every rank of these tests is on this machine: both ways are available.
+const mpi::Transport transports[] = {mpi::Transport::messages, mpi::Transport::shared_memory};
+
+const char* name(mpi::Transport t) { return t == mpi::Transport::messages ? "messages" : "shared memory"; }
+
 TEST(OrderedSumTest, GivesTheBitsOfOneProcessForAnyWorldSize) {
   const int W = world_size(), r = world_rank();
+  for (mpi::Transport transport : transports)
   for (std::size_t total : {std::size_t(1), std::size_t(3), std::size_t(7), std::size_t(8)})
     for (std::size_t bucket : {std::size_t(5), std::size_t(1000), std::size_t(1) << 16}) {
       GradientChunks<float> all;
@@ -46,15 +53,17 @@ TEST(OrderedSumTest, GivesTheBitsOfOneProcessForAnyWorldSize) {
         all.sum(p, 0, expected.back().size(), expected.back().data());
       }
       for (auto& t : out) views.push_back(t.view());
-      const double waited = mpi::ordered_sum(mine, share, total, views, MPI_COMM_WORLD, bucket);
+      const double waited = mpi::ordered_sum(mine, share, total, views, MPI_COMM_WORLD, bucket, {}, transport);
       EXPECT_GE(waited, 0);
       for (std::size_t p = 0; p < shapes.size(); ++p)
-        EXPECT_TRUE(bitwise<float>(out[p], expected[p]))
-            << "rank " << r << " of " << W << ", " << total << " chunks, buckets of " << bucket << ", parameter " << p;
+        EXPECT_TRUE(bitwise<float>(out[p], expected[p])) << name(transport) << ", rank " << r << " of " << W << ", "
+                                                         << total << " chunks, buckets of " << bucket << ", parameter " << p;
     }
 }
 
 TEST(OrderedSumTest, SumsEachBucketOnceThisRanksChunksHaveFinishedItInBackwardOrder) {
+  for (mpi::Transport transport : transports) {
+  SCOPED_TRACE(name(transport));
   const int W = world_size(), r = world_rank();
   const std::size_t total = 2 * std::size_t(W);  // two chunks a rank
   GradientChunks<float> all, mine;
@@ -73,7 +82,7 @@ TEST(OrderedSumTest, SumsEachBucketOnceThisRanksChunksHaveFinishedItInBackwardOr
   for (auto& t : out) views.push_back(t.view());
   // Buckets of 1000: parameter 3 (54 elements), 2 (4103: five), 1, 0 — the order a backward pass ends them.
   std::vector<std::size_t> delivered;
-  mpi::OrderedSum<float> sum(MPI_COMM_WORLD, 1000);
+  mpi::OrderedSum<float> sum(MPI_COMM_WORLD, 1000, transport);
   sum.start(mine, share, total, views, [&](std::size_t p, std::size_t begin, std::size_t count) {
     delivered.push_back(p);
     for (std::size_t i = begin; i < begin + count; ++i)  // the total is in when ready() runs
@@ -97,12 +106,47 @@ TEST(OrderedSumTest, SumsEachBucketOnceThisRanksChunksHaveFinishedItInBackwardOr
   int level = MPI_THREAD_SINGLE;
   MPI_Query_thread(&level);
   std::thread([&] { sum.finished(0, 1, Range{0, 2}); }).join();  // as a worker of the rank's backward pass
-  summed(level >= MPI_THREAD_SERIALIZED ? 8 : 7);
+  summed(level >= MPI_THREAD_SERIALIZED || transport == mpi::Transport::shared_memory ? 8 : 7);
   EXPECT_GE(sum.finish(), 0);
   EXPECT_EQ(delivered, (std::vector<std::size_t>{3, 2, 2, 2, 2, 2, 1, 0}));
   for (std::size_t p = 0; p < shapes.size(); ++p)
     EXPECT_TRUE(bitwise<float>(out[p], expected[p])) << "rank " << r << " of " << W << ", parameter " << p;
   EXPECT_THROW(sum.finish(), ConfigError);  // nothing started
+  }
+}
+
+TEST(OrderedSumTest, ManyStepsOverSharedMemoryReuseTheWindowInTurn) {
+  // Steps one after another with no other synchronisation: each rank's sums alternate between two
+  // buffers, and a rank the others run ahead of must still read the step it is in — also rank 0 when it
+  // holds no chunk (W − 1 chunks), outside the chain, late at every step.
+  const int W = world_size(), r = world_rank();
+  for (const std::size_t total : {3 * std::size_t(W) - 1, std::size_t(W) - 1}) {
+  if (total == 0) continue;
+  SCOPED_TRACE(std::to_string(total) + " chunks");
+  mpi::OrderedSum<float> sum(MPI_COMM_WORLD, 100, mpi::Transport::shared_memory);
+  EXPECT_TRUE(sum.shared_memory());
+  const Range share = mpi::chunk_share(total, W, r);
+  GradientChunks<float> all, mine;
+  all.plan(shapes, total, 1);
+  mine.plan(shapes, share.size(), 1);
+  std::vector<Tensor<float>> out;
+  std::vector<TensorView<float>> views;
+  for (const Shape& s : shapes) out.emplace_back(s);
+  for (auto& t : out) views.push_back(t.view());
+  for (std::size_t step = 0; step < 12; ++step) {
+    for (std::size_t c = 0; c < total; ++c) fill_chunk(all, c, c + 100 * step);
+    for (std::size_t c = share.begin; c < share.end; ++c) fill_chunk(mine, c - share.begin, c + 100 * step);
+    const bool late = total < std::size_t(W) ? r == 0 : std::size_t(r) == step % std::size_t(W);
+    if (late) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    sum.start(mine, share, total, views);
+    sum.finish();
+    for (std::size_t p = 0; p < shapes.size(); ++p) {
+      Tensor<float> expected(shapes[p]);
+      all.sum(p, 0, expected.size(), expected.data());
+      ASSERT_TRUE(bitwise<float>(out[p], expected)) << "rank " << r << ", step " << step << ", parameter " << p;
+    }
+  }
+  }
 }
 
 TEST(OrderedSumTest, SharesAreContiguousInRankOrderAndCoverEveryChunk) {

@@ -226,7 +226,9 @@ TEST(TeamTest, AKeptTeamMeasuresTheHandOff) {
       Team::run(2, [&] { expect_every_block_once(1); });
     const double h = Team::measured_hand_off_ns();
     measured = h > 0.0;
-    if (measured) EXPECT_LT(h, 100e3);  // the probe gives up after 100 µs without an answer
+    if (measured) {
+      EXPECT_LT(h, 100e3);  // the probe gives up after 100 µs without an answer
+    }
   });
   EXPECT_EQ(Team::measured_hand_off_ns(), 0.0);  // gone with the scope
   // A loaded machine (a sanitizer, other builds) may keep the helper from answering within 100 µs.

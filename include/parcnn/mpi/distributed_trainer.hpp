@@ -39,9 +39,15 @@ namespace parcnn::mpi {
 template <class T>
 class DistributedTrainer {
  public:
+  // Collective: every rank of `comm` makes its trainer (and destroys it before MPI_Finalize).
   DistributedTrainer(Sequential<T>& model, Parameters<T>& params, Optimizer<T>& optimizer, TrainerOptions options = {},
-                     MPI_Comm comm = MPI_COMM_WORLD)
-      : model_(model), params_(params), optimizer_(optimizer), trainer_(model, params, optimizer, options), comm_(comm) {
+                     MPI_Comm comm = MPI_COMM_WORLD, Transport transport = Transport::automatic)
+      : model_(model),
+        params_(params),
+        optimizer_(optimizer),
+        trainer_(model, params, optimizer, options),
+        comm_(comm),
+        sum_(comm, std::size_t(1) << 16, transport) {
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &ranks_), "MPI_Comm_size");
   }
@@ -101,6 +107,8 @@ class DistributedTrainer {
   double overlapped_share() const { return overlapped_; }
 
   const Trainer<T>& trainer() const { return trainer_; }
+  // Whether the gradients travel through shared memory (every rank on this machine) or as messages.
+  bool shared_memory() const { return sum_.shared_memory(); }
 
  private:
   // Every rank's (loss × images, correct, images), added in rank order on every rank.
@@ -125,7 +133,7 @@ class DistributedTrainer {
   int rank_ = 0, ranks_ = 1;
   GradientChunks<T> empty_;  // a rank with no chunks of a batch still takes part in the sum
   std::vector<TensorView<T>> grads_;
-  OrderedSum<T> sum_{comm_};
+  OrderedSum<T> sum_;
   double waited_ = 0, overlapped_ = 0;
 };
 

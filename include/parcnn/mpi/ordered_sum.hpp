@@ -22,7 +22,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <new>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -61,43 +63,67 @@ inline Range chunk_share(std::size_t chunks, int ranks, int rank) {
   return Range{r * chunks / W, (r + 1) * chunks / W};
 }
 
+// How the running sums and totals travel: messages (MPI_Isend and MPI_Ibcast, between machines), or,
+// when every rank of the communicator is on one machine, a shared-memory window (MPI_Win_allocate_shared)
+// that each rank reads the rank before it's sums and the last rank's totals from, without a copy by MPI.
+enum class Transport { automatic, messages, shared_memory };
+
 // The sum of every rank's chunks in chunk order, as an engine a training step drives while its backward
-// pass runs. start() posts the receives; the pass tells it (GradientObserver::finished) as this rank's
-// chunks finish each parameter, and each bucket is then summed, sent on and broadcast as soon as that can
-// be done without waiting (MPI_Test), in the order the pass finishes them (last parameter first);
+// pass runs. start() begins a step's sum; the pass tells it (GradientObserver::finished) as this rank's
+// chunks finish each parameter, and each bucket is then summed, passed on and its total given out as soon
+// as that can be done without waiting, in the order the pass finishes them (last parameter first);
 // finish() does the rest, waiting where it must. out[p] ends as parameter p's gradient summed over all
 // `total_chunks` chunks, on every rank; this rank holds chunks `share` (chunk_share) as the first
 // share.size() chunks of `local`, in order (a rank whose share is empty adds nothing, but takes part).
-// The last rank broadcasts each bucket's total as soon as it has it, and ready(p, begin, count) runs on
-// every rank once the total of elements [begin, begin + count) of parameter p is in out[p] (an
-// optimizer's update of them, say), in bucket order.
+// ready(p, begin, count) runs on every rank once the total of elements [begin, begin + count) of
+// parameter p is in out[p] (an optimizer's update of them, say), in bucket order.
 //
-// MPI is called by the thread that called start() and, when MPI was initialised with
-// MPI_THREAD_SERIALIZED or more, by whichever thread tells finished(), one at a time; a call of
-// finished() that may not call MPI only counts.
+// Collective: every rank of the communicator makes its OrderedSum, runs the same steps on parameters of
+// the same shapes, and destroys it, before MPI_Finalize. Over messages, MPI is called by the thread that
+// called start() and, when MPI was initialised with MPI_THREAD_SERIALIZED or more, by whichever thread
+// tells finished(), one at a time (a call of finished() that may not call MPI only counts); over shared
+// memory a step calls no MPI at all.
 template <class T>
 class OrderedSum final : public GradientObserver {
  public:
   using Ready = std::function<void(std::size_t p, std::size_t begin, std::size_t count)>;
 
-  // Messages of `bucket_elements` elements (256 KiB of floats by default): small enough that ranks
+  // Buckets of `bucket_elements` elements (256 KiB of floats by default): small enough that ranks
   // overlap along the chain, large enough that a message's latency is small beside its transfer.
-  explicit OrderedSum(MPI_Comm comm, std::size_t bucket_elements = std::size_t(1) << 16)
+  // Transport::automatic takes shared memory when every rank is on this machine.
+  explicit OrderedSum(MPI_Comm comm, std::size_t bucket_elements = std::size_t(1) << 16,
+                      Transport transport = Transport::automatic)
       : comm_(comm), bucket_elements_(bucket_elements) {
     if (bucket_elements == 0 || bucket_elements > std::size_t(1) << 30)
       throw ConfigError("parcnn::mpi::OrderedSum: a bucket of " + std::to_string(bucket_elements) + " elements");
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &ranks_), "MPI_Comm_size");
     check(MPI_Query_thread(&thread_level_), "MPI_Query_thread");
+    if (transport != Transport::messages) {
+      MPI_Comm node = MPI_COMM_NULL;
+      check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+      int node_ranks = 0;
+      check(MPI_Comm_size(node, &node_ranks), "MPI_Comm_size");
+      MPI_Comm_free(&node);
+      shared_ = node_ranks == ranks_;
+      if (transport == Transport::shared_memory && !shared_)
+        throw ConfigError("parcnn::mpi::OrderedSum: shared memory asked for, but " + std::to_string(ranks_ - node_ranks) +
+                          " of the " + std::to_string(ranks_) + " ranks are on other machines");
+    }
   }
   OrderedSum(const OrderedSum&) = delete;
   OrderedSum& operator=(const OrderedSum&) = delete;
-  ~OrderedSum() { abandon(); }
+  ~OrderedSum() {
+    abandon();
+    free_window();
+  }
+
+  bool shared_memory() const { return shared_; }
 
   // Begins a sum (the last one finished). `local` may be planned and filled later (as a Trainer's chunks
   // are, by the step's backward pass): a bucket is read once finished() has counted share.size() chunks
   // for its parameter, or in finish(); `local` is checked against `share` and `out` then, at the first
-  // bucket, before this rank sends anything.
+  // bucket, before this rank passes anything on.
   void start(const GradientChunks<T>& local, Range share, std::size_t total_chunks, const std::vector<TensorView<T>>& out,
              Ready ready = {}) {
     if (started_) throw ConfigError("parcnn::mpi::OrderedSum::start: the last sum was not finished");
@@ -114,15 +140,22 @@ class OrderedSum final : public GradientObserver {
     waited_ = 0;
     local_checked_ = false;
     caller_ = std::this_thread::get_id();
-    started_ = true;
     const std::size_t K = buckets_.size();
-    received_.assign(K, MPI_REQUEST_NULL);
-    sent_.assign(K, MPI_REQUEST_NULL);
-    total_.assign(K, MPI_REQUEST_NULL);
-    if (receives_)
-      for (std::size_t k = 0; k < K; ++k)
-        check(MPI_Irecv(running(k), int(buckets_[k].count), datatype<T>(), rank_ - 1, int(k % 32768), comm_, &received_[k]),
-              "MPI_Irecv");
+    started_ = true;
+    if (shared_) {
+      make_window();  // collective, when the parameters change
+      ++step_;
+      // A buffer of this step's parity is free once every rank has finished the step two before.
+      for (int r = 0; r < ranks_; ++r) spin_until(*peers_[std::size_t(r)].finished, step_ - std::min<std::uint64_t>(step_, 2));
+    } else {
+      received_.assign(K, MPI_REQUEST_NULL);
+      sent_.assign(K, MPI_REQUEST_NULL);
+      total_.assign(K, MPI_REQUEST_NULL);
+      if (receives_)
+        for (std::size_t k = 0; k < K; ++k)
+          check(MPI_Irecv(running(k), int(buckets_[k].count), datatype<T>(), rank_ - 1, int(k % 32768), comm_, &received_[k]),
+                "MPI_Irecv");
+    }
     const std::lock_guard<std::mutex> lock(mpi_);
     progress();  // a rank without chunks has nothing to wait for
   }
@@ -133,7 +166,7 @@ class OrderedSum final : public GradientObserver {
     if (!started_) return;
     for (std::size_t p = first; p < first + count && p < done_.size(); ++p)
       done_[p].fetch_add(chunks.size(), std::memory_order_acq_rel);
-    if (thread_level_ < MPI_THREAD_SERIALIZED && std::this_thread::get_id() != caller_) return;
+    if (!shared_ && thread_level_ < MPI_THREAD_SERIALIZED && std::this_thread::get_id() != caller_) return;
     // A thread already at it goes round once more for these chunks when it lets go.
     pending_.store(true, std::memory_order_release);
     while (pending_.load(std::memory_order_acquire)) {
@@ -144,7 +177,7 @@ class OrderedSum final : public GradientObserver {
     }
   }
 
-  // Sums, sends and receives what is left, waiting where it must, and runs ready() for every bucket
+  // Sums, passes on and takes in what is left, waiting where it must, and runs ready() for every bucket
   // still to come. The local chunks are final now, whatever finished() was told. Returns the seconds
   // this rank waited: for the ranks before it, for the totals, for its sums to leave.
   double finish() {
@@ -152,14 +185,25 @@ class OrderedSum final : public GradientObserver {
     const std::lock_guard<std::mutex> lock(mpi_);
     const std::size_t K = buckets_.size();
     for (; summed_ < K; ++summed_) {
-      if (receives_) wait(&received_[summed_], "MPI_Wait (the sum of the ranks before)");
+      if (receives_) {
+        if (shared_)
+          spin_until(peers_[std::size_t(rank_ - 1)].flags[summed_], step_);
+        else
+          wait(&received_[summed_], "MPI_Wait (the sum of the ranks before)");
+      }
       sum_bucket(summed_);
     }
     for (; delivered_ < K; ++delivered_) {
-      wait(&total_[delivered_], "MPI_Wait (a bucket's total)");
+      if (shared_)
+        spin_until(peers_[std::size_t(ranks_ - 1)].flags[delivered_], step_);
+      else
+        wait(&total_[delivered_], "MPI_Wait (a bucket's total)");
       deliver(delivered_);
     }
-    for (std::size_t k = 0; k < K; ++k) wait(&sent_[k], "MPI_Wait (a sum sent on)");
+    if (shared_)
+      peers_[std::size_t(rank_)].finished->store(step_, std::memory_order_release);
+    else
+      for (std::size_t k = 0; k < K; ++k) wait(&sent_[k], "MPI_Wait (a sum sent on)");
     started_ = false;
     return waited_;
   }
@@ -214,6 +258,15 @@ class OrderedSum final : public GradientObserver {
     std::size_t p, begin, count, offset;  // offset: in the running sums, all parameters end to end
   };
 
+  // A rank's part of the shared window: when it last finished a step, the step each bucket's running
+  // sum was last written for, and its running sums for even and odd steps.
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "counters shared between processes must be lock-free");
+  struct Peer {
+    std::atomic<std::uint64_t>* finished = nullptr;
+    std::atomic<std::uint64_t>* flags = nullptr;
+    T* sums[2] = {nullptr, nullptr};
+  };
+
   // Parameter by parameter from the last (the order a backward pass finishes them), each in buckets.
   void plan_buckets() {
     buckets_.clear();
@@ -224,32 +277,40 @@ class OrderedSum final : public GradientObserver {
         buckets_.push_back({q, b, count, offset});
         offset += count;
       }
-    if (rank_ != ranks_ - 1) partial_.resize(offset);
+    elements_ = offset;
+    if (!shared_ && rank_ != ranks_ - 1) partial_.resize(offset);
   }
 
-  // Where bucket k's running sum is made: the last rank makes the total in place.
+  // Over messages, where bucket k's running sum is made (the last rank makes the total in place); over
+  // shared memory, this rank's sum for this step in the window.
   T* running(std::size_t k) {
     const Bucket& b = buckets_[k];
+    if (shared_) return peers_[std::size_t(rank_)].sums[step_ & 1] + b.offset;
     return rank_ == ranks_ - 1 ? out_[b.p].data() + b.begin : partial_.data() + b.offset;
   }
 
   // Buckets in order as far as they go without waiting: summed once this rank's chunks are final and the
-  // ranks before have sent theirs, delivered once their totals are in.
+  // ranks before have passed theirs on, delivered once their totals are in.
   void progress() {
     const std::size_t K = buckets_.size();
     for (; summed_ < K; ++summed_, ++summed_early_) {
       if (done_[buckets_[summed_].p].load(std::memory_order_acquire) < share_.size()) break;
-      if (receives_ && !test(&received_[summed_], "MPI_Test (the sum of the ranks before)")) break;
+      if (receives_ && !(shared_ ? peers_[std::size_t(rank_ - 1)].flags[summed_].load(std::memory_order_acquire) >= step_
+                                 : test(&received_[summed_], "MPI_Test (the sum of the ranks before)")))
+        break;
       sum_bucket(summed_);
     }
     for (; delivered_ < summed_; ++delivered_, ++delivered_early_) {
-      if (!test(&total_[delivered_], "MPI_Test (a bucket's total)")) break;
+      if (!(shared_ ? peers_[std::size_t(ranks_ - 1)].flags[delivered_].load(std::memory_order_acquire) >= step_
+                    : test(&total_[delivered_], "MPI_Test (a bucket's total)")))
+        break;
       deliver(delivered_);
     }
   }
 
-  // Bucket k: this rank's chunks added to the sum of the ranks before (the first rank's copied), sent on
-  // to the next rank, and the total's broadcast started (sent by the last rank, received by the others).
+  // Bucket k: this rank's chunks added to the sum of the ranks before (the first rank's copied) and
+  // passed on: over messages sent to the next rank, the total's broadcast started (sent by the last rank,
+  // received by the others); over shared memory, marked written for the next rank and the totals' readers.
   void sum_bucket(std::size_t k) {
     if (!local_checked_) {
       check_local(*local_, share_, out_);
@@ -257,19 +318,87 @@ class OrderedSum final : public GradientObserver {
     }
     const Bucket& b = buckets_[k];
     T* __restrict to = running(k);
+    // Over messages the sum of the ranks before arrived in `to`; over shared memory it is read in place.
+    const T* before = shared_ && receives_ ? peers_[std::size_t(rank_ - 1)].sums[step_ & 1] + b.offset : nullptr;
+    if (before && share_.size() == 0) std::copy(before, before + b.count, to);
     for (std::size_t c = 0; c < share_.size(); ++c) {
       const T* __restrict from = local_->grad(c, b.p).data() + b.begin;
-      if (!receives_ && c == 0)
+      if (c == 0 && before)
+        for (std::size_t j = 0; j < b.count; ++j) to[j] = before[j] + from[j];
+      else if (c == 0 && !receives_)
         std::copy(from, from + b.count, to);
       else
         for (std::size_t j = 0; j < b.count; ++j) to[j] += from[j];
+    }
+    if (shared_) {
+      peers_[std::size_t(rank_)].flags[k].store(step_, std::memory_order_release);
+      return;
     }
     if (sends_) check(MPI_Isend(to, int(b.count), datatype<T>(), rank_ + 1, int(k % 32768), comm_, &sent_[k]), "MPI_Isend");
     check(MPI_Ibcast(out_[b.p].data() + b.begin, int(b.count), datatype<T>(), ranks_ - 1, comm_, &total_[k]), "MPI_Ibcast");
   }
 
+  // Bucket k's total is in: over shared memory, copied from the last rank's window; then ready().
   void deliver(std::size_t k) {
-    if (ready_) ready_(buckets_[k].p, buckets_[k].begin, buckets_[k].count);
+    const Bucket& b = buckets_[k];
+    if (shared_) {
+      const T* total = peers_[std::size_t(ranks_ - 1)].sums[step_ & 1] + b.offset;
+      std::copy(total, total + b.count, out_[b.p].data() + b.begin);
+    }
+    if (ready_) ready_(b.p, b.begin, b.count);
+  }
+
+  // The shared window for this layout of buckets, made again (collectively) when it changes: each rank's
+  // step counters, then its running sums for even and odd steps.
+  void make_window() {
+    const std::size_t K = buckets_.size();
+    if (win_ != MPI_WIN_NULL && window_elements_ == elements_ && window_buckets_ == K) return;
+    free_window();
+    const std::size_t counters = 1 + K, header = (counters * sizeof(std::uint64_t) + 63) / 64 * 64;
+    const std::size_t bytes = header + 2 * elements_ * sizeof(T);
+    MPI_Info info = MPI_INFO_NULL;
+    check(MPI_Info_create(&info), "MPI_Info_create");
+    MPI_Info_set(info, "alloc_shared_noncontig", "true");  // each rank's part on its own pages
+    void* base = nullptr;
+    const int made = MPI_Win_allocate_shared(MPI_Aint(bytes), 1, info, comm_, &base, &win_);
+    MPI_Info_free(&info);
+    check(made, "MPI_Win_allocate_shared");
+    auto* counter = static_cast<std::atomic<std::uint64_t>*>(base);
+    for (std::size_t i = 0; i < counters; ++i) new (counter + i) std::atomic<std::uint64_t>(0);
+    check(MPI_Barrier(comm_), "MPI_Barrier");  // every rank's counters made before any is read
+    peers_.assign(std::size_t(ranks_), Peer{});
+    for (int r = 0; r < ranks_; ++r) {
+      MPI_Aint size = 0;
+      int unit = 0;
+      void* at = nullptr;
+      check(MPI_Win_shared_query(win_, r, &size, &unit, &at), "MPI_Win_shared_query");
+      Peer& peer = peers_[std::size_t(r)];
+      peer.finished = static_cast<std::atomic<std::uint64_t>*>(at);
+      peer.flags = peer.finished + 1;
+      peer.sums[0] = reinterpret_cast<T*>(static_cast<char*>(at) + header);
+      peer.sums[1] = peer.sums[0] + elements_;
+    }
+    window_elements_ = elements_;
+    window_buckets_ = K;
+    step_ = 0;
+  }
+
+  void free_window() noexcept {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (win_ != MPI_WIN_NULL && !finalized) MPI_Win_free(&win_);
+    win_ = MPI_WIN_NULL;
+    peers_.clear();
+  }
+
+  // Waits (timed) until `counter` reaches `step`: spins a while, then gives the core away between looks
+  // (ranks may share cores).
+  void spin_until(const std::atomic<std::uint64_t>& counter, std::uint64_t step) {
+    if (counter.load(std::memory_order_acquire) >= step) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int spins = 0; counter.load(std::memory_order_acquire) < step; ++spins)
+      if (spins > 256) std::this_thread::yield();
+    waited_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
   bool test(MPI_Request* request, const char* what) {
@@ -292,12 +421,19 @@ class OrderedSum final : public GradientObserver {
   std::vector<TensorView<T>> out_;
   Ready ready_;
   std::vector<Bucket> buckets_;
-  std::vector<T> partial_;  // the running sums a rank other than the last sends on
+  std::size_t elements_ = 0;  // of all buckets
+  std::vector<T> partial_;    // over messages: the running sums a rank other than the last sends on
   bool receives_ = false, sends_ = false, started_ = false, local_checked_ = false;
   std::vector<std::atomic<std::size_t>> done_;  // per parameter: this rank's chunks that finished it
   std::size_t summed_ = 0, delivered_ = 0, summed_early_ = 0, delivered_early_ = 0;
   std::vector<MPI_Request> received_, sent_, total_;
-  std::mutex mpi_;  // one thread at a time in MPI
+  // Over shared memory: the window, every rank's part of it, the layout it was made for, this step.
+  bool shared_ = false;
+  MPI_Win win_ = MPI_WIN_NULL;
+  std::vector<Peer> peers_;
+  std::size_t window_elements_ = 0, window_buckets_ = 0;
+  std::uint64_t step_ = 0;
+  std::mutex mpi_;  // one thread at a time in progress()
   std::atomic<bool> pending_{false};  // chunks finished since the thread in progress() looked
   std::thread::id caller_;
   double waited_ = 0;
@@ -309,8 +445,8 @@ class OrderedSum final : public GradientObserver {
 template <class T>
 double ordered_sum(const GradientChunks<T>& local, Range share, std::size_t total_chunks, const std::vector<TensorView<T>>& out,
                    MPI_Comm comm, std::size_t bucket_elements = std::size_t(1) << 16,
-                   typename OrderedSum<T>::Ready ready = {}) {
-  OrderedSum<T> sum(comm, bucket_elements);
+                   typename OrderedSum<T>::Ready ready = {}, Transport transport = Transport::automatic) {
+  OrderedSum<T> sum(comm, bucket_elements, transport);
   sum.check_share(share, total_chunks);
   sum.check_local(local, share, out);  // before any message
   sum.start(local, share, total_chunks, out, std::move(ready));
