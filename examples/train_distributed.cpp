@@ -10,8 +10,9 @@
 // state, after every epoch); --resume CHECKPOINT restarts every rank from one. Each epoch's line gives
 // the training images/s of the whole run, the share of the steps' time spent waiting for the other
 // ranks' gradients after the backward pass (the rank that waited longest) and the share of the gradient
-// buckets sent on while the backward pass ran (the rank that sent fewest). The last line printed (rank 0) is one JSON object: ranks, threads,
-// epochs, test_accuracy, images_per_second, wait_share, overlap_share.
+// buckets sent on while the backward pass ran (the rank that sent fewest). --transport messages sends
+// the gradients as MPI messages even when every rank is on this machine. The last line printed (rank 0)
+// is one JSON object: ranks, threads, epochs, test_accuracy, images_per_second, wait_share, overlap_share.
 #include <mpi.h>
 
 #include <parcnn/parcnn.hpp>
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", checkpoint, "rank 0 writes weights and optimizer state to FILE after every epoch")
       ->check(examples::writable_path());
   app.add_option("--resume", resume, "every rank starts from this checkpoint (written by --checkpoint)")->check(CLI::ExistingFile);
+  std::string transport = "auto";
+  app.add_option("--transport", transport, "how gradients travel: shared memory when every rank is on this machine (auto), or messages")
+      ->check(CLI::IsMember({"auto", "messages", "shared"}))
+      ->capture_default_str();
   if (const auto status = examples::parse(app, argc, argv)) {
     MPI_Finalize();
     return *status;
@@ -68,12 +73,16 @@ int main(int argc, char** argv) {
     if (!resume.empty()) first_epoch = std::stoul(parcnn::io::load_checkpoint(resume, model, adam).at("epoch")) + 1;
     parcnn::TrainerOptions options;
     options.chunk_images = chunk;
-    parcnn::mpi::DistributedTrainer<float> trainer(model, params, adam, options);
+    const parcnn::mpi::Transport way = transport == "messages" ? parcnn::mpi::Transport::messages
+                                       : transport == "shared"   ? parcnn::mpi::Transport::shared_memory
+                                                                 : parcnn::mpi::Transport::automatic;
+    parcnn::mpi::DistributedTrainer<float> trainer(model, params, adam, options, MPI_COMM_WORLD, way);
     parcnn::Executor executor(threads);
     parcnn::io::BatchLoader<float> batches(train, batch, norm, /*shuffle=*/true, seed);
     if (rank == 0)
-      std::printf("letter CNN, %zu parameters; %zu training images; Adam lr %g, global batch %zu, %d rank(s) x %zu thread(s)\n",
-                  params.count(), train.count, lr, batch, ranks, threads);
+      std::printf("letter CNN, %zu parameters; %zu training images; Adam lr %g, global batch %zu, %d rank(s) x %zu thread(s), "
+                  "gradients through %s\n", params.count(), train.count, lr, batch, ranks, threads,
+                  ranks == 1 ? "nothing (one rank)" : trainer.shared_memory() ? "shared memory" : "messages");
 
     double step_seconds = 0, wait_seconds = 0, overlap = 0, wait_share = 0, overlap_share = 0, test_accuracy = 0;
     std::size_t trained = 0, steps = 0, epoch = first_epoch;
