@@ -28,6 +28,30 @@ void fill_chunk(GradientChunks<float>& g, std::size_t local_c, std::size_t globa
   }
 }
 
+// One sum on this rank: every chunk of `total` (chunk c seeded by c + seed), this rank's share of them,
+// the outputs, and what one process gives (GradientChunks::sum over all chunks).
+struct SumCase {
+  Range share;
+  GradientChunks<float> all, mine;
+  std::vector<Tensor<float>> out, expected;
+  std::vector<TensorView<float>> views;
+
+  explicit SumCase(std::size_t total, std::size_t seed = 0) : share(mpi::chunk_share(total, world_size(), world_rank())) {
+    all.plan(shapes, total, 1);
+    mine.plan(shapes, share.size(), 1);
+    for (const Shape& s : shapes) out.emplace_back(s), expected.emplace_back(s);
+    for (auto& t : out) views.push_back(t.view());
+    refill(seed);
+  }
+  SumCase(const SumCase&) = delete;
+
+  void refill(std::size_t seed) {
+    for (std::size_t c = 0; c < all.chunks(); ++c) fill_chunk(all, c, c + seed);
+    for (std::size_t c = share.begin; c < share.end; ++c) fill_chunk(mine, c - share.begin, c + seed);
+    for (std::size_t p = 0; p < shapes.size(); ++p) all.sum(p, 0, expected[p].size(), expected[p].data());
+  }
+};
+
 // Every rank of these tests is on this machine: both ways are available.
 const mpi::Transport transports[] = {mpi::Transport::messages, mpi::Transport::shared_memory};
 
@@ -38,26 +62,12 @@ TEST(OrderedSumTest, GivesTheBitsOfOneProcessForAnyWorldSize) {
   for (mpi::Transport transport : transports)
   for (std::size_t total : {std::size_t(1), std::size_t(3), std::size_t(7), std::size_t(8)})
     for (std::size_t bucket : {std::size_t(5), std::size_t(1000), std::size_t(1) << 16}) {
-      GradientChunks<float> all;
-      all.plan(shapes, total, 1);
-      for (std::size_t c = 0; c < total; ++c) fill_chunk(all, c, c);
-      const Range share = mpi::chunk_share(total, W, r);
-      GradientChunks<float> mine;
-      mine.plan(shapes, share.size(), 1);
-      for (std::size_t c = share.begin; c < share.end; ++c) fill_chunk(mine, c - share.begin, c);
-      std::vector<Tensor<float>> out, expected;
-      std::vector<TensorView<float>> views;
-      for (std::size_t p = 0; p < shapes.size(); ++p) {
-        out.emplace_back(shapes[p]);
-        expected.emplace_back(shapes[p]);
-        all.sum(p, 0, expected.back().size(), expected.back().data());
-      }
-      for (auto& t : out) views.push_back(t.view());
-      const double waited = mpi::ordered_sum(mine, share, total, views, MPI_COMM_WORLD, bucket, {}, transport);
+      SumCase t(total);
+      const double waited = mpi::ordered_sum(t.mine, t.share, total, t.views, MPI_COMM_WORLD, bucket, {}, transport);
       EXPECT_GE(waited, 0);
       for (std::size_t p = 0; p < shapes.size(); ++p)
-        EXPECT_TRUE(bitwise<float>(out[p], expected[p])) << name(transport) << ", rank " << r << " of " << W << ", "
-                                                         << total << " chunks, buckets of " << bucket << ", parameter " << p;
+        EXPECT_TRUE(bitwise<float>(t.out[p], t.expected[p])) << name(transport) << ", rank " << r << " of " << W << ", "
+                                                             << total << " chunks, buckets of " << bucket << ", parameter " << p;
     }
 }
 
@@ -66,24 +76,13 @@ TEST(OrderedSumTest, SumsEachBucketOnceThisRanksChunksHaveFinishedItInBackwardOr
   SCOPED_TRACE(name(transport));
   const int W = world_size(), r = world_rank();
   const std::size_t total = 2 * std::size_t(W);  // two chunks a rank
-  GradientChunks<float> all, mine;
-  all.plan(shapes, total, 1);
-  for (std::size_t c = 0; c < total; ++c) fill_chunk(all, c, c);
-  const Range share = mpi::chunk_share(total, W, r);
-  mine.plan(shapes, share.size(), 1);
-  for (std::size_t c = share.begin; c < share.end; ++c) fill_chunk(mine, c - share.begin, c);
-  std::vector<Tensor<float>> out, expected;
-  std::vector<TensorView<float>> views;
-  for (std::size_t p = 0; p < shapes.size(); ++p) {
-    out.emplace_back(shapes[p]);
-    expected.emplace_back(shapes[p]);
-    all.sum(p, 0, expected.back().size(), expected.back().data());
-  }
-  for (auto& t : out) views.push_back(t.view());
+  SumCase t(total);
+  const std::vector<Tensor<float>>& out = t.out;
+  const std::vector<Tensor<float>>& expected = t.expected;
   // Buckets of 1000: parameter 3 (54 elements), 2 (4103: five), 1, 0 — the order a backward pass ends them.
   std::vector<std::size_t> delivered;
   mpi::OrderedSum<float> sum(MPI_COMM_WORLD, 1000, transport);
-  sum.start(mine, share, total, views, [&](std::size_t p, std::size_t begin, std::size_t count) {
+  sum.start(t.mine, t.share, total, t.views, [&](std::size_t p, std::size_t begin, std::size_t count) {
     delivered.push_back(p);
     for (std::size_t i = begin; i < begin + count; ++i)  // the total is in when ready() runs
       ASSERT_EQ(out[p].data()[i], expected[p].data()[i]) << "parameter " << p << ", element " << i;
@@ -125,26 +124,15 @@ TEST(OrderedSumTest, ManyStepsOverSharedMemoryReuseTheWindowInTurn) {
   SCOPED_TRACE(std::to_string(total) + " chunks");
   mpi::OrderedSum<float> sum(MPI_COMM_WORLD, 100, mpi::Transport::shared_memory);
   EXPECT_TRUE(sum.shared_memory());
-  const Range share = mpi::chunk_share(total, W, r);
-  GradientChunks<float> all, mine;
-  all.plan(shapes, total, 1);
-  mine.plan(shapes, share.size(), 1);
-  std::vector<Tensor<float>> out;
-  std::vector<TensorView<float>> views;
-  for (const Shape& s : shapes) out.emplace_back(s);
-  for (auto& t : out) views.push_back(t.view());
+  SumCase t(total);
   for (std::size_t step = 0; step < 12; ++step) {
-    for (std::size_t c = 0; c < total; ++c) fill_chunk(all, c, c + 100 * step);
-    for (std::size_t c = share.begin; c < share.end; ++c) fill_chunk(mine, c - share.begin, c + 100 * step);
+    t.refill(100 * step);
     const bool late = total < std::size_t(W) ? r == 0 : std::size_t(r) == step % std::size_t(W);
     if (late) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    sum.start(mine, share, total, views);
+    sum.start(t.mine, t.share, total, t.views);
     sum.finish();
-    for (std::size_t p = 0; p < shapes.size(); ++p) {
-      Tensor<float> expected(shapes[p]);
-      all.sum(p, 0, expected.size(), expected.data());
-      ASSERT_TRUE(bitwise<float>(out[p], expected)) << "rank " << r << ", step " << step << ", parameter " << p;
-    }
+    for (std::size_t p = 0; p < shapes.size(); ++p)
+      ASSERT_TRUE(bitwise<float>(t.out[p], t.expected[p])) << "rank " << r << ", step " << step << ", parameter " << p;
   }
   }
 }
