@@ -1,5 +1,6 @@
 // Sequential: shape inference, error messages naming the layer, parameter names, workspace reuse,
-// depth-first blocks, fused post-ops, and forward called from inside parallel regions.
+// depth-first blocks, fused post-ops, a gradient observer told stage by stage, and forward called from
+// inside parallel regions.
 #include <parcnn/layers/conv2d.hpp>
 #include <parcnn/layers/flatten.hpp>
 #include <parcnn/layers/gelu.hpp>
@@ -8,8 +9,11 @@
 #include <parcnn/layers/relu.hpp>
 #include <parcnn/layers/sequential.hpp>
 #include <parcnn/models/letter_cnn.hpp>
+#include <parcnn/models/small_resnet.hpp>
 
 #include <oneapi/tbb/parallel_for.h>
+
+#include <array>
 
 #include "support/test_support.hpp"
 
@@ -389,6 +393,53 @@ TEST(SequentialTest, ForwardForBackwardFusesWhereTheLayerKeepsWhatBackwardReads)
 // and without an executor's scope (2 threads, and 3 on 2 cores), some iterations slowed, every forward
 // completes with the bits of the sequential run. So does forward inside the blocks of a cut and inside
 // a team's run.
+// A GradientObserver is told after every backward stage, last first: each parameter exactly once, in
+// ranges that end where the one before began, with the slice's chunks (all of them, or chunk c alone);
+// the layers' own slices carry none (a stage's parameters are not told twice).
+TEST(SequentialTest, BackwardTellsTheObserverAfterEachStageLastFirst) {
+  struct Recorder final : GradientObserver {
+    std::vector<std::array<std::size_t, 4>> calls;  // first, count, chunk range
+    void finished(std::size_t first, std::size_t count, Range chunks) override {
+      calls.push_back({first, count, chunks.begin, chunks.end});
+    }
+  };
+  // The letter CNN, and a ResNet whose residual blocks hold Sequentials of their own.
+  for (const bool resnet : {false, true})
+  for (const bool one_chunk : {false, true}) {
+    SCOPED_TRACE(std::string(resnet ? "small ResNet, " : "letter CNN, ") + (one_chunk ? "chunk 1 alone" : "every chunk"));
+    const Sequential<float> m = resnet ? models::small_resnet<float>(4, 1, 4, 1) : models::letter_cnn<float>(4, 3);
+    const Tensor<float> x = random_tensor<float>(Shape{5, 1, 28, 28}, 41);
+    Workspace<float> ws;
+    const Tensor<float> y(m.forward_for_backward(x, strategy::Serial{}, ws));
+    const Tensor<float> grad = random_tensor<float>(y.shape(), 42);
+    GradientChunks<float> chunks;
+    chunks.plan(m.parameter_shapes(), 5, 2);  // chunks of 2, 2 and 1 images
+    Recorder recorder;
+    const GradientSlice<float> all{&chunks, 0, 0, 0, &recorder};
+    if (one_chunk) {
+      Workspace<float> chunk_ws;
+      const TensorView<const float> x1 = TensorView<const float>(x.view()).batch(2, 4);
+      const Tensor<float> y1(m.forward_for_backward(x1, strategy::Serial{}, chunk_ws));
+      m.backward(x1, y1, TensorView<const float>(grad.view()).batch(2, 4), TensorView<float>(), all.only(1), chunk_ws);
+    } else {
+      m.backward(x, y, grad, TensorView<float>(), all, ws);
+    }
+    std::size_t next = m.parameter_count(), with_parameters = 0;
+    for (const auto& c : recorder.calls) {
+      EXPECT_EQ(c[0] + c[1], next) << "a stage's parameters end where the later stage's begin";
+      next = c[0];
+      with_parameters += c[1] > 0;
+      EXPECT_EQ(c[2], one_chunk ? 1u : 0u);
+      EXPECT_EQ(c[3], one_chunk ? 2u : 3u);
+    }
+    EXPECT_EQ(next, 0u);
+    if (!resnet) {
+      EXPECT_EQ(with_parameters, 6u);  // conv1-3 (each fused with its pool and GELU), fc1-3
+    }
+    EXPECT_GT(recorder.calls.size(), with_parameters);  // stages without parameters are told too
+  }
+}
+
 TEST(SequentialTest, ForwardFromInsideParallelRegionsCompletes) {
   thread_counts();  // lets a 3-thread scope run 3 threads
   const Sequential<float> m = models::letter_cnn<float>(26, 1);

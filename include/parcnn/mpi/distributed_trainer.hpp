@@ -47,7 +47,7 @@ class DistributedTrainer {
         optimizer_(optimizer),
         trainer_(model, params, optimizer, options),
         comm_(comm),
-        sum_(comm, std::size_t(1) << 16, transport) {
+        sum_(comm, OrderedSum<T>::default_bucket_elements, transport) {
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &ranks_), "MPI_Comm_size");
   }

@@ -88,10 +88,12 @@ class OrderedSum final : public GradientObserver {
  public:
   using Ready = std::function<void(std::size_t p, std::size_t begin, std::size_t count)>;
 
-  // Buckets of `bucket_elements` elements (256 KiB of floats by default): small enough that ranks
-  // overlap along the chain, large enough that a message's latency is small beside its transfer.
+  // Buckets of 2^16 elements (256 KiB of floats): small enough that ranks overlap along the chain, large
+  // enough that a message's latency is small beside its transfer.
+  static constexpr std::size_t default_bucket_elements = std::size_t(1) << 16;
+
   // Transport::automatic takes shared memory when every rank is on this machine.
-  explicit OrderedSum(MPI_Comm comm, std::size_t bucket_elements = std::size_t(1) << 16,
+  explicit OrderedSum(MPI_Comm comm, std::size_t bucket_elements = default_bucket_elements,
                       Transport transport = Transport::automatic)
       : comm_(comm), bucket_elements_(bucket_elements) {
     if (bucket_elements == 0 || bucket_elements > std::size_t(1) << 30)
@@ -135,7 +137,8 @@ class OrderedSum final : public GradientObserver {
     plan_buckets();
     receives_ = share.begin > 0;                   // chunks come before this rank's
     sends_ = rank_ + 1 < ranks_ && share.end > 0;  // the next rank's chunks come after a sum
-    done_ = std::vector<std::atomic<std::size_t>>(out.size());
+    if (done_.size() != out.size()) done_ = std::vector<std::atomic<std::size_t>>(out.size());
+    for (auto& d : done_) d.store(0, std::memory_order_relaxed);
     summed_ = delivered_ = summed_early_ = delivered_early_ = 0;
     waited_ = 0;
     local_checked_ = false;
@@ -444,7 +447,7 @@ class OrderedSum final : public GradientObserver {
 // there). Returns the seconds this rank waited for the ranks before it and for the totals.
 template <class T>
 double ordered_sum(const GradientChunks<T>& local, Range share, std::size_t total_chunks, const std::vector<TensorView<T>>& out,
-                   MPI_Comm comm, std::size_t bucket_elements = std::size_t(1) << 16,
+                   MPI_Comm comm, std::size_t bucket_elements = OrderedSum<T>::default_bucket_elements,
                    typename OrderedSum<T>::Ready ready = {}, Transport transport = Transport::automatic) {
   OrderedSum<T> sum(comm, bucket_elements, transport);
   sum.check_share(share, total_chunks);
