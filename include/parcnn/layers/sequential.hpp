@@ -454,16 +454,15 @@ class Sequential final : public Layer<T> {
       TensorView<T> layer_grad_in = i == 0 ? grad_in : ws.tensor(L + i - 1, layer_in.shape()).view();
       if (next == i + 1) {
         layers_[i].second->backward(layer_in, activation(i), g, layer_grad_in, grads.from(p), ws.child(i));
-        if (grads.observer && grads.chunks) grads.observer->finished(grads.first + p, stage_parameters, grads.chunk_range());
-        continue;
+      } else {
+        // The pool's output (without a pool, the element-wise layer's) and the window positions the pool
+        // recorded in forward_for_backward, when it did for these maps.
+        const TensorView<const T> pooled = activation(i + 1);
+        const Workspace<T>& pool_ws = ws.child(i + 1);
+        const std::uint32_t* positions = pool_ws.index_count() == pooled.size() ? pool_ws.indices() : nullptr;
+        layers_[i].second->backward_fused(layer_in, activation(i), pooled, g, layer_grad_in, st.post_ops, grads.from(p),
+                                          ws.child(i), positions);
       }
-      // The pool's output (without a pool, the element-wise layer's) and the window positions the pool
-      // recorded in forward_for_backward, when it did for these maps.
-      const TensorView<const T> pooled = activation(i + 1);
-      const Workspace<T>& pool_ws = ws.child(i + 1);
-      const std::uint32_t* positions = pool_ws.index_count() == pooled.size() ? pool_ws.indices() : nullptr;
-      layers_[i].second->backward_fused(layer_in, activation(i), pooled, g, layer_grad_in, st.post_ops, grads.from(p),
-                                        ws.child(i), positions);
       if (grads.observer && grads.chunks) grads.observer->finished(grads.first + p, stage_parameters, grads.chunk_range());
     }
   }

@@ -149,7 +149,7 @@ class OrderedSum final : public GradientObserver {
       make_window();  // collective, when the parameters change
       ++step_;
       // A buffer of this step's parity is free once every rank has finished the step two before.
-      for (int r = 0; r < ranks_; ++r) spin_until(*peers_[std::size_t(r)].finished, step_ - std::min<std::uint64_t>(step_, 2));
+      for (int r = 0; r < ranks_; ++r) spin_until(*peer(r).finished, step_ - std::min<std::uint64_t>(step_, 2));
     } else {
       received_.assign(K, MPI_REQUEST_NULL);
       sent_.assign(K, MPI_REQUEST_NULL);
@@ -188,23 +188,15 @@ class OrderedSum final : public GradientObserver {
     const std::lock_guard<std::mutex> lock(mpi_);
     const std::size_t K = buckets_.size();
     for (; summed_ < K; ++summed_) {
-      if (receives_) {
-        if (shared_)
-          spin_until(peers_[std::size_t(rank_ - 1)].flags[summed_], step_);
-        else
-          wait(&received_[summed_], "MPI_Wait (the sum of the ranks before)");
-      }
+      await_before(summed_);
       sum_bucket(summed_);
     }
     for (; delivered_ < K; ++delivered_) {
-      if (shared_)
-        spin_until(peers_[std::size_t(ranks_ - 1)].flags[delivered_], step_);
-      else
-        wait(&total_[delivered_], "MPI_Wait (a bucket's total)");
+      await_total(delivered_);
       deliver(delivered_);
     }
     if (shared_)
-      peers_[std::size_t(rank_)].finished->store(step_, std::memory_order_release);
+      peer(rank_).finished->store(step_, std::memory_order_release);
     else
       for (std::size_t k = 0; k < K; ++k) wait(&sent_[k], "MPI_Wait (a sum sent on)");
     started_ = false;
@@ -288,7 +280,7 @@ class OrderedSum final : public GradientObserver {
   // shared memory, this rank's sum for this step in the window.
   T* running(std::size_t k) {
     const Bucket& b = buckets_[k];
-    if (shared_) return peers_[std::size_t(rank_)].sums[step_ & 1] + b.offset;
+    if (shared_) return peer(rank_).sums[step_ & 1] + b.offset;
     return rank_ == ranks_ - 1 ? out_[b.p].data() + b.begin : partial_.data() + b.offset;
   }
 
@@ -298,18 +290,38 @@ class OrderedSum final : public GradientObserver {
     const std::size_t K = buckets_.size();
     for (; summed_ < K; ++summed_, ++summed_early_) {
       if (done_[buckets_[summed_].p].load(std::memory_order_acquire) < share_.size()) break;
-      if (receives_ && !(shared_ ? peers_[std::size_t(rank_ - 1)].flags[summed_].load(std::memory_order_acquire) >= step_
-                                 : test(&received_[summed_], "MPI_Test (the sum of the ranks before)")))
-        break;
+      if (!before_in(summed_)) break;
       sum_bucket(summed_);
     }
-    for (; delivered_ < summed_; ++delivered_, ++delivered_early_) {
-      if (!(shared_ ? peers_[std::size_t(ranks_ - 1)].flags[delivered_].load(std::memory_order_acquire) >= step_
-                    : test(&total_[delivered_], "MPI_Test (a bucket's total)")))
-        break;
-      deliver(delivered_);
-    }
+    for (; delivered_ < summed_ && total_in(delivered_); ++delivered_, ++delivered_early_) deliver(delivered_);
   }
+
+  // Whether bucket k's sum of the ranks before this one is here (always, on a rank that receives none),
+  // and its total; without waiting, or waiting (timed).
+  bool before_in(std::size_t k) {
+    if (!receives_) return true;
+    return shared_ ? peer(rank_ - 1).flags[k].load(std::memory_order_acquire) >= step_
+                   : test(&received_[k], "MPI_Test (the sum of the ranks before)");
+  }
+  void await_before(std::size_t k) {
+    if (!receives_) return;
+    if (shared_)
+      spin_until(peer(rank_ - 1).flags[k], step_);
+    else
+      wait(&received_[k], "MPI_Wait (the sum of the ranks before)");
+  }
+  bool total_in(std::size_t k) {
+    return shared_ ? peer(ranks_ - 1).flags[k].load(std::memory_order_acquire) >= step_
+                   : test(&total_[k], "MPI_Test (a bucket's total)");
+  }
+  void await_total(std::size_t k) {
+    if (shared_)
+      spin_until(peer(ranks_ - 1).flags[k], step_);
+    else
+      wait(&total_[k], "MPI_Wait (a bucket's total)");
+  }
+
+  Peer& peer(int r) { return peers_[std::size_t(r)]; }
 
   // Bucket k: this rank's chunks added to the sum of the ranks before (the first rank's copied) and
   // passed on: over messages sent to the next rank, the total's broadcast started (sent by the last rank,
@@ -322,7 +334,7 @@ class OrderedSum final : public GradientObserver {
     const Bucket& b = buckets_[k];
     T* __restrict to = running(k);
     // Over messages the sum of the ranks before arrived in `to`; over shared memory it is read in place.
-    const T* before = shared_ && receives_ ? peers_[std::size_t(rank_ - 1)].sums[step_ & 1] + b.offset : nullptr;
+    const T* before = shared_ && receives_ ? peer(rank_ - 1).sums[step_ & 1] + b.offset : nullptr;
     if (before && share_.size() == 0) std::copy(before, before + b.count, to);
     for (std::size_t c = 0; c < share_.size(); ++c) {
       const T* __restrict from = local_->grad(c, b.p).data() + b.begin;
@@ -334,7 +346,7 @@ class OrderedSum final : public GradientObserver {
         for (std::size_t j = 0; j < b.count; ++j) to[j] += from[j];
     }
     if (shared_) {
-      peers_[std::size_t(rank_)].flags[k].store(step_, std::memory_order_release);
+      peer(rank_).flags[k].store(step_, std::memory_order_release);
       return;
     }
     if (sends_) check(MPI_Isend(to, int(b.count), datatype<T>(), rank_ + 1, int(k % 32768), comm_, &sent_[k]), "MPI_Isend");
@@ -345,7 +357,7 @@ class OrderedSum final : public GradientObserver {
   void deliver(std::size_t k) {
     const Bucket& b = buckets_[k];
     if (shared_) {
-      const T* total = peers_[std::size_t(ranks_ - 1)].sums[step_ & 1] + b.offset;
+      const T* total = peer(ranks_ - 1).sums[step_ & 1] + b.offset;
       std::copy(total, total + b.count, out_[b.p].data() + b.begin);
     }
     if (ready_) ready_(b.p, b.begin, b.count);
@@ -375,11 +387,11 @@ class OrderedSum final : public GradientObserver {
       int unit = 0;
       void* at = nullptr;
       check(MPI_Win_shared_query(win_, r, &size, &unit, &at), "MPI_Win_shared_query");
-      Peer& peer = peers_[std::size_t(r)];
-      peer.finished = static_cast<std::atomic<std::uint64_t>*>(at);
-      peer.flags = peer.finished + 1;
-      peer.sums[0] = reinterpret_cast<T*>(static_cast<char*>(at) + header);
-      peer.sums[1] = peer.sums[0] + elements_;
+      Peer& part = peer(r);
+      part.finished = static_cast<std::atomic<std::uint64_t>*>(at);
+      part.flags = part.finished + 1;
+      part.sums[0] = reinterpret_cast<T*>(static_cast<char*>(at) + header);
+      part.sums[1] = part.sums[0] + elements_;
     }
     window_elements_ = elements_;
     window_buckets_ = K;
